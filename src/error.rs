@@ -1,0 +1,236 @@
+//! The error taxonomy. A returned [`Error`] is fatal for its session only; invalid records
+//! never surface here (they are dropped and counted, RFC 6347 §4.1.2.7).
+//!
+//! Each error maps to the alert we send ([`Error::alert`]).
+
+use core::fmt;
+
+use crate::wire::AlertDescription;
+
+/// A message could not be parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidMessage {
+    /// The input ended before the structure did.
+    Truncated,
+    /// Bytes were left over after the named structure.
+    TrailingData(&'static str),
+    /// A field held a value that is not allowed (the name of the field).
+    IllegalValue(&'static str),
+    /// An empty vector where the RFC requires at least one element.
+    EmptyList(&'static str),
+    /// A message declared a size beyond our caps.
+    TooLarge,
+}
+
+/// The peer sent something well-formed that breaks a protocol rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PeerMisbehaved {
+    UnexpectedMessage,
+    UnexpectedChangeCipherSpec,
+    ApplicationDataBeforeHandshake,
+    HelloVerifyRequestAfterServerHello,
+    BadFinished,
+    BadSignature,
+    BadKeyShare,
+    MissingCertificateVerify,
+    EmptyCertificate,
+    UnofferedCipherSuite,
+    UnofferedGroup,
+    UnofferedExtension,
+    UnofferedSignatureScheme,
+    UnofferedProtocol,
+    WrongVersion,
+    RenegotiationAttempted,
+    BadRenegotiationInfo,
+    MissingExtendedMasterSecret,
+    DuplicateExtension,
+    BadCookie,
+    ReassemblyOverflow,
+    NoSharedProtocol,
+}
+
+/// The peer is valid but wants something we do not support.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PeerIncompatible {
+    NoCommonCipherSuite,
+    NoCommonGroup,
+    NoCommonSignatureScheme,
+    NoCommonSrtpProfile,
+    NoCommonApplicationProtocol,
+    UnsupportedVersion,
+    ExtendedMasterSecretRequired,
+    CertificateRequired,
+}
+
+/// Why a peer certificate was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CertificateError {
+    BadEncoding,
+    Expired,
+    NotValidYet,
+    UnknownIssuer,
+    NotValidForName,
+    BadSignature,
+    UnsupportedKey,
+    /// A user verifier's own reason.
+    Other(String),
+}
+
+/// A fatal error for one session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    InvalidMessage(InvalidMessage),
+    PeerMisbehaved(PeerMisbehaved),
+    PeerIncompatible(PeerIncompatible),
+    InvalidCertificate(CertificateError),
+    /// The peer sent a fatal alert.
+    AlertReceived(AlertDescription),
+    /// The handshake did not finish before the configured deadline.
+    HandshakeTimeout,
+    /// The configuration is not usable (what is wrong).
+    InvalidConfig(String),
+    /// An operation that needs an established session was attempted too early.
+    HandshakeNotComplete,
+    /// The session is closed or closing.
+    Closed,
+    /// Application data larger than one record can carry.
+    MessageTooLarge,
+    /// Export of keying material refused (reserved label, say).
+    ExporterRefused,
+    /// A cryptographic primitive failed where it should not have.
+    Crypto(&'static str),
+}
+
+impl Error {
+    /// The alert we send to the peer for this error, if any.
+    pub fn alert(&self) -> Option<AlertDescription> {
+        use AlertDescription as A;
+        Some(match self {
+            Self::InvalidMessage(_) => A::DecodeError,
+            Self::PeerMisbehaved(p) => match p {
+                PeerMisbehaved::BadFinished | PeerMisbehaved::BadSignature => A::DecryptError,
+                PeerMisbehaved::BadKeyShare
+                | PeerMisbehaved::UnofferedCipherSuite
+                | PeerMisbehaved::UnofferedGroup
+                | PeerMisbehaved::UnofferedSignatureScheme
+                | PeerMisbehaved::UnofferedProtocol
+                | PeerMisbehaved::DuplicateExtension
+                | PeerMisbehaved::BadCookie => A::IllegalParameter,
+                PeerMisbehaved::UnofferedExtension => A::UnsupportedExtension,
+                PeerMisbehaved::WrongVersion => A::ProtocolVersion,
+                PeerMisbehaved::RenegotiationAttempted => A::NoRenegotiation,
+                PeerMisbehaved::BadRenegotiationInfo
+                | PeerMisbehaved::MissingExtendedMasterSecret => A::HandshakeFailure,
+                PeerMisbehaved::EmptyCertificate => A::BadCertificate,
+                PeerMisbehaved::NoSharedProtocol => A::NoApplicationProtocol,
+                PeerMisbehaved::ReassemblyOverflow => A::InternalError,
+                _ => A::UnexpectedMessage,
+            },
+            Self::PeerIncompatible(p) => match p {
+                PeerIncompatible::UnsupportedVersion => A::ProtocolVersion,
+                PeerIncompatible::NoCommonApplicationProtocol => A::NoApplicationProtocol,
+                PeerIncompatible::CertificateRequired => A::HandshakeFailure,
+                _ => A::HandshakeFailure,
+            },
+            Self::InvalidCertificate(c) => match c {
+                CertificateError::Expired | CertificateError::NotValidYet => A::CertificateExpired,
+                CertificateError::UnknownIssuer => A::UnknownCa,
+                CertificateError::UnsupportedKey => A::UnsupportedCertificate,
+                CertificateError::BadSignature => A::DecryptError,
+                CertificateError::NotValidForName
+                | CertificateError::BadEncoding
+                | CertificateError::Other(_) => A::BadCertificate,
+            },
+            Self::HandshakeTimeout => return None,
+            Self::AlertReceived(_) | Self::Closed => return None,
+            Self::InvalidConfig(_)
+            | Self::HandshakeNotComplete
+            | Self::MessageTooLarge
+            | Self::ExporterRefused => return None,
+            Self::Crypto(_) => A::InternalError,
+        })
+    }
+}
+
+impl From<InvalidMessage> for Error {
+    fn from(e: InvalidMessage) -> Self {
+        Self::InvalidMessage(e)
+    }
+}
+
+impl From<PeerMisbehaved> for Error {
+    fn from(e: PeerMisbehaved) -> Self {
+        Self::PeerMisbehaved(e)
+    }
+}
+
+impl From<PeerIncompatible> for Error {
+    fn from(e: PeerIncompatible) -> Self {
+        Self::PeerIncompatible(e)
+    }
+}
+
+impl From<CertificateError> for Error {
+    fn from(e: CertificateError) -> Self {
+        Self::InvalidCertificate(e)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidMessage(e) => write!(f, "invalid message: {e:?}"),
+            Self::PeerMisbehaved(e) => write!(f, "peer misbehaved: {e:?}"),
+            Self::PeerIncompatible(e) => write!(f, "peer incompatible: {e:?}"),
+            Self::InvalidCertificate(e) => write!(f, "invalid peer certificate: {e:?}"),
+            Self::AlertReceived(a) => write!(f, "received fatal alert: {}", alert_name(*a)),
+            Self::HandshakeTimeout => f.write_str("handshake timed out"),
+            Self::InvalidConfig(s) => write!(f, "invalid configuration: {s}"),
+            Self::HandshakeNotComplete => f.write_str("handshake not complete"),
+            Self::Closed => f.write_str("session closed"),
+            Self::MessageTooLarge => f.write_str("message too large for one record"),
+            Self::ExporterRefused => f.write_str("keying material export refused"),
+            Self::Crypto(s) => write!(f, "cryptographic failure: {s}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The lowercase RFC name of an alert, as OpenSSL prints it (`handshake_failure`).
+pub fn alert_name(a: AlertDescription) -> String {
+    use AlertDescription as A;
+    let s = match a {
+        A::CloseNotify => "close_notify",
+        A::UnexpectedMessage => "unexpected_message",
+        A::BadRecordMac => "bad_record_mac",
+        A::RecordOverflow => "record_overflow",
+        A::DecompressionFailure => "decompression_failure",
+        A::HandshakeFailure => "handshake_failure",
+        A::BadCertificate => "bad_certificate",
+        A::UnsupportedCertificate => "unsupported_certificate",
+        A::CertificateRevoked => "certificate_revoked",
+        A::CertificateExpired => "certificate_expired",
+        A::CertificateUnknown => "certificate_unknown",
+        A::IllegalParameter => "illegal_parameter",
+        A::UnknownCa => "unknown_ca",
+        A::AccessDenied => "access_denied",
+        A::DecodeError => "decode_error",
+        A::DecryptError => "decrypt_error",
+        A::ProtocolVersion => "protocol_version",
+        A::InsufficientSecurity => "insufficient_security",
+        A::InternalError => "internal_error",
+        A::UserCanceled => "user_canceled",
+        A::NoRenegotiation => "no_renegotiation",
+        A::UnsupportedExtension => "unsupported_extension",
+        A::UnrecognizedName => "unrecognized_name",
+        A::NoApplicationProtocol => "no_application_protocol",
+        A::Unknown(v) => return format!("alert_{v}"),
+    };
+    s.to_string()
+}

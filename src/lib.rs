@@ -1,9 +1,36 @@
-//! dtls-engine: a sans-IO DTLS 1.2 (RFC 6347) protocol engine.
+//! # dtls-engine
+//!
+//! A sans-IO DTLS 1.2 (RFC 6347) protocol engine. The core never touches sockets, never
+//! reads the clock and never uses global randomness: datagrams and the current time go in,
+//! datagrams, timeouts and events come out, and every random value comes from the RNG in
+//! the configuration (seedable, so tests are reproducible).
+//!
+//! ## The run loop
+//! After every input (`handle`, `handle_timeout`, `send`, `close`), drain the outputs in
+//! this order until each is empty: [`Session::poll_transmit`], [`Session::poll_event`],
+//! then sleep until [`Session::poll_timeout`].
+//!
+//! ## Errors
+//! A returned [`Error`] is fatal for that session only; its alert has already been queued
+//! as a transmit. Invalid records are never errors: they are dropped silently
+//! (RFC 6347 §4.1.2.7) and counted in [`SessionStats::records_dropped`].
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod config;
+pub mod cookie;
 pub mod crypto;
 pub mod error;
+pub mod handshake;
+pub mod record;
+pub mod session;
+pub mod stats;
+pub mod suites;
 pub mod wire;
 
+pub use config::{ClientAuth, ClientConfig, ClientConfigBuilder, ServerConfig, ServerConfigBuilder};
 pub use error::{CertificateError, Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
+pub use rustls_pki_types::{CertificateDer, UnixTime};
+pub use session::{Event, Session, Transmit};
+pub use stats::SessionStats;
+pub use wire::{AlertDescription, CipherSuite, NamedGroup, SignatureScheme, SrtpProtectionProfile};

@@ -1,0 +1,417 @@
+//! Client and server configuration: validated once by a builder, then shared as `Arc`.
+//! Owns every knob (suites, groups, MTU, timers, caps, certificates, verifiers, RNG seed,
+//! wall clock for certificate validity); never changes after `build()`.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustls_pki_types::{CertificateDer, UnixTime};
+
+use crate::crypto::kx;
+use crate::crypto::rng::DetRng;
+use crate::crypto::sign::{SigningKey, load_certificates};
+use crate::crypto::verify::{
+    AcceptAnyServerCert, ClientCertVerifier, ServerCertVerifier, WebPkiClientVerifier, WebPkiServerVerifier,
+};
+use crate::error::Error;
+use crate::suites::{self, SuiteInfo};
+use crate::wire::{NamedGroup, SignatureScheme};
+
+/// Default path MTU: the largest datagram we send.
+pub const DEFAULT_MTU: usize = 1200;
+/// Smallest MTU we accept.
+pub const MIN_MTU: usize = 256;
+/// Largest MTU we accept.
+pub const MAX_MTU: usize = 65535;
+
+/// Signature schemes we can verify, in the order we offer them (RFC 5246 §7.4.1.4.1).
+pub static VERIFY_SCHEMES: &[SignatureScheme] = &[
+    SignatureScheme::ECDSA_NISTP256_SHA256,
+    SignatureScheme::ECDSA_NISTP384_SHA384,
+    SignatureScheme::ED25519,
+    SignatureScheme::RSA_PSS_RSAE_SHA256,
+    SignatureScheme::RSA_PSS_RSAE_SHA384,
+    SignatureScheme::RSA_PSS_RSAE_SHA512,
+    SignatureScheme::RSA_PKCS1_SHA256,
+    SignatureScheme::RSA_PKCS1_SHA384,
+    SignatureScheme::RSA_PKCS1_SHA512,
+];
+
+/// Default key exchange groups, in preference order.
+pub static DEFAULT_GROUPS: &[NamedGroup] = &[NamedGroup::X25519, NamedGroup::Secp256r1, NamedGroup::Secp384r1];
+
+/// A source of wall-clock time, used only to check certificate validity periods.
+pub type TimeSource = Arc<dyn Fn() -> UnixTime + Send + Sync>;
+
+/// Settings shared by both roles.
+pub struct CommonConfig {
+    pub(crate) suites: Vec<&'static SuiteInfo>,
+    pub(crate) groups: Vec<NamedGroup>,
+    pub(crate) mtu: usize,
+    pub(crate) initial_rto: Duration,
+    pub(crate) max_rto: Duration,
+    pub(crate) handshake_timeout: Duration,
+    pub(crate) require_ems: bool,
+    pub(crate) max_message_len: usize,
+    pub(crate) max_reassembly_bytes: usize,
+    pub(crate) max_early_records: usize,
+    pub(crate) time: TimeSource,
+    rng: Mutex<DetRng>,
+}
+
+impl core::fmt::Debug for CommonConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CommonConfig")
+            .field("suites", &self.suites.iter().map(|s| s.iana_name).collect::<Vec<_>>())
+            .field("groups", &self.groups)
+            .field("mtu", &self.mtu)
+            .field("initial_rto", &self.initial_rto)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("require_ems", &self.require_ems)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CommonConfig {
+    /// A fresh RNG for one session: forked from the configured (possibly seeded) generator,
+    /// so seeded configurations give reproducible sessions in creation order.
+    pub(crate) fn session_rng(&self) -> DetRng {
+        match self.rng.lock() {
+            Ok(mut g) => g.fork(),
+            Err(poisoned) => poisoned.into_inner().fork(),
+        }
+    }
+}
+
+/// Builder state shared by both roles.
+struct CommonBuilder {
+    suites: Vec<&'static SuiteInfo>,
+    groups: Vec<NamedGroup>,
+    mtu: usize,
+    initial_rto: Duration,
+    max_rto: Duration,
+    handshake_timeout: Duration,
+    require_ems: bool,
+    max_message_len: usize,
+    max_reassembly_bytes: usize,
+    seed: Option<[u8; 32]>,
+    time: Option<TimeSource>,
+    error: Option<Error>,
+}
+
+impl Default for CommonBuilder {
+    fn default() -> Self {
+        Self {
+            suites: suites::ALL_SUITES.iter().collect(),
+            groups: DEFAULT_GROUPS.to_vec(),
+            mtu: DEFAULT_MTU,
+            // RFC 6347 §4.2.4.1: initial timer 1 s, doubled up to 60 s.
+            initial_rto: Duration::from_secs(1),
+            max_rto: Duration::from_secs(60),
+            handshake_timeout: Duration::from_secs(60),
+            require_ems: true,
+            max_message_len: 64 * 1024,
+            max_reassembly_bytes: 256 * 1024,
+            seed: None,
+            time: None,
+            error: None,
+        }
+    }
+}
+
+impl CommonBuilder {
+    fn fail(&mut self, e: Error) {
+        self.error.get_or_insert(e);
+    }
+
+    fn build(self) -> Result<CommonConfig, Error> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if !(MIN_MTU..=MAX_MTU).contains(&self.mtu) {
+            return Err(Error::InvalidConfig(format!("mtu {} outside {MIN_MTU}..={MAX_MTU}", self.mtu)));
+        }
+        if self.suites.is_empty() {
+            return Err(Error::InvalidConfig("no cipher suites".into()));
+        }
+        if self.groups.is_empty() {
+            return Err(Error::InvalidConfig("no key exchange groups".into()));
+        }
+        if self.initial_rto.is_zero() || self.initial_rto > self.max_rto {
+            return Err(Error::InvalidConfig("initial retransmit timeout must be in (0, 60 s]".into()));
+        }
+        let rng = match self.seed {
+            Some(seed) => DetRng::from_seed(seed),
+            None => DetRng::from_os(),
+        };
+        Ok(CommonConfig {
+            suites: self.suites,
+            groups: self.groups,
+            mtu: self.mtu,
+            initial_rto: self.initial_rto,
+            max_rto: self.max_rto,
+            handshake_timeout: self.handshake_timeout,
+            require_ems: self.require_ems,
+            max_message_len: self.max_message_len,
+            max_reassembly_bytes: self.max_reassembly_bytes,
+            max_early_records: 32,
+            time: self.time.unwrap_or_else(|| Arc::new(UnixTime::now)),
+            rng: Mutex::new(rng),
+        })
+    }
+}
+
+macro_rules! common_setters {
+    () => {
+        /// Cipher suites in preference order (only supported suites are kept).
+        pub fn cipher_suites(mut self, suites: &[crate::wire::CipherSuite]) -> Self {
+            let list: Vec<_> = suites.iter().filter_map(|s| crate::suites::lookup(*s)).collect();
+            if list.len() != suites.len() {
+                self.common.fail(Error::InvalidConfig("unsupported cipher suite".into()));
+            }
+            self.common.suites = list;
+            self
+        }
+
+        /// Key exchange groups in preference order (X25519, P-256, P-384).
+        pub fn groups(mut self, groups: &[NamedGroup]) -> Self {
+            if groups.iter().any(|g| !kx::is_supported(*g)) {
+                self.common.fail(Error::InvalidConfig("unsupported group".into()));
+            }
+            self.common.groups = groups.to_vec();
+            self
+        }
+
+        /// Largest datagram sent, 256..=65535 (default 1200).
+        pub fn mtu(mut self, mtu: usize) -> Self {
+            self.common.mtu = mtu;
+            self
+        }
+
+        /// First retransmission timeout (RFC 6347 §4.2.4.1; default 1 s, doubled up to 60 s).
+        pub fn initial_retransmit_timeout(mut self, d: Duration) -> Self {
+            self.common.initial_rto = d;
+            self
+        }
+
+        /// Give up on a handshake that has not completed after this long (default 60 s).
+        pub fn handshake_timeout(mut self, d: Duration) -> Self {
+            self.common.handshake_timeout = d;
+            self
+        }
+
+        /// Accept peers without the extended master secret extension (RFC 7627). Off by
+        /// default: such handshakes are refused with `handshake_failure`.
+        pub fn allow_no_extended_master_secret(mut self, allow: bool) -> Self {
+            self.common.require_ems = !allow;
+            self
+        }
+
+        /// Largest handshake message we reassemble, and the cap on bytes buffered for
+        /// reassembly per session.
+        pub fn reassembly_limits(mut self, max_message: usize, max_total: usize) -> Self {
+            self.common.max_message_len = max_message;
+            self.common.max_reassembly_bytes = max_total;
+            self
+        }
+
+        /// Make every random value reproducible (tests, simulation).
+        pub fn rng_seed(mut self, seed: [u8; 32]) -> Self {
+            self.common.seed = Some(seed);
+            self
+        }
+
+        /// The wall clock used for certificate validity (default: the system clock).
+        pub fn time_source(mut self, f: impl Fn() -> UnixTime + Send + Sync + 'static) -> Self {
+            self.common.time = Some(Arc::new(f));
+            self
+        }
+    };
+}
+
+/// Client configuration.
+#[derive(Debug)]
+pub struct ClientConfig {
+    pub(crate) common: CommonConfig,
+    pub(crate) server_name: Option<String>,
+    pub(crate) verifier: Arc<dyn ServerCertVerifier>,
+    pub(crate) certificate: Option<(Vec<CertificateDer<'static>>, Arc<SigningKey>)>,
+}
+
+impl ClientConfig {
+    /// Start building a client configuration.
+    pub fn builder() -> ClientConfigBuilder {
+        ClientConfigBuilder { common: CommonBuilder::default(), server_name: None, verifier: None, certificate: None }
+    }
+}
+
+/// Builds a [`ClientConfig`].
+pub struct ClientConfigBuilder {
+    common: CommonBuilder,
+    server_name: Option<String>,
+    verifier: Option<Arc<dyn ServerCertVerifier>>,
+    certificate: Option<(Vec<CertificateDer<'static>>, Arc<SigningKey>)>,
+}
+
+impl ClientConfigBuilder {
+    common_setters!();
+
+    /// Trust these CA certificates (PEM, one or more) for the server's chain. A self-signed
+    /// server certificate given here is trusted directly, as OpenSSL does.
+    pub fn root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
+        let roots = load_certificates(pem)?;
+        self.verifier = Some(Arc::new(WebPkiServerVerifier::new(roots)?));
+        Ok(self)
+    }
+
+    /// Trust these CA certificates (DER).
+    pub fn root_certificates(mut self, roots: Vec<CertificateDer<'static>>) -> Result<Self, Error> {
+        self.verifier = Some(Arc::new(WebPkiServerVerifier::new(roots)?));
+        Ok(self)
+    }
+
+    /// Verify the server with a verifier of your own.
+    pub fn verifier(mut self, v: Arc<dyn ServerCertVerifier>) -> Self {
+        self.verifier = Some(v);
+        self
+    }
+
+    /// Accept any server certificate. For tests only: this removes all authentication.
+    pub fn dangerous_accept_any_server_certificate(mut self) -> Self {
+        self.verifier = Some(Arc::new(AcceptAnyServerCert));
+        self
+    }
+
+    /// The name the server certificate must be valid for (DNS name or IP address); DNS
+    /// names are also sent as server_name (SNI).
+    pub fn server_name(mut self, name: &str) -> Self {
+        self.server_name = Some(name.to_string());
+        self
+    }
+
+    /// A client certificate chain and key (PEM), sent when the server asks for one.
+    pub fn client_certificate_pem(mut self, chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
+        let chain = load_certificates(chain_pem)?;
+        let key = SigningKey::from_pem(key_pem)?;
+        self.certificate = Some((chain, Arc::new(key)));
+        Ok(self)
+    }
+
+    /// A client certificate chain and key.
+    pub fn client_certificate(mut self, chain: Vec<CertificateDer<'static>>, key: SigningKey) -> Self {
+        self.certificate = Some((chain, Arc::new(key)));
+        self
+    }
+
+    /// Validate and freeze the configuration.
+    pub fn build(self) -> Result<Arc<ClientConfig>, Error> {
+        let verifier = self.verifier.ok_or_else(|| {
+            Error::InvalidConfig("no server verification: give root certificates or a verifier".into())
+        })?;
+        if let Some((chain, _)) = &self.certificate {
+            if chain.is_empty() {
+                return Err(Error::InvalidConfig("empty client certificate chain".into()));
+            }
+        }
+        Ok(Arc::new(ClientConfig {
+            common: self.common.build()?,
+            server_name: self.server_name,
+            verifier,
+            certificate: self.certificate,
+        }))
+    }
+}
+
+/// Whether and how a server authenticates clients.
+#[derive(Debug, Clone)]
+pub enum ClientAuth {
+    /// Do not ask for a client certificate.
+    None,
+    /// Ask; accept a client that sends none.
+    Optional(Arc<dyn ClientCertVerifier>),
+    /// Ask; refuse a client that sends none (handshake_failure).
+    Required(Arc<dyn ClientCertVerifier>),
+}
+
+/// Server configuration.
+#[derive(Debug)]
+pub struct ServerConfig {
+    pub(crate) common: CommonConfig,
+    pub(crate) chain: Vec<CertificateDer<'static>>,
+    pub(crate) key: Arc<SigningKey>,
+    pub(crate) client_auth: ClientAuth,
+    pub(crate) cookie: bool,
+    pub(crate) cookie_secret: [u8; 32],
+}
+
+impl ServerConfig {
+    /// Start building a server configuration.
+    pub fn builder() -> ServerConfigBuilder {
+        ServerConfigBuilder { common: CommonBuilder::default(), identity: None, client_auth: ClientAuth::None, cookie: true }
+    }
+}
+
+/// Builds a [`ServerConfig`].
+pub struct ServerConfigBuilder {
+    common: CommonBuilder,
+    identity: Option<(Vec<CertificateDer<'static>>, SigningKey)>,
+    client_auth: ClientAuth,
+    cookie: bool,
+}
+
+impl ServerConfigBuilder {
+    common_setters!();
+
+    /// The server's certificate chain (PEM, leaf first) and private key (PEM: PKCS#8,
+    /// SEC1 `EC PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`).
+    pub fn certificate_pem(mut self, chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
+        let chain = load_certificates(chain_pem)?;
+        let key = SigningKey::from_pem(key_pem)?;
+        self.identity = Some((chain, key));
+        Ok(self)
+    }
+
+    /// The server's certificate chain (DER, leaf first) and key.
+    pub fn certificate(mut self, chain: Vec<CertificateDer<'static>>, key: SigningKey) -> Self {
+        self.identity = Some((chain, key));
+        self
+    }
+
+    /// Require a client certificate issued by one of these CAs (PEM).
+    pub fn require_client_certificate_pem(mut self, ca_pem: &[u8]) -> Result<Self, Error> {
+        let roots = load_certificates(ca_pem)?;
+        self.client_auth = ClientAuth::Required(Arc::new(WebPkiClientVerifier::new(roots)?));
+        Ok(self)
+    }
+
+    /// Set the client authentication policy.
+    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
+        self.client_auth = auth;
+        self
+    }
+
+    /// Whether to run the HelloVerifyRequest cookie exchange (default on).
+    pub fn cookie(mut self, on: bool) -> Self {
+        self.cookie = on;
+        self
+    }
+
+    /// Validate and freeze the configuration.
+    pub fn build(self) -> Result<Arc<ServerConfig>, Error> {
+        let (chain, key) = self.identity.ok_or_else(|| Error::InvalidConfig("server needs a certificate".into()))?;
+        if chain.is_empty() {
+            return Err(Error::InvalidConfig("empty certificate chain".into()));
+        }
+        let common = self.common.build()?;
+        let mut cookie_secret = [0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut common.session_rng(), &mut cookie_secret);
+        Ok(Arc::new(ServerConfig {
+            common,
+            chain,
+            key: Arc::new(key),
+            client_auth: self.client_auth,
+            cookie: self.cookie,
+            cookie_secret,
+        }))
+    }
+}

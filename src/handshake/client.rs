@@ -1,0 +1,280 @@
+//! The DTLS 1.2 client state machine (RFC 6347 §4.2, RFC 5246 §7.3). Flights:
+//!
+//! ```text
+//!   ClientHello                -->                                   (flight 1)
+//!                              <--   HelloVerifyRequest              (flight 2, optional)
+//!   ClientHello + cookie       -->                                   (flight 3)
+//!                              <--   ServerHello, Certificate,
+//!                                    ServerKeyExchange,
+//!                                    [CertificateRequest],
+//!                                    ServerHelloDone                 (flight 4)
+//!   [Certificate], ClientKeyExchange,
+//!   [CertificateVerify], ChangeCipherSpec,
+//!   Finished                   -->                                   (flight 5)
+//!                              <--   ChangeCipherSpec, Finished      (flight 6)
+//! ```
+//!
+//! Each state owns what is valid in it; handling a message consumes the state.
+
+use rustls_pki_types::CertificateDer;
+
+use crate::config::{ClientConfig, VERIFY_SCHEMES};
+use crate::crypto::kx::KeyExchange;
+use crate::crypto::verify::verify_signature;
+use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
+use crate::handshake::context::{Context, ct_eq};
+use crate::handshake::key_schedule::{MasterSecret, Side};
+use crate::suites::{self, AuthKind};
+use crate::wire::{
+    CertificateMsg, CertificateRequest, CertificateVerify, ClientHello, ClientKeyExchange, DTLS_1_2,
+    EcPointFormat, Extension, ExtensionType, Finished, HandshakePayload, ServerHello,
+};
+
+/// Where the client is in the handshake.
+pub enum ClientState {
+    ExpectServerHello { hello: Box<ClientHello>, hello_verify_requests: u8 },
+    ExpectCertificate,
+    ExpectServerKeyExchange { chain: Vec<CertificateDer<'static>> },
+    ExpectCertificateRequestOrDone { peer_public: Vec<u8> },
+    ExpectServerHelloDone { peer_public: Vec<u8>, request: CertificateRequest },
+    ExpectFinished { expected: [u8; 12] },
+    Connected,
+}
+
+// RFC 6347 §4.2.1 allows the server to send HelloVerifyRequest more than once; we follow a
+// few, then stop (a server looping on cookies is broken or hostile).
+const MAX_HELLO_VERIFY_REQUESTS: u8 = 4;
+
+/// Build and queue the first ClientHello (flight 1).
+pub fn start(ctx: &mut Context, config: &ClientConfig) -> ClientState {
+    let random = ctx.random32();
+    ctx.info.client_random = random;
+    let common = &config.common;
+    let mut extensions = Vec::new();
+    // RFC 6066 §3: literal IP addresses are not permitted in server_name.
+    if let Some(name) = &config.server_name {
+        if name.parse::<std::net::IpAddr>().is_err() {
+            extensions.push(Extension::ServerName(Some(name.clone())));
+        }
+    }
+    extensions.push(Extension::SupportedGroups(common.groups.clone()));
+    extensions.push(Extension::EcPointFormats(vec![EcPointFormat::Uncompressed]));
+    extensions.push(Extension::SignatureAlgorithms(VERIFY_SCHEMES.to_vec()));
+    // RFC 7627 §5.1: offer the extended master secret.
+    extensions.push(Extension::ExtendedMasterSecret);
+    // RFC 5746 §3.4: initial handshake carries an empty renegotiation_info.
+    extensions.push(Extension::RenegotiationInfo(Vec::new()));
+    let hello = ClientHello {
+        client_version: DTLS_1_2,
+        random,
+        session_id: Vec::new(),
+        cookie: Vec::new(),
+        cipher_suites: common.suites.iter().map(|s| s.suite).collect(),
+        compression_methods: vec![0],
+        extensions,
+    };
+    ctx.push_message(&HandshakePayload::ClientHello(hello.clone()), true);
+    ctx.finish_flight(true);
+    ClientState::ExpectServerHello { hello: Box::new(hello), hello_verify_requests: 0 }
+}
+
+impl ClientState {
+    /// True when the peer's ChangeCipherSpec is due (the epoch may switch).
+    pub fn expects_ccs(&self) -> bool {
+        matches!(self, Self::ExpectFinished { .. })
+    }
+
+    /// Advance on one complete handshake message. `raw` is its transcript encoding.
+    pub fn handle(self, ctx: &mut Context, config: &ClientConfig, msg: HandshakePayload, raw: &[u8]) -> Result<Self, Error> {
+        match (self, msg) {
+            (Self::ExpectServerHello { mut hello, hello_verify_requests }, HandshakePayload::HelloVerifyRequest(hvr)) => {
+                if hello_verify_requests >= MAX_HELLO_VERIFY_REQUESTS {
+                    return Err(PeerMisbehaved::UnexpectedMessage.into());
+                }
+                // RFC 6347 §4.2.1: the server_version of the HelloVerifyRequest is DTLS 1.0
+                // or 1.2; the cookie is at most 255 bytes (the codec enforces it).
+                if hvr.server_version != DTLS_1_2 && hvr.server_version != crate::wire::DTLS_1_0 {
+                    return Err(PeerMisbehaved::WrongVersion.into());
+                }
+                hello.cookie = hvr.cookie;
+                // RFC 6347 §4.2.6: the first ClientHello and the HelloVerifyRequest are not
+                // part of the handshake hash.
+                ctx.transcript.clear();
+                ctx.push_message(&HandshakePayload::ClientHello((*hello).clone()), true);
+                ctx.finish_flight(true);
+                Ok(Self::ExpectServerHello { hello, hello_verify_requests: hello_verify_requests + 1 })
+            }
+            (Self::ExpectServerHello { hello, .. }, HandshakePayload::ServerHello(sh)) => {
+                on_server_hello(ctx, config, &hello, &sh)?;
+                ctx.transcript.extend_from_slice(raw);
+                Ok(Self::ExpectCertificate)
+            }
+            (Self::ExpectCertificate, HandshakePayload::Certificate(cert)) => {
+                if cert.chain.is_empty() {
+                    return Err(PeerMisbehaved::EmptyCertificate.into());
+                }
+                let now = (ctx.config().time)();
+                config.verifier.verify_server_cert(&cert.chain, config.server_name.as_deref(), now)?;
+                ctx.transcript.extend_from_slice(raw);
+                Ok(Self::ExpectServerKeyExchange { chain: cert.chain })
+            }
+            (Self::ExpectServerKeyExchange { chain }, HandshakePayload::ServerKeyExchange(ske)) => {
+                let suite = ctx.info.suite.ok_or(Error::Crypto("suite not chosen"))?;
+                if !ctx.config().groups.contains(&ske.params.group) {
+                    return Err(PeerMisbehaved::UnofferedGroup.into());
+                }
+                if !VERIFY_SCHEMES.contains(&ske.scheme) || !scheme_fits(suite.auth, ske.scheme) {
+                    return Err(PeerMisbehaved::UnofferedSignatureScheme.into());
+                }
+                // RFC 8422 §5.4: the signature covers both randoms and the ECDH parameters.
+                let signed = crate::wire::ServerKeyExchange::signed_message(
+                    &ctx.info.client_random,
+                    &ctx.info.server_random,
+                    &ske.params,
+                );
+                let leaf = chain.first().ok_or(PeerMisbehaved::EmptyCertificate)?;
+                verify_signature(ske.scheme, leaf, &signed, &ske.signature)?;
+                ctx.info.group = Some(ske.params.group);
+                ctx.info.peer_signature_scheme = Some(ske.scheme);
+                ctx.info.peer_chain = Some(chain);
+                ctx.transcript.extend_from_slice(raw);
+                Ok(Self::ExpectCertificateRequestOrDone { peer_public: ske.params.public })
+            }
+            (Self::ExpectCertificateRequestOrDone { peer_public }, HandshakePayload::CertificateRequest(req)) => {
+                ctx.transcript.extend_from_slice(raw);
+                Ok(Self::ExpectServerHelloDone { peer_public, request: req })
+            }
+            (Self::ExpectCertificateRequestOrDone { peer_public }, HandshakePayload::ServerHelloDone) => {
+                ctx.transcript.extend_from_slice(raw);
+                send_final_flight(ctx, config, &peer_public, None)
+            }
+            (Self::ExpectServerHelloDone { peer_public, request }, HandshakePayload::ServerHelloDone) => {
+                ctx.transcript.extend_from_slice(raw);
+                send_final_flight(ctx, config, &peer_public, Some(&request))
+            }
+            (Self::ExpectFinished { expected }, HandshakePayload::Finished(fin)) => {
+                if !ct_eq(&fin.verify_data, &expected) {
+                    return Err(PeerMisbehaved::BadFinished.into());
+                }
+                ctx.connected = true;
+                Ok(Self::Connected)
+            }
+            (Self::ExpectServerHello { .. } | Self::ExpectCertificate, HandshakePayload::HelloVerifyRequest(_)) => {
+                Err(PeerMisbehaved::HelloVerifyRequestAfterServerHello.into())
+            }
+            (_, HandshakePayload::HelloVerifyRequest(_)) => Err(PeerMisbehaved::HelloVerifyRequestAfterServerHello.into()),
+            _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
+        }
+    }
+}
+
+fn on_server_hello(ctx: &mut Context, config: &ClientConfig, hello: &ClientHello, sh: &ServerHello) -> Result<(), Error> {
+    if sh.server_version != DTLS_1_2 {
+        return Err(PeerIncompatible::UnsupportedVersion.into());
+    }
+    let suite = suites::lookup(sh.cipher_suite)
+        .filter(|s| config.common.suites.iter().any(|o| o.suite == s.suite))
+        .ok_or(PeerMisbehaved::UnofferedCipherSuite)?;
+    if sh.compression_method != 0 {
+        return Err(PeerMisbehaved::UnexpectedMessage.into());
+    }
+    // RFC 5246 §7.4.1.4: a server may only answer extensions the client offered.
+    let mut ems = false;
+    for ext in &sh.extensions {
+        let offered = hello.extensions.iter().any(|o| o.ext_type() == ext.ext_type());
+        if !offered {
+            return Err(PeerMisbehaved::UnofferedExtension.into());
+        }
+        match ext {
+            Extension::ExtendedMasterSecret => ems = true,
+            // RFC 5746 §3.4: on the initial handshake the server's renegotiated_connection
+            // must be empty.
+            Extension::RenegotiationInfo(v) if !v.is_empty() => {
+                return Err(PeerMisbehaved::BadRenegotiationInfo.into());
+            }
+            _ => {}
+        }
+    }
+    // RFC 7627 §5.3: without EMS we abort unless configured otherwise.
+    if !ems && config.common.require_ems {
+        return Err(PeerIncompatible::ExtendedMasterSecretRequired.into());
+    }
+    ctx.info.extended_master_secret = ems;
+    ctx.info.suite = Some(suite);
+    ctx.info.server_random = sh.random;
+    if crate::wire::find_extension(&sh.extensions, ExtensionType::ServerName).is_some() {
+        ctx.info.server_name = config.server_name.clone();
+    }
+    Ok(())
+}
+
+/// Which signature schemes a suite's authentication allows.
+pub(crate) fn scheme_fits(auth: AuthKind, scheme: crate::wire::SignatureScheme) -> bool {
+    use crate::wire::SignatureScheme as S;
+    match auth {
+        AuthKind::Ecdsa => matches!(scheme, S::ECDSA_NISTP256_SHA256 | S::ECDSA_NISTP384_SHA384 | S::ED25519),
+        AuthKind::Rsa => matches!(
+            scheme,
+            S::RSA_PSS_RSAE_SHA256
+                | S::RSA_PSS_RSAE_SHA384
+                | S::RSA_PSS_RSAE_SHA512
+                | S::RSA_PKCS1_SHA256
+                | S::RSA_PKCS1_SHA384
+                | S::RSA_PKCS1_SHA512
+        ),
+    }
+}
+
+/// Flight 5: [Certificate], ClientKeyExchange, [CertificateVerify], ChangeCipherSpec, Finished.
+fn send_final_flight(
+    ctx: &mut Context,
+    config: &ClientConfig,
+    peer_public: &[u8],
+    request: Option<&CertificateRequest>,
+) -> Result<ClientState, Error> {
+    let suite = ctx.info.suite.ok_or(Error::Crypto("suite not chosen"))?;
+    let group = ctx.info.group.ok_or(Error::Crypto("group not chosen"))?;
+
+    // RFC 5246 §7.4.6: answer a CertificateRequest with our chain, or an empty one when we
+    // have no certificate the server can accept.
+    let mut signer = None;
+    if let Some(req) = request {
+        let chosen = config.certificate.as_ref().and_then(|(chain, key)| {
+            key.choose_scheme(&req.schemes).map(|scheme| (chain.clone(), key.clone(), scheme))
+        });
+        let chain = chosen.as_ref().map(|c| c.0.clone()).unwrap_or_default();
+        ctx.push_message(&HandshakePayload::Certificate(CertificateMsg { chain }), true);
+        signer = chosen.map(|(_, key, scheme)| (key, scheme));
+    }
+
+    let kx = KeyExchange::generate(group, &mut ctx.rng)?;
+    let public = kx.public_key().to_vec();
+    let pre_master = kx.complete(peer_public)?;
+    ctx.push_message(&HandshakePayload::ClientKeyExchange(ClientKeyExchange { public }), true);
+
+    // RFC 7627 §4: session_hash covers the transcript through ClientKeyExchange.
+    let session_hash = ctx.info.extended_master_secret.then(|| ctx.transcript_hash());
+    let master = MasterSecret::derive(
+        suite.prf,
+        &pre_master,
+        session_hash.as_deref(),
+        &ctx.info.client_random,
+        &ctx.info.server_random,
+    );
+    let (write, read) = master.record_keys(suite, Side::Client, &ctx.info.client_random, &ctx.info.server_random)?;
+    ctx.records.install_keys(write, read);
+
+    // RFC 5246 §7.4.8: CertificateVerify signs every handshake message so far.
+    if let Some((key, scheme)) = signer {
+        let signature = key.sign(scheme, &ctx.transcript, &mut ctx.rng)?;
+        ctx.push_message(&HandshakePayload::CertificateVerify(CertificateVerify { scheme, signature }), true);
+    }
+
+    ctx.push_change_cipher_spec();
+    let verify_data = master.verify_data(Side::Client, &ctx.transcript_hash());
+    ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
+    let expected = master.verify_data(Side::Server, &ctx.transcript_hash());
+    ctx.info.master = Some(master);
+    ctx.finish_flight(true);
+    Ok(ClientState::ExpectFinished { expected })
+}

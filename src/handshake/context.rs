@@ -1,0 +1,151 @@
+//! What both handshake state machines share while they run: the transcript, outgoing
+//! message numbering, the flight being built, the record layer's keys, the session RNG and
+//! the values negotiated so far. The state machines decide; this only records.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rustls_pki_types::CertificateDer;
+
+use crate::codec::Codec;
+use crate::config::CommonConfig;
+use crate::crypto::rng::DetRng;
+use crate::handshake::flight::{Flight, FlightItem};
+use crate::handshake::fragment::HandshakeHeader;
+use crate::handshake::key_schedule::{MasterSecret, Side};
+use crate::record::protection::RecordLayer;
+use crate::suites::SuiteInfo;
+use crate::wire::{HandshakePayload, NamedGroup, SignatureScheme};
+
+/// Values agreed during the handshake, readable by the application afterwards.
+#[derive(Debug, Default)]
+pub struct Negotiated {
+    pub suite: Option<&'static SuiteInfo>,
+    pub group: Option<NamedGroup>,
+    pub peer_chain: Option<Vec<CertificateDer<'static>>>,
+    pub client_random: [u8; 32],
+    pub server_random: [u8; 32],
+    pub extended_master_secret: bool,
+    pub server_name: Option<String>,
+    pub peer_signature_scheme: Option<SignatureScheme>,
+    pub master: Option<MasterSecret>,
+}
+
+/// Handshake-time state shared by client and server.
+pub struct Context {
+    pub side: Side,
+    pub peer: SocketAddr,
+    pub common: Arc<dyn AsCommon>,
+    pub rng: DetRng,
+    pub records: RecordLayer,
+    /// Every handshake message of this handshake, as if unfragmented (RFC 6347 §4.2.6).
+    pub transcript: Vec<u8>,
+    pub send_seq: u16,
+    /// The flight being assembled; handed to the session once complete.
+    pub building: Flight,
+    /// Set by a state machine when `building` is a complete flight to send.
+    pub flight_ready: bool,
+    /// Whether the flight just built waits for a reply (arms the retransmit timer).
+    pub flight_expects_reply: bool,
+    pub connected: bool,
+    pub info: Negotiated,
+}
+
+/// Access to the role-independent configuration behind either config type.
+pub trait AsCommon: Send + Sync {
+    fn common(&self) -> &CommonConfig;
+}
+
+impl AsCommon for crate::config::ClientConfig {
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
+}
+
+impl AsCommon for crate::config::ServerConfig {
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
+}
+
+impl Context {
+    pub fn new(side: Side, peer: SocketAddr, common: Arc<dyn AsCommon>) -> Self {
+        let rng = common.common().session_rng();
+        Self {
+            side,
+            peer,
+            common,
+            rng,
+            records: RecordLayer::new(),
+            transcript: Vec::new(),
+            send_seq: 0,
+            building: Flight::default(),
+            flight_ready: false,
+            flight_expects_reply: false,
+            connected: false,
+            info: Negotiated::default(),
+        }
+    }
+
+    pub fn config(&self) -> &CommonConfig {
+        self.common.common()
+    }
+
+    /// Append a message we send to the flight being built (and to the transcript unless
+    /// `in_transcript` is false: HelloVerifyRequest is never hashed, RFC 6347 §4.2.1).
+    pub fn push_message(&mut self, payload: &HandshakePayload, in_transcript: bool) {
+        let mut body = Vec::new();
+        payload.encode_body(&mut body);
+        let message_seq = self.send_seq;
+        self.send_seq = self.send_seq.wrapping_add(1);
+        if in_transcript {
+            let header = HandshakeHeader {
+                msg_type: payload.msg_type(),
+                length: body.len() as u32,
+                message_seq,
+                fragment_offset: 0,
+                fragment_length: body.len() as u32,
+            };
+            header.encode(&mut self.transcript);
+            self.transcript.extend_from_slice(&body);
+        }
+        self.building.items.push(FlightItem::Message {
+            epoch: self.records.write_epoch(),
+            msg_type: payload.msg_type(),
+            message_seq,
+            body,
+        });
+    }
+
+    /// Append our ChangeCipherSpec; later messages of the flight go out in epoch 1.
+    pub fn push_change_cipher_spec(&mut self) {
+        self.building.items.push(FlightItem::ChangeCipherSpec);
+        self.records.advance_write_epoch();
+    }
+
+    /// Mark the flight under construction as complete.
+    pub fn finish_flight(&mut self, expects_reply: bool) {
+        self.flight_ready = true;
+        self.flight_expects_reply = expects_reply;
+    }
+
+    /// Hash of the transcript so far with the suite's PRF hash.
+    pub fn transcript_hash(&self) -> Vec<u8> {
+        match self.info.suite {
+            Some(s) => s.prf.digest(&self.transcript),
+            None => Vec::new(),
+        }
+    }
+
+    /// Fill a random value from the session RNG.
+    pub fn random32(&mut self) -> [u8; 32] {
+        let mut r = [0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut self.rng, &mut r);
+        r
+    }
+}
+
+/// Constant-time equality for verify_data and similar secrets.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

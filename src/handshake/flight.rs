@@ -1,0 +1,93 @@
+//! Outgoing flights (RFC 6347 §4.2.4): the messages of one flight, kept until the peer's
+//! next flight proves receipt, and their packing into datagrams no larger than the MTU.
+//! Every emission seals the records afresh, so a retransmission carries new sequence
+//! numbers (RFC 6347 §4.2.4, SECURITY.md item 6). Never decides *when* to send.
+
+use std::collections::VecDeque;
+
+use crate::codec::Codec;
+use crate::error::Error;
+use crate::handshake::fragment::{HANDSHAKE_HEADER_LEN, HandshakeHeader};
+use crate::record::protection::RecordLayer;
+use crate::wire::{ContentType, HandshakeType};
+
+/// One element of a flight.
+#[derive(Debug, Clone)]
+pub enum FlightItem {
+    /// A handshake message, sent in `epoch`.
+    Message { epoch: u16, msg_type: HandshakeType, message_seq: u16, body: Vec<u8> },
+    /// A ChangeCipherSpec (always epoch 0); later items use epoch 1.
+    ChangeCipherSpec,
+}
+
+/// A flight of handshake messages.
+#[derive(Debug, Clone, Default)]
+pub struct Flight {
+    pub items: Vec<FlightItem>,
+}
+
+// Do not start a fragment with fewer body bytes than this unless it finishes the message:
+// a new datagram costs less than many tiny fragments.
+const MIN_FRAGMENT: usize = 64;
+
+impl Flight {
+    /// True if the flight has nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Seal every item into records and pack them into as few datagrams of at most `mtu`
+    /// bytes as the MTU allows (RFC 6347 §4.1.1: several records per datagram;
+    /// §4.2.3: fragments sized to the path MTU).
+    pub fn emit(&self, records: &mut RecordLayer, mtu: usize, out: &mut VecDeque<Vec<u8>>) -> Result<(), Error> {
+        let mut dgram: Vec<u8> = Vec::with_capacity(mtu);
+        let mut payload: Vec<u8> = Vec::with_capacity(mtu);
+        for item in &self.items {
+            match item {
+                FlightItem::ChangeCipherSpec => {
+                    if dgram.len() + records.overhead(0) + 1 > mtu {
+                        out.push_back(core::mem::replace(&mut dgram, Vec::with_capacity(mtu)));
+                    }
+                    records.seal(0, ContentType::ChangeCipherSpec, &[1], &mut dgram)?;
+                }
+                FlightItem::Message { epoch, msg_type, message_seq, body } => {
+                    let overhead = records.overhead(*epoch) + HANDSHAKE_HEADER_LEN;
+                    let mut offset = 0usize;
+                    loop {
+                        let remaining = body.len() - offset;
+                        let mut space = mtu.saturating_sub(dgram.len() + overhead);
+                        if space < remaining.min(MIN_FRAGMENT).max(1) && !dgram.is_empty() {
+                            out.push_back(core::mem::replace(&mut dgram, Vec::with_capacity(mtu)));
+                            space = mtu.saturating_sub(overhead);
+                        }
+                        if space == 0 {
+                            return Err(Error::InvalidConfig("MTU too small for a handshake fragment".into()));
+                        }
+                        let n = remaining.min(space);
+                        // RFC 6347 §4.2.3: each fragment repeats the message header with its
+                        // own fragment_offset and fragment_length.
+                        let header = HandshakeHeader {
+                            msg_type: *msg_type,
+                            length: body.len() as u32,
+                            message_seq: *message_seq,
+                            fragment_offset: offset as u32,
+                            fragment_length: n as u32,
+                        };
+                        payload.clear();
+                        header.encode(&mut payload);
+                        payload.extend_from_slice(&body[offset..offset + n]);
+                        records.seal(*epoch, ContentType::Handshake, &payload, &mut dgram)?;
+                        offset += n;
+                        if offset >= body.len() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if !dgram.is_empty() {
+            out.push_back(dgram);
+        }
+        Ok(())
+    }
+}

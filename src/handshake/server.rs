@@ -1,0 +1,279 @@
+//! The DTLS 1.2 server state machine (RFC 6347 §4.2, RFC 5246 §7.3). Flights:
+//!
+//! ```text
+//!   ClientHello                -->                                   (flight 1)
+//!                              <--   HelloVerifyRequest              (flight 2, cookie on)
+//!   ClientHello + cookie       -->                                   (flight 3)
+//!                              <--   ServerHello, Certificate,
+//!                                    ServerKeyExchange,
+//!                                    [CertificateRequest],
+//!                                    ServerHelloDone                 (flight 4)
+//!   [Certificate], ClientKeyExchange,
+//!   [CertificateVerify], ChangeCipherSpec,
+//!   Finished                   -->                                   (flight 5)
+//!                              <--   ChangeCipherSpec, Finished      (flight 6)
+//! ```
+//!
+//! Each state owns what is valid in it; handling a message consumes the state.
+
+use rustls_pki_types::CertificateDer;
+
+use crate::config::{ClientAuth, ServerConfig, VERIFY_SCHEMES};
+use crate::cookie;
+use crate::crypto::kx::KeyExchange;
+use crate::crypto::sign::KeyAlgorithm;
+use crate::crypto::verify::verify_signature;
+use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
+use crate::handshake::client::scheme_fits;
+use crate::handshake::context::{Context, ct_eq};
+use crate::handshake::key_schedule::{MasterSecret, Side};
+use crate::suites::{AuthKind, SuiteInfo};
+use crate::wire::{
+    CertificateMsg, CertificateRequest, CipherSuite, ClientCertificateType, ClientHello, DTLS_1_2, EcPointFormat,
+    EcdheParams, Extension, ExtensionType, Finished, HandshakePayload, HelloVerifyRequest, NamedGroup, ServerHello,
+    ServerKeyExchange, SignatureScheme, find_extension,
+};
+
+/// Where the server is in the handshake.
+pub enum ServerState {
+    ExpectClientHello { hello_verify_requests: u8 },
+    ExpectCertificate { kx: KeyExchange },
+    ExpectClientKeyExchange { kx: KeyExchange, client_chain: Option<Vec<CertificateDer<'static>>> },
+    ExpectCertificateVerify { client_chain: Vec<CertificateDer<'static>> },
+    ExpectFinished,
+    Connected,
+}
+
+// Cookies we hand out to one peer before giving up on it.
+const MAX_HELLO_VERIFY_REQUESTS: u8 = 8;
+
+impl ServerState {
+    /// The initial state.
+    pub fn start() -> Self {
+        Self::ExpectClientHello { hello_verify_requests: 0 }
+    }
+
+    /// True when the peer's ChangeCipherSpec is due (the epoch may switch).
+    pub fn expects_ccs(&self) -> bool {
+        matches!(self, Self::ExpectFinished)
+    }
+
+    /// Advance on one complete handshake message. `raw` is its transcript encoding and
+    /// `message_seq` its sequence number.
+    pub fn handle(
+        self,
+        ctx: &mut Context,
+        config: &ServerConfig,
+        msg: HandshakePayload,
+        raw: &[u8],
+        message_seq: u16,
+    ) -> Result<Self, Error> {
+        match (self, msg) {
+            (Self::ExpectClientHello { hello_verify_requests }, HandshakePayload::ClientHello(hello)) => {
+                if config.cookie && !cookie::verify(&config.cookie_secret, ctx.peer, &hello) {
+                    if hello_verify_requests >= MAX_HELLO_VERIFY_REQUESTS {
+                        return Err(PeerMisbehaved::BadCookie.into());
+                    }
+                    // RFC 6347 §4.2.1: answer with a cookie; the HelloVerifyRequest carries
+                    // the ClientHello's message_seq and is kept out of the handshake hash.
+                    let hvr = HelloVerifyRequest {
+                        server_version: DTLS_1_2,
+                        cookie: cookie::compute(&config.cookie_secret, ctx.peer, &hello).to_vec(),
+                    };
+                    ctx.send_seq = message_seq;
+                    ctx.transcript.clear();
+                    ctx.push_message(&HandshakePayload::HelloVerifyRequest(hvr), false);
+                    // RFC 6347 §4.2.4: the server does not retransmit HelloVerifyRequest;
+                    // the client's retransmitted ClientHello asks for it again.
+                    ctx.finish_flight(false);
+                    return Ok(Self::ExpectClientHello { hello_verify_requests: hello_verify_requests + 1 });
+                }
+                ctx.transcript.clear();
+                ctx.transcript.extend_from_slice(raw);
+                on_client_hello(ctx, config, &hello)
+            }
+            (Self::ExpectCertificate { kx }, HandshakePayload::Certificate(CertificateMsg { chain })) => {
+                let verifier = match &config.client_auth {
+                    ClientAuth::Required(v) | ClientAuth::Optional(v) => v,
+                    ClientAuth::None => return Err(PeerMisbehaved::UnexpectedMessage.into()),
+                };
+                ctx.transcript.extend_from_slice(raw);
+                if chain.is_empty() {
+                    // RFC 5246 §7.4.6 / SECURITY.md item 1: no certificate when one is
+                    // required ends the handshake.
+                    if matches!(config.client_auth, ClientAuth::Required(_)) {
+                        return Err(PeerIncompatible::CertificateRequired.into());
+                    }
+                    return Ok(Self::ExpectClientKeyExchange { kx, client_chain: None });
+                }
+                let now = (ctx.config().time)();
+                verifier.verify_client_cert(&chain, now)?;
+                Ok(Self::ExpectClientKeyExchange { kx, client_chain: Some(chain) })
+            }
+            (Self::ExpectClientKeyExchange { kx, client_chain }, HandshakePayload::ClientKeyExchange(cke)) => {
+                let suite = ctx.info.suite.ok_or(Error::Crypto("suite not chosen"))?;
+                let pre_master = kx.complete(&cke.public)?;
+                ctx.transcript.extend_from_slice(raw);
+                // RFC 7627 §4: session_hash covers the transcript through ClientKeyExchange.
+                let session_hash = ctx.info.extended_master_secret.then(|| ctx.transcript_hash());
+                let master = MasterSecret::derive(
+                    suite.prf,
+                    &pre_master,
+                    session_hash.as_deref(),
+                    &ctx.info.client_random,
+                    &ctx.info.server_random,
+                );
+                let (write, read) =
+                    master.record_keys(suite, Side::Server, &ctx.info.client_random, &ctx.info.server_random)?;
+                ctx.records.install_keys(write, read);
+                ctx.info.master = Some(master);
+                Ok(match client_chain {
+                    Some(client_chain) => Self::ExpectCertificateVerify { client_chain },
+                    None => Self::ExpectFinished,
+                })
+            }
+            (Self::ExpectCertificateVerify { client_chain }, HandshakePayload::CertificateVerify(cv)) => {
+                if !VERIFY_SCHEMES.contains(&cv.scheme) {
+                    return Err(PeerMisbehaved::UnofferedSignatureScheme.into());
+                }
+                let leaf = client_chain.first().ok_or(PeerMisbehaved::EmptyCertificate)?;
+                // RFC 5246 §7.4.8: the signature covers all handshake messages before it.
+                verify_signature(cv.scheme, leaf, &ctx.transcript, &cv.signature)?;
+                ctx.info.peer_signature_scheme = Some(cv.scheme);
+                ctx.info.peer_chain = Some(client_chain);
+                ctx.transcript.extend_from_slice(raw);
+                Ok(Self::ExpectFinished)
+            }
+            (Self::ExpectCertificateVerify { .. }, HandshakePayload::Finished(_)) => {
+                // SECURITY.md item 1: a client certificate without proof of possession.
+                Err(PeerMisbehaved::MissingCertificateVerify.into())
+            }
+            (Self::ExpectFinished, HandshakePayload::Finished(fin)) => {
+                let master = ctx.info.master.as_ref().ok_or(Error::Crypto("no master secret"))?;
+                let expected = master.verify_data(Side::Client, &ctx.transcript_hash());
+                if !ct_eq(&fin.verify_data, &expected) {
+                    return Err(PeerMisbehaved::BadFinished.into());
+                }
+                ctx.transcript.extend_from_slice(raw);
+                let verify_data = master.verify_data(Side::Server, &ctx.transcript_hash());
+                ctx.push_change_cipher_spec();
+                ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
+                // Flight 6 ends the handshake; it is re-sent only when the client repeats
+                // flight 5 (RFC 6347 §4.2.4).
+                ctx.finish_flight(false);
+                ctx.connected = true;
+                Ok(Self::Connected)
+            }
+            _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
+        }
+    }
+}
+
+fn key_auth(alg: KeyAlgorithm) -> AuthKind {
+    match alg {
+        KeyAlgorithm::Rsa => AuthKind::Rsa,
+        _ => AuthKind::Ecdsa,
+    }
+}
+
+fn choose_suite(
+    config: &ServerConfig,
+    hello: &ClientHello,
+    client_schemes: &[SignatureScheme],
+) -> Option<(&'static SuiteInfo, SignatureScheme)> {
+    let auth = key_auth(config.key.algorithm());
+    config.common.suites.iter().copied().filter(|s| s.auth == auth && hello.cipher_suites.contains(&s.suite)).find_map(
+        |s| {
+            let usable: Vec<_> = client_schemes.iter().copied().filter(|sc| scheme_fits(s.auth, *sc)).collect();
+            config.key.choose_scheme(&usable).map(|scheme| (s, scheme))
+        },
+    )
+}
+
+fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello) -> Result<ServerState, Error> {
+    // DTLS version numbers count down: 0xfefd (1.2) is newer than 0xfeff (1.0).
+    if hello.client_version > DTLS_1_2 {
+        return Err(PeerIncompatible::UnsupportedVersion.into());
+    }
+    if !hello.compression_methods.contains(&0) {
+        return Err(PeerMisbehaved::UnexpectedMessage.into());
+    }
+    let client_schemes = match find_extension(&hello.extensions, ExtensionType::SignatureAlgorithms) {
+        Some(Extension::SignatureAlgorithms(s)) => s.clone(),
+        _ => Vec::new(),
+    };
+    let (suite, scheme) =
+        choose_suite(config, hello, &client_schemes).ok_or(PeerIncompatible::NoCommonCipherSuite)?;
+    let group = match find_extension(&hello.extensions, ExtensionType::SupportedGroups) {
+        Some(Extension::SupportedGroups(g)) => config.common.groups.iter().copied().find(|ours| g.contains(ours)),
+        _ => config.common.groups.first().copied(),
+    }
+    .ok_or(PeerIncompatible::NoCommonGroup)?;
+
+    // RFC 5746 §3.6: on the initial handshake renegotiated_connection must be empty.
+    let reneg = find_extension(&hello.extensions, ExtensionType::RenegotiationInfo);
+    if let Some(Extension::RenegotiationInfo(v)) = reneg {
+        if !v.is_empty() {
+            return Err(PeerMisbehaved::BadRenegotiationInfo.into());
+        }
+    }
+    let secure_reneg =
+        reneg.is_some() || hello.cipher_suites.contains(&CipherSuite::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
+    // RFC 7627 §5.3: refuse a client without EMS unless configured otherwise.
+    let ems = find_extension(&hello.extensions, ExtensionType::ExtendedMasterSecret).is_some();
+    if !ems && config.common.require_ems {
+        return Err(PeerIncompatible::ExtendedMasterSecretRequired.into());
+    }
+    if let Some(Extension::ServerName(Some(name))) = find_extension(&hello.extensions, ExtensionType::ServerName) {
+        ctx.info.server_name = Some(name.clone());
+    }
+
+    ctx.info.client_random = hello.random;
+    ctx.info.server_random = ctx.random32();
+    ctx.info.suite = Some(suite);
+    ctx.info.group = Some(group);
+    ctx.info.extended_master_secret = ems;
+
+    let mut extensions = Vec::new();
+    if secure_reneg {
+        extensions.push(Extension::RenegotiationInfo(Vec::new()));
+    }
+    if ems {
+        extensions.push(Extension::ExtendedMasterSecret);
+    }
+    if find_extension(&hello.extensions, ExtensionType::EcPointFormats).is_some() {
+        extensions.push(Extension::EcPointFormats(vec![EcPointFormat::Uncompressed]));
+    }
+    let server_hello = ServerHello {
+        server_version: DTLS_1_2,
+        random: ctx.info.server_random,
+        session_id: Vec::new(),
+        cipher_suite: suite.suite,
+        compression_method: 0,
+        extensions,
+    };
+    ctx.push_message(&HandshakePayload::ServerHello(server_hello), true);
+    ctx.push_message(&HandshakePayload::Certificate(CertificateMsg { chain: config.chain.clone() }), true);
+
+    let kx = KeyExchange::generate(group, &mut ctx.rng)?;
+    let params = EcdheParams { group, public: kx.public_key().to_vec() };
+    // RFC 8422 §5.4: sign client_random + server_random + ServerECDHParams.
+    let signed = ServerKeyExchange::signed_message(&ctx.info.client_random, &ctx.info.server_random, &params);
+    let signature = config.key.sign(scheme, &signed, &mut ctx.rng)?;
+    ctx.push_message(&HandshakePayload::ServerKeyExchange(ServerKeyExchange { params, scheme, signature }), true);
+
+    let wants_cert = !matches!(config.client_auth, ClientAuth::None);
+    if wants_cert {
+        // RFC 5246 §7.4.4.
+        let req = CertificateRequest {
+            certificate_types: vec![ClientCertificateType::EcdsaSign, ClientCertificateType::RsaSign],
+            schemes: VERIFY_SCHEMES.to_vec(),
+            authorities: Vec::new(),
+        };
+        ctx.push_message(&HandshakePayload::CertificateRequest(req), true);
+    }
+    ctx.push_message(&HandshakePayload::ServerHelloDone, true);
+    ctx.finish_flight(true);
+    let _: NamedGroup = group;
+    Ok(if wants_cert { ServerState::ExpectCertificate { kx } } else { ServerState::ExpectClientKeyExchange { kx, client_chain: None } })
+}

@@ -1,0 +1,245 @@
+//! Per-epoch record protection: sequence numbers, AEAD seal/open, and the anti-replay
+//! windows. Renegotiation is refused, so only epochs 0 (plaintext) and 1 (negotiated keys)
+//! ever exist; each has its own write sequence counter and its own replay window.
+//!
+//! Never updates a replay window before the record authenticated (SECURITY.md item 5), never
+//! reuses a sequence number (item 6).
+
+use crate::crypto::aead::{RecordKey, TAG_LEN};
+use crate::error::Error;
+use crate::record::header::{MAX_PLAINTEXT, MAX_SEQUENCE, RECORD_HEADER_LEN, RecordHeader};
+use crate::record::replay::ReplayWindow;
+use crate::wire::{ContentType, DTLS_1_2};
+
+/// Why an incoming record was discarded. All of these are silent drops (RFC 6347 §4.1.2.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Discard {
+    /// Epoch not current (and not buffered by the caller).
+    Epoch,
+    /// Seen before, or too old for the window.
+    Replay,
+    /// AEAD authentication failed or the record is too short to hold the tag.
+    BadRecordMac,
+    /// Plaintext longer than 2^14.
+    Overflow,
+}
+
+/// The record layer's keys and counters for one session.
+#[derive(Debug, Default)]
+pub struct RecordLayer {
+    write_epoch: u16,
+    write_seq: [u64; 2],
+    write_key: Option<RecordKey>,
+    read_epoch: u16,
+    read_key: Option<RecordKey>,
+    replay: [ReplayWindow; 2],
+}
+
+impl RecordLayer {
+    /// A record layer in epoch 0 with no keys.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Epoch used for new outgoing records.
+    pub fn write_epoch(&self) -> u16 {
+        self.write_epoch
+    }
+
+    /// Epoch accepted for incoming records.
+    pub fn read_epoch(&self) -> u16 {
+        self.read_epoch
+    }
+
+    /// Install the epoch-1 keys (pending until the change_cipher_spec switches epochs).
+    pub fn install_keys(&mut self, write: RecordKey, read: RecordKey) {
+        self.write_key = Some(write);
+        self.read_key = Some(read);
+    }
+
+    /// True once epoch-1 keys exist.
+    pub fn has_keys(&self) -> bool {
+        self.write_key.is_some()
+    }
+
+    /// Our ChangeCipherSpec went out: further records use epoch 1.
+    pub fn advance_write_epoch(&mut self) {
+        self.write_epoch = 1;
+    }
+
+    /// The peer's ChangeCipherSpec arrived: accept epoch 1 from now on.
+    pub fn advance_read_epoch(&mut self) {
+        self.read_epoch = 1;
+    }
+
+    /// Bytes a record in `epoch` adds around its plaintext.
+    pub fn overhead(&self, epoch: u16) -> usize {
+        RECORD_HEADER_LEN
+            + match (epoch, &self.write_key) {
+                (1, Some(k)) => k.algorithm().overhead(),
+                _ => 0,
+            }
+    }
+
+    /// Append one protected record carrying `payload` to `out`, in `epoch` (0 or 1), with the
+    /// next unused sequence number of that epoch (RFC 6347 §4.1: fresh on retransmission).
+    pub fn seal(&mut self, epoch: u16, content_type: ContentType, payload: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+        let idx = usize::from(epoch.min(1));
+        let seq = self.write_seq[idx];
+        if seq > MAX_SEQUENCE {
+            // RFC 6347 §4.1: a sequence number must not wrap; without renegotiation the
+            // session must end.
+            return Err(Error::Crypto("sequence number exhausted"));
+        }
+        if payload.len() > MAX_PLAINTEXT {
+            return Err(Error::MessageTooLarge);
+        }
+        self.write_seq[idx] = seq + 1;
+        let mut header = RecordHeader { content_type, version: DTLS_1_2, epoch, sequence: seq, length: 0 };
+        let start = out.len();
+        match (epoch, &self.write_key) {
+            (0, _) => {
+                header.length = payload.len() as u16;
+                header.encode(out);
+                out.extend_from_slice(payload);
+            }
+            (_, Some(key)) => {
+                let alg = key.algorithm();
+                header.length = (payload.len() + alg.overhead()) as u16;
+                header.encode(out);
+                // RFC 6347 §4.1.2.1 / RFC 5246 §6.2.3.3: additional_data = seq_num(epoch||seq)
+                // + type + version + plaintext length.
+                let aad = aad(&header, payload.len());
+                if alg.explicit_nonce_len() > 0 {
+                    out.extend_from_slice(&header.epoch_seq().to_be_bytes());
+                }
+                let body = out.len();
+                out.extend_from_slice(payload);
+                let tag = key.seal(header.epoch_seq(), &aad, &mut out[body..])?;
+                out.extend_from_slice(tag.as_ref());
+            }
+            (_, None) => {
+                out.truncate(start);
+                return Err(Error::Crypto("no keys for epoch 1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Check, decrypt in place and authenticate one record of the current read epoch (or
+    /// epoch 0 after the switch: the peer may still retransmit its plaintext flight).
+    /// On success returns the plaintext range inside `body` and marks the replay window.
+    pub fn open(&mut self, header: &RecordHeader, body: &mut [u8]) -> Result<core::ops::Range<usize>, Discard> {
+        if header.epoch > self.read_epoch {
+            return Err(Discard::Epoch);
+        }
+        let idx = usize::from(header.epoch);
+        let window = self.replay.get_mut(idx).ok_or(Discard::Epoch)?;
+        if !window.check(header.sequence) {
+            return Err(Discard::Replay);
+        }
+        let range = if header.epoch == 0 {
+            0..body.len()
+        } else {
+            let key = self.read_key.as_ref().ok_or(Discard::Epoch)?;
+            let alg = key.algorithm();
+            let explicit = alg.explicit_nonce_len();
+            let plain_len = body.len().checked_sub(alg.overhead()).ok_or(Discard::BadRecordMac)?;
+            let nonce_seq = if explicit > 0 {
+                let mut n = [0u8; 8];
+                n.copy_from_slice(body.get(..8).ok_or(Discard::BadRecordMac)?);
+                u64::from_be_bytes(n)
+            } else {
+                header.epoch_seq()
+            };
+            let aad = aad(header, plain_len);
+            let sealed = body.get_mut(explicit..).ok_or(Discard::BadRecordMac)?;
+            let n = key.open(nonce_seq, &aad, sealed).ok_or(Discard::BadRecordMac)?;
+            debug_assert_eq!(n + TAG_LEN, sealed.len());
+            explicit..explicit + n
+        };
+        if range.len() > MAX_PLAINTEXT {
+            return Err(Discard::Overflow);
+        }
+        // RFC 6347 §4.1.2.6: the window is updated only once the record authenticated.
+        window.mark(header.sequence);
+        Ok(range)
+    }
+}
+
+fn aad(header: &RecordHeader, plain_len: usize) -> [u8; 13] {
+    let mut a = [0u8; 13];
+    a[..8].copy_from_slice(&header.epoch_seq().to_be_bytes());
+    a[8] = header.content_type.into();
+    a[9..11].copy_from_slice(&header.version.to_be_bytes());
+    a[11..].copy_from_slice(&(plain_len as u16).to_be_bytes());
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::aead::AeadAlgorithm;
+    use crate::record::header::Deframer;
+
+    fn pair(alg: AeadAlgorithm) -> (RecordLayer, RecordLayer) {
+        let k = |b: u8| RecordKey::new(alg, &vec![b; alg.key_len()], &vec![b + 1; alg.fixed_iv_len()]).unwrap();
+        let mut a = RecordLayer::new();
+        let mut b = RecordLayer::new();
+        a.install_keys(k(1), k(2));
+        b.install_keys(k(2), k(1));
+        a.advance_write_epoch();
+        b.advance_read_epoch();
+        (a, b)
+    }
+
+    #[test]
+    fn sealed_records_open_once_and_only_once() {
+        for alg in [AeadAlgorithm::Aes128Gcm, AeadAlgorithm::Aes256Gcm, AeadAlgorithm::Chacha20Poly1305] {
+            let (mut a, mut b) = pair(alg);
+            let mut dgram = Vec::new();
+            a.seal(1, ContentType::ApplicationData, b"ping", &mut dgram).unwrap();
+            a.seal(1, ContentType::ApplicationData, b"pong", &mut dgram).unwrap();
+            let replay = dgram.clone();
+            for (i, (h, body)) in Deframer::new(&dgram).enumerate() {
+                let mut body = body.to_vec();
+                let r = b.open(&h, &mut body).unwrap();
+                assert_eq!(&body[r], if i == 0 { b"ping" } else { b"pong" });
+            }
+            for (h, body) in Deframer::new(&replay) {
+                assert_eq!(b.open(&h, &mut body.to_vec()), Err(Discard::Replay));
+            }
+        }
+    }
+
+    #[test]
+    fn tampered_record_does_not_advance_window() {
+        let (mut a, mut b) = pair(AeadAlgorithm::Aes128Gcm);
+        let mut dgram = Vec::new();
+        a.seal(1, ContentType::ApplicationData, b"data", &mut dgram).unwrap();
+        let (h, body) = Deframer::new(&dgram).next().unwrap();
+        let mut bad = body.to_vec();
+        *bad.last_mut().unwrap() ^= 1;
+        assert_eq!(b.open(&h, &mut bad), Err(Discard::BadRecordMac));
+        // The forged copy must not have consumed the sequence number.
+        assert!(b.open(&h, &mut body.to_vec()).is_ok());
+    }
+
+    #[test]
+    fn gcm_explicit_nonce_is_epoch_and_sequence() {
+        let (mut a, _) = pair(AeadAlgorithm::Aes128Gcm);
+        let mut d = Vec::new();
+        a.seal(1, ContentType::ApplicationData, b"x", &mut d).unwrap();
+        a.seal(1, ContentType::ApplicationData, b"y", &mut d).unwrap();
+        let recs: Vec<_> = Deframer::new(&d).collect();
+        assert_eq!(&recs[0].1[..8], &[0, 1, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&recs[1].1[..8], &[0, 1, 0, 0, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn future_epoch_is_not_opened() {
+        let mut b = RecordLayer::new();
+        let h = RecordHeader { content_type: ContentType::Handshake, version: DTLS_1_2, epoch: 1, sequence: 0, length: 0 };
+        assert_eq!(b.open(&h, &mut []), Err(Discard::Epoch));
+    }
+}

@@ -1,0 +1,553 @@
+//! One DTLS association, sans-IO: datagrams in, datagrams, timeouts and events out.
+//!
+//! The session owns the record layer, the handshake reassembler, the current flight with
+//! its retransmission timer, and the state machine of its role. It never touches a socket
+//! or a clock: time arrives as `now`, randomness from the configured RNG.
+//!
+//! Drive it like this, draining every output after every input:
+//!
+//! ```text
+//! loop {
+//!     session.handle(now, &datagram)?;          // or handle_timeout(now), send(data), close()
+//!     while let Some(t) = session.poll_transmit() { socket.send_to(&t.contents, t.destination) }
+//!     while let Some(e) = session.poll_event() { /* Connected, ApplicationData, Closed */ }
+//!     sleep_until(session.poll_timeout());
+//! }
+//! ```
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls_pki_types::CertificateDer;
+
+use crate::codec::Codec;
+use crate::config::{ClientConfig, ServerConfig};
+use crate::error::{Error, PeerMisbehaved};
+use crate::handshake::client::{self, ClientState};
+use crate::handshake::context::Context;
+use crate::handshake::flight::Flight;
+use crate::handshake::fragment::{Inserted, Reassembler, parse_fragments};
+use crate::handshake::key_schedule::Side;
+use crate::handshake::server::ServerState;
+use crate::record::header::{Deframer, RecordHeader};
+use crate::stats::SessionStats;
+use crate::suites::SuiteInfo;
+use crate::wire::{
+    Alert, AlertDescription, AlertLevel, CipherSuite, ContentType, DTLS_1_0, DTLS_1_2, HandshakePayload,
+    HandshakeType, NamedGroup,
+};
+
+/// A datagram to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    pub destination: SocketAddr,
+    pub contents: Vec<u8>,
+}
+
+/// Something the application should know about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The handshake completed; application data may flow.
+    Connected,
+    /// One application data record from the peer.
+    ApplicationData(Vec<u8>),
+    /// The peer sent close_notify.
+    Closed,
+}
+
+enum Role {
+    Client(Arc<ClientConfig>, ClientState),
+    Server(Arc<ServerConfig>, ServerState),
+    /// Transitional placeholder while a state is being advanced, and after a fatal error.
+    Failed,
+}
+
+/// One DTLS 1.2 association with one peer.
+pub struct Session {
+    ctx: Context,
+    role: Role,
+    reassembler: Reassembler,
+    /// The last flight we sent, kept for retransmission.
+    flight: Flight,
+    flight_sent_at: Option<Instant>,
+    retransmit_at: Option<Instant>,
+    rto: Duration,
+    deadline: Option<Instant>,
+    /// Records of the next epoch that arrived before its ChangeCipherSpec (RFC 6347 §4.1).
+    early: Vec<(RecordHeader, Vec<u8>)>,
+    peer_ccs_pending: bool,
+    transmits: VecDeque<Vec<u8>>,
+    events: VecDeque<Event>,
+    scratch: Vec<u8>,
+    close_sent: bool,
+    close_received: bool,
+    failed: bool,
+    stats: SessionStats,
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("peer", &self.ctx.peer)
+            .field("side", &self.ctx.side)
+            .field("connected", &self.ctx.connected)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A client session to `remote`; the ClientHello is queued at once.
+    pub fn client(config: Arc<ClientConfig>, remote: SocketAddr, now: Instant) -> Self {
+        let mut s = Self::new(Side::Client, remote, config.clone(), now);
+        let state = client::start(&mut s.ctx, &config);
+        s.role = Role::Client(config, state);
+        s.after_transition(now);
+        s
+    }
+
+    /// A server session for the client at `remote`; feed it the client's datagrams.
+    pub fn server(config: Arc<ServerConfig>, remote: SocketAddr, now: Instant) -> Self {
+        let mut s = Self::new(Side::Server, remote, config.clone(), now);
+        s.role = Role::Server(config, ServerState::start());
+        s
+    }
+
+    fn new(side: Side, remote: SocketAddr, common: Arc<dyn crate::handshake::context::AsCommon>, now: Instant) -> Self {
+        let ctx = Context::new(side, remote, common);
+        let c = ctx.config();
+        let reassembler = Reassembler::new(c.max_message_len, c.max_reassembly_bytes);
+        let rto = c.initial_rto;
+        let deadline = Some(now + c.handshake_timeout);
+        Self {
+            ctx,
+            role: Role::Failed,
+            reassembler,
+            flight: Flight::default(),
+            flight_sent_at: None,
+            retransmit_at: None,
+            rto,
+            deadline,
+            early: Vec::new(),
+            peer_ccs_pending: false,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            scratch: Vec::new(),
+            close_sent: false,
+            close_received: false,
+            failed: false,
+            stats: SessionStats::new(now),
+        }
+    }
+
+    /// Process one datagram from the peer. An `Err` is fatal for this session: the alert
+    /// for it (if any) has been queued for transmission.
+    pub fn handle(&mut self, now: Instant, datagram: &[u8]) -> Result<(), Error> {
+        if self.failed {
+            return Err(Error::Closed);
+        }
+        self.stats.packets_received += 1;
+        self.stats.datagram_bytes_received += datagram.len() as u64;
+        let mut records = Deframer::new(datagram);
+        for (header, body) in records.by_ref() {
+            if let Err(e) = self.handle_record(now, header, body) {
+                return Err(self.fail(now, e));
+            }
+        }
+        if records.truncated() {
+            self.stats.records_dropped += 1;
+        }
+        Ok(())
+    }
+
+    /// Run timers that are due: retransmission and the handshake deadline.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
+        if self.failed {
+            return Err(Error::Closed);
+        }
+        if let Some(d) = self.deadline {
+            if now >= d && !self.ctx.connected {
+                return Err(self.fail(now, Error::HandshakeTimeout));
+            }
+        }
+        if let Some(at) = self.retransmit_at {
+            if now >= at {
+                // RFC 6347 §4.2.4.1: double the timer on each retransmission, up to 60 s.
+                self.rto = (self.rto * 2).min(self.ctx.config().max_rto);
+                self.stats.handshake_retransmissions += 1;
+                if let Err(e) = self.emit_flight(now) {
+                    return Err(self.fail(now, e));
+                }
+                self.retransmit_at = Some(now + self.rto);
+            }
+        }
+        Ok(())
+    }
+
+    /// The next datagram to send, if any.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        let contents = self.transmits.pop_front()?;
+        self.stats.packets_sent += 1;
+        self.stats.datagram_bytes_sent += contents.len() as u64;
+        Some(Transmit { destination: self.ctx.peer, contents })
+    }
+
+    /// The next instant at which [`Session::handle_timeout`] must be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.failed {
+            return None;
+        }
+        let deadline = if self.ctx.connected { None } else { self.deadline };
+        match (self.retransmit_at, deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The next event, if any.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Send one application record. Fails before the handshake completes, after close, or
+    /// when `data` does not fit in one datagram of the configured MTU.
+    pub fn send(&mut self, data: &[u8]) -> Result<(), Error> {
+        if self.failed || self.close_sent {
+            return Err(Error::Closed);
+        }
+        if !self.ctx.connected {
+            return Err(Error::HandshakeNotComplete);
+        }
+        if data.len() > self.max_payload() {
+            return Err(Error::MessageTooLarge);
+        }
+        let mut dgram = Vec::with_capacity(data.len() + 64);
+        self.ctx.records.seal(1, ContentType::ApplicationData, data, &mut dgram)?;
+        self.transmits.push_back(dgram);
+        self.stats.bytes_sent += data.len() as u64;
+        self.stats.messages_sent += 1;
+        Ok(())
+    }
+
+    /// Largest application payload that fits one datagram at the configured MTU.
+    pub fn max_payload(&self) -> usize {
+        let overhead = self.ctx.records.overhead(1);
+        self.ctx.config().mtu.saturating_sub(overhead).min(crate::record::header::MAX_PLAINTEXT)
+    }
+
+    /// Close gracefully: queue close_notify (RFC 5246 §7.2.1). Idempotent.
+    pub fn close(&mut self, now: Instant) {
+        if self.close_sent || self.failed {
+            return;
+        }
+        self.close_sent = true;
+        self.stats.closing.get_or_insert(now);
+        self.retransmit_at = None;
+        self.deadline = None;
+        self.send_alert(AlertLevel::Warning, AlertDescription::CloseNotify);
+    }
+
+    /// True once the handshake completed.
+    pub fn is_connected(&self) -> bool {
+        self.ctx.connected
+    }
+
+    /// True once the session can carry no more data: we sent close_notify, the peer did,
+    /// or a fatal error occurred.
+    pub fn is_closed(&self) -> bool {
+        self.close_sent || self.close_received || self.failed
+    }
+
+    /// The peer's address.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.ctx.peer
+    }
+
+    /// The negotiated cipher suite.
+    pub fn cipher_suite(&self) -> Option<CipherSuite> {
+        self.ctx.info.suite.map(|s| s.suite)
+    }
+
+    /// Names and parameters of the negotiated suite.
+    pub fn suite_info(&self) -> Option<&'static SuiteInfo> {
+        self.ctx.info.suite
+    }
+
+    /// The negotiated key exchange group.
+    pub fn negotiated_group(&self) -> Option<NamedGroup> {
+        self.ctx.info.group
+    }
+
+    /// The peer's certificate chain (leaf first), once verified.
+    pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
+        self.ctx.info.peer_chain.as_deref()
+    }
+
+    /// The server name the client asked for (server side) or sent (client side).
+    pub fn server_name(&self) -> Option<&str> {
+        self.ctx.info.server_name.as_deref()
+    }
+
+    /// Whether the extended master secret (RFC 7627) was negotiated.
+    pub fn extended_master_secret(&self) -> bool {
+        self.ctx.info.extended_master_secret
+    }
+
+    /// Statistics of this session.
+    pub fn stats(&self) -> &SessionStats {
+        &self.stats
+    }
+
+    // ---- receive path -------------------------------------------------------------------
+
+    fn handle_record(&mut self, now: Instant, header: RecordHeader, body: &[u8]) -> Result<(), Error> {
+        // RFC 6347 §4.1: DTLS 1.2 records; a ClientHello may use the DTLS 1.0 record version.
+        let version_ok = header.version == DTLS_1_2 || (header.version == DTLS_1_0 && header.epoch == 0);
+        if !version_ok || self.close_received || self.failed {
+            self.stats.records_dropped += 1;
+            return Ok(());
+        }
+        let read_epoch = self.ctx.records.read_epoch();
+        if header.epoch == read_epoch + 1 {
+            // RFC 6347 §4.1: records of the next epoch may arrive before the
+            // ChangeCipherSpec; buffer a bounded number of them.
+            if self.early.len() < self.ctx.config().max_early_records && !self.ctx.connected {
+                self.early.push((header, body.to_vec()));
+            } else {
+                self.stats.records_dropped += 1;
+            }
+            return Ok(());
+        }
+        let mut buf = core::mem::take(&mut self.scratch);
+        buf.clear();
+        buf.extend_from_slice(body);
+        let result = match self.ctx.records.open(&header, &mut buf) {
+            Ok(range) => self.handle_plaintext(now, &header, buf.get(range).unwrap_or(&[])),
+            Err(_) => {
+                self.stats.records_dropped += 1;
+                Ok(())
+            }
+        };
+        self.scratch = buf;
+        result
+    }
+
+    fn handle_plaintext(&mut self, now: Instant, header: &RecordHeader, plain: &[u8]) -> Result<(), Error> {
+        match header.content_type {
+            ContentType::Handshake => self.handle_handshake_record(now, header.epoch, plain),
+            ContentType::ChangeCipherSpec => {
+                // RFC 5246 §7.1: exactly one byte of value 1, in the plaintext epoch.
+                if header.epoch != 0 || plain != [1] {
+                    self.stats.records_dropped += 1;
+                    return Ok(());
+                }
+                if !self.ctx.connected && self.ctx.records.read_epoch() == 0 {
+                    self.peer_ccs_pending = true;
+                    self.try_switch_read_epoch(now)?;
+                }
+                Ok(())
+            }
+            ContentType::Alert => self.handle_alert(now, header.epoch, plain),
+            ContentType::ApplicationData => {
+                // SECURITY.md item 2: application data only in an epoch with keys, and
+                // only once the handshake is complete.
+                if header.epoch == 0 || !self.ctx.connected || self.close_sent {
+                    self.stats.records_dropped += 1;
+                    return Ok(());
+                }
+                self.stats.bytes_received += plain.len() as u64;
+                self.stats.messages_received += 1;
+                self.events.push_back(Event::ApplicationData(plain.to_vec()));
+                Ok(())
+            }
+            ContentType::Unknown(_) => {
+                self.stats.records_dropped += 1;
+                Ok(())
+            }
+        }
+    }
+
+    fn handle_alert(&mut self, now: Instant, epoch: u16, plain: &[u8]) -> Result<(), Error> {
+        let Ok(alert) = Alert::read_all(plain) else {
+            self.stats.records_dropped += 1;
+            return Ok(());
+        };
+        // After the handshake only authenticated alerts count; a plaintext one could come
+        // from anybody on the path.
+        if self.ctx.connected && epoch == 0 {
+            self.stats.records_dropped += 1;
+            return Ok(());
+        }
+        if alert.description == AlertDescription::CloseNotify {
+            if !self.close_received {
+                self.close_received = true;
+                self.stats.closing.get_or_insert(now);
+                self.retransmit_at = None;
+                self.deadline = None;
+                // RFC 5246 §7.2.1: answer close_notify with close_notify.
+                if !self.close_sent {
+                    self.close_sent = true;
+                    self.send_alert(AlertLevel::Warning, AlertDescription::CloseNotify);
+                }
+                self.events.push_back(Event::Closed);
+            }
+            return Ok(());
+        }
+        if alert.level == AlertLevel::Warning {
+            return Ok(());
+        }
+        Err(Error::AlertReceived(alert.description))
+    }
+
+    fn handle_handshake_record(&mut self, now: Instant, epoch: u16, plain: &[u8]) -> Result<(), Error> {
+        let mut repeated = false;
+        for fragment in parse_fragments(plain) {
+            let Ok((header, data)) = fragment else {
+                self.stats.records_dropped += 1;
+                break;
+            };
+            // SECURITY.md item 8: Finished only in epoch 1, everything else of the initial
+            // handshake only in epoch 0.
+            if (header.msg_type == HandshakeType::Finished) != (epoch == 1) {
+                self.stats.records_dropped += 1;
+                continue;
+            }
+            match self.reassembler.insert(&header, data) {
+                Ok(Inserted::Old) => repeated = true,
+                Ok(_) => {}
+                Err(_) => self.stats.records_dropped += 1,
+            }
+        }
+        if repeated {
+            self.on_peer_repeat(now)?;
+        }
+        while let Some(msg) = self.reassembler.pop() {
+            self.handle_message(now, msg)?;
+            if self.failed {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// RFC 6347 §4.2.4: a peer that repeats its previous flight lost ours; send it again,
+    /// at most once per burst of repeated datagrams.
+    fn on_peer_repeat(&mut self, now: Instant) -> Result<(), Error> {
+        if self.flight.is_empty() || self.close_sent {
+            return Ok(());
+        }
+        if self.ctx.side == Side::Client && self.ctx.connected {
+            return Ok(());
+        }
+        let guard = self.ctx.config().initial_rto / 8;
+        if self.flight_sent_at.is_some_and(|t| now.saturating_duration_since(t) < guard) {
+            return Ok(());
+        }
+        self.stats.handshake_retransmissions += 1;
+        self.emit_flight(now)
+    }
+
+    fn handle_message(&mut self, now: Instant, msg: crate::handshake::fragment::HandshakeMessage) -> Result<(), Error> {
+        if self.ctx.connected {
+            // RFC 5746 §4.4 / SECURITY.md item 9: refuse renegotiation with a warning.
+            self.send_alert(AlertLevel::Warning, AlertDescription::NoRenegotiation);
+            return Ok(());
+        }
+        let payload = HandshakePayload::read(msg.msg_type, &msg.body)?;
+        let mut raw = Vec::with_capacity(msg.body.len() + 12);
+        msg.transcript_bytes(&mut raw);
+        let role = core::mem::replace(&mut self.role, Role::Failed);
+        self.role = match role {
+            Role::Client(cfg, state) => {
+                let next = state.handle(&mut self.ctx, &cfg, payload, &raw)?;
+                Role::Client(cfg, next)
+            }
+            Role::Server(cfg, state) => {
+                let next = state.handle(&mut self.ctx, &cfg, payload, &raw, msg.message_seq)?;
+                Role::Server(cfg, next)
+            }
+            Role::Failed => return Err(PeerMisbehaved::UnexpectedMessage.into()),
+        };
+        self.after_transition(now);
+        self.try_switch_read_epoch(now)
+    }
+
+    /// Send what the state machine built and update timers and events.
+    fn after_transition(&mut self, now: Instant) {
+        if self.ctx.flight_ready {
+            self.ctx.flight_ready = false;
+            self.flight = core::mem::take(&mut self.ctx.building);
+            self.rto = self.ctx.config().initial_rto;
+            if let Err(e) = self.emit_flight(now) {
+                self.fail(now, e);
+                return;
+            }
+            self.retransmit_at = self.ctx.flight_expects_reply.then(|| now + self.rto);
+        }
+        if self.ctx.connected && self.stats.handshake_completed.is_none() {
+            self.stats.handshake_completed = Some(now);
+            self.deadline = None;
+            if self.ctx.side == Side::Client {
+                // The server's Finished proves it has our last flight.
+                self.retransmit_at = None;
+                self.flight = Flight::default();
+            }
+            self.early.clear();
+            self.ctx.transcript = Vec::new();
+            self.events.push_back(Event::Connected);
+        }
+    }
+
+    fn try_switch_read_epoch(&mut self, now: Instant) -> Result<(), Error> {
+        let expects = match &self.role {
+            Role::Client(_, s) => s.expects_ccs(),
+            Role::Server(_, s) => s.expects_ccs(),
+            Role::Failed => false,
+        };
+        if !(self.peer_ccs_pending && expects && self.ctx.records.read_epoch() == 0) {
+            return Ok(());
+        }
+        self.peer_ccs_pending = false;
+        self.ctx.records.advance_read_epoch();
+        for (header, body) in core::mem::take(&mut self.early) {
+            self.handle_record(now, header, &body)?;
+        }
+        Ok(())
+    }
+
+    fn emit_flight(&mut self, now: Instant) -> Result<(), Error> {
+        let mtu = self.ctx.config().mtu;
+        self.flight.emit(&mut self.ctx.records, mtu, &mut self.transmits)?;
+        self.flight_sent_at = Some(now);
+        Ok(())
+    }
+
+    fn send_alert(&mut self, level: AlertLevel, description: AlertDescription) {
+        let mut body = Vec::with_capacity(2);
+        Alert { level, description }.encode(&mut body);
+        let epoch = self.ctx.records.write_epoch();
+        let mut dgram = Vec::with_capacity(64);
+        if self.ctx.records.seal(epoch, ContentType::Alert, &body, &mut dgram).is_ok() {
+            self.transmits.push_back(dgram);
+        }
+    }
+
+    /// Record a fatal error: send its alert, stop every timer, refuse further input.
+    fn fail(&mut self, now: Instant, e: Error) -> Error {
+        if !self.failed {
+            if let Some(alert) = e.alert() {
+                self.send_alert(AlertLevel::Fatal, alert);
+            }
+            self.failed = true;
+            self.retransmit_at = None;
+            self.deadline = None;
+            self.stats.destroyed.get_or_insert(now);
+        }
+        e
+    }
+}

@@ -4,6 +4,8 @@
 pub mod codec;
 pub mod crypto;
 pub mod error;
+pub mod handshake;
+pub mod record;
 pub mod wire;
 
 pub use error::{CertificateError, Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};

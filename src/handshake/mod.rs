@@ -1,0 +1,4 @@
+//! The DTLS handshake layer.
+
+pub mod fragment;
+pub mod reassembler;

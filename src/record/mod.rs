@@ -1,0 +1,3 @@
+//! The DTLS record layer.
+
+pub mod replay;

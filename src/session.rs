@@ -28,7 +28,8 @@ use crate::error::{Error, PeerMisbehaved};
 use crate::handshake::client::{self, ClientState};
 use crate::handshake::context::Context;
 use crate::handshake::flight::Flight;
-use crate::handshake::fragment::{Inserted, Reassembler, parse_fragments};
+use crate::handshake::fragment::parse_fragments;
+use crate::handshake::reassembler::{HandshakeMessage, Inserted, Reassembler};
 use crate::handshake::key_schedule::Side;
 use crate::handshake::server::ServerState;
 use crate::record::header::{Deframer, RecordHeader};
@@ -452,7 +453,7 @@ impl Session {
         self.emit_flight(now)
     }
 
-    fn handle_message(&mut self, now: Instant, msg: crate::handshake::fragment::HandshakeMessage) -> Result<(), Error> {
+    fn handle_message(&mut self, now: Instant, msg: HandshakeMessage) -> Result<(), Error> {
         if self.ctx.connected {
             // RFC 5746 §4.4 / SECURITY.md item 9: refuse renegotiation with a warning.
             self.send_alert(AlertLevel::Warning, AlertDescription::NoRenegotiation);

@@ -6,4 +6,5 @@ pub mod context;
 pub mod flight;
 pub mod fragment;
 pub mod key_schedule;
+pub mod reassembler;
 pub mod server;

@@ -56,6 +56,7 @@ impl KeyExchange {
     pub fn generate(group: NamedGroup, rng: &mut dyn RngCore) -> Result<Self, Error> {
         let (algorithm, seed_len) = ring_params(group).ok_or(PeerIncompatible::NoCommonGroup)?;
         let mut seed = Zeroizing::new([0u8; 48]);
+        // index: seed_len is 32 or 48 (`ring_params`).
         let seed = &mut seed[..seed_len];
         rng.fill_bytes(seed);
 
@@ -161,6 +162,13 @@ mod tests {
             assert_eq!(a.public_key(), b.public_key());
             assert_ne!(a.public_key(), c.public_key());
         }
+    }
+
+    #[test]
+    fn works_with_a_boxed_session_rng() {
+        let mut rng: crate::crypto::SessionRng = Box::new(DetRng::from_seed([6; 32]));
+        let kx = KeyExchange::generate(NamedGroup::X25519, &mut *rng).unwrap();
+        assert_eq!(kx.public_key().len(), 32);
     }
 
     #[test]

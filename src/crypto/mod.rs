@@ -7,13 +7,21 @@
 //! the clock (verifiers are given `now`), do I/O, or panic on anything the peer sent.
 //! AEAD record protection lives elsewhere.
 
+mod der;
 pub mod kx;
 pub mod prf;
 pub mod rng;
+pub mod sign;
+pub mod verify;
 
 pub use kx::KeyExchange;
 pub use prf::{PrfHash, TranscriptHash, prf};
 pub use rng::{DetRng, SessionRng};
+pub use sign::{KeyAlgorithm, SigningKey, load_certificates};
+pub use verify::{
+    AcceptAnyClientCert, AcceptAnyServerCert, ClientCertVerifier, ServerCertVerifier,
+    WebPkiClientVerifier, WebPkiServerVerifier, verify_signature,
+};
 
 /// Hex helpers shared by the unit tests of this module.
 #[cfg(test)]

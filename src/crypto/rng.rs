@@ -108,6 +108,7 @@ impl DetRng {
     fn generate(&mut self, out: &mut [u8]) {
         for chunk in out.chunks_mut(self.v.len()) {
             self.step_v();
+            // index: chunks are at most v.len() bytes.
             let n = chunk.len();
             chunk.copy_from_slice(&self.v[..n]);
         }

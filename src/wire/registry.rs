@@ -14,6 +14,7 @@ macro_rules! registry {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
+        #[allow(non_camel_case_types)] // IANA names, as in the registries
         pub enum $name {
             $( $(#[$vmeta])* $variant, )*
             /// A code point this implementation does not know.

@@ -1,1 +1,43 @@
-//! Cryptographic primitives.
+//! Cryptographic primitives for the handshake: the per-session deterministic RNG, the TLS 1.2
+//! PRF and transcript hash, ECDHE key exchange, our signing keys, and verification of the
+//! peer's certificates and signatures.
+//!
+//! This module owns every call into `ring`, `rustls-webpki` and `x509-parser`. It must never
+//! use global randomness (every operation that needs randomness takes the session's RNG), read
+//! the clock (verifiers are given `now`), do I/O, or panic on anything the peer sent.
+//! AEAD record protection lives elsewhere.
+
+mod der;
+pub mod kx;
+pub mod prf;
+pub mod rng;
+pub mod sign;
+pub mod verify;
+
+pub use kx::KeyExchange;
+pub use prf::{PrfHash, TranscriptHash, prf};
+pub use rng::{DetRng, SessionRng};
+pub use sign::{KeyAlgorithm, SigningKey, load_certificates};
+pub use verify::{
+    AcceptAnyClientCert, AcceptAnyServerCert, ClientCertVerifier, ServerCertVerifier,
+    WebPkiClientVerifier, WebPkiServerVerifier, verify_signature,
+};
+
+/// Hex helpers shared by the unit tests of this module.
+#[cfg(test)]
+pub(crate) mod test_hex {
+    /// Decode hex, ignoring whitespace. Panics on bad input (tests only).
+    pub fn decode(s: &str) -> Vec<u8> {
+        let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        assert!(digits.len().is_multiple_of(2), "odd hex length");
+        digits
+            .chunks(2)
+            .map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap())
+            .collect()
+    }
+
+    /// Lowercase hex.
+    pub fn encode(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+}

@@ -15,6 +15,7 @@ macro_rules! registry {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[allow(non_camel_case_types)]
         #[non_exhaustive]
+        #[allow(non_camel_case_types)] // IANA names, as in the registries
         pub enum $name {
             $( $(#[$vmeta])* $variant, )*
             /// A code point this implementation does not know.

@@ -142,7 +142,7 @@ impl CommonBuilder {
         }
         let rng = match self.seed {
             Some(seed) => DetRng::from_seed(seed),
-            None => DetRng::from_os(),
+            None => DetRng::from_os()?,
         };
         Ok(CommonConfig {
             suites: self.suites,

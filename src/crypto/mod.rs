@@ -7,6 +7,7 @@
 //! the clock (verifiers are given `now`), do I/O, or panic on anything the peer sent.
 //! AEAD record protection lives elsewhere.
 
+pub mod aead;
 mod der;
 pub mod kx;
 pub mod prf;

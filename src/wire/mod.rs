@@ -1,4 +1,9 @@
-//! Wire types: IANA registries and handshake message structures.
+//! Wire types: IANA registries, hello extensions and handshake message bodies.
 
+mod extensions;
+mod messages;
 mod registry;
+
+pub use extensions::*;
+pub use messages::*;
 pub use registry::*;

@@ -16,10 +16,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key_pem = cert.signing_key.serialize_pem();
 
     let server_cfg = ServerConfig::builder().certificate_pem(cert_pem.as_bytes(), key_pem.as_bytes())?.build()?;
-    let client_cfg = ClientConfig::builder()
-        .root_certificates_pem(cert_pem.as_bytes())?
-        .server_name("localhost")
-        .build()?;
+    let client_cfg =
+        ClientConfig::builder().root_certificates_pem(cert_pem.as_bytes())?.server_name("localhost").build()?;
 
     let server_sock = UdpSocket::bind("127.0.0.1:0")?;
     let client_sock = UdpSocket::bind("127.0.0.1:0")?;

@@ -347,7 +347,12 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// Start building a server configuration.
     pub fn builder() -> ServerConfigBuilder {
-        ServerConfigBuilder { common: CommonBuilder::default(), identity: None, client_auth: ClientAuth::None, cookie: true }
+        ServerConfigBuilder {
+            common: CommonBuilder::default(),
+            identity: None,
+            client_auth: ClientAuth::None,
+            cookie: true,
+        }
     }
 }
 

@@ -124,8 +124,9 @@ impl Error {
                 PeerMisbehaved::UnofferedExtension => A::UnsupportedExtension,
                 PeerMisbehaved::WrongVersion => A::ProtocolVersion,
                 PeerMisbehaved::RenegotiationAttempted => A::NoRenegotiation,
-                PeerMisbehaved::BadRenegotiationInfo
-                | PeerMisbehaved::MissingExtendedMasterSecret => A::HandshakeFailure,
+                PeerMisbehaved::BadRenegotiationInfo | PeerMisbehaved::MissingExtendedMasterSecret => {
+                    A::HandshakeFailure
+                }
                 PeerMisbehaved::EmptyCertificate => A::BadCertificate,
                 PeerMisbehaved::NoSharedProtocol => A::NoApplicationProtocol,
                 PeerMisbehaved::ReassemblyOverflow => A::InternalError,
@@ -142,16 +143,15 @@ impl Error {
                 CertificateError::UnknownIssuer => A::UnknownCa,
                 CertificateError::UnsupportedKey => A::UnsupportedCertificate,
                 CertificateError::BadSignature => A::DecryptError,
-                CertificateError::NotValidForName
-                | CertificateError::BadEncoding
-                | CertificateError::Other(_) => A::BadCertificate,
+                CertificateError::NotValidForName | CertificateError::BadEncoding | CertificateError::Other(_) => {
+                    A::BadCertificate
+                }
             },
             Self::HandshakeTimeout => return None,
             Self::AlertReceived(_) | Self::Closed => return None,
-            Self::InvalidConfig(_)
-            | Self::HandshakeNotComplete
-            | Self::MessageTooLarge
-            | Self::ExporterRefused => return None,
+            Self::InvalidConfig(_) | Self::HandshakeNotComplete | Self::MessageTooLarge | Self::ExporterRefused => {
+                return None;
+            }
             Self::Crypto(_) => A::InternalError,
         })
     }

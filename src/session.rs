@@ -29,15 +29,15 @@ use crate::handshake::client::{self, ClientState};
 use crate::handshake::context::Context;
 use crate::handshake::flight::Flight;
 use crate::handshake::fragment::parse_fragments;
-use crate::handshake::reassembler::{HandshakeMessage, Inserted, Reassembler};
 use crate::handshake::key_schedule::Side;
+use crate::handshake::reassembler::{HandshakeMessage, Inserted, Reassembler};
 use crate::handshake::server::ServerState;
 use crate::record::header::{Deframer, RecordHeader};
 use crate::stats::SessionStats;
 use crate::suites::SuiteInfo;
 use crate::wire::{
-    Alert, AlertDescription, AlertLevel, CipherSuite, ContentType, DTLS_1_0, DTLS_1_2, HandshakePayload,
-    HandshakeType, NamedGroup,
+    Alert, AlertDescription, AlertLevel, CipherSuite, ContentType, DTLS_1_0, DTLS_1_2, HandshakePayload, HandshakeType,
+    NamedGroup,
 };
 
 /// A datagram to send.

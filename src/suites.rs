@@ -41,7 +41,13 @@ macro_rules! suite {
 pub static ALL_SUITES: &[SuiteInfo] = &[
     suite!(TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, Aes128Gcm, Sha256, Ecdsa, "ECDHE-ECDSA-AES128-GCM-SHA256"),
     suite!(TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, Aes256Gcm, Sha384, Ecdsa, "ECDHE-ECDSA-AES256-GCM-SHA384"),
-    suite!(TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, Chacha20Poly1305, Sha256, Ecdsa, "ECDHE-ECDSA-CHACHA20-POLY1305"),
+    suite!(
+        TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        Chacha20Poly1305,
+        Sha256,
+        Ecdsa,
+        "ECDHE-ECDSA-CHACHA20-POLY1305"
+    ),
     suite!(TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, Aes128Gcm, Sha256, Rsa, "ECDHE-RSA-AES128-GCM-SHA256"),
     suite!(TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, Aes256Gcm, Sha384, Rsa, "ECDHE-RSA-AES256-GCM-SHA384"),
     suite!(TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, Chacha20Poly1305, Sha256, Rsa, "ECDHE-RSA-CHACHA20-POLY1305"),
@@ -54,7 +60,5 @@ pub fn lookup(suite: CipherSuite) -> Option<&'static SuiteInfo> {
 
 /// A suite by IANA or OpenSSL name (case-insensitive).
 pub fn by_name(name: &str) -> Option<&'static SuiteInfo> {
-    ALL_SUITES
-        .iter()
-        .find(|s| s.iana_name.eq_ignore_ascii_case(name) || s.openssl_name.eq_ignore_ascii_case(name))
+    ALL_SUITES.iter().find(|s| s.iana_name.eq_ignore_ascii_case(name) || s.openssl_name.eq_ignore_ascii_case(name))
 }

@@ -123,10 +123,7 @@ impl RecordKey {
     /// Decrypt `ciphertext || tag` in place; returns the plaintext length. For GCM the
     /// nonce comes from the record's explicit nonce (`explicit`), as the RFC defines it.
     pub fn open(&self, explicit_or_seq: u64, aad: &[u8], in_out: &mut [u8]) -> Option<usize> {
-        self.key
-            .open_in_place(self.nonce(explicit_or_seq), Aad::from(aad), in_out)
-            .ok()
-            .map(|p| p.len())
+        self.key.open_in_place(self.nonce(explicit_or_seq), Aad::from(aad), in_out).ok().map(|p| p.len())
     }
 }
 

@@ -32,9 +32,7 @@ pub(crate) fn read_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         }
         let (octets, after) = rest.split_at_checked(n)?;
         rest = after;
-        octets
-            .iter()
-            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
+        octets.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
     };
     let (value, rest) = rest.split_at_checked(len)?;
     Some((tag, value, rest))

@@ -14,11 +14,7 @@ use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::wire::NamedGroup;
 
 /// The groups we can do ECDHE with, in our order of preference.
-pub const SUPPORTED_GROUPS: &[NamedGroup] = &[
-    NamedGroup::X25519,
-    NamedGroup::Secp256r1,
-    NamedGroup::Secp384r1,
-];
+pub const SUPPORTED_GROUPS: &[NamedGroup] = &[NamedGroup::X25519, NamedGroup::Secp256r1, NamedGroup::Secp384r1];
 
 /// True for the groups [`KeyExchange::generate`] accepts.
 pub fn is_supported(group: NamedGroup) -> bool {
@@ -75,12 +71,7 @@ impl KeyExchange {
             .map_err(|_| Error::Crypto("ECDHE public key computation failed"))?
             .as_ref()
             .to_vec();
-        Ok(Self {
-            group,
-            algorithm,
-            private,
-            public,
-        })
+        Ok(Self { group, algorithm, private, public })
     }
 
     /// The group of this exchange.
@@ -102,18 +93,14 @@ impl KeyExchange {
     /// and uncompressed. Any failure is `PeerMisbehaved::BadKeyShare`.
     pub fn complete(self, peer_public: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
         let peer = agreement::UnparsedPublicKey::new(self.algorithm, peer_public);
-        agreement::agree_ephemeral(self.private, &peer, |secret| {
-            Zeroizing::new(secret.to_vec())
-        })
-        .map_err(|_| PeerMisbehaved::BadKeyShare.into())
+        agreement::agree_ephemeral(self.private, &peer, |secret| Zeroizing::new(secret.to_vec()))
+            .map_err(|_| PeerMisbehaved::BadKeyShare.into())
     }
 }
 
 impl fmt::Debug for KeyExchange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyExchange")
-            .field("group", &self.group)
-            .finish_non_exhaustive()
+        f.debug_struct("KeyExchange").field("group", &self.group).finish_non_exhaustive()
     }
 }
 
@@ -142,14 +129,7 @@ mod tests {
             let s1 = a.complete(&pb).unwrap();
             let s2 = b.complete(&pa).unwrap();
             assert_eq!(*s1, *s2);
-            assert_eq!(
-                s1.len(),
-                if group == NamedGroup::Secp384r1 {
-                    48
-                } else {
-                    32
-                }
-            );
+            assert_eq!(s1.len(), if group == NamedGroup::Secp384r1 { 48 } else { 32 });
         }
     }
 
@@ -174,11 +154,7 @@ mod tests {
     #[test]
     fn unsupported_group_is_no_common_group() {
         let mut rng = DetRng::from_seed([0; 32]);
-        for group in [
-            NamedGroup::X448,
-            NamedGroup::Secp521r1,
-            NamedGroup::Unknown(0x1234),
-        ] {
+        for group in [NamedGroup::X448, NamedGroup::Secp521r1, NamedGroup::Unknown(0x1234)] {
             assert!(!is_supported(group));
             assert_eq!(
                 KeyExchange::generate(group, &mut rng).unwrap_err(),
@@ -192,15 +168,10 @@ mod tests {
         let mut rng = DetRng::from_seed([1; 32]);
         let bad = Error::PeerMisbehaved(PeerMisbehaved::BadKeyShare);
         for &group in SUPPORTED_GROUPS {
-            let len = KeyExchange::generate(group, &mut rng)
-                .unwrap()
-                .public_key()
-                .len();
+            let len = KeyExchange::generate(group, &mut rng).unwrap().public_key().len();
             let mut off_curve = vec![0x04; len];
             off_curve[1] = 0x01;
-            let mut compressed = KeyExchange::generate(group, &mut rng).unwrap().public_key()
-                [..len / 2 + 1]
-                .to_vec();
+            let mut compressed = KeyExchange::generate(group, &mut rng).unwrap().public_key()[..len / 2 + 1].to_vec();
             compressed[0] = 0x02;
             let candidates: Vec<Vec<u8>> = vec![
                 Vec::new(),
@@ -215,11 +186,7 @@ mod tests {
                 if group == NamedGroup::X25519 && peer.len() == 32 && peer[0] == 0x04 {
                     continue; // an arbitrary 32-byte string is a valid X25519 input
                 }
-                assert_eq!(
-                    ours.complete(&peer).unwrap_err(),
-                    bad,
-                    "{group:?} {peer:02x?}"
-                );
+                assert_eq!(ours.complete(&peer).unwrap_err(), bad, "{group:?} {peer:02x?}");
             }
         }
     }

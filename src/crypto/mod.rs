@@ -20,8 +20,8 @@ pub use prf::{PrfHash, TranscriptHash, prf};
 pub use rng::{DetRng, SessionRng};
 pub use sign::{KeyAlgorithm, SigningKey, load_certificates};
 pub use verify::{
-    AcceptAnyClientCert, AcceptAnyServerCert, ClientCertVerifier, ServerCertVerifier,
-    WebPkiClientVerifier, WebPkiServerVerifier, verify_signature,
+    AcceptAnyClientCert, AcceptAnyServerCert, ClientCertVerifier, ServerCertVerifier, WebPkiClientVerifier,
+    WebPkiServerVerifier, verify_signature,
 };
 
 /// Hex helpers shared by the unit tests of this module.
@@ -31,10 +31,7 @@ pub(crate) mod test_hex {
     pub fn decode(s: &str) -> Vec<u8> {
         let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
         assert!(digits.len().is_multiple_of(2), "odd hex length");
-        digits
-            .chunks(2)
-            .map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect()
+        digits.chunks(2).map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap()).collect()
     }
 
     /// Lowercase hex.

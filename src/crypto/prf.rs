@@ -26,9 +26,7 @@ impl PrfHash {
 
     /// The hash of `data`.
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
-        digest::digest(self.digest_algorithm(), data)
-            .as_ref()
-            .to_vec()
+        digest::digest(self.digest_algorithm(), data).as_ref().to_vec()
     }
 
     fn digest_algorithm(self) -> &'static digest::Algorithm {
@@ -95,10 +93,7 @@ pub struct TranscriptHash {
 impl TranscriptHash {
     /// An empty transcript hashed with `hash`.
     pub fn new(hash: PrfHash) -> Self {
-        Self {
-            hash,
-            ctx: digest::Context::new(hash.digest_algorithm()),
-        }
+        Self { hash, ctx: digest::Context::new(hash.digest_algorithm()) }
     }
 
     /// The hash function in use.
@@ -119,9 +114,7 @@ impl TranscriptHash {
 
 impl fmt::Debug for TranscriptHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TranscriptHash")
-            .field("hash", &self.hash)
-            .finish_non_exhaustive()
+        f.debug_struct("TranscriptHash").field("hash", &self.hash).finish_non_exhaustive()
     }
 }
 
@@ -213,10 +206,7 @@ mod tests {
     /// Vectors computed with `openssl kdf ... TLS1-PRF` (see the header of each file).
     #[test]
     fn openssl_vectors() {
-        let files = [
-            include_str!("../../vectors/prf/sha256.txt"),
-            include_str!("../../vectors/prf/sha384.txt"),
-        ];
+        let files = [include_str!("../../vectors/prf/sha256.txt"), include_str!("../../vectors/prf/sha384.txt")];
         let (mut n256, mut n384) = (0, 0);
         let mut lengths = std::collections::BTreeSet::new();
         for v in files.iter().flat_map(|t| vectors(t)) {
@@ -235,13 +225,7 @@ mod tests {
             lengths.insert(v.output.len());
             let mut out = vec![0u8; v.output.len()];
             prf(hash, &v.secret, &v.label, &[&v.seed], &mut out);
-            assert_eq!(
-                encode(&out),
-                encode(&v.output),
-                "{} label {:?}",
-                v.hash,
-                v.label
-            );
+            assert_eq!(encode(&out), encode(&v.output), "{} label {:?}", v.hash, v.label);
         }
         assert!(n256 >= 3 && n384 >= 3, "{n256} {n384}");
         assert!(lengths.len() >= 4);

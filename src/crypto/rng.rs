@@ -43,9 +43,7 @@ impl DetRng {
     /// touches the OS again).
     pub fn from_os() -> Result<Self, Error> {
         let mut seed = [0u8; 32];
-        OsRng
-            .try_fill_bytes(&mut seed)
-            .map_err(|_| Error::Crypto("the OS random source failed"))?;
+        OsRng.try_fill_bytes(&mut seed).map_err(|_| Error::Crypto("the OS random source failed"))?;
         let rng = Self::from_seed(seed);
         seed.zeroize();
         Ok(rng)
@@ -64,10 +62,7 @@ impl DetRng {
     /// SP 800-90A §10.1.2.3, HMAC_DRBG_Instantiate_algorithm: `Key = 0x00..00`,
     /// `V = 0x01..01`, then `HMAC_DRBG_Update(seed_material)`.
     fn instantiate(seed_material: &[&[u8]]) -> Self {
-        let mut rng = Self {
-            key: [0x00; 32],
-            v: [0x01; 32],
-        };
+        let mut rng = Self { key: [0x00; 32], v: [0x01; 32] };
         rng.update(seed_material);
         rng
     }
@@ -232,10 +227,7 @@ mod tests {
         );
         assert_eq!(hex(&bytes(&mut a, 8)), "e8ea48b9b2dce693");
         let mut child = DetRng::from_seed([1; 32]).fork();
-        assert_eq!(
-            hex(&bytes(&mut child, 16)),
-            "f7a046ddae8a4484b9c4916e9d7cbc3c"
-        );
+        assert_eq!(hex(&bytes(&mut child, 16)), "f7a046ddae8a4484b9c4916e9d7cbc3c");
     }
 
     fn hex(b: &[u8]) -> String {

@@ -77,12 +77,10 @@ impl SigningKey {
     pub fn from_pem(pem: &[u8]) -> Result<Self, Error> {
         match PrivateKeyDer::from_pem_slice(pem) {
             Ok(der) => Self::from_der(der),
-            Err(_) if contains(pem, b"ENCRYPTED PRIVATE KEY") => Err(config_err(
-                "encrypted private keys are not supported; decrypt it first",
-            )),
-            Err(e) => Err(config_err(format!(
-                "no usable private key in the PEM input: {e}"
-            ))),
+            Err(_) if contains(pem, b"ENCRYPTED PRIVATE KEY") => {
+                Err(config_err("encrypted private keys are not supported; decrypt it first"))
+            }
+            Err(e) => Err(config_err(format!("no usable private key in the PEM input: {e}"))),
         }
     }
 
@@ -92,9 +90,7 @@ impl SigningKey {
             PrivateKeyDer::Pkcs8(k) => Self::from_pkcs8(k.secret_pkcs8_der()),
             PrivateKeyDer::Sec1(k) => Self::from_sec1(k.secret_sec1_der()),
             PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der())
-                .map(|k| Self {
-                    inner: Inner::Rsa(k),
-                })
+                .map(|k| Self { inner: Inner::Rsa(k) })
                 .map_err(|e| config_err(format!("RSA (PKCS#1) private key rejected: {e}"))),
             _ => Err(config_err("unsupported private key encoding")),
         }
@@ -104,40 +100,28 @@ impl SigningKey {
     /// AlgorithmIdentifier, privateKey OCTET STRING, ... }`. We read the algorithm to pick the
     /// ring type, so errors name what went wrong.
     fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, Error> {
-        let (alg, params) =
-            pkcs8_algorithm(pkcs8).ok_or_else(|| config_err("malformed PKCS#8 private key"))?;
-        let rejected = |what: &str, e: ring::error::KeyRejected| {
-            config_err(format!("{what} private key (PKCS#8) rejected: {e}"))
-        };
+        let (alg, params) = pkcs8_algorithm(pkcs8).ok_or_else(|| config_err("malformed PKCS#8 private key"))?;
+        let rejected =
+            |what: &str, e: ring::error::KeyRejected| config_err(format!("{what} private key (PKCS#8) rejected: {e}"));
         let inner = match alg {
             oid::EC_PUBLIC_KEY => {
                 let (ring_alg, kind) = if params == oid::SECP256R1 {
-                    (
-                        &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
-                        KeyAlgorithm::EcdsaP256,
-                    )
+                    (&signature::ECDSA_P256_SHA256_ASN1_SIGNING, KeyAlgorithm::EcdsaP256)
                 } else if params == oid::SECP384R1 {
-                    (
-                        &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
-                        KeyAlgorithm::EcdsaP384,
-                    )
+                    (&signature::ECDSA_P384_SHA384_ASN1_SIGNING, KeyAlgorithm::EcdsaP384)
                 } else {
                     return Err(config_err("unsupported EC curve (supported: P-256, P-384)"));
                 };
                 // The rng only blinds ring's nonce key, H(rand || d), which is secret anyway
                 // because it covers the private key d; see `ring_rng`.
-                let key = EcdsaKeyPair::from_pkcs8(ring_alg, pkcs8, &ring_rng(0))
-                    .map_err(|e| rejected("ECDSA", e))?;
+                let key = EcdsaKeyPair::from_pkcs8(ring_alg, pkcs8, &ring_rng(0)).map_err(|e| rejected("ECDSA", e))?;
                 Inner::Ecdsa(key, kind)
             }
-            oid::RSA_ENCRYPTION => {
-                Inner::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(|e| rejected("RSA", e))?)
-            }
+            oid::RSA_ENCRYPTION => Inner::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(|e| rejected("RSA", e))?),
             // OpenSSL writes PKCS#8 v1 without the public key, which `from_pkcs8` refuses.
-            oid::ED25519 => Inner::Ed25519(
-                Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8)
-                    .map_err(|e| rejected("Ed25519", e))?,
-            ),
+            oid::ED25519 => {
+                Inner::Ed25519(Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8).map_err(|e| rejected("Ed25519", e))?)
+            }
             _ => {
                 return Err(config_err(
                     "unsupported private key algorithm (supported: ECDSA P-256/P-384, RSA, Ed25519)",
@@ -166,9 +150,8 @@ impl SigningKey {
             let (tag, value, rest) = der::read_tlv(body).ok_or_else(malformed)?;
             match tag {
                 der::CONTEXT_0 => {
-                    let (named, _) = der::expect_tlv(value, der::OID).ok_or_else(|| {
-                        config_err("SEC1 EC key: only named curves are supported")
-                    })?;
+                    let (named, _) = der::expect_tlv(value, der::OID)
+                        .ok_or_else(|| config_err("SEC1 EC key: only named curves are supported"))?;
                     curve = Some(named);
                 }
                 der::CONTEXT_1 => has_public = true,
@@ -243,12 +226,7 @@ impl SigningKey {
     ///
     /// ECDSA signatures are DER `Ecdsa-Sig-Value`s (RFC 8422 §5.4), RSA ones are the modulus
     /// length (RFC 5246 §4.7), Ed25519 ones 64 bytes (RFC 8422 §5.4).
-    pub fn sign(
-        &self,
-        scheme: SignatureScheme,
-        message: &[u8],
-        rng: &mut dyn RngCore,
-    ) -> Result<Vec<u8>, Error> {
+    pub fn sign(&self, scheme: SignatureScheme, message: &[u8], rng: &mut dyn RngCore) -> Result<Vec<u8>, Error> {
         if !self.schemes().contains(&scheme) {
             return Err(Error::Crypto("signature scheme does not match the key"));
         }
@@ -271,8 +249,7 @@ impl SigningKey {
                     _ => return Err(Error::Crypto("signature scheme does not match the key")),
                 };
                 let mut sig = vec![0u8; key.public().modulus_len()];
-                key.sign(padding, &rand, message, &mut sig)
-                    .map_err(failed)?;
+                key.sign(padding, &rand, message, &mut sig).map_err(failed)?;
                 Ok(sig)
             }
         }
@@ -281,9 +258,7 @@ impl SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("algorithm", &self.algorithm())
-            .finish_non_exhaustive()
+        f.debug_struct("SigningKey").field("algorithm", &self.algorithm()).finish_non_exhaustive()
     }
 }
 

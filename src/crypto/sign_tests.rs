@@ -18,48 +18,13 @@ fn cert(pem: &[u8]) -> CertificateDer<'static> {
 /// (key file, its certificate, expected algorithm)
 fn fixtures() -> Vec<(&'static str, &'static [u8], &'static [u8], KeyAlgorithm)> {
     vec![
-        (
-            "p256-pkcs8",
-            fixture!("p256-pkcs8.pem"),
-            fixture!("p256-cert.pem"),
-            KeyAlgorithm::EcdsaP256,
-        ),
-        (
-            "p256-sec1",
-            fixture!("p256-sec1.pem"),
-            fixture!("p256-sec1-cert.pem"),
-            KeyAlgorithm::EcdsaP256,
-        ),
-        (
-            "p384-sec1",
-            fixture!("p384-sec1.pem"),
-            fixture!("p384-cert.pem"),
-            KeyAlgorithm::EcdsaP384,
-        ),
-        (
-            "p384-pkcs8",
-            fixture!("p384-pkcs8.pem"),
-            fixture!("p384-cert.pem"),
-            KeyAlgorithm::EcdsaP384,
-        ),
-        (
-            "rsa-pkcs1",
-            fixture!("rsa2048-pkcs1.pem"),
-            fixture!("rsa2048-pkcs1-cert.pem"),
-            KeyAlgorithm::Rsa,
-        ),
-        (
-            "rsa-pkcs8",
-            fixture!("rsa2048-pkcs8.pem"),
-            fixture!("rsa2048-cert.pem"),
-            KeyAlgorithm::Rsa,
-        ),
-        (
-            "ed25519",
-            fixture!("ed25519-pkcs8.pem"),
-            fixture!("ed25519-cert.pem"),
-            KeyAlgorithm::Ed25519,
-        ),
+        ("p256-pkcs8", fixture!("p256-pkcs8.pem"), fixture!("p256-cert.pem"), KeyAlgorithm::EcdsaP256),
+        ("p256-sec1", fixture!("p256-sec1.pem"), fixture!("p256-sec1-cert.pem"), KeyAlgorithm::EcdsaP256),
+        ("p384-sec1", fixture!("p384-sec1.pem"), fixture!("p384-cert.pem"), KeyAlgorithm::EcdsaP384),
+        ("p384-pkcs8", fixture!("p384-pkcs8.pem"), fixture!("p384-cert.pem"), KeyAlgorithm::EcdsaP384),
+        ("rsa-pkcs1", fixture!("rsa2048-pkcs1.pem"), fixture!("rsa2048-pkcs1-cert.pem"), KeyAlgorithm::Rsa),
+        ("rsa-pkcs8", fixture!("rsa2048-pkcs8.pem"), fixture!("rsa2048-cert.pem"), KeyAlgorithm::Rsa),
+        ("ed25519", fixture!("ed25519-pkcs8.pem"), fixture!("ed25519-cert.pem"), KeyAlgorithm::Ed25519),
     ]
 }
 
@@ -73,8 +38,7 @@ fn every_openssl_form_loads_signs_and_verifies() {
         let cert = cert(cert_pem);
         for &scheme in key.schemes() {
             let sig = key.sign(scheme, message, &mut rng).unwrap();
-            verify_signature(scheme, &cert, message, &sig)
-                .unwrap_or_else(|e| panic!("{name} {scheme:?}: {e}"));
+            verify_signature(scheme, &cert, message, &sig).unwrap_or_else(|e| panic!("{name} {scheme:?}: {e}"));
             assert_eq!(
                 verify_signature(scheme, &cert, b"another message", &sig),
                 Err(PeerMisbehaved::BadSignature.into()),
@@ -88,9 +52,7 @@ fn every_openssl_form_loads_signs_and_verifies() {
 fn ecdsa_signatures_are_der() {
     let key = SigningKey::from_pem(fixture!("p256-pkcs8.pem")).unwrap();
     let mut rng = DetRng::from_seed([0; 32]);
-    let sig = key
-        .sign(SignatureScheme::ECDSA_NISTP256_SHA256, b"m", &mut rng)
-        .unwrap();
+    let sig = key.sign(SignatureScheme::ECDSA_NISTP256_SHA256, b"m", &mut rng).unwrap();
     // Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }
     let (body, rest) = der::expect_tlv(&sig, der::SEQUENCE).unwrap();
     assert!(rest.is_empty());
@@ -104,12 +66,8 @@ fn signing_is_deterministic_in_the_rng() {
     for (name, key_pem, _, _) in fixtures() {
         let key = SigningKey::from_pem(key_pem).unwrap();
         let scheme = key.schemes()[0];
-        let a = key
-            .sign(scheme, b"m", &mut DetRng::from_seed([1; 32]))
-            .unwrap();
-        let b = key
-            .sign(scheme, b"m", &mut DetRng::from_seed([1; 32]))
-            .unwrap();
+        let a = key.sign(scheme, b"m", &mut DetRng::from_seed([1; 32])).unwrap();
+        let b = key.sign(scheme, b"m", &mut DetRng::from_seed([1; 32])).unwrap();
         assert_eq!(a, b, "{name}");
     }
 }
@@ -122,10 +80,7 @@ fn choose_scheme_takes_our_first_offered() {
         rsa.choose_scheme(&[S::RSA_PKCS1_SHA512, S::RSA_PSS_RSAE_SHA384, S::ED25519]),
         Some(S::RSA_PSS_RSAE_SHA384)
     );
-    assert_eq!(
-        rsa.choose_scheme(&[S::RSA_PKCS1_SHA1, S::ECDSA_NISTP256_SHA256]),
-        None
-    );
+    assert_eq!(rsa.choose_scheme(&[S::RSA_PKCS1_SHA1, S::ECDSA_NISTP256_SHA256]), None);
     let p384 = SigningKey::from_pem(fixture!("p384-sec1.pem")).unwrap();
     assert_eq!(p384.choose_scheme(&[S::ECDSA_NISTP256_SHA256]), None);
     assert_eq!(p384.schemes(), &[S::ECDSA_NISTP384_SHA384]);
@@ -135,10 +90,7 @@ fn choose_scheme_takes_our_first_offered() {
 fn signing_with_a_foreign_scheme_fails() {
     let key = SigningKey::from_pem(fixture!("ed25519-pkcs8.pem")).unwrap();
     let mut rng = DetRng::from_seed([0; 32]);
-    assert!(
-        key.sign(SignatureScheme::ECDSA_NISTP256_SHA256, b"m", &mut rng)
-            .is_err()
-    );
+    assert!(key.sign(SignatureScheme::ECDSA_NISTP256_SHA256, b"m", &mut rng).is_err());
 }
 
 fn config_error(pem: &[u8]) -> String {
@@ -154,8 +106,7 @@ fn unusable_keys_are_config_errors() {
     assert!(config_error(fixture!("rsa1024-pkcs1.pem")).contains("RSA"));
     assert!(config_error(b"not a key").contains("no usable private key"));
     assert!(config_error(fixture!("p256-cert.pem")).contains("no usable private key"));
-    let encrypted =
-        b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n";
+    let encrypted = b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n";
     assert!(config_error(encrypted).contains("encrypted"));
     let garbage = b"-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n";
     assert!(config_error(garbage).contains("PKCS#8"));
@@ -174,12 +125,8 @@ fn from_der_accepts_pkcs8_from_rcgen() {
 
 #[test]
 fn certificates_load_from_pem_and_der() {
-    let chain = [
-        &fixture!("p256-cert.pem")[..],
-        b"\n",
-        &include_bytes!("../../tests/fixtures/chain/server.pem")[..],
-    ]
-    .concat();
+    let chain =
+        [&fixture!("p256-cert.pem")[..], b"\n", &include_bytes!("../../tests/fixtures/chain/server.pem")[..]].concat();
     let certs = load_certificates(&chain).unwrap();
     assert_eq!(certs.len(), 2);
     let der = load_certificates(fixture!("p256-cert.der")).unwrap();

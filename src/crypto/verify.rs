@@ -7,9 +7,7 @@
 
 use core::fmt;
 
-use rustls_pki_types::{
-    CertificateDer, ServerName, SignatureVerificationAlgorithm, TrustAnchor, UnixTime,
-};
+use rustls_pki_types::{CertificateDer, ServerName, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
 use webpki::ring as alg;
 use webpki::{EndEntityCert, KeyUsage};
 
@@ -22,9 +20,7 @@ use crate::wire::SignatureScheme;
 /// `ecdsa_secp256r1_sha256` may come from a P-384 key and vice versa: both are listed.
 /// `rsa_pss_rsae_*` (RFC 8446 §4.2.3, usable in TLS 1.2 per RFC 8446 §1.3) is PSS with an
 /// rsaEncryption key, which webpki calls `*_LEGACY_KEY`.
-fn algorithms_for(
-    scheme: SignatureScheme,
-) -> &'static [&'static dyn SignatureVerificationAlgorithm] {
+fn algorithms_for(scheme: SignatureScheme) -> &'static [&'static dyn SignatureVerificationAlgorithm] {
     use SignatureScheme as S;
     match scheme {
         S::ECDSA_NISTP256_SHA256 => &ECDSA_SHA256,
@@ -83,10 +79,7 @@ pub fn verify_signature(
         return Err(PeerMisbehaved::UnofferedSignatureScheme.into());
     }
     let cert = EndEntityCert::try_from(end_entity).map_err(|_| CertificateError::BadEncoding)?;
-    if algorithms
-        .iter()
-        .any(|alg| cert.verify_signature(*alg, message, signature).is_ok())
-    {
+    if algorithms.iter().any(|alg| cert.verify_signature(*alg, message, signature).is_ok()) {
         Ok(())
     } else {
         Err(PeerMisbehaved::BadSignature.into())
@@ -109,11 +102,7 @@ pub trait ServerCertVerifier: Send + Sync + fmt::Debug {
 /// Decides whether a client's certificate chain is acceptable.
 pub trait ClientCertVerifier: Send + Sync + fmt::Debug {
     /// Verify `chain` (end-entity first) at time `now`.
-    fn verify_client_cert(
-        &self,
-        chain: &[CertificateDer<'_>],
-        now: UnixTime,
-    ) -> Result<(), CertificateError>;
+    fn verify_client_cert(&self, chain: &[CertificateDer<'_>], now: UnixTime) -> Result<(), CertificateError>;
 }
 
 /// Trust anchors shared by the two webpki verifiers.
@@ -153,22 +142,12 @@ impl Roots {
         if self.certs.iter().any(|root| root.as_ref() == leaf.as_ref()) {
             check_validity(leaf, now)?;
         } else {
-            cert.verify_for_usage(
-                webpki::ALL_VERIFICATION_ALGS,
-                &self.anchors,
-                intermediates,
-                now,
-                usage,
-                None,
-                None,
-            )
-            .map_err(map_webpki_error)?;
+            cert.verify_for_usage(webpki::ALL_VERIFICATION_ALGS, &self.anchors, intermediates, now, usage, None, None)
+                .map_err(map_webpki_error)?;
         }
         // webpki's name check reads the subjectAltName only; it does not look at the CA flag.
         match name {
-            Some(name) => cert
-                .verify_is_valid_for_subject_name(&name)
-                .map_err(map_webpki_error),
+            Some(name) => cert.verify_is_valid_for_subject_name(&name).map_err(map_webpki_error),
             None => Ok(()),
         }
     }
@@ -176,22 +155,17 @@ impl Roots {
 
 impl fmt::Debug for Roots {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Roots")
-            .field("count", &self.certs.len())
-            .finish()
+        f.debug_struct("Roots").field("count", &self.certs.len()).finish()
     }
 }
 
 fn parse_name(name: &str) -> Result<ServerName<'static>, CertificateError> {
-    ServerName::try_from(name)
-        .map(|n| n.to_owned())
-        .map_err(|_| CertificateError::NotValidForName)
+    ServerName::try_from(name).map(|n| n.to_owned()).map_err(|_| CertificateError::NotValidForName)
 }
 
 /// RFC 5280 §4.1.2.5: the certificate is valid from notBefore to notAfter, inclusive.
 fn check_validity(cert: &CertificateDer<'_>, now: UnixTime) -> Result<(), CertificateError> {
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
-        .map_err(|_| CertificateError::BadEncoding)?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).map_err(|_| CertificateError::BadEncoding)?;
     let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
     let validity = parsed.validity();
     if now < validity.not_before.timestamp() {
@@ -220,8 +194,7 @@ fn map_webpki_error(e: webpki::Error) -> CertificateError {
         | W::ExtensionValueInvalid
         | W::UnsupportedCriticalExtension
         | W::InvalidSerialNumber => CertificateError::BadEncoding,
-        W::UnsupportedSignatureAlgorithmContext(_)
-        | W::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
+        W::UnsupportedSignatureAlgorithmContext(_) | W::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
             CertificateError::UnsupportedKey
         }
         other => CertificateError::Other(format!("{other}")),
@@ -239,9 +212,7 @@ impl WebPkiServerVerifier {
     /// A verifier trusting `roots` (DER certificates). Errors if there are none or one cannot
     /// be used as a trust anchor.
     pub fn new(roots: Vec<CertificateDer<'static>>) -> Result<Self, Error> {
-        Ok(Self {
-            roots: Roots::new(roots)?,
-        })
+        Ok(Self { roots: Roots::new(roots)? })
     }
 }
 
@@ -252,8 +223,7 @@ impl ServerCertVerifier for WebPkiServerVerifier {
         server_name: Option<&str>,
         now: UnixTime,
     ) -> Result<(), CertificateError> {
-        self.roots
-            .verify(chain, KeyUsage::server_auth(), server_name, now)
+        self.roots.verify(chain, KeyUsage::server_auth(), server_name, now)
     }
 }
 
@@ -267,18 +237,12 @@ pub struct WebPkiClientVerifier {
 impl WebPkiClientVerifier {
     /// A verifier trusting `roots` (DER certificates).
     pub fn new(roots: Vec<CertificateDer<'static>>) -> Result<Self, Error> {
-        Ok(Self {
-            roots: Roots::new(roots)?,
-        })
+        Ok(Self { roots: Roots::new(roots)? })
     }
 }
 
 impl ClientCertVerifier for WebPkiClientVerifier {
-    fn verify_client_cert(
-        &self,
-        chain: &[CertificateDer<'_>],
-        now: UnixTime,
-    ) -> Result<(), CertificateError> {
+    fn verify_client_cert(&self, chain: &[CertificateDer<'_>], now: UnixTime) -> Result<(), CertificateError> {
         self.roots.verify(chain, KeyUsage::client_auth(), None, now)
     }
 }
@@ -294,11 +258,7 @@ impl ServerCertVerifier for AcceptAnyServerCert {
         _server_name: Option<&str>,
         _now: UnixTime,
     ) -> Result<(), CertificateError> {
-        if chain.is_empty() {
-            Err(CertificateError::BadEncoding)
-        } else {
-            Ok(())
-        }
+        if chain.is_empty() { Err(CertificateError::BadEncoding) } else { Ok(()) }
     }
 }
 
@@ -307,16 +267,8 @@ impl ServerCertVerifier for AcceptAnyServerCert {
 pub struct AcceptAnyClientCert;
 
 impl ClientCertVerifier for AcceptAnyClientCert {
-    fn verify_client_cert(
-        &self,
-        chain: &[CertificateDer<'_>],
-        _now: UnixTime,
-    ) -> Result<(), CertificateError> {
-        if chain.is_empty() {
-            Err(CertificateError::BadEncoding)
-        } else {
-            Ok(())
-        }
+    fn verify_client_cert(&self, chain: &[CertificateDer<'_>], _now: UnixTime) -> Result<(), CertificateError> {
+        if chain.is_empty() { Err(CertificateError::BadEncoding) } else { Ok(()) }
     }
 }
 

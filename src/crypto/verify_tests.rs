@@ -7,8 +7,7 @@
 use std::time::Duration;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    date_time_ymd,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, date_time_ymd,
 };
 
 use super::*;
@@ -20,9 +19,7 @@ macro_rules! fixture {
 }
 
 fn pem_cert(pem: &[u8]) -> CertificateDer<'static> {
-    crate::crypto::sign::load_certificates(pem)
-        .unwrap()
-        .remove(0)
+    crate::crypto::sign::load_certificates(pem).unwrap().remove(0)
 }
 
 /// 2030-01-01T00:00:00Z.
@@ -41,20 +38,14 @@ fn ca(name: &str) -> Ca {
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let key = KeyPair::generate().unwrap();
     let cert = params.self_signed(&key).unwrap().der().clone();
-    Ca {
-        cert,
-        issuer: Issuer::new(params, key),
-    }
+    Ca { cert, issuer: Issuer::new(params, key) }
 }
 
 fn leaf_params(names: &[&str]) -> CertificateParams {
     let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     let mut params = CertificateParams::new(names).unwrap();
     params.distinguished_name.push(DnType::CommonName, "leaf");
-    params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ServerAuth,
-        ExtendedKeyUsagePurpose::ClientAuth,
-    ];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
     params
 }
 
@@ -73,17 +64,10 @@ fn valid_chain_is_accepted() {
     let leaf = leaf(&ca, leaf_params(&["server.test", "127.0.0.1"]));
     let v = server(&[&ca.cert]);
     for name in [Some("server.test"), Some("127.0.0.1"), None] {
-        assert_eq!(
-            v.verify_server_cert(&[leaf.clone()], name, now()),
-            Ok(()),
-            "{name:?}"
-        );
+        assert_eq!(v.verify_server_cert(&[leaf.clone()], name, now()), Ok(()), "{name:?}");
     }
     // With the root also sent by the peer (as many servers do).
-    assert_eq!(
-        v.verify_server_cert(&[leaf.clone(), ca.cert.clone()], None, now()),
-        Ok(())
-    );
+    assert_eq!(v.verify_server_cert(&[leaf.clone(), ca.cert.clone()], None, now()), Ok(()));
     let client = WebPkiClientVerifier::new(vec![ca.cert.clone()]).unwrap();
     assert_eq!(client.verify_client_cert(&[leaf], now()), Ok(()));
 }
@@ -92,26 +76,15 @@ fn valid_chain_is_accepted() {
 fn chain_through_an_intermediate() {
     let root = ca("root");
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "intermediate");
+    params.distinguished_name.push(DnType::CommonName, "intermediate");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let key = KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, &root.issuer).unwrap().der().clone();
-    let inter = Ca {
-        cert,
-        issuer: Issuer::new(params, key),
-    };
+    let inter = Ca { cert, issuer: Issuer::new(params, key) };
     let leaf = leaf(&inter, leaf_params(&["server.test"]));
     let v = server(&[&root.cert]);
-    assert_eq!(
-        v.verify_server_cert(&[leaf.clone(), inter.cert], None, now()),
-        Ok(())
-    );
-    assert_eq!(
-        v.verify_server_cert(&[leaf], None, now()),
-        Err(CertificateError::UnknownIssuer)
-    );
+    assert_eq!(v.verify_server_cert(&[leaf.clone(), inter.cert], None, now()), Ok(()));
+    assert_eq!(v.verify_server_cert(&[leaf], None, now()), Err(CertificateError::UnknownIssuer));
 }
 
 #[test]
@@ -123,10 +96,7 @@ fn wrong_ca_is_unknown_issuer() {
         Err(CertificateError::UnknownIssuer)
     );
     let client = WebPkiClientVerifier::new(vec![ca2.cert]).unwrap();
-    assert_eq!(
-        client.verify_client_cert(&[leaf], now()),
-        Err(CertificateError::UnknownIssuer)
-    );
+    assert_eq!(client.verify_client_cert(&[leaf], now()), Err(CertificateError::UnknownIssuer));
 }
 
 #[test]
@@ -140,14 +110,8 @@ fn expired_and_not_yet_valid() {
     params.not_before = date_time_ymd(2040, 1, 1);
     let future = leaf(&ca, params);
     let v = server(&[&ca.cert]);
-    assert_eq!(
-        v.verify_server_cert(&[old], None, now()),
-        Err(CertificateError::Expired)
-    );
-    assert_eq!(
-        v.verify_server_cert(&[future], None, now()),
-        Err(CertificateError::NotValidYet)
-    );
+    assert_eq!(v.verify_server_cert(&[old], None, now()), Err(CertificateError::Expired));
+    assert_eq!(v.verify_server_cert(&[future], None, now()), Err(CertificateError::NotValidYet));
 }
 
 #[test]
@@ -171,10 +135,7 @@ fn client_verifier_requires_client_auth_usage() {
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let leaf = leaf(&ca, params);
     let client = WebPkiClientVerifier::new(vec![ca.cert]).unwrap();
-    assert!(matches!(
-        client.verify_client_cert(&[leaf], now()),
-        Err(CertificateError::Other(_))
-    ));
+    assert!(matches!(client.verify_client_cert(&[leaf], now()), Err(CertificateError::Other(_))));
 }
 
 /// A self-signed CA:TRUE certificate (what `openssl req -x509` writes) given as the root.
@@ -185,24 +146,13 @@ fn self_signed_ca_leaf_given_as_root() {
     // Confirm the premise: webpki on its own rejects this.
     let anchors = [webpki::anchor_from_trusted_cert(&cert).unwrap().to_owned()];
     let ee = EndEntityCert::try_from(&cert).unwrap();
-    let direct = ee.verify_for_usage(
-        webpki::ALL_VERIFICATION_ALGS,
-        &anchors,
-        &[],
-        now(),
-        KeyUsage::server_auth(),
-        None,
-        None,
-    );
+    let direct =
+        ee.verify_for_usage(webpki::ALL_VERIFICATION_ALGS, &anchors, &[], now(), KeyUsage::server_auth(), None, None);
     assert!(matches!(direct, Err(webpki::Error::CaUsedAsEndEntity)));
 
     let v = server(&[&cert]);
     for name in [Some("localhost"), Some("127.0.0.1"), None] {
-        assert_eq!(
-            v.verify_server_cert(&[cert.clone()], name, now()),
-            Ok(()),
-            "{name:?}"
-        );
+        assert_eq!(v.verify_server_cert(&[cert.clone()], name, now()), Ok(()), "{name:?}");
     }
     assert_eq!(
         v.verify_server_cert(&[cert.clone()], Some("other.test"), now()),
@@ -212,15 +162,9 @@ fn self_signed_ca_leaf_given_as_root() {
     assert_eq!(client.verify_client_cert(&[cert.clone()], now()), Ok(()));
     // Its validity period still applies (the fixture is valid for ten years from 2026).
     let in_2050 = UnixTime::since_unix_epoch(Duration::from_secs(2_524_608_000));
-    assert_eq!(
-        v.verify_server_cert(&[cert.clone()], None, in_2050),
-        Err(CertificateError::Expired)
-    );
+    assert_eq!(v.verify_server_cert(&[cert.clone()], None, in_2050), Err(CertificateError::Expired));
     let in_2000 = UnixTime::since_unix_epoch(Duration::from_secs(946_684_800));
-    assert_eq!(
-        v.verify_server_cert(&[cert], None, in_2000),
-        Err(CertificateError::NotValidYet)
-    );
+    assert_eq!(v.verify_server_cert(&[cert], None, in_2000), Err(CertificateError::NotValidYet));
 }
 
 #[test]
@@ -232,10 +176,7 @@ fn self_signed_rcgen_ca_leaf_given_as_root_expired() {
     let key = KeyPair::generate().unwrap();
     let cert = params.self_signed(&key).unwrap().der().clone();
     let v = server(&[&cert]);
-    assert_eq!(
-        v.verify_server_cert(&[cert], None, now()),
-        Err(CertificateError::Expired)
-    );
+    assert_eq!(v.verify_server_cert(&[cert], None, now()), Err(CertificateError::Expired));
 }
 
 #[test]
@@ -244,22 +185,13 @@ fn openssl_chain() {
     let leaf = pem_cert(fixture!("chain/server.pem"));
     let v = server(&[&ca]);
     for name in ["server.test", "127.0.0.1"] {
-        assert_eq!(
-            v.verify_server_cert(&[leaf.clone()], Some(name), now()),
-            Ok(())
-        );
+        assert_eq!(v.verify_server_cert(&[leaf.clone()], Some(name), now()), Ok(()));
     }
-    assert_eq!(
-        v.verify_server_cert(&[leaf.clone()], Some("localhost"), now()),
-        Err(CertificateError::NotValidForName)
-    );
+    assert_eq!(v.verify_server_cert(&[leaf.clone()], Some("localhost"), now()), Err(CertificateError::NotValidForName));
     let client = WebPkiClientVerifier::new(vec![ca]).unwrap();
     assert_eq!(client.verify_client_cert(&[leaf.clone()], now()), Ok(()));
     let other_root = pem_cert(fixture!("keys/p256-cert.pem"));
-    assert_eq!(
-        server(&[&other_root]).verify_server_cert(&[leaf], None, now()),
-        Err(CertificateError::UnknownIssuer)
-    );
+    assert_eq!(server(&[&other_root]).verify_server_cert(&[leaf], None, now()), Err(CertificateError::UnknownIssuer));
 }
 
 #[test]
@@ -267,48 +199,21 @@ fn empty_or_garbage_chains_are_rejected() {
     let ca = ca("root");
     let v = server(&[&ca.cert]);
     let client = WebPkiClientVerifier::new(vec![ca.cert]).unwrap();
-    assert_eq!(
-        v.verify_server_cert(&[], None, now()),
-        Err(CertificateError::BadEncoding)
-    );
-    assert_eq!(
-        client.verify_client_cert(&[], now()),
-        Err(CertificateError::BadEncoding)
-    );
+    assert_eq!(v.verify_server_cert(&[], None, now()), Err(CertificateError::BadEncoding));
+    assert_eq!(client.verify_client_cert(&[], now()), Err(CertificateError::BadEncoding));
     let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
-    assert_eq!(
-        v.verify_server_cert(&[garbage.clone()], None, now()),
-        Err(CertificateError::BadEncoding)
-    );
-    assert_eq!(
-        AcceptAnyServerCert.verify_server_cert(&[], None, now()),
-        Err(CertificateError::BadEncoding)
-    );
-    assert_eq!(
-        AcceptAnyClientCert.verify_client_cert(&[], now()),
-        Err(CertificateError::BadEncoding)
-    );
-    assert_eq!(
-        AcceptAnyServerCert.verify_server_cert(&[garbage.clone()], None, now()),
-        Ok(())
-    );
-    assert_eq!(
-        AcceptAnyClientCert.verify_client_cert(&[garbage], now()),
-        Ok(())
-    );
+    assert_eq!(v.verify_server_cert(&[garbage.clone()], None, now()), Err(CertificateError::BadEncoding));
+    assert_eq!(AcceptAnyServerCert.verify_server_cert(&[], None, now()), Err(CertificateError::BadEncoding));
+    assert_eq!(AcceptAnyClientCert.verify_client_cert(&[], now()), Err(CertificateError::BadEncoding));
+    assert_eq!(AcceptAnyServerCert.verify_server_cert(&[garbage.clone()], None, now()), Ok(()));
+    assert_eq!(AcceptAnyClientCert.verify_client_cert(&[garbage], now()), Ok(()));
 }
 
 #[test]
 fn verifier_construction_checks_roots() {
-    assert!(matches!(
-        WebPkiServerVerifier::new(vec![]),
-        Err(Error::InvalidConfig(_))
-    ));
+    assert!(matches!(WebPkiServerVerifier::new(vec![]), Err(Error::InvalidConfig(_))));
     let garbage = CertificateDer::from(vec![1, 2, 3]);
-    assert!(matches!(
-        WebPkiClientVerifier::new(vec![garbage]),
-        Err(Error::InvalidConfig(_))
-    ));
+    assert!(matches!(WebPkiClientVerifier::new(vec![garbage]), Err(Error::InvalidConfig(_))));
 }
 
 #[test]
@@ -316,16 +221,8 @@ fn openssl_signatures_verify() {
     let message = fixture!("keys/message.txt");
     let cases: [(SignatureScheme, &[u8], &[u8]); 3] = [
         // A P-256 key signing SHA-384 and a P-384 key signing SHA-256: TLS 1.2 allows both.
-        (
-            SignatureScheme::ECDSA_NISTP384_SHA384,
-            fixture!("keys/p256-cert.pem"),
-            fixture!("keys/p256-sha384.sig"),
-        ),
-        (
-            SignatureScheme::ECDSA_NISTP256_SHA256,
-            fixture!("keys/p384-cert.pem"),
-            fixture!("keys/p384-sha256.sig"),
-        ),
+        (SignatureScheme::ECDSA_NISTP384_SHA384, fixture!("keys/p256-cert.pem"), fixture!("keys/p256-sha384.sig")),
+        (SignatureScheme::ECDSA_NISTP256_SHA256, fixture!("keys/p384-cert.pem"), fixture!("keys/p384-sha256.sig")),
         (
             SignatureScheme::RSA_PSS_RSAE_SHA256,
             fixture!("keys/rsa2048-cert.pem"),
@@ -333,11 +230,7 @@ fn openssl_signatures_verify() {
         ),
     ];
     for (scheme, cert, sig) in cases {
-        assert_eq!(
-            verify_signature(scheme, &pem_cert(cert), message, sig),
-            Ok(()),
-            "{scheme:?}"
-        );
+        assert_eq!(verify_signature(scheme, &pem_cert(cert), message, sig), Ok(()), "{scheme:?}");
     }
 }
 
@@ -348,31 +241,14 @@ fn signature_errors() {
     let sig = fixture!("keys/p256-sha384.sig");
     let bad_sig = Err(Error::PeerMisbehaved(PeerMisbehaved::BadSignature));
     // Wrong key type for the scheme.
-    assert_eq!(
-        verify_signature(SignatureScheme::RSA_PKCS1_SHA384, &p256, message, sig),
-        bad_sig
-    );
-    assert_eq!(
-        verify_signature(SignatureScheme::ED25519, &p256, message, sig),
-        bad_sig
-    );
+    assert_eq!(verify_signature(SignatureScheme::RSA_PKCS1_SHA384, &p256, message, sig), bad_sig);
+    assert_eq!(verify_signature(SignatureScheme::ED25519, &p256, message, sig), bad_sig);
     // Corrupted signature; empty signature.
     let mut corrupt = sig.to_vec();
     let last = corrupt.len() - 1;
     corrupt[last] ^= 1;
-    assert_eq!(
-        verify_signature(
-            SignatureScheme::ECDSA_NISTP384_SHA384,
-            &p256,
-            message,
-            &corrupt
-        ),
-        bad_sig
-    );
-    assert_eq!(
-        verify_signature(SignatureScheme::ECDSA_NISTP384_SHA384, &p256, message, &[]),
-        bad_sig
-    );
+    assert_eq!(verify_signature(SignatureScheme::ECDSA_NISTP384_SHA384, &p256, message, &corrupt), bad_sig);
+    assert_eq!(verify_signature(SignatureScheme::ECDSA_NISTP384_SHA384, &p256, message, &[]), bad_sig);
     // Schemes we never offer.
     for scheme in [
         SignatureScheme::RSA_PKCS1_SHA1,
@@ -383,30 +259,18 @@ fn signature_errors() {
     ] {
         assert_eq!(
             verify_signature(scheme, &p256, message, sig),
-            Err(Error::PeerMisbehaved(
-                PeerMisbehaved::UnofferedSignatureScheme
-            ))
+            Err(Error::PeerMisbehaved(PeerMisbehaved::UnofferedSignatureScheme))
         );
     }
     // Unparsable certificate.
     assert_eq!(
-        verify_signature(
-            SignatureScheme::ECDSA_NISTP256_SHA256,
-            &CertificateDer::from(vec![0x30, 0x00]),
-            message,
-            sig
-        ),
+        verify_signature(SignatureScheme::ECDSA_NISTP256_SHA256, &CertificateDer::from(vec![0x30, 0x00]), message, sig),
         Err(Error::InvalidCertificate(CertificateError::BadEncoding))
     );
     // A 1024-bit RSA key: refused, never a panic, even though OpenSSL's signature is valid.
     let weak = pem_cert(fixture!("keys/rsa1024-cert.pem"));
     assert_eq!(
-        verify_signature(
-            SignatureScheme::RSA_PKCS1_SHA256,
-            &weak,
-            message,
-            fixture!("keys/rsa1024-sha256.sig")
-        ),
+        verify_signature(SignatureScheme::RSA_PKCS1_SHA256, &weak, message, fixture!("keys/rsa1024-sha256.sig")),
         bad_sig
     );
 }

@@ -26,8 +26,8 @@ use crate::handshake::context::{Context, ct_eq};
 use crate::handshake::key_schedule::{MasterSecret, Side};
 use crate::suites::{self, AuthKind};
 use crate::wire::{
-    CertificateMsg, CertificateRequest, CertificateVerify, ClientHello, ClientKeyExchange, DTLS_1_2,
-    EcPointFormat, Extension, ExtensionType, Finished, HandshakePayload, ServerHello,
+    CertificateMsg, CertificateRequest, CertificateVerify, ClientHello, ClientKeyExchange, DTLS_1_2, EcPointFormat,
+    Extension, ExtensionType, Finished, HandshakePayload, ServerHello,
 };
 
 /// Where the client is in the handshake.
@@ -85,9 +85,18 @@ impl ClientState {
     }
 
     /// Advance on one complete handshake message. `raw` is its transcript encoding.
-    pub fn handle(self, ctx: &mut Context, config: &ClientConfig, msg: HandshakePayload, raw: &[u8]) -> Result<Self, Error> {
+    pub fn handle(
+        self,
+        ctx: &mut Context,
+        config: &ClientConfig,
+        msg: HandshakePayload,
+        raw: &[u8],
+    ) -> Result<Self, Error> {
         match (self, msg) {
-            (Self::ExpectServerHello { mut hello, hello_verify_requests }, HandshakePayload::HelloVerifyRequest(hvr)) => {
+            (
+                Self::ExpectServerHello { mut hello, hello_verify_requests },
+                HandshakePayload::HelloVerifyRequest(hvr),
+            ) => {
                 if hello_verify_requests >= MAX_HELLO_VERIFY_REQUESTS {
                     return Err(PeerMisbehaved::UnexpectedMessage.into());
                 }
@@ -159,16 +168,20 @@ impl ClientState {
                 ctx.connected = true;
                 Ok(Self::Connected)
             }
-            (Self::ExpectServerHello { .. } | Self::ExpectCertificate, HandshakePayload::HelloVerifyRequest(_)) => {
+            (_, HandshakePayload::HelloVerifyRequest(_)) => {
                 Err(PeerMisbehaved::HelloVerifyRequestAfterServerHello.into())
             }
-            (_, HandshakePayload::HelloVerifyRequest(_)) => Err(PeerMisbehaved::HelloVerifyRequestAfterServerHello.into()),
             _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
         }
     }
 }
 
-fn on_server_hello(ctx: &mut Context, config: &ClientConfig, hello: &ClientHello, sh: &ServerHello) -> Result<(), Error> {
+fn on_server_hello(
+    ctx: &mut Context,
+    config: &ClientConfig,
+    hello: &ClientHello,
+    sh: &ServerHello,
+) -> Result<(), Error> {
     if sh.server_version != DTLS_1_2 {
         return Err(PeerIncompatible::UnsupportedVersion.into());
     }

@@ -49,11 +49,7 @@ impl fmt::Debug for HandshakeHeader {
         write!(
             f,
             "HandshakeHeader({:?} seq={} len={} frag={}+{})",
-            self.msg_type,
-            self.message_seq,
-            self.length,
-            self.fragment_offset,
-            self.fragment_length
+            self.msg_type, self.message_seq, self.length, self.fragment_offset, self.fragment_length
         )
     }
 }
@@ -105,10 +101,7 @@ impl Codec for HandshakeHeader {
 /// `fragment_offset + fragment_length <= length`. The iterator yields the first error and then
 /// stops, so it terminates on any input; the caller drops the rest of the record.
 pub fn parse_fragments(record_body: &[u8]) -> Fragments<'_> {
-    Fragments {
-        reader: Reader::new(record_body),
-        failed: false,
-    }
+    Fragments { reader: Reader::new(record_body), failed: false }
 }
 
 /// Iterator over the handshake fragments of one record; see [`parse_fragments`].
@@ -218,14 +211,8 @@ mod tests {
         assert_eq!(bytes, [0x0b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
         assert_eq!(bytes.len(), HANDSHAKE_HEADER_LEN);
         assert_eq!(HandshakeHeader::read_all(&bytes).unwrap(), h);
-        let unknown = HandshakeHeader {
-            msg_type: HandshakeType::Unknown(0xee),
-            ..h
-        };
-        assert_eq!(
-            HandshakeHeader::read_all(&unknown.to_vec()).unwrap(),
-            unknown
-        );
+        let unknown = HandshakeHeader { msg_type: HandshakeType::Unknown(0xee), ..h };
+        assert_eq!(HandshakeHeader::read_all(&unknown.to_vec()).unwrap(), unknown);
     }
 
     #[test]
@@ -266,19 +253,10 @@ mod tests {
     fn fragments_cover_the_body() {
         let body: Vec<u8> = (0..10).collect();
         let mut got = Vec::new();
-        fragment(HandshakeType::Finished, 3, &body, 4, |h, b| {
-            got.push((h, b.to_vec()))
-        })
-        .unwrap();
-        let lens: Vec<_> = got
-            .iter()
-            .map(|(h, _)| (h.fragment_offset, h.fragment_length))
-            .collect();
+        fragment(HandshakeType::Finished, 3, &body, 4, |h, b| got.push((h, b.to_vec()))).unwrap();
+        let lens: Vec<_> = got.iter().map(|(h, _)| (h.fragment_offset, h.fragment_length)).collect();
         assert_eq!(lens, [(0, 4), (4, 4), (8, 2)]);
-        assert!(
-            got.iter()
-                .all(|(h, _)| h.length == 10 && h.message_seq == 3)
-        );
+        assert!(got.iter().all(|(h, _)| h.length == 10 && h.message_seq == 3));
         let joined: Vec<u8> = got.iter().flat_map(|(_, b)| b.clone()).collect();
         assert_eq!(joined, body);
     }
@@ -287,13 +265,7 @@ mod tests {
     fn empty_body_and_zero_max_still_fragment() {
         let mut n = 0;
         fragment(HandshakeType::ServerHelloDone, 0, &[], 100, |h, b| {
-            assert_eq!(
-                h,
-                HandshakeHeader {
-                    msg_type: HandshakeType::ServerHelloDone,
-                    ..hdr(0, 0, 0, 0)
-                }
-            );
+            assert_eq!(h, HandshakeHeader { msg_type: HandshakeType::ServerHelloDone, ..hdr(0, 0, 0, 0) });
             assert!(b.is_empty());
             n += 1;
         })

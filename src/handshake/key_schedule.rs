@@ -96,7 +96,14 @@ impl MasterSecret {
 
     /// RFC 5705 §4: PRF(master_secret, label, client_random + server_random
     /// [+ context_length(u16) + context]).
-    pub fn export(&self, label: &[u8], client_random: &[u8; 32], server_random: &[u8; 32], context: Option<&[u8]>, out: &mut [u8]) {
+    pub fn export(
+        &self,
+        label: &[u8],
+        client_random: &[u8; 32],
+        server_random: &[u8; 32],
+        context: Option<&[u8]>,
+        out: &mut [u8],
+    ) {
         match context {
             None => prf(self.prf, &self.secret, label, &[client_random, server_random], out),
             Some(ctx) => {

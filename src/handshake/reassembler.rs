@@ -45,9 +45,7 @@ impl HandshakeMessage {
     pub fn header(&self) -> HandshakeHeader {
         debug_assert!(self.body.len() <= MAX_U24 as usize);
         // A reassembled body never exceeds its 24-bit declared length; saturate otherwise.
-        let length = u32::try_from(self.body.len())
-            .unwrap_or(MAX_U24)
-            .min(MAX_U24);
+        let length = u32::try_from(self.body.len()).unwrap_or(MAX_U24).min(MAX_U24);
         HandshakeHeader {
             msg_type: self.msg_type,
             length,
@@ -128,12 +126,7 @@ struct Pending {
 
 impl Pending {
     fn new(msg_type: HandshakeType, length: usize) -> Self {
-        Self {
-            msg_type,
-            body: vec![0; length],
-            received: vec![0; length.div_ceil(64)],
-            missing: length,
-        }
+        Self { msg_type, body: vec![0; length], received: vec![0; length.div_ceil(64)], missing: length }
     }
 
     fn has(&self, pos: usize) -> bool {
@@ -146,11 +139,7 @@ impl Pending {
         let Some(existing) = self.body.get(offset..offset.saturating_add(fragment.len())) else {
             return true;
         };
-        existing
-            .iter()
-            .zip(fragment)
-            .enumerate()
-            .any(|(i, (old, new))| old != new && self.has(offset + i))
+        existing.iter().zip(fragment).enumerate().any(|(i, (old, new))| old != new && self.has(offset + i))
     }
 
     /// Copy the bytes of `fragment` not received yet. Bounds were validated by the caller;
@@ -159,9 +148,7 @@ impl Pending {
         for (i, &byte) in fragment.iter().enumerate() {
             let pos = offset + i;
             let bit = 1u64 << (pos % 64);
-            let (Some(word), Some(slot)) =
-                (self.received.get_mut(pos / 64), self.body.get_mut(pos))
-            else {
+            let (Some(word), Some(slot)) = (self.received.get_mut(pos / 64), self.body.get_mut(pos)) else {
                 return;
             };
             if *word & bit == 0 {
@@ -196,30 +183,18 @@ impl Default for Reassembler {
 impl Reassembler {
     /// A reassembler expecting message_seq 0, with the given caps (in body bytes).
     pub fn new(max_message_len: usize, max_total_bytes: usize) -> Self {
-        Self {
-            max_message_len,
-            max_total_bytes,
-            next_seq: 0,
-            pending: BTreeMap::new(),
-            buffered: 0,
-        }
+        Self { max_message_len, max_total_bytes, next_seq: 0, pending: BTreeMap::new(), buffered: 0 }
     }
 
     /// Take in one fragment (as produced by [`crate::handshake::fragment::parse_fragments`]).
     ///
     /// Fragments may arrive out of order, overlap, repeat, or be cut differently on
     /// retransmission. On error nothing of the fragment is kept.
-    pub fn insert(
-        &mut self,
-        header: &HandshakeHeader,
-        fragment: &[u8],
-    ) -> Result<Inserted, InsertError> {
+    pub fn insert(&mut self, header: &HandshakeHeader, fragment: &[u8]) -> Result<Inserted, InsertError> {
         // RFC 6347 §4.2.3: fragment_offset + fragment_length must lie within the message.
         header.validate().map_err(InsertError::Malformed)?;
         if fragment.len() != header.fragment_length as usize {
-            return Err(InsertError::Malformed(InvalidMessage::IllegalValue(
-                "fragment_length",
-            )));
+            return Err(InsertError::Malformed(InvalidMessage::IllegalValue("fragment_length")));
         }
         // RFC 6347 §4.2.2: "If the sequence number is less than next_receive_seq, the
         // message MUST be discarded"; messages ahead of it may be buffered or discarded.
@@ -253,10 +228,7 @@ impl Reassembler {
                 if length > 0 && fragment.is_empty() {
                     return Ok(Inserted::Buffered);
                 }
-                let total = self
-                    .buffered
-                    .checked_add(length)
-                    .ok_or(InsertError::OverBudget)?;
+                let total = self.buffered.checked_add(length).ok_or(InsertError::OverBudget)?;
                 if total > self.max_total_bytes {
                     return Err(InsertError::OverBudget);
                 }
@@ -279,11 +251,7 @@ impl Reassembler {
         let done = self.pending.remove(&seq)?;
         self.buffered = self.buffered.saturating_sub(done.body.len());
         self.next_seq = seq.wrapping_add(1);
-        Some(HandshakeMessage {
-            msg_type: done.msg_type,
-            message_seq: seq,
-            body: done.body,
-        })
+        Some(HandshakeMessage { msg_type: done.msg_type, message_seq: seq, body: done.body })
     }
 
     /// The message_seq expected next for delivery.
@@ -297,8 +265,7 @@ impl Reassembler {
     /// HelloVerifyRequest expects the second ClientHello with message_seq 1.
     pub fn set_next_seq(&mut self, seq: u16) {
         self.next_seq = seq;
-        self.pending
-            .retain(|&s, _| s >= seq && s - seq <= MAX_SEQ_AHEAD);
+        self.pending.retain(|&s, _| s >= seq && s - seq <= MAX_SEQ_AHEAD);
         self.buffered = self.pending.values().map(|p| p.body.len()).sum();
     }
 

@@ -30,7 +30,7 @@ use crate::handshake::key_schedule::{MasterSecret, Side};
 use crate::suites::{AuthKind, SuiteInfo};
 use crate::wire::{
     CertificateMsg, CertificateRequest, CipherSuite, ClientCertificateType, ClientHello, DTLS_1_2, EcPointFormat,
-    EcdheParams, Extension, ExtensionType, Finished, HandshakePayload, HelloVerifyRequest, NamedGroup, ServerHello,
+    EcdheParams, Extension, ExtensionType, Finished, HandshakePayload, HelloVerifyRequest, ServerHello,
     ServerKeyExchange, SignatureScheme, find_extension,
 };
 
@@ -202,8 +202,7 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
         Some(Extension::SignatureAlgorithms(s)) => s.clone(),
         _ => Vec::new(),
     };
-    let (suite, scheme) =
-        choose_suite(config, hello, &client_schemes).ok_or(PeerIncompatible::NoCommonCipherSuite)?;
+    let (suite, scheme) = choose_suite(config, hello, &client_schemes).ok_or(PeerIncompatible::NoCommonCipherSuite)?;
     let group = match find_extension(&hello.extensions, ExtensionType::SupportedGroups) {
         Some(Extension::SupportedGroups(g)) => config.common.groups.iter().copied().find(|ours| g.contains(ours)),
         _ => config.common.groups.first().copied(),
@@ -217,8 +216,7 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
             return Err(PeerMisbehaved::BadRenegotiationInfo.into());
         }
     }
-    let secure_reneg =
-        reneg.is_some() || hello.cipher_suites.contains(&CipherSuite::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
+    let secure_reneg = reneg.is_some() || hello.cipher_suites.contains(&CipherSuite::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
     // RFC 7627 §5.3: refuse a client without EMS unless configured otherwise.
     let ems = find_extension(&hello.extensions, ExtensionType::ExtendedMasterSecret).is_some();
     if !ems && config.common.require_ems {
@@ -274,6 +272,9 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
     }
     ctx.push_message(&HandshakePayload::ServerHelloDone, true);
     ctx.finish_flight(true);
-    let _: NamedGroup = group;
-    Ok(if wants_cert { ServerState::ExpectCertificate { kx } } else { ServerState::ExpectClientKeyExchange { kx, client_chain: None } })
+    Ok(if wants_cert {
+        ServerState::ExpectCertificate { kx }
+    } else {
+        ServerState::ExpectClientKeyExchange { kx, client_chain: None }
+    })
 }

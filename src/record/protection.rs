@@ -83,7 +83,13 @@ impl RecordLayer {
 
     /// Append one protected record carrying `payload` to `out`, in `epoch` (0 or 1), with the
     /// next unused sequence number of that epoch (RFC 6347 §4.1: fresh on retransmission).
-    pub fn seal(&mut self, epoch: u16, content_type: ContentType, payload: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+    pub fn seal(
+        &mut self,
+        epoch: u16,
+        content_type: ContentType,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
         let idx = usize::from(epoch.min(1));
         let seq = self.write_seq[idx];
         if seq > MAX_SEQUENCE {
@@ -239,7 +245,8 @@ mod tests {
     #[test]
     fn future_epoch_is_not_opened() {
         let mut b = RecordLayer::new();
-        let h = RecordHeader { content_type: ContentType::Handshake, version: DTLS_1_2, epoch: 1, sequence: 0, length: 0 };
+        let h =
+            RecordHeader { content_type: ContentType::Handshake, version: DTLS_1_2, epoch: 1, sequence: 0, length: 0 };
         assert_eq!(b.open(&h, &mut []), Err(Discard::Epoch));
     }
 }

@@ -84,11 +84,7 @@ impl ReplayWindow {
         };
         if seq > max {
             let shift = seq - max;
-            self.bitmap = if shift >= REPLAY_WINDOW_SIZE {
-                0
-            } else {
-                self.bitmap << shift
-            };
+            self.bitmap = if shift >= REPLAY_WINDOW_SIZE { 0 } else { self.bitmap << shift };
             self.bitmap |= 1;
             self.max_seen = Some(seq);
         } else {
@@ -179,11 +175,7 @@ mod tests {
     }
 
     fn seq_strategy() -> impl Strategy<Value = u64> {
-        prop_oneof![
-            0u64..200,
-            (SEQUENCE_LIMIT - 200)..(SEQUENCE_LIMIT + 5),
-            any::<u64>(),
-        ]
+        prop_oneof![0u64..200, (SEQUENCE_LIMIT - 200)..(SEQUENCE_LIMIT + 5), any::<u64>(),]
     }
 
     proptest! {

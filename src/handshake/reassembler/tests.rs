@@ -8,23 +8,11 @@ use proptest::prelude::*;
 const CERT: HandshakeType = HandshakeType::Certificate;
 
 fn hdr(msg_type: HandshakeType, length: u32, seq: u16, off: u32, flen: u32) -> HandshakeHeader {
-    HandshakeHeader {
-        msg_type,
-        length,
-        message_seq: seq,
-        fragment_offset: off,
-        fragment_length: flen,
-    }
+    HandshakeHeader { msg_type, length, message_seq: seq, fragment_offset: off, fragment_length: flen }
 }
 
 /// Insert `body[off..off+len]` of message `seq` (type Certificate).
-fn put(
-    r: &mut Reassembler,
-    seq: u16,
-    body: &[u8],
-    off: usize,
-    len: usize,
-) -> Result<Inserted, InsertError> {
+fn put(r: &mut Reassembler, seq: u16, body: &[u8], off: usize, len: usize) -> Result<Inserted, InsertError> {
     let h = hdr(CERT, body.len() as u32, seq, off as u32, len as u32);
     r.insert(&h, &body[off..off + len])
 }
@@ -45,14 +33,7 @@ fn whole_message_in_one_fragment() {
     assert_eq!(put(&mut r, 0, &b, 0, 10), Ok(Inserted::Buffered));
     assert_eq!(r.buffered_bytes(), 10);
     let m = r.pop().unwrap();
-    assert_eq!(
-        m,
-        HandshakeMessage {
-            msg_type: CERT,
-            message_seq: 0,
-            body: b
-        }
-    );
+    assert_eq!(m, HandshakeMessage { msg_type: CERT, message_seq: 0, body: b });
     assert_eq!(r.next_seq(), 1);
     assert_eq!(r.buffered_bytes(), 0);
     assert_eq!(r.pop(), None);
@@ -105,15 +86,9 @@ fn inconsistent_type_or_length_is_rejected() {
     let b = body(20);
     buffered(&mut r, 0, &b, 0, 10);
     let big = body(4000);
-    assert_eq!(
-        put(&mut r, 0, &big, 3000, 1000),
-        Err(InsertError::Inconsistent)
-    );
+    assert_eq!(put(&mut r, 0, &big, 3000, 1000), Err(InsertError::Inconsistent));
     let other_type = hdr(HandshakeType::ServerKeyExchange, 20, 0, 10, 10);
-    assert_eq!(
-        r.insert(&other_type, &b[10..]),
-        Err(InsertError::Inconsistent)
-    );
+    assert_eq!(r.insert(&other_type, &b[10..]), Err(InsertError::Inconsistent));
     assert_eq!(r.buffered_bytes(), 20);
     assert_eq!(r.pop(), None);
     buffered(&mut r, 0, &b, 10, 10);
@@ -127,10 +102,7 @@ fn conflicting_overlap_is_rejected_and_first_bytes_kept() {
     buffered(&mut r, 0, &b, 0, 12);
     let mut forged = b.clone();
     forged[5] ^= 0xff;
-    assert_eq!(
-        put(&mut r, 0, &forged, 0, 20),
-        Err(InsertError::Inconsistent)
-    );
+    assert_eq!(put(&mut r, 0, &forged, 0, 20), Err(InsertError::Inconsistent));
     assert_eq!(r.pop(), None, "the rejected fragment must not fill the gap");
     buffered(&mut r, 0, &b, 12, 8);
     assert_eq!(r.pop().unwrap().body, b);
@@ -140,20 +112,11 @@ fn conflicting_overlap_is_rejected_and_first_bytes_kept() {
 fn malformed_fragments_are_rejected() {
     let mut r = Reassembler::default();
     let h = hdr(CERT, 10, 0, 8, 4); // 8 + 4 > 10
-    assert!(matches!(
-        r.insert(&h, &[0; 4]),
-        Err(InsertError::Malformed(_))
-    ));
+    assert!(matches!(r.insert(&h, &[0; 4]), Err(InsertError::Malformed(_))));
     let h = hdr(CERT, 10, 0, 0, 4);
-    assert!(matches!(
-        r.insert(&h, &[0; 3]),
-        Err(InsertError::Malformed(_))
-    ));
+    assert!(matches!(r.insert(&h, &[0; 3]), Err(InsertError::Malformed(_))));
     let h = hdr(CERT, 0x00ff_ffff, 0, 0x00ff_fff0, 0x10);
-    assert!(matches!(
-        r.insert(&h, &[0; 3]),
-        Err(InsertError::Malformed(_))
-    ));
+    assert!(matches!(r.insert(&h, &[0; 3]), Err(InsertError::Malformed(_))));
     assert_eq!(r.buffered_bytes(), 0);
 }
 
@@ -164,15 +127,8 @@ fn caps_are_enforced_before_allocating() {
     assert_eq!(r.buffered_bytes(), 0);
     buffered(&mut r, 0, &body(100), 0, 1);
     assert_eq!(r.buffered_bytes(), 100);
-    assert_eq!(
-        put(&mut r, 1, &body(51), 0, 51),
-        Err(InsertError::OverBudget)
-    );
-    assert_eq!(
-        r.buffered_bytes(),
-        100,
-        "nothing buffered for a refused fragment"
-    );
+    assert_eq!(put(&mut r, 1, &body(51), 0, 51), Err(InsertError::OverBudget));
+    assert_eq!(r.buffered_bytes(), 100, "nothing buffered for a refused fragment");
     buffered(&mut r, 1, &body(50), 0, 50);
     assert_eq!(r.buffered_bytes(), 150);
     // Once seq 0 is delivered its budget is released.
@@ -190,10 +146,7 @@ fn default_caps_admit_a_large_certificate_chain() {
         buffered(&mut r, 0, &b, off, 1200.min(b.len() - off));
     }
     assert_eq!(r.pop().unwrap().body, b);
-    assert_eq!(
-        put(&mut r, 1, &body(DEFAULT_MAX_MESSAGE_LEN + 1), 0, 1),
-        Err(InsertError::TooLarge)
-    );
+    assert_eq!(put(&mut r, 1, &body(DEFAULT_MAX_MESSAGE_LEN + 1), 0, 1), Err(InsertError::TooLarge));
 }
 
 /// Regression for pion CVE-2022-29190 class: degenerate zero-length fragments must neither
@@ -205,25 +158,16 @@ fn zero_length_fragments() {
     let h = hdr(HandshakeType::ServerHelloDone, 0, 0, 0, 0);
     assert_eq!(r.insert(&h, &[]), Ok(Inserted::Buffered));
     let m = r.pop().unwrap();
-    assert_eq!(
-        (m.msg_type, m.body.len()),
-        (HandshakeType::ServerHelloDone, 0)
-    );
+    assert_eq!((m.msg_type, m.body.len()), (HandshakeType::ServerHelloDone, 0));
     // Empty fragments of a non-empty message: no-ops, no allocation.
     for off in 0..=50 {
-        assert_eq!(
-            r.insert(&hdr(CERT, 50, 1, off, 0), &[]),
-            Ok(Inserted::Buffered)
-        );
+        assert_eq!(r.insert(&hdr(CERT, 50, 1, off, 0), &[]), Ok(Inserted::Buffered));
     }
     assert_eq!(r.buffered_bytes(), 0);
     assert_eq!(r.pop(), None);
     // ...and also once the message exists.
     buffered(&mut r, 1, &body(50), 0, 10);
-    assert_eq!(
-        r.insert(&hdr(CERT, 50, 1, 20, 0), &[]),
-        Ok(Inserted::Buffered)
-    );
+    assert_eq!(r.insert(&hdr(CERT, 50, 1, 20, 0), &[]), Ok(Inserted::Buffered));
     assert_eq!(r.pop(), None);
 }
 
@@ -242,10 +186,7 @@ fn old_sequence_is_reported() {
 fn far_ahead_is_ignored() {
     let mut r = Reassembler::default();
     let b = body(4);
-    assert_eq!(
-        put(&mut r, MAX_SEQ_AHEAD + 1, &b, 0, 4),
-        Ok(Inserted::TooFarAhead)
-    );
+    assert_eq!(put(&mut r, MAX_SEQ_AHEAD + 1, &b, 0, 4), Ok(Inserted::TooFarAhead));
     assert_eq!(put(&mut r, u16::MAX, &b, 0, 4), Ok(Inserted::TooFarAhead));
     assert_eq!(r.buffered_bytes(), 0);
     assert_eq!(put(&mut r, MAX_SEQ_AHEAD, &b, 0, 4), Ok(Inserted::Buffered));
@@ -271,11 +212,7 @@ fn set_next_seq_after_cookie_exchange() {
 
 #[test]
 fn transcript_bytes_use_the_unfragmented_header() {
-    let m = HandshakeMessage {
-        msg_type: HandshakeType::Finished,
-        message_seq: 5,
-        body: vec![9; 3],
-    };
+    let m = HandshakeMessage { msg_type: HandshakeType::Finished, message_seq: 5, body: vec![9; 3] };
     let mut out = vec![0xaa];
     m.transcript_bytes(&mut out);
     assert_eq!(out, [0xaa, 0x14, 0, 0, 3, 0, 5, 0, 0, 0, 0, 0, 3, 9, 9, 9]);

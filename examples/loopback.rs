@@ -5,7 +5,6 @@
 //! Run: `cargo run --example loopback`
 
 use std::net::UdpSocket;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dtls_engine::{ClientConfig, Event, ServerConfig, Session};

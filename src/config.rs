@@ -308,10 +308,10 @@ impl ClientConfigBuilder {
         let verifier = self.verifier.ok_or_else(|| {
             Error::InvalidConfig("no server verification: give root certificates or a verifier".into())
         })?;
-        if let Some((chain, _)) = &self.certificate {
-            if chain.is_empty() {
-                return Err(Error::InvalidConfig("empty client certificate chain".into()));
-            }
+        if let Some((chain, _)) = &self.certificate
+            && chain.is_empty()
+        {
+            return Err(Error::InvalidConfig("empty client certificate chain".into()));
         }
         Ok(Arc::new(ClientConfig {
             common: self.common.build()?,

@@ -168,21 +168,17 @@ impl Session {
         if self.failed {
             return Err(Error::Closed);
         }
-        if let Some(d) = self.deadline {
-            if now >= d && !self.ctx.connected {
-                return Err(self.fail(now, Error::HandshakeTimeout));
-            }
+        if self.deadline.is_some_and(|d| now >= d) && !self.ctx.connected {
+            return Err(self.fail(now, Error::HandshakeTimeout));
         }
-        if let Some(at) = self.retransmit_at {
-            if now >= at {
-                // RFC 6347 §4.2.4.1: double the timer on each retransmission, up to 60 s.
-                self.rto = (self.rto * 2).min(self.ctx.config().max_rto);
-                self.stats.handshake_retransmissions += 1;
-                if let Err(e) = self.emit_flight(now) {
-                    return Err(self.fail(now, e));
-                }
-                self.retransmit_at = Some(now + self.rto);
+        if self.retransmit_at.is_some_and(|at| now >= at) {
+            // RFC 6347 §4.2.4.1: double the timer on each retransmission, up to 60 s.
+            self.rto = (self.rto * 2).min(self.ctx.config().max_rto);
+            self.stats.handshake_retransmissions += 1;
+            if let Err(e) = self.emit_flight(now) {
+                return Err(self.fail(now, e));
             }
+            self.retransmit_at = Some(now + self.rto);
         }
         Ok(())
     }

@@ -52,10 +52,10 @@ pub fn start(ctx: &mut Context, config: &ClientConfig) -> ClientState {
     let common = &config.common;
     let mut extensions = Vec::new();
     // RFC 6066 §3: literal IP addresses are not permitted in server_name.
-    if let Some(name) = &config.server_name {
-        if name.parse::<std::net::IpAddr>().is_err() {
-            extensions.push(Extension::ServerName(Some(name.clone())));
-        }
+    if let Some(name) = &config.server_name
+        && name.parse::<std::net::IpAddr>().is_err()
+    {
+        extensions.push(Extension::ServerName(Some(name.clone())));
     }
     extensions.push(Extension::SupportedGroups(common.groups.clone()));
     extensions.push(Extension::EcPointFormats(vec![EcPointFormat::Uncompressed]));

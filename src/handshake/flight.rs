@@ -56,7 +56,7 @@ impl Flight {
                     loop {
                         let remaining = body.len() - offset;
                         let mut space = mtu.saturating_sub(dgram.len() + overhead);
-                        if space < remaining.min(MIN_FRAGMENT).max(1) && !dgram.is_empty() {
+                        if space < remaining.clamp(1, MIN_FRAGMENT) && !dgram.is_empty() {
                             out.push_back(core::mem::replace(&mut dgram, Vec::with_capacity(mtu)));
                             space = mtu.saturating_sub(overhead);
                         }

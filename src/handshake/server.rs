@@ -211,10 +211,10 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
 
     // RFC 5746 §3.6: on the initial handshake renegotiated_connection must be empty.
     let reneg = find_extension(&hello.extensions, ExtensionType::RenegotiationInfo);
-    if let Some(Extension::RenegotiationInfo(v)) = reneg {
-        if !v.is_empty() {
-            return Err(PeerMisbehaved::BadRenegotiationInfo.into());
-        }
+    if let Some(Extension::RenegotiationInfo(v)) = reneg
+        && !v.is_empty()
+    {
+        return Err(PeerMisbehaved::BadRenegotiationInfo.into());
     }
     let secure_reneg = reneg.is_some() || hello.cipher_suites.contains(&CipherSuite::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
     // RFC 7627 §5.3: refuse a client without EMS unless configured otherwise.

@@ -112,7 +112,24 @@ impl Session {
     /// A server session for the client at `remote`; feed it the client's datagrams.
     pub fn server(config: Arc<ServerConfig>, remote: SocketAddr, now: Instant) -> Self {
         let mut s = Self::new(Side::Server, remote, config.clone(), now);
-        s.role = Role::Server(config, ServerState::start());
+        s.role = Role::Server(config, ServerState::start(false));
+        s
+    }
+
+    /// A server session for a client whose ClientHello cookie an endpoint has already
+    /// verified statelessly (RFC 6347 §4.2.1). `client_hello_seq` is that ClientHello's
+    /// message_seq: the session expects it next and numbers its own flight from it, as a
+    /// stateless server must (RFC 6347 §4.2.2). Feed the ClientHello's datagram next.
+    pub fn server_after_cookie(
+        config: Arc<ServerConfig>,
+        remote: SocketAddr,
+        now: Instant,
+        client_hello_seq: u16,
+    ) -> Self {
+        let mut s = Self::new(Side::Server, remote, config.clone(), now);
+        s.role = Role::Server(config, ServerState::start(true));
+        s.reassembler.set_next_seq(client_hello_seq);
+        s.ctx.send_seq = client_hello_seq;
         s
     }
 

@@ -36,10 +36,21 @@ use crate::wire::{
 
 /// Where the server is in the handshake.
 pub enum ServerState {
-    ExpectClientHello { hello_verify_requests: u8 },
-    ExpectCertificate { kx: KeyExchange },
-    ExpectClientKeyExchange { kx: KeyExchange, client_chain: Option<Vec<CertificateDer<'static>>> },
-    ExpectCertificateVerify { client_chain: Vec<CertificateDer<'static>> },
+    /// `cookie_verified`: an endpoint already checked this peer's cookie statelessly.
+    ExpectClientHello {
+        hello_verify_requests: u8,
+        cookie_verified: bool,
+    },
+    ExpectCertificate {
+        kx: KeyExchange,
+    },
+    ExpectClientKeyExchange {
+        kx: KeyExchange,
+        client_chain: Option<Vec<CertificateDer<'static>>>,
+    },
+    ExpectCertificateVerify {
+        client_chain: Vec<CertificateDer<'static>>,
+    },
     ExpectFinished,
     Connected,
 }
@@ -48,9 +59,10 @@ pub enum ServerState {
 const MAX_HELLO_VERIFY_REQUESTS: u8 = 8;
 
 impl ServerState {
-    /// The initial state.
-    pub fn start() -> Self {
-        Self::ExpectClientHello { hello_verify_requests: 0 }
+    /// The initial state; `cookie_verified` skips the per-session cookie exchange because
+    /// the caller (an endpoint) verified the ClientHello's cookie statelessly.
+    pub fn start(cookie_verified: bool) -> Self {
+        Self::ExpectClientHello { hello_verify_requests: 0, cookie_verified }
     }
 
     /// True when the peer's ChangeCipherSpec is due (the epoch may switch).
@@ -69,8 +81,11 @@ impl ServerState {
         message_seq: u16,
     ) -> Result<Self, Error> {
         match (self, msg) {
-            (Self::ExpectClientHello { hello_verify_requests }, HandshakePayload::ClientHello(hello)) => {
-                if config.cookie && !cookie::verify(&config.cookie_secret, ctx.peer, &hello) {
+            (
+                Self::ExpectClientHello { hello_verify_requests, cookie_verified },
+                HandshakePayload::ClientHello(hello),
+            ) => {
+                if config.cookie && !cookie_verified && !cookie::verify(&config.cookie_secret, ctx.peer, &hello) {
                     if hello_verify_requests >= MAX_HELLO_VERIFY_REQUESTS {
                         return Err(PeerMisbehaved::BadCookie.into());
                     }
@@ -86,7 +101,10 @@ impl ServerState {
                     // RFC 6347 §4.2.4: the server does not retransmit HelloVerifyRequest;
                     // the client's retransmitted ClientHello asks for it again.
                     ctx.finish_flight(false);
-                    return Ok(Self::ExpectClientHello { hello_verify_requests: hello_verify_requests + 1 });
+                    return Ok(Self::ExpectClientHello {
+                        hello_verify_requests: hello_verify_requests + 1,
+                        cookie_verified,
+                    });
                 }
                 ctx.transcript.clear();
                 ctx.transcript.extend_from_slice(raw);

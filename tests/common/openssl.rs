@@ -1,0 +1,453 @@
+//! Drives `openssl s_server` / `openssl s_client` (DTLS 1.2) as test peers.
+//!
+//! What the tools need (see `/work/shared/INTEROP_NOTES.md`):
+//! - stdin stays open for the life of the process (EOF ends `s_server`, and `s_client`);
+//!   each line written to stdin is sent as one application-data record;
+//! - `-nbio`, or a late handshake record leaves them stuck in `SSL_read`;
+//! - nothing may be written to stdin before the handshake is done: `s_server -nbio` then
+//!   spins printing `Write BLOCK` (megabytes per second), which is why the captured output
+//!   is capped. Wait for [`handshake_done`](OpensslPeer::handshake_done) first.
+//!
+//! Only loopback addresses are used. A peer is killed when dropped, so a failing test
+//! never leaks a process.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::certs::{CertKey, openssl_bin};
+
+/// Captured output per stream is capped here; the rest is read and discarded so the
+/// child never blocks on a full pipe.
+const OUTPUT_CAP: usize = 256 * 1024;
+
+/// What `s_server` prints once its socket is bound.
+pub const SERVER_READY: &str = "ACCEPT";
+/// What `s_server` prints when a handshake has completed (followed by the suite name).
+pub const SERVER_HANDSHAKE_DONE: &str = "CIPHER is ";
+/// What `s_client` prints when a handshake has completed (followed by the suite name).
+/// A failed handshake prints `Cipher is (NONE)` instead.
+pub const CLIENT_HANDSHAKE_DONE: &str = "Cipher is ECDHE-";
+/// What `s_server` prints when the connection ended, after a close_notify from the peer
+/// (preceded by `DONE` and `shutting down SSL`).
+pub const SERVER_CONNECTION_CLOSED: &str = "CONNECTION CLOSED";
+
+/// A loopback UDP port that was free a moment ago (bound to 127.0.0.1:0, then released).
+pub fn pick_free_port() -> u16 {
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    sock.local_addr().expect("local_addr").port()
+}
+
+#[derive(Default)]
+struct Captured {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    /// Reader threads that have reached EOF (0, 1 or 2).
+    eof: u8,
+}
+
+struct Shared {
+    captured: Mutex<Captured>,
+    changed: Condvar,
+}
+
+/// A running `openssl s_server` or `s_client`.
+pub struct OpensslPeer {
+    label: String,
+    /// The UDP port the server listens on (for `s_client`: the port it connects to).
+    pub port: u16,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    shared: Arc<Shared>,
+    readers: Vec<JoinHandle<()>>,
+    exit: Option<ExitStatus>,
+}
+
+impl OpensslPeer {
+    /// Spawns `openssl` with `args`, stdin piped and held open, stdout/stderr captured.
+    pub fn spawn(label: impl Into<String>, port: u16, args: &[String]) -> Self {
+        let label = label.into();
+        let mut child = Command::new(openssl_bin())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot spawn openssl {args:?}: {e}"));
+        let shared = Arc::new(Shared {
+            captured: Mutex::new(Captured::default()),
+            changed: Condvar::new(),
+        });
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let readers = vec![
+            spawn_reader(stdout, Arc::clone(&shared), false),
+            spawn_reader(stderr, Arc::clone(&shared), true),
+        ];
+        let stdin = child.stdin.take();
+        Self {
+            label,
+            port,
+            child,
+            stdin,
+            shared,
+            readers,
+            exit: None,
+        }
+    }
+
+    /// Waits until `needle` appears on stdout or stderr. False on timeout, or as soon as
+    /// the process has closed both streams without printing it.
+    pub fn wait_for_output(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut cap = self.shared.captured.lock().expect("output lock");
+        loop {
+            if contains(&cap.stdout, needle) || contains(&cap.stderr, needle) {
+                return true;
+            }
+            let now = Instant::now();
+            if cap.eof == 2 || now >= deadline {
+                return false;
+            }
+            cap = self
+                .shared
+                .changed
+                .wait_timeout(cap, deadline - now)
+                .expect("output lock")
+                .0;
+        }
+    }
+
+    /// Like [`wait_for_output`](Self::wait_for_output) but panics with the transcript.
+    pub fn expect_output(&self, needle: &str, timeout: Duration) {
+        assert!(
+            self.wait_for_output(needle, timeout),
+            "{} did not print {needle:?} within {timeout:?}\n{}",
+            self.label,
+            self.transcript()
+        );
+    }
+
+    /// True if `needle` has been printed so far.
+    pub fn has_output(&self, needle: &str) -> bool {
+        let cap = self.shared.captured.lock().expect("output lock");
+        contains(&cap.stdout, needle) || contains(&cap.stderr, needle)
+    }
+
+    pub fn stdout(&self) -> String {
+        let cap = self.shared.captured.lock().expect("output lock");
+        String::from_utf8_lossy(&cap.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        let cap = self.shared.captured.lock().expect("output lock");
+        String::from_utf8_lossy(&cap.stderr).into_owned()
+    }
+
+    /// Both streams, labelled, for assertion messages.
+    pub fn transcript(&self) -> String {
+        format!(
+            "----- {} stdout -----\n{}\n----- {} stderr -----\n{}\n-----",
+            self.label,
+            self.stdout(),
+            self.label,
+            self.stderr()
+        )
+    }
+
+    /// Waits for the handshake-complete line of this tool (`s_server` or `s_client`).
+    /// Write to stdin only after this returned true.
+    pub fn handshake_done(&self, timeout: Duration) -> bool {
+        let needle = if self.label.starts_with("s_server") {
+            SERVER_HANDSHAKE_DONE
+        } else {
+            CLIENT_HANDSHAKE_DONE
+        };
+        self.wait_for_output(needle, timeout)
+    }
+
+    /// Sends `line` (plus `\n`) as one application-data record.
+    pub fn write_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin already closed");
+        let res = stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| stdin.flush());
+        if let Err(e) = res {
+            panic!(
+                "cannot write to {} stdin: {e}\n{}",
+                self.label,
+                self.transcript()
+            );
+        }
+    }
+
+    /// Closes stdin: `s_server` and `s_client` then shut down.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Waits for the process to exit on its own.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.exit {
+                return Some(status);
+            }
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    self.exit = Some(status);
+                    return Some(status);
+                }
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Ok(None) => return None,
+                Err(e) => panic!("try_wait on {}: {e}", self.label),
+            }
+        }
+    }
+
+    /// Kills the process (if still running) and reaps it. Idempotent.
+    pub fn kill(&mut self) {
+        self.stdin = None;
+        if self.exit.is_none() {
+            if let Ok(None) = self.child.try_wait() {
+                // Our own child, by handle: never a broad kill.
+                let _ = self.child.kill();
+            }
+            if let Ok(status) = self.child.wait() {
+                self.exit = Some(status);
+            }
+        }
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+}
+
+impl Drop for OpensslPeer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn spawn_reader(
+    mut pipe: impl Read + Send + 'static,
+    shared: Arc<Shared>,
+    is_stderr: bool,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = match pipe.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let mut cap = shared.captured.lock().expect("output lock");
+            let sink = if is_stderr {
+                &mut cap.stderr
+            } else {
+                &mut cap.stdout
+            };
+            let room = OUTPUT_CAP.saturating_sub(sink.len());
+            sink.extend_from_slice(&buf[..n.min(room)]);
+            drop(cap);
+            shared.changed.notify_all();
+        }
+        shared.captured.lock().expect("output lock").eof += 1;
+        shared.changed.notify_all();
+    })
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn path_arg(p: &Path) -> String {
+    p.to_str().expect("utf-8 path").to_owned()
+}
+
+/// Options both tools share.
+#[derive(Default, Clone)]
+struct Common {
+    extra: Vec<String>,
+}
+
+impl Common {
+    fn push(&mut self, args: &[&str]) {
+        self.extra.extend(args.iter().map(|s| (*s).to_owned()));
+    }
+}
+
+/// Builds an `openssl s_server -dtls1_2 -nbio -naccept 1 -accept 127.0.0.1:PORT ...`.
+#[derive(Default, Clone)]
+pub struct ServerBuilder {
+    common: Common,
+}
+
+/// Starts building an `s_server`.
+pub fn s_server() -> ServerBuilder {
+    ServerBuilder::default()
+}
+
+impl ServerBuilder {
+    /// `-cert FILE -key FILE`.
+    pub fn cert(mut self, ck: &CertKey) -> Self {
+        self.common
+            .push(&["-cert", &path_arg(&ck.cert), "-key", &path_arg(&ck.key)]);
+        self
+    }
+
+    /// `-cipher LIST` (OpenSSL names).
+    pub fn cipher(mut self, list: &str) -> Self {
+        self.common.push(&["-cipher", list]);
+        self
+    }
+
+    /// `-groups LIST` (`X25519`, `P-256`, `P-384`).
+    pub fn groups(mut self, list: &str) -> Self {
+        self.common.push(&["-groups", list]);
+        self
+    }
+
+    /// `-mtu N` (OpenSSL's minimum is 256).
+    pub fn mtu(mut self, mtu: u16) -> Self {
+        self.common.push(&["-mtu", &mtu.to_string()]);
+        self
+    }
+
+    /// Mutual auth: `-Verify 1 -verifyCAfile CA -verify_return_error`.
+    pub fn require_client_cert(mut self, ca: &Path) -> Self {
+        self.common.push(&[
+            "-Verify",
+            "1",
+            "-verifyCAfile",
+            &path_arg(ca),
+            "-verify_return_error",
+        ]);
+        self
+    }
+
+    /// `-listen`: the stateless cookie exchange (`DTLSv1_listen`).
+    pub fn listen(mut self) -> Self {
+        self.common.push(&["-listen"]);
+        self
+    }
+
+    /// Any other argument(s).
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.common.push(args);
+        self
+    }
+
+    /// Spawns on a free loopback port and waits until it is bound (`ACCEPT`). Retries on
+    /// another port if the one picked was taken in the meantime.
+    pub fn spawn(self) -> OpensslPeer {
+        let mut last = String::new();
+        for _attempt in 0..5 {
+            let port = pick_free_port();
+            let mut args: Vec<String> = [
+                "s_server",
+                "-dtls1_2",
+                "-nbio",
+                "-naccept",
+                "1",
+                "-accept",
+                &format!("127.0.0.1:{port}"),
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+            args.extend(self.common.extra.iter().cloned());
+            let mut peer = OpensslPeer::spawn(format!("s_server :{port}"), port, &args);
+            if peer.wait_for_output(SERVER_READY, Duration::from_secs(10)) {
+                return peer;
+            }
+            peer.kill();
+            last = peer.transcript();
+            if !(last.contains("in use") || last.contains("bind")) {
+                break;
+            }
+        }
+        panic!("openssl s_server did not start\n{last}");
+    }
+}
+
+/// Builds an `openssl s_client -dtls1_2 -nbio -connect 127.0.0.1:PORT ...`.
+#[derive(Clone)]
+pub struct ClientBuilder {
+    port: u16,
+    common: Common,
+}
+
+/// Starts building an `s_client` that connects to `127.0.0.1:port`.
+pub fn s_client(port: u16) -> ClientBuilder {
+    ClientBuilder {
+        port,
+        common: Common::default(),
+    }
+}
+
+impl ClientBuilder {
+    /// Verify the server: `-CAfile CA -verify_return_error`.
+    pub fn ca_file(mut self, ca: &Path) -> Self {
+        self.common
+            .push(&["-CAfile", &path_arg(ca), "-verify_return_error"]);
+        self
+    }
+
+    /// Client certificate: `-cert FILE -key FILE`.
+    pub fn cert(mut self, ck: &CertKey) -> Self {
+        self.common
+            .push(&["-cert", &path_arg(&ck.cert), "-key", &path_arg(&ck.key)]);
+        self
+    }
+
+    pub fn cipher(mut self, list: &str) -> Self {
+        self.common.push(&["-cipher", list]);
+        self
+    }
+
+    pub fn groups(mut self, list: &str) -> Self {
+        self.common.push(&["-groups", list]);
+        self
+    }
+
+    pub fn mtu(mut self, mtu: u16) -> Self {
+        self.common.push(&["-mtu", &mtu.to_string()]);
+        self
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.common.push(args);
+        self
+    }
+
+    /// Spawns it. The server must already be listening: `s_client` uses a connected UDP
+    /// socket and gives up (`write:errno=111`) on an ICMP port-unreachable.
+    pub fn spawn(self) -> OpensslPeer {
+        let mut args: Vec<String> = [
+            "s_client",
+            "-dtls1_2",
+            "-nbio",
+            "-connect",
+            &format!("127.0.0.1:{}", self.port),
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.extend(self.common.extra);
+        OpensslPeer::spawn(format!("s_client ->:{}", self.port), self.port, &args)
+    }
+}

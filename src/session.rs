@@ -243,8 +243,8 @@ impl Session {
         let mut dgram = Vec::with_capacity(data.len() + 64);
         self.ctx.records.seal(1, ContentType::ApplicationData, data, &mut dgram)?;
         self.transmits.push_back(dgram);
-        self.stats.bytes_sent += data.len() as u64;
-        self.stats.messages_sent += 1;
+        self.stats.app_bytes_sent += data.len() as u64;
+        self.stats.app_messages_sent += 1;
         Ok(())
     }
 
@@ -374,8 +374,8 @@ impl Session {
                     self.stats.records_dropped += 1;
                     return Ok(());
                 }
-                self.stats.bytes_received += plain.len() as u64;
-                self.stats.messages_received += 1;
+                self.stats.app_bytes_received += plain.len() as u64;
+                self.stats.app_messages_received += 1;
                 self.events.push_back(Event::ApplicationData(plain.to_vec()));
                 Ok(())
             }

@@ -13,18 +13,13 @@ mod openssl;
 use std::time::Duration;
 
 use certs::pki;
-use openssl::{
-    ClientBuilder, OpensslPeer, SERVER_CONNECTION_CLOSED, ServerBuilder, s_client, s_server,
-};
+use openssl::{ClientBuilder, OpensslPeer, SERVER_CONNECTION_CLOSED, ServerBuilder, s_client, s_server};
 
 const STEP: Duration = Duration::from_secs(5);
 
 /// Handshake, one line each way, then `s_client` closes (`Q` sends close_notify) and the
 /// one-shot server exits cleanly. Returns both peers for further checks.
-fn exchange(
-    server: ServerBuilder,
-    client: impl FnOnce(ClientBuilder) -> ClientBuilder,
-) -> (OpensslPeer, OpensslPeer) {
+fn exchange(server: ServerBuilder, client: impl FnOnce(ClientBuilder) -> ClientBuilder) -> (OpensslPeer, OpensslPeer) {
     let mut srv = server.spawn();
     let mut cli = client(s_client(srv.port)).spawn();
     assert!(
@@ -42,23 +37,16 @@ fn exchange(
     cli.write_line("Q");
     srv.expect_output(SERVER_CONNECTION_CLOSED, STEP);
     let status = srv.wait_exit(STEP);
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "s_server exit {status:?}\n{}",
-        srv.transcript()
-    );
+    assert!(status.is_some_and(|s| s.success()), "s_server exit {status:?}\n{}", srv.transcript());
     (srv, cli)
 }
 
 #[test]
 fn ecdsa_p256_each_direction() {
     let pki = pki();
-    let (srv, cli) = exchange(
-        s_server()
-            .cert(&pki.server_p256)
-            .cipher("ECDHE-ECDSA-AES128-GCM-SHA256"),
-        |c| c.ca_file(&pki.ca.cert),
-    );
+    let (srv, cli) = exchange(s_server().cert(&pki.server_p256).cipher("ECDHE-ECDSA-AES128-GCM-SHA256"), |c| {
+        c.ca_file(&pki.ca.cert)
+    });
     srv.expect_output("CIPHER is ECDHE-ECDSA-AES128-GCM-SHA256", STEP);
     cli.expect_output("Verify return code: 0 (ok)", STEP);
     // The server closed on the client's close_notify, not on stdin EOF.
@@ -83,13 +71,9 @@ fn server_close_q_is_seen_by_server_only() {
 #[test]
 fn rsa_cert_mtu_256_fragments() {
     let pki = pki();
-    let (srv, cli) = exchange(
-        s_server()
-            .cert(&pki.server_rsa)
-            .cipher("ECDHE-RSA-AES256-GCM-SHA384")
-            .mtu(256),
-        |c| c.ca_file(&pki.ca.cert).mtu(256),
-    );
+    let (srv, cli) = exchange(s_server().cert(&pki.server_rsa).cipher("ECDHE-RSA-AES256-GCM-SHA384").mtu(256), |c| {
+        c.ca_file(&pki.ca.cert).mtu(256)
+    });
     srv.expect_output("CIPHER is ECDHE-RSA-AES256-GCM-SHA384", STEP);
     cli.expect_output("Server public key is 2048 bit", STEP);
 }
@@ -97,12 +81,9 @@ fn rsa_cert_mtu_256_fragments() {
 #[test]
 fn ecdsa_p384_cert() {
     let pki = pki();
-    let (_srv, cli) = exchange(
-        s_server()
-            .cert(&pki.server_p384)
-            .cipher("ECDHE-ECDSA-AES256-GCM-SHA384"),
-        |c| c.ca_file(&pki.ca.cert),
-    );
+    let (_srv, cli) = exchange(s_server().cert(&pki.server_p384).cipher("ECDHE-ECDSA-AES256-GCM-SHA384"), |c| {
+        c.ca_file(&pki.ca.cert)
+    });
     cli.expect_output("Server public key is 384 bit", STEP);
 }
 
@@ -114,13 +95,10 @@ fn groups_and_chacha() {
         ("P-384", "Server Temp Key: ECDH, secp384r1"),
     ] {
         let pki = pki();
-        let (_srv, cli) = exchange(
-            s_server()
-                .cert(&pki.server_rsa)
-                .cipher("ECDHE-RSA-CHACHA20-POLY1305")
-                .groups(group),
-            |c| c.ca_file(&pki.ca.cert).groups(group),
-        );
+        let (_srv, cli) =
+            exchange(s_server().cert(&pki.server_rsa).cipher("ECDHE-RSA-CHACHA20-POLY1305").groups(group), |c| {
+                c.ca_file(&pki.ca.cert).groups(group)
+            });
         cli.expect_output(printed, STEP);
         cli.expect_output("Cipher is ECDHE-RSA-CHACHA20-POLY1305", STEP);
     }
@@ -129,29 +107,22 @@ fn groups_and_chacha() {
 #[test]
 fn mutual_auth_with_chain_file() {
     let pki = pki();
-    let (srv, _cli) = exchange(
-        s_server()
-            .cert(&pki.server_p256_chain)
-            .require_client_cert(&pki.ca.cert),
-        |c| c.ca_file(&pki.ca.cert).cert(&pki.client),
-    );
+    let (srv, _cli) = exchange(s_server().cert(&pki.server_p256_chain).require_client_cert(&pki.ca.cert), |c| {
+        c.ca_file(&pki.ca.cert).cert(&pki.client)
+    });
     srv.expect_output("subject=CN = client.localhost", STEP);
 }
 
 #[test]
 fn stateless_cookie_listen() {
     let pki = pki();
-    exchange(s_server().cert(&pki.server_p256).listen(), |c| {
-        c.ca_file(&pki.ca.cert)
-    });
+    exchange(s_server().cert(&pki.server_p256).listen(), |c| c.ca_file(&pki.ca.cert));
 }
 
 #[test]
 fn self_signed_ca_true_leaf_as_ca_file() {
     let pki = pki();
-    exchange(s_server().cert(&pki.self_signed), |c| {
-        c.ca_file(&pki.self_signed.cert)
-    });
+    exchange(s_server().cert(&pki.self_signed), |c| c.ca_file(&pki.self_signed.cert));
 }
 
 #[test]
@@ -161,11 +132,7 @@ fn wrong_ca_client_sends_unknown_ca() {
     let mut srv = s_server().cert(&pki.server_p256).spawn();
     let mut cli = s_client(srv.port).ca_file(&pki.other_ca.cert).spawn();
     let status = cli.wait_exit(STEP);
-    assert!(
-        status.is_some_and(|s| !s.success()),
-        "s_client exit {status:?}\n{}",
-        cli.transcript()
-    );
+    assert!(status.is_some_and(|s| !s.success()), "s_client exit {status:?}\n{}", cli.transcript());
     cli.expect_output("Cipher is (NONE)", STEP);
     cli.expect_output("unable to get local issuer certificate", STEP);
     srv.expect_output("tlsv1 alert unknown ca", STEP);
@@ -177,14 +144,8 @@ fn wrong_ca_client_sends_unknown_ca() {
 fn wrong_ca_server_sends_unknown_ca() {
     // What openssl_interop expects when OpenSSL is the verifying server (mutual auth).
     let pki = pki();
-    let mut srv = s_server()
-        .cert(&pki.server_p256)
-        .require_client_cert(&pki.other_ca.cert)
-        .spawn();
-    let mut cli = s_client(srv.port)
-        .ca_file(&pki.ca.cert)
-        .cert(&pki.client)
-        .spawn();
+    let mut srv = s_server().cert(&pki.server_p256).require_client_cert(&pki.other_ca.cert).spawn();
+    let mut cli = s_client(srv.port).ca_file(&pki.ca.cert).cert(&pki.client).spawn();
     // s_client sends its chain including the CA it found in -CAfile, hence "self-signed
     // certificate in certificate chain" (error 19) rather than error 20.
     srv.expect_output("verify error", STEP);
@@ -210,17 +171,7 @@ fn missing_openssl_fails_the_tests() {
         .env("OPENSSL", "/nonexistent/openssl")
         .output()
         .expect("rerun test binary");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        !out.status.success(),
-        "child passed without openssl:\n{text}"
-    );
-    assert!(
-        text.contains("cannot run `/nonexistent/openssl`"),
-        "unexpected failure:\n{text}"
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "child passed without openssl:\n{text}");
+    assert!(text.contains("cannot run `/nonexistent/openssl`"), "unexpected failure:\n{text}");
 }

@@ -14,8 +14,7 @@ use std::time::Duration;
 
 use common::certs::{CertKey, TestPki, pki};
 use common::openssl::{
-    CLIENT_HANDSHAKE_DONE, OpensslPeer, SERVER_CONNECTION_CLOSED, SERVER_HANDSHAKE_DONE, s_client,
-    s_server,
+    CLIENT_HANDSHAKE_DONE, OpensslPeer, SERVER_CONNECTION_CLOSED, SERVER_HANDSHAKE_DONE, s_client, s_server,
 };
 use common::udp::{DriveError, UdpPeer};
 use dtls_engine::{AlertDescription, CipherSuite, ClientConfig, Error, NamedGroup, ServerConfig};
@@ -72,14 +71,7 @@ struct Case {
 
 impl Case {
     const fn new(cert: Cert) -> Self {
-        Self {
-            cert,
-            suite: None,
-            group: None,
-            mutual: false,
-            mtu_256: false,
-            listen: false,
-        }
+        Self { cert, suite: None, group: None, mutual: false, mtu_256: false, listen: false }
     }
 
     const fn suite(mut self, ours: CipherSuite, name: &'static str) -> Self {
@@ -125,9 +117,7 @@ fn client_config(case: &Case, trust: &CertKey) -> Arc<ClientConfig> {
         b = b.mtu(256);
     }
     if case.mutual {
-        b = b
-            .client_certificate_pem(&pki.client.cert_pem(), &pki.client.key_pem())
-            .expect("client certificate");
+        b = b.client_certificate_pem(&pki.client.cert_pem(), &pki.client.key_pem()).expect("client certificate");
     }
     b.build().expect("client config")
 }
@@ -149,9 +139,7 @@ fn server_config(case: &Case) -> Arc<ServerConfig> {
         b = b.mtu(256);
     }
     if case.mutual {
-        b = b
-            .require_client_certificate_pem(&pki.ca.cert_pem())
-            .expect("client CA");
+        b = b.require_client_certificate_pem(&pki.ca.cert_pem()).expect("client CA");
     }
     b.build().expect("server config")
 }
@@ -203,9 +191,7 @@ fn our_client_vs_s_server(case: Case) {
     let mut us = UdpPeer::client(config, loopback(srv.port));
     ok(us.run_until_connected(STEP), "handshake", &srv);
     ok(
-        us.run_until(STEP, "s_server handshake done", |_| {
-            srv.has_output(SERVER_HANDSHAKE_DONE)
-        }),
+        us.run_until(STEP, "s_server handshake done", |_| srv.has_output(SERVER_HANDSHAKE_DONE)),
         "s_server handshake",
         &srv,
     );
@@ -219,10 +205,7 @@ fn our_client_vs_s_server(case: Case) {
     if let Some((group, _, _)) = case.group {
         assert_eq!(session.negotiated_group(), Some(group));
     }
-    assert!(
-        session.peer_certificates().is_some_and(|c| !c.is_empty()),
-        "no server certificate recorded"
-    );
+    assert!(session.peer_certificates().is_some_and(|c| !c.is_empty()), "no server certificate recorded");
     if case.mutual {
         srv.expect_output("subject=CN = client.localhost", STEP);
     }
@@ -230,9 +213,7 @@ fn our_client_vs_s_server(case: Case) {
     // One line each way.
     ok(us.send(b"hello from dtls-engine client\n"), "send", &srv);
     ok(
-        us.run_until(STEP, "s_server to print our line", |_| {
-            srv.has_output("hello from dtls-engine client")
-        }),
+        us.run_until(STEP, "s_server to print our line", |_| srv.has_output("hello from dtls-engine client")),
         "our data at s_server",
         &srv,
     );
@@ -245,18 +226,10 @@ fn our_client_vs_s_server(case: Case) {
     srv.expect_output(SERVER_CONNECTION_CLOSED, STEP);
     srv.expect_output("shutting down SSL", STEP);
     let status = srv.wait_exit(STEP);
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "s_server exit {status:?}\n{}",
-        srv.transcript()
-    );
+    assert!(status.is_some_and(|s| s.success()), "s_server exit {status:?}\n{}", srv.transcript());
 
     if case.mtu_256 {
-        assert!(
-            us.max_datagram_sent <= 256,
-            "sent a {}-byte datagram at MTU 256",
-            us.max_datagram_sent
-        );
+        assert!(us.max_datagram_sent <= 256, "sent a {}-byte datagram at MTU 256", us.max_datagram_sent);
     }
 }
 
@@ -283,9 +256,7 @@ fn s_client_vs_our_server(case: Case) {
     ok(us.run_until_connected(STEP), "handshake", &cli);
     // s_client must have finished too before anything is written to its stdin.
     ok(
-        us.run_until(STEP, "s_client handshake done", |_| {
-            cli.has_output(CLIENT_HANDSHAKE_DONE)
-        }),
+        us.run_until(STEP, "s_client handshake done", |_| cli.has_output(CLIENT_HANDSHAKE_DONE)),
         "s_client handshake",
         &cli,
     );
@@ -301,17 +272,12 @@ fn s_client_vs_our_server(case: Case) {
         cli.expect_output(printed, STEP);
     }
     if case.mutual {
-        assert!(
-            session.peer_certificates().is_some_and(|c| !c.is_empty()),
-            "client certificate not recorded"
-        );
+        assert!(session.peer_certificates().is_some_and(|c| !c.is_empty()), "client certificate not recorded");
     }
 
     ok(us.send(b"hello from dtls-engine server\n"), "send", &cli);
     ok(
-        us.run_until(STEP, "s_client to print our line", |_| {
-            cli.has_output("hello from dtls-engine server")
-        }),
+        us.run_until(STEP, "s_client to print our line", |_| cli.has_output("hello from dtls-engine server")),
         "our data at s_client",
         &cli,
     );
@@ -321,20 +287,12 @@ fn s_client_vs_our_server(case: Case) {
 
     // `Q` makes s_client send close_notify (it prints DONE) and exit.
     cli.write_line("Q");
-    ok(
-        us.run_until_peer_closed(STEP),
-        "close_notify from s_client",
-        &cli,
-    );
+    ok(us.run_until_peer_closed(STEP), "close_notify from s_client", &cli);
     assert!(us.session().is_closed() || us.peer_closed());
     cli.expect_output("DONE", STEP);
 
     if case.mtu_256 {
-        assert!(
-            us.max_datagram_sent <= 256,
-            "sent a {}-byte datagram at MTU 256",
-            us.max_datagram_sent
-        );
+        assert!(us.max_datagram_sent <= 256, "sent a {}-byte datagram at MTU 256", us.max_datagram_sent);
     }
 }
 
@@ -418,9 +376,7 @@ fn our_server_without_cookie() {
     let mut cli = s_client(us.port()).ca_file(&pki.ca.cert).spawn();
     ok(us.run_until_connected(STEP), "handshake", &cli);
     ok(
-        us.run_until(STEP, "s_client handshake done", |_| {
-            cli.has_output(CLIENT_HANDSHAKE_DONE)
-        }),
+        us.run_until(STEP, "s_client handshake done", |_| cli.has_output(CLIENT_HANDSHAKE_DONE)),
         "s_client handshake",
         &cli,
     );
@@ -431,28 +387,26 @@ fn our_server_without_cookie() {
     ok(us.run_until_peer_closed(STEP), "close_notify", &cli);
 }
 
-/// `q` on s_server's stdin sends close_notify; our client reports `Event::Closed`.
+/// Our server closes first: `s_client` must process our close_notify and answer with its
+/// own, which our session reports as `Closed`. (The other direction, `s_server` closing on
+/// `q`, cannot be tested: OpenSSL 3.0's `s_server` logs its close_notify with `-msg` but
+/// never puts it on the wire, as a UDP relay showed; our client's close_notify reaching
+/// `s_server` is checked in every case of the matrix.)
 #[test]
-fn our_client_sees_s_server_close_notify() {
+fn s_client_answers_our_server_close_notify() {
     let pki = pki();
-    let mut srv = s_server().cert(&pki.server_p256).spawn();
     let case = Case::new(Cert::P256);
-    let mut us = UdpPeer::client(client_config(&case, &pki.ca), loopback(srv.port));
-    ok(us.run_until_connected(STEP), "handshake", &srv);
+    let mut us = UdpPeer::server(server_config(&case));
+    let cli = s_client(us.port()).ca_file(&case.cert.trust_anchor(pki).cert).spawn();
+    ok(us.run_until_connected(STEP), "handshake", &cli);
     ok(
-        us.run_until(STEP, "s_server handshake done", |_| {
-            srv.has_output(SERVER_HANDSHAKE_DONE)
-        }),
-        "s_server handshake",
-        &srv,
+        us.run_until(STEP, "s_client handshake done", |_| cli.has_output(CLIENT_HANDSHAKE_DONE)),
+        "s_client handshake",
+        &cli,
     );
-    srv.write_line("q");
-    ok(
-        us.run_until_peer_closed(STEP),
-        "close_notify from s_server",
-        &srv,
-    );
-    assert!(us.session().is_closed() || us.peer_closed());
+    us.close_and_flush();
+    ok(us.run_until_peer_closed(STEP), "close_notify answer from s_client", &cli);
+    assert!(us.session().is_closed());
     // After close_notify, sending is refused.
     assert!(us.session_mut().send(b"too late").is_err());
 }
@@ -469,10 +423,7 @@ fn our_client_rejects_unknown_ca() {
         Err(DriveError::Engine(e @ Error::InvalidCertificate(_))) => {
             assert_eq!(e.alert(), Some(AlertDescription::UnknownCa), "{e:?}");
         }
-        other => panic!(
-            "expected InvalidCertificate, got {other:?}\n{}",
-            srv.transcript()
-        ),
+        other => panic!("expected InvalidCertificate, got {other:?}\n{}", srv.transcript()),
     }
     assert!(!us.is_connected());
     srv.expect_output("tlsv1 alert unknown ca", STEP);
@@ -489,18 +440,11 @@ fn our_server_gets_unknown_ca_alert() {
     let mut cli = s_client(us.port()).ca_file(&pki.other_ca.cert).spawn();
     match us.run_until_connected(STEP) {
         Err(DriveError::Engine(Error::AlertReceived(AlertDescription::UnknownCa))) => {}
-        other => panic!(
-            "expected AlertReceived(UnknownCa), got {other:?}\n{}",
-            cli.transcript()
-        ),
+        other => panic!("expected AlertReceived(UnknownCa), got {other:?}\n{}", cli.transcript()),
     }
     assert!(!us.is_connected());
     let status = cli.wait_exit(STEP);
-    assert!(
-        status.is_some_and(|s| !s.success()),
-        "s_client exit {status:?}\n{}",
-        cli.transcript()
-    );
+    assert!(status.is_some_and(|s| !s.success()), "s_client exit {status:?}\n{}", cli.transcript());
     cli.expect_output("unable to get local issuer certificate", STEP);
     cli.expect_output("Cipher is (NONE)", STEP);
 }

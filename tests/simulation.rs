@@ -16,21 +16,10 @@ const ONE_LOSS_DEADLINE: Duration = Duration::from_secs(10);
 
 fn assert_connected(pair: &Pair) {
     assert!(pair.client.is_connected() && pair.server.is_connected());
-    assert_eq!(
-        pair.client.session.cipher_suite(),
-        pair.server.session.cipher_suite()
-    );
+    assert_eq!(pair.client.session.cipher_suite(), pair.server.session.cipher_suite());
     assert!(pair.client.session.cipher_suite().is_some());
-    assert_eq!(
-        pair.client.session.negotiated_group(),
-        pair.server.session.negotiated_group()
-    );
-    assert!(
-        pair.client
-            .session
-            .peer_certificates()
-            .is_some_and(|c| !c.is_empty())
-    );
+    assert_eq!(pair.client.session.negotiated_group(), pair.server.session.negotiated_group());
+    assert!(pair.client.session.peer_certificates().is_some_and(|c| !c.is_empty()));
 }
 
 #[test]
@@ -51,32 +40,16 @@ fn survives_loss_of(flight: Flight) {
     let dropped = pair.drop_first_transmission(flight);
     pair.expect_handshake(ONE_LOSS_DEADLINE);
     assert_connected(&pair);
-    assert!(
-        dropped.load(Ordering::Relaxed) > 0,
-        "the filter never saw {flight:?}\n{}",
-        pair.trace()
-    );
+    assert!(dropped.load(Ordering::Relaxed) > 0, "the filter never saw {flight:?}\n{}", pair.trace());
     let (client, server) = (pair.client.retransmissions(), pair.server.retransmissions());
-    assert!(
-        client + server > 0,
-        "no retransmission counted after losing {flight:?}\n{}",
-        pair.trace()
-    );
+    assert!(client + server > 0, "no retransmission counted after losing {flight:?}\n{}", pair.trace());
     // Whoever waits on the lost flight has the timer that recovers it: the client in all
     // cases but the server's first flight, where either timer may fire first.
     if flight != Flight::ServerHello {
-        assert!(
-            client > 0,
-            "client did not retransmit after losing {flight:?}\n{}",
-            pair.trace()
-        );
+        assert!(client > 0, "client did not retransmit after losing {flight:?}\n{}", pair.trace());
     }
     // Recovery took a retransmission timeout, not more than a few.
-    assert!(
-        pair.elapsed() >= Duration::from_millis(900),
-        "{}",
-        pair.trace()
-    );
+    assert!(pair.elapsed() >= Duration::from_millis(900), "{}", pair.trace());
 }
 
 #[test]
@@ -113,17 +86,9 @@ fn lost_flight_6_server_finished() {
 fn thirty_percent_loss_both_ways() {
     let pki = sim_pki();
     for seed in 1..=8u64 {
-        let lossy = LinkConfig {
-            loss: 0.3,
-            ..LinkConfig::default()
-        };
-        let mut pair = Pair::new(
-            pki.client_config(seed as u8),
-            pki.server_config(seed as u8 + 100),
-            lossy.clone(),
-            lossy,
-            seed,
-        );
+        let lossy = LinkConfig { loss: 0.3, ..LinkConfig::default() };
+        let mut pair =
+            Pair::new(pki.client_config(seed as u8), pki.server_config(seed as u8 + 100), lossy.clone(), lossy, seed);
         pair.expect_handshake(Duration::from_secs(300));
         assert_connected(&pair);
         let lost = pair.c2s.stats.lost + pair.s2c.stats.lost;
@@ -140,25 +105,15 @@ fn thirty_percent_loss_both_ways() {
 #[test]
 fn every_datagram_duplicated() {
     let pki = sim_pki();
-    let dup = LinkConfig {
-        duplicate: 1.0,
-        ..LinkConfig::default()
-    };
-    let mut pair = Pair::new(
-        pki.client_config(3),
-        pki.server_config(4),
-        dup.clone(),
-        dup,
-        3,
-    );
+    let dup = LinkConfig { duplicate: 1.0, ..LinkConfig::default() };
+    let mut pair = Pair::new(pki.client_config(3), pki.server_config(4), dup.clone(), dup, 3);
     pair.expect_handshake(LOSSLESS_DEADLINE);
     assert_connected(&pair);
     assert!(pair.c2s.stats.duplicated > 0 && pair.s2c.stats.duplicated > 0);
 
     // Replay protection: a duplicated record is delivered once.
     pair.client.session.send(b"once").expect("send");
-    pair.drive_until(Duration::from_secs(2), |p| !p.server.app_data.is_empty())
-        .expect("app data");
+    pair.drive_until(Duration::from_secs(2), |p| !p.server.app_data.is_empty()).expect("app data");
     pair.settle(Duration::from_millis(100));
     assert_eq!(pair.server.app_data.len(), 1, "{}", pair.trace());
     assert_eq!(pair.server.app_data[0], b"once");
@@ -168,10 +123,7 @@ fn every_datagram_duplicated() {
 fn reordered_datagrams() {
     let pki = sim_pki();
     for seed in 1..=4u64 {
-        let reorder = LinkConfig {
-            reorder: 0.5,
-            ..LinkConfig::default()
-        };
+        let reorder = LinkConfig { reorder: 0.5, ..LinkConfig::default() };
         let mut pair = Pair::new(
             pki.client_config(seed as u8),
             pki.server_config(seed as u8 + 50),
@@ -181,10 +133,7 @@ fn reordered_datagrams() {
         );
         pair.expect_handshake(ONE_LOSS_DEADLINE);
         assert_connected(&pair);
-        assert!(
-            pair.c2s.stats.reordered + pair.s2c.stats.reordered > 0,
-            "seed {seed} reordered nothing"
-        );
+        assert!(pair.c2s.stats.reordered + pair.s2c.stats.reordered > 0, "seed {seed} reordered nothing");
     }
 }
 
@@ -206,10 +155,7 @@ fn mtu_256_with_rsa_certificate_fragments() {
         .rng_seed([6; 32])
         .build()
         .expect("server config");
-    let path = LinkConfig {
-        mtu: Some(256),
-        ..LinkConfig::default()
-    };
+    let path = LinkConfig { mtu: Some(256), ..LinkConfig::default() };
     let mut pair = Pair::new(client, server, path.clone(), path, 5);
 
     let server_flight_datagrams = std::rc::Rc::new(std::cell::Cell::new(0u32));
@@ -242,28 +188,20 @@ fn application_data_and_close_notify() {
     pair.expect_handshake(LOSSLESS_DEADLINE);
 
     pair.client.session.send(b"ping").expect("client send");
-    pair.drive_until(Duration::from_secs(2), |p| !p.server.app_data.is_empty())
-        .expect("ping delivered");
-    assert_eq!(
-        pair.server.app_data.pop_front().as_deref(),
-        Some(&b"ping"[..])
-    );
+    pair.drive_until(Duration::from_secs(2), |p| !p.server.app_data.is_empty()).expect("ping delivered");
+    assert_eq!(pair.server.app_data.pop_front().as_deref(), Some(&b"ping"[..]));
 
     pair.server.session.send(b"pong").expect("server send");
-    pair.drive_until(Duration::from_secs(3), |p| !p.client.app_data.is_empty())
-        .expect("pong delivered");
-    assert_eq!(
-        pair.client.app_data.pop_front().as_deref(),
-        Some(&b"pong"[..])
-    );
+    pair.drive_until(Duration::from_secs(3), |p| !p.client.app_data.is_empty()).expect("pong delivered");
+    assert_eq!(pair.client.app_data.pop_front().as_deref(), Some(&b"pong"[..]));
 
     let cs = pair.client.session.stats();
     assert_eq!((cs.app_messages_sent, cs.app_messages_received), (1, 1));
     assert_eq!((cs.app_bytes_sent, cs.app_bytes_received), (4, 4));
 
-    pair.client.session.close();
-    pair.drive_until(Duration::from_secs(4), |p| p.server.peer_closed)
-        .expect("close_notify delivered");
+    let now = pair.now;
+    pair.client.session.close(now);
+    pair.drive_until(Duration::from_secs(4), |p| p.server.peer_closed).expect("close_notify delivered");
     assert!(pair.client.session.is_closed());
     assert!(pair.server.session.is_closed() || pair.server.peer_closed);
     assert!(pair.client.error.is_none() && pair.server.error.is_none());
@@ -272,10 +210,7 @@ fn application_data_and_close_notify() {
 #[test]
 fn send_before_connected_is_refused() {
     let mut pair = Pair::lossless();
-    assert!(matches!(
-        pair.client.session.send(b"early"),
-        Err(dtls_engine::Error::HandshakeNotComplete)
-    ));
+    assert!(matches!(pair.client.session.send(b"early"), Err(dtls_engine::Error::HandshakeNotComplete)));
     pair.expect_handshake(LOSSLESS_DEADLINE);
 }
 
@@ -296,11 +231,7 @@ fn corrupted_finished_is_dropped_and_recovered() {
     });
     pair.expect_handshake(ONE_LOSS_DEADLINE);
     assert_connected(&pair);
-    assert!(
-        pair.client.session.stats().records_dropped > 0,
-        "{}",
-        pair.trace()
-    );
+    assert!(pair.client.session.stats().records_dropped > 0, "{}", pair.trace());
     assert!(pair.client.retransmissions() > 0, "{}", pair.trace());
 }
 

@@ -89,14 +89,10 @@ pub fn openssl_bin() -> &'static str {
 /// A fresh directory under the system temp dir, unique to this process and call.
 pub fn fresh_temp_dir(prefix: &str) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}-{n}", std::process::id()));
-    std::fs::create_dir_all(&dir)
-        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     dir
 }
 
@@ -142,22 +138,9 @@ fn gen_key(dir: &Path, name: &str, form: KeyForm) -> PathBuf {
     match form {
         KeyForm::EcPkcs8(curve) => openssl(
             dir,
-            &[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                &format!("ec_paramgen_curve:{curve}"),
-                "-out",
-                &file,
-            ],
+            &["genpkey", "-algorithm", "EC", "-pkeyopt", &format!("ec_paramgen_curve:{curve}"), "-out", &file],
         ),
-        KeyForm::EcSec1(curve) => openssl(
-            dir,
-            &[
-                "ecparam", "-genkey", "-noout", "-name", curve, "-out", &file,
-            ],
-        ),
+        KeyForm::EcSec1(curve) => openssl(dir, &["ecparam", "-genkey", "-noout", "-name", curve, "-out", &file]),
         KeyForm::RsaPkcs1 => openssl(dir, &["genrsa", "-traditional", "-out", &file, "2048"]),
     }
     dir.join(file)
@@ -189,10 +172,7 @@ fn gen_ca(dir: &Path, name: &str, cn: &str) -> CertKey {
             &cert,
         ],
     );
-    CertKey {
-        cert: dir.join(cert),
-        key,
-    }
+    CertKey { cert: dir.join(cert), key }
 }
 
 /// A leaf signed by `ca`, with only the extensions written here (`x509 -req -extfile`
@@ -202,19 +182,7 @@ fn gen_leaf(dir: &Path, ca: &CertKey, name: &str, form: KeyForm, cn: &str, ext: 
     let csr = format!("{name}.csr");
     let ext_file = format!("{name}.ext");
     let cert = format!("{name}.pem");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-key",
-            &format!("{name}.key"),
-            "-subj",
-            &format!("/CN={cn}"),
-            "-out",
-            &csr,
-        ],
-    );
+    openssl(dir, &["req", "-new", "-key", &format!("{name}.key"), "-subj", &format!("/CN={cn}"), "-out", &csr]);
     std::fs::write(dir.join(&ext_file), ext).expect("write extension file");
     openssl(
         dir,
@@ -237,10 +205,7 @@ fn gen_leaf(dir: &Path, ca: &CertKey, name: &str, form: KeyForm, cn: &str, ext: 
             &cert,
         ],
     );
-    CertKey {
-        cert: dir.join(cert),
-        key,
-    }
+    CertKey { cert: dir.join(cert), key }
 }
 
 const SERVER_EXT: &str = "basicConstraints=critical,CA:FALSE\n\
@@ -259,47 +224,16 @@ fn generate() -> TestPki {
     let ca = gen_ca(&dir, "ca", "dtls-engine test CA");
     let other_ca = gen_ca(&dir, "other-ca", "dtls-engine unrelated CA");
 
-    let server_p256 = gen_leaf(
-        &dir,
-        &ca,
-        "server-p256",
-        KeyForm::EcSec1("prime256v1"),
-        "localhost",
-        SERVER_EXT,
-    );
-    let server_p384 = gen_leaf(
-        &dir,
-        &ca,
-        "server-p384",
-        KeyForm::EcPkcs8("P-384"),
-        "localhost",
-        SERVER_EXT,
-    );
-    let server_rsa = gen_leaf(
-        &dir,
-        &ca,
-        "server-rsa",
-        KeyForm::RsaPkcs1,
-        "localhost",
-        SERVER_EXT,
-    );
-    let client = gen_leaf(
-        &dir,
-        &ca,
-        "client",
-        KeyForm::EcPkcs8("P-256"),
-        "client.localhost",
-        CLIENT_EXT,
-    );
+    let server_p256 = gen_leaf(&dir, &ca, "server-p256", KeyForm::EcSec1("prime256v1"), "localhost", SERVER_EXT);
+    let server_p384 = gen_leaf(&dir, &ca, "server-p384", KeyForm::EcPkcs8("P-384"), "localhost", SERVER_EXT);
+    let server_rsa = gen_leaf(&dir, &ca, "server-rsa", KeyForm::RsaPkcs1, "localhost", SERVER_EXT);
+    let client = gen_leaf(&dir, &ca, "client", KeyForm::EcPkcs8("P-256"), "client.localhost", CLIENT_EXT);
 
     let chain_path = dir.join("server-p256-chain.pem");
     let mut chain = read(&server_p256.cert);
     chain.extend_from_slice(&read(&ca.cert));
     std::fs::write(&chain_path, chain).expect("write chain file");
-    let server_p256_chain = CertKey {
-        cert: chain_path,
-        key: server_p256.key.clone(),
-    };
+    let server_p256_chain = CertKey { cert: chain_path, key: server_p256.key.clone() };
 
     // INTEROP_NOTES: this is what users get from the one-liner; it has CA:TRUE.
     openssl(
@@ -324,20 +258,7 @@ fn generate() -> TestPki {
             "self-signed.pem",
         ],
     );
-    let self_signed = CertKey {
-        cert: dir.join("self-signed.pem"),
-        key: dir.join("self-signed.key"),
-    };
+    let self_signed = CertKey { cert: dir.join("self-signed.pem"), key: dir.join("self-signed.key") };
 
-    TestPki {
-        dir,
-        ca,
-        other_ca,
-        server_p256,
-        server_p256_chain,
-        server_p384,
-        server_rsa,
-        client,
-        self_signed,
-    }
+    TestPki { dir, ca, other_ca, server_p256, server_p256_chain, server_p384, server_rsa, client, self_signed }
 }

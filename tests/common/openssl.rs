@@ -80,26 +80,13 @@ impl OpensslPeer {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot spawn openssl {args:?}: {e}"));
-        let shared = Arc::new(Shared {
-            captured: Mutex::new(Captured::default()),
-            changed: Condvar::new(),
-        });
+        let shared = Arc::new(Shared { captured: Mutex::new(Captured::default()), changed: Condvar::new() });
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");
-        let readers = vec![
-            spawn_reader(stdout, Arc::clone(&shared), false),
-            spawn_reader(stderr, Arc::clone(&shared), true),
-        ];
+        let readers =
+            vec![spawn_reader(stdout, Arc::clone(&shared), false), spawn_reader(stderr, Arc::clone(&shared), true)];
         let stdin = child.stdin.take();
-        Self {
-            label,
-            port,
-            child,
-            stdin,
-            shared,
-            readers,
-            exit: None,
-        }
+        Self { label, port, child, stdin, shared, readers, exit: None }
     }
 
     /// Waits until `needle` appears on stdout or stderr. False on timeout, or as soon as
@@ -115,12 +102,7 @@ impl OpensslPeer {
             if cap.eof == 2 || now >= deadline {
                 return false;
             }
-            cap = self
-                .shared
-                .changed
-                .wait_timeout(cap, deadline - now)
-                .expect("output lock")
-                .0;
+            cap = self.shared.changed.wait_timeout(cap, deadline - now).expect("output lock").0;
         }
     }
 
@@ -164,26 +146,16 @@ impl OpensslPeer {
     /// Waits for the handshake-complete line of this tool (`s_server` or `s_client`).
     /// Write to stdin only after this returned true.
     pub fn handshake_done(&self, timeout: Duration) -> bool {
-        let needle = if self.label.starts_with("s_server") {
-            SERVER_HANDSHAKE_DONE
-        } else {
-            CLIENT_HANDSHAKE_DONE
-        };
+        let needle = if self.label.starts_with("s_server") { SERVER_HANDSHAKE_DONE } else { CLIENT_HANDSHAKE_DONE };
         self.wait_for_output(needle, timeout)
     }
 
     /// Sends `line` (plus `\n`) as one application-data record.
     pub fn write_line(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("stdin already closed");
-        let res = stdin
-            .write_all(format!("{line}\n").as_bytes())
-            .and_then(|()| stdin.flush());
+        let res = stdin.write_all(format!("{line}\n").as_bytes()).and_then(|()| stdin.flush());
         if let Err(e) = res {
-            panic!(
-                "cannot write to {} stdin: {e}\n{}",
-                self.label,
-                self.transcript()
-            );
+            panic!("cannot write to {} stdin: {e}\n{}", self.label, self.transcript());
         }
     }
 
@@ -204,9 +176,7 @@ impl OpensslPeer {
                     self.exit = Some(status);
                     return Some(status);
                 }
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
                 Ok(None) => return None,
                 Err(e) => panic!("try_wait on {}: {e}", self.label),
             }
@@ -241,11 +211,7 @@ impl Drop for OpensslPeer {
     }
 }
 
-fn spawn_reader(
-    mut pipe: impl Read + Send + 'static,
-    shared: Arc<Shared>,
-    is_stderr: bool,
-) -> JoinHandle<()> {
+fn spawn_reader(mut pipe: impl Read + Send + 'static, shared: Arc<Shared>, is_stderr: bool) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
         loop {
@@ -254,11 +220,7 @@ fn spawn_reader(
                 Ok(n) => n,
             };
             let mut cap = shared.captured.lock().expect("output lock");
-            let sink = if is_stderr {
-                &mut cap.stderr
-            } else {
-                &mut cap.stdout
-            };
+            let sink = if is_stderr { &mut cap.stderr } else { &mut cap.stdout };
             let room = OUTPUT_CAP.saturating_sub(sink.len());
             sink.extend_from_slice(&buf[..n.min(room)]);
             drop(cap);
@@ -304,8 +266,7 @@ pub fn s_server() -> ServerBuilder {
 impl ServerBuilder {
     /// `-cert FILE -key FILE`.
     pub fn cert(mut self, ck: &CertKey) -> Self {
-        self.common
-            .push(&["-cert", &path_arg(&ck.cert), "-key", &path_arg(&ck.key)]);
+        self.common.push(&["-cert", &path_arg(&ck.cert), "-key", &path_arg(&ck.key)]);
         self
     }
 
@@ -329,13 +290,7 @@ impl ServerBuilder {
 
     /// Mutual auth: `-Verify 1 -verifyCAfile CA -verify_return_error`.
     pub fn require_client_cert(mut self, ca: &Path) -> Self {
-        self.common.push(&[
-            "-Verify",
-            "1",
-            "-verifyCAfile",
-            &path_arg(ca),
-            "-verify_return_error",
-        ]);
+        self.common.push(&["-Verify", "1", "-verifyCAfile", &path_arg(ca), "-verify_return_error"]);
         self
     }
 
@@ -357,18 +312,11 @@ impl ServerBuilder {
         let mut last = String::new();
         for _attempt in 0..5 {
             let port = pick_free_port();
-            let mut args: Vec<String> = [
-                "s_server",
-                "-dtls1_2",
-                "-nbio",
-                "-naccept",
-                "1",
-                "-accept",
-                &format!("127.0.0.1:{port}"),
-            ]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+            let mut args: Vec<String> =
+                ["s_server", "-dtls1_2", "-nbio", "-naccept", "1", "-accept", &format!("127.0.0.1:{port}")]
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect();
             args.extend(self.common.extra.iter().cloned());
             let mut peer = OpensslPeer::spawn(format!("s_server :{port}"), port, &args);
             if peer.wait_for_output(SERVER_READY, Duration::from_secs(10)) {
@@ -393,24 +341,19 @@ pub struct ClientBuilder {
 
 /// Starts building an `s_client` that connects to `127.0.0.1:port`.
 pub fn s_client(port: u16) -> ClientBuilder {
-    ClientBuilder {
-        port,
-        common: Common::default(),
-    }
+    ClientBuilder { port, common: Common::default() }
 }
 
 impl ClientBuilder {
     /// Verify the server: `-CAfile CA -verify_return_error`.
     pub fn ca_file(mut self, ca: &Path) -> Self {
-        self.common
-            .push(&["-CAfile", &path_arg(ca), "-verify_return_error"]);
+        self.common.push(&["-CAfile", &path_arg(ca), "-verify_return_error"]);
         self
     }
 
     /// Client certificate: `-cert FILE -key FILE`.
     pub fn cert(mut self, ck: &CertKey) -> Self {
-        self.common
-            .push(&["-cert", &path_arg(&ck.cert), "-key", &path_arg(&ck.key)]);
+        self.common.push(&["-cert", &path_arg(&ck.cert), "-key", &path_arg(&ck.key)]);
         self
     }
 
@@ -437,16 +380,10 @@ impl ClientBuilder {
     /// Spawns it. The server must already be listening: `s_client` uses a connected UDP
     /// socket and gives up (`write:errno=111`) on an ICMP port-unreachable.
     pub fn spawn(self) -> OpensslPeer {
-        let mut args: Vec<String> = [
-            "s_client",
-            "-dtls1_2",
-            "-nbio",
-            "-connect",
-            &format!("127.0.0.1:{}", self.port),
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+        let mut args: Vec<String> = ["s_client", "-dtls1_2", "-nbio", "-connect", &format!("127.0.0.1:{}", self.port)]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         args.extend(self.common.extra);
         OpensslPeer::spawn(format!("s_client ->:{}", self.port), self.port, &args)
     }

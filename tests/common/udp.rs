@@ -167,7 +167,7 @@ impl UdpPeer {
 
     /// Queues close_notify and sends it.
     pub fn close_and_flush(&mut self) {
-        self.session_mut().close();
+        self.session_mut().close(std::time::Instant::now());
         self.flush();
     }
 
@@ -185,12 +185,8 @@ impl UdpPeer {
         if let Some(t) = self.session.as_mut().and_then(|s| s.poll_timeout()) {
             wake = wake.min(t);
         }
-        let wait = wake
-            .saturating_duration_since(now)
-            .max(Duration::from_millis(1));
-        self.socket
-            .set_read_timeout(Some(wait))
-            .expect("set_read_timeout");
+        let wait = wake.saturating_duration_since(now).max(Duration::from_millis(1));
+        self.socket.set_read_timeout(Some(wait)).expect("set_read_timeout");
 
         let mut buf = vec![0u8; 65536];
         match self.socket.recv_from(&mut buf) {
@@ -220,9 +216,7 @@ impl UdpPeer {
 
     fn on_datagram(&mut self, from: SocketAddr, datagram: &[u8]) -> Result<(), DriveError> {
         if self.session.is_none() {
-            let Role::Server(config) = &self.role else {
-                unreachable!("a client always has a session")
-            };
+            let Role::Server(config) = &self.role else { unreachable!("a client always has a session") };
             self.session = Some(Session::server(Arc::clone(config), from, Instant::now()));
             self.remote = Some(from);
         }
@@ -230,11 +224,7 @@ impl UdpPeer {
             return Ok(()); // not our peer
         }
         self.datagrams_received += 1;
-        let res = self
-            .session
-            .as_mut()
-            .expect("created above")
-            .handle(Instant::now(), datagram);
+        let res = self.session.as_mut().expect("created above").handle(Instant::now(), datagram);
         self.check(res)?;
         self.drain_events();
         Ok(())
@@ -258,11 +248,7 @@ impl UdpPeer {
             return;
         };
         while let Some(t) = session.poll_transmit() {
-            assert!(
-                t.destination.ip().is_loopback(),
-                "engine asked to send to {}",
-                t.destination
-            );
+            assert!(t.destination.ip().is_loopback(), "engine asked to send to {}", t.destination);
             self.max_datagram_sent = self.max_datagram_sent.max(t.contents.len());
             self.datagrams_sent += 1;
             // A send error (peer gone) is not ours to judge; the test checks outcomes.

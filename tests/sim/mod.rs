@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use dtls_engine::{ClientConfig, Error, Event, ServerConfig, Session};
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    PKCS_ECDSA_P256_SHA256,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -77,13 +77,7 @@ pub struct LinkConfig {
 
 impl Default for LinkConfig {
     fn default() -> Self {
-        Self {
-            latency: Duration::from_millis(10),
-            loss: 0.0,
-            duplicate: 0.0,
-            reorder: 0.0,
-            mtu: None,
-        }
+        Self { latency: Duration::from_millis(10), loss: 0.0, duplicate: 0.0, reorder: 0.0, mtu: None }
     }
 }
 
@@ -114,13 +108,7 @@ pub struct Link {
 
 impl Link {
     pub fn new(config: LinkConfig, seed: u64) -> Self {
-        Self {
-            config,
-            rng: Rng::new(seed),
-            queue: VecDeque::new(),
-            held: None,
-            stats: LinkStats::default(),
-        }
+        Self { config, rng: Rng::new(seed), queue: VecDeque::new(), held: None, stats: LinkStats::default() }
     }
 
     fn send(&mut self, now: Instant, datagram: Vec<u8>) {
@@ -258,12 +246,8 @@ impl Flight {
 
     pub fn sender(self) -> Option<Side> {
         match self {
-            Self::ClientHello | Self::ClientHelloWithCookie | Self::ClientFinished => {
-                Some(Side::Client)
-            }
-            Self::HelloVerifyRequest | Self::ServerHello | Self::ServerFinished => {
-                Some(Side::Server)
-            }
+            Self::ClientHello | Self::ClientHelloWithCookie | Self::ClientFinished => Some(Side::Client),
+            Self::HelloVerifyRequest | Self::ServerHello | Self::ServerFinished => Some(Side::Server),
             _ => None,
         }
     }
@@ -332,19 +316,13 @@ pub enum SimError {
     Stalled { elapsed: Duration },
 }
 
-pub const CLIENT_ADDR: SocketAddr = SocketAddr::new(
-    std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1)),
-    40001,
-);
-pub const SERVER_ADDR: SocketAddr = SocketAddr::new(
-    std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1)),
-    40002,
-);
+pub const CLIENT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1)), 40001);
+pub const SERVER_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1)), 40002);
 
 /// Two sessions connected by two links under one virtual clock.
 pub struct Pair {
     base: Instant,
-    now: Instant,
+    pub now: Instant,
     pub client: Endpoint,
     pub server: Endpoint,
     /// Client to server.
@@ -379,13 +357,7 @@ impl Pair {
     /// A lossless pair with the default configurations of [`SimPki`].
     pub fn lossless() -> Self {
         let pki = sim_pki();
-        Self::new(
-            pki.client_config(1),
-            pki.server_config(2),
-            LinkConfig::default(),
-            LinkConfig::default(),
-            0,
-        )
+        Self::new(pki.client_config(1), pki.server_config(2), LinkConfig::default(), LinkConfig::default(), 0)
     }
 
     /// Virtual time since the pair was made.
@@ -393,10 +365,7 @@ impl Pair {
         self.now - self.base
     }
 
-    pub fn set_filter(
-        &mut self,
-        filter: impl FnMut(&DatagramInfo, &mut Vec<u8>) -> bool + 'static,
-    ) {
+    pub fn set_filter(&mut self, filter: impl FnMut(&DatagramInfo, &mut Vec<u8>) -> bool + 'static) {
         self.filter = Some(Box::new(filter));
     }
 
@@ -426,50 +395,31 @@ impl Pair {
     }
 
     /// Drives both sessions until `done(self)` holds or `deadline` of virtual time passed.
-    pub fn drive_until(
-        &mut self,
-        deadline: Duration,
-        mut done: impl FnMut(&Self) -> bool,
-    ) -> Result<(), SimError> {
+    pub fn drive_until(&mut self, deadline: Duration, mut done: impl FnMut(&Self) -> bool) -> Result<(), SimError> {
         // Far more than any test needs; guards against a timer that never advances.
         for _ in 0..200_000 {
             if done(self) {
                 return Ok(());
             }
             if let Some(error) = self.client.error.clone() {
-                return Err(SimError::Engine {
-                    side: Side::Client,
-                    error,
-                });
+                return Err(SimError::Engine { side: Side::Client, error });
             }
             if let Some(error) = self.server.error.clone() {
-                return Err(SimError::Engine {
-                    side: Side::Server,
-                    error,
-                });
+                return Err(SimError::Engine { side: Side::Server, error });
             }
             if self.elapsed() > deadline {
-                return Err(SimError::Deadline {
-                    elapsed: self.elapsed(),
-                });
+                return Err(SimError::Deadline { elapsed: self.elapsed() });
             }
             if !self.step() {
-                return Err(SimError::Stalled {
-                    elapsed: self.elapsed(),
-                });
+                return Err(SimError::Stalled { elapsed: self.elapsed() });
             }
         }
-        panic!(
-            "simulation did not settle in 200000 steps\n{}",
-            self.trace()
-        );
+        panic!("simulation did not settle in 200000 steps\n{}", self.trace());
     }
 
     /// Drives until both sides report `Event::Connected`.
     pub fn handshake(&mut self, deadline: Duration) -> Result<(), SimError> {
-        self.drive_until(deadline, |p| {
-            p.client.is_connected() && p.server.is_connected()
-        })
+        self.drive_until(deadline, |p| p.client.is_connected() && p.server.is_connected())
     }
 
     /// Like [`handshake`](Self::handshake), panicking with the trace on failure.
@@ -489,9 +439,7 @@ impl Pair {
     /// Drives until nothing is in flight and no timer is due within `quiet`.
     pub fn settle(&mut self, quiet: Duration) {
         let until = self.elapsed() + quiet;
-        let _ = self.drive_until(until, |p| {
-            p.c2s.in_flight() == 0 && p.s2c.in_flight() == 0 && p.elapsed() >= until
-        });
+        let _ = self.drive_until(until, |p| p.c2s.in_flight() == 0 && p.s2c.in_flight() == 0 && p.elapsed() >= until);
     }
 
     /// One step: send what is queued, deliver what is due; if neither happened, advance
@@ -505,15 +453,11 @@ impl Pair {
             return true;
         }
 
-        let next = [
-            self.c2s.next_due(),
-            self.s2c.next_due(),
-            self.armed_timer(Side::Client),
-            self.armed_timer(Side::Server),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let next =
+            [self.c2s.next_due(), self.s2c.next_due(), self.armed_timer(Side::Client), self.armed_timer(Side::Server)]
+                .into_iter()
+                .flatten()
+                .min();
         let Some(next) = next else {
             return false;
         };
@@ -561,10 +505,7 @@ impl Pair {
                 Side::Client => SERVER_ADDR,
                 Side::Server => CLIENT_ADDR,
             };
-            assert_eq!(
-                transmit.destination, expected,
-                "{side:?} sent to a stranger"
-            );
+            assert_eq!(transmit.destination, expected, "{side:?} sent to a stranger");
             if !any {
                 ep.bursts += 1;
             }
@@ -682,9 +623,7 @@ pub fn sim_pki() -> &'static SimPki {
 fn make_pki() -> Result<SimPki, rcgen::Error> {
     let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "dtls-engine sim CA");
+    ca_params.distinguished_name.push(DnType::CommonName, "dtls-engine sim CA");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let ca_cert = ca_params.self_signed(&ca_key)?;
@@ -693,9 +632,7 @@ fn make_pki() -> Result<SimPki, rcgen::Error> {
     let leaf = |key: &KeyPair, names: &[&str], eku: ExtendedKeyUsagePurpose| {
         let names: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
         let mut params = CertificateParams::new(names.clone())?;
-        params
-            .distinguished_name
-            .push(DnType::CommonName, names[0].as_str());
+        params.distinguished_name.push(DnType::CommonName, names[0].as_str());
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![eku];
@@ -703,23 +640,11 @@ fn make_pki() -> Result<SimPki, rcgen::Error> {
     };
 
     let server_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    let server = leaf(
-        &server_key,
-        &["localhost", "127.0.0.1"],
-        ExtendedKeyUsagePurpose::ServerAuth,
-    )?;
+    let server = leaf(&server_key, &["localhost", "127.0.0.1"], ExtendedKeyUsagePurpose::ServerAuth)?;
     let rsa_key = KeyPair::from_pem(test_rsa_key::RSA_2048_PKCS8_PEM)?;
-    let rsa = leaf(
-        &rsa_key,
-        &["localhost", "127.0.0.1"],
-        ExtendedKeyUsagePurpose::ServerAuth,
-    )?;
+    let rsa = leaf(&rsa_key, &["localhost", "127.0.0.1"], ExtendedKeyUsagePurpose::ServerAuth)?;
     let client_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    let client = leaf(
-        &client_key,
-        &["client.localhost"],
-        ExtendedKeyUsagePurpose::ClientAuth,
-    )?;
+    let client = leaf(&client_key, &["client.localhost"], ExtendedKeyUsagePurpose::ClientAuth)?;
 
     Ok(SimPki {
         ca_pem: ca_cert.pem(),
@@ -752,10 +677,7 @@ impl SimPki {
     /// Server config with the ECDSA P-256 certificate, cookie exchange on (the default).
     pub fn server_config(&self, seed: u8) -> Arc<ServerConfig> {
         ServerConfig::builder()
-            .certificate_pem(
-                self.server_cert_pem.as_bytes(),
-                self.server_key_pem.as_bytes(),
-            )
+            .certificate_pem(self.server_cert_pem.as_bytes(), self.server_key_pem.as_bytes())
             .expect("server certificate")
             .initial_retransmit_timeout(Duration::from_secs(1))
             .handshake_timeout(SIM_HANDSHAKE_TIMEOUT)

@@ -53,6 +53,12 @@ impl MasterSecret {
         Self { prf: prf_hash, secret }
     }
 
+    /// A master secret from its raw bytes, e.g. the second field of an NSS key log
+    /// `CLIENT_RANDOM` line, for checking captures of other implementations.
+    pub fn from_bytes(prf: PrfHash, secret: [u8; 48]) -> Self {
+        Self { prf, secret }
+    }
+
     /// The raw secret (for the NSS key log only).
     pub fn secret(&self) -> &[u8; 48] {
         &self.secret

@@ -14,8 +14,10 @@ use crate::crypto::verify::{
     AcceptAnyServerCert, ClientCertVerifier, ServerCertVerifier, WebPkiClientVerifier, WebPkiServerVerifier,
 };
 use crate::error::Error;
+use crate::extensions::srtp;
+use crate::keylog::KeyLog;
 use crate::suites::{self, SuiteInfo};
-use crate::wire::{NamedGroup, SignatureScheme};
+use crate::wire::{NamedGroup, SignatureScheme, SrtpProtectionProfile};
 
 /// Default path MTU: the largest datagram we send.
 pub const DEFAULT_MTU: usize = 1200;
@@ -56,6 +58,9 @@ pub struct CommonConfig {
     pub(crate) max_reassembly_bytes: usize,
     pub(crate) max_early_records: usize,
     pub(crate) time: TimeSource,
+    pub(crate) alpn_protocols: Vec<Vec<u8>>,
+    pub(crate) srtp_profiles: Vec<SrtpProtectionProfile>,
+    pub(crate) key_log: Option<Arc<dyn KeyLog>>,
     rng: Mutex<DetRng>,
 }
 
@@ -68,6 +73,8 @@ impl core::fmt::Debug for CommonConfig {
             .field("initial_rto", &self.initial_rto)
             .field("handshake_timeout", &self.handshake_timeout)
             .field("require_ems", &self.require_ems)
+            .field("alpn_protocols", &self.alpn_protocols)
+            .field("srtp_profiles", &self.srtp_profiles)
             .finish_non_exhaustive()
     }
 }
@@ -96,6 +103,9 @@ struct CommonBuilder {
     max_reassembly_bytes: usize,
     seed: Option<[u8; 32]>,
     time: Option<TimeSource>,
+    alpn_protocols: Vec<Vec<u8>>,
+    srtp_profiles: Vec<SrtpProtectionProfile>,
+    key_log: Option<Arc<dyn KeyLog>>,
     error: Option<Error>,
 }
 
@@ -114,6 +124,9 @@ impl Default for CommonBuilder {
             max_reassembly_bytes: 256 * 1024,
             seed: None,
             time: None,
+            alpn_protocols: Vec::new(),
+            srtp_profiles: Vec::new(),
+            key_log: None,
             error: None,
         }
     }
@@ -156,6 +169,9 @@ impl CommonBuilder {
             max_reassembly_bytes: self.max_reassembly_bytes,
             max_early_records: 32,
             time: self.time.unwrap_or_else(|| Arc::new(UnixTime::now)),
+            alpn_protocols: self.alpn_protocols,
+            srtp_profiles: self.srtp_profiles,
+            key_log: self.key_log,
             rng: Mutex::new(rng),
         })
     }
@@ -215,6 +231,61 @@ macro_rules! common_setters {
             self
         }
 
+        /// Cipher suites by IANA or OpenSSL name, in preference order
+        /// (`TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256` or `ECDHE-ECDSA-AES128-GCM-SHA256`).
+        /// An unknown name makes `build()` fail.
+        pub fn cipher_suites_by_name(mut self, names: &[&str]) -> Self {
+            let mut list = Vec::new();
+            for n in names {
+                match crate::suites::by_name(n) {
+                    Some(s) => list.push(s),
+                    None => self.common.fail(Error::InvalidConfig(format!("unknown cipher suite {n}"))),
+                }
+            }
+            self.common.suites = list;
+            self
+        }
+
+        /// Groups by name in preference order: `X25519`, `P-256` (`prime256v1`,
+        /// `secp256r1`), `P-384` (`secp384r1`). An unknown name makes `build()` fail.
+        pub fn groups_by_name(mut self, names: &[&str]) -> Self {
+            let mut list = Vec::new();
+            for n in names {
+                match group_by_name(n) {
+                    Some(g) => list.push(g),
+                    None => self.common.fail(Error::InvalidConfig(format!("unknown group {n}"))),
+                }
+            }
+            self.common.groups = list;
+            self
+        }
+
+        /// ALPN protocols (RFC 7301): the client's offer, or the server's preference order.
+        pub fn alpn_protocols(mut self, protocols: &[&[u8]]) -> Self {
+            if protocols.iter().any(|p| p.is_empty() || p.len() > 255) {
+                self.common.fail(Error::InvalidConfig("ALPN protocol names must be 1..=255 bytes".into()));
+            }
+            self.common.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
+            self
+        }
+
+        /// DTLS-SRTP protection profiles (RFC 5764): the client's offer, or the server's
+        /// preference order.
+        pub fn srtp_profiles(mut self, profiles: &[SrtpProtectionProfile]) -> Self {
+            if profiles.iter().any(|p| srtp::key_salt_len(*p).is_none()) {
+                self.common.fail(Error::InvalidConfig("unsupported SRTP profile".into()));
+            }
+            self.common.srtp_profiles = profiles.to_vec();
+            self
+        }
+
+        /// Write NSS key log lines (`CLIENT_RANDOM ...`) to this sink. Debugging only: it
+        /// reveals every session key.
+        pub fn key_log(mut self, sink: Arc<dyn KeyLog>) -> Self {
+            self.common.key_log = Some(sink);
+            self
+        }
+
         /// Make every random value reproducible (tests, simulation).
         pub fn rng_seed(mut self, seed: [u8; 32]) -> Self {
             self.common.seed = Some(seed);
@@ -229,6 +300,17 @@ macro_rules! common_setters {
     };
 }
 
+/// A key exchange group by name (`X25519`, `P-256`, `prime256v1`, `secp256r1`, `P-384`,
+/// `secp384r1`; case-insensitive).
+pub fn group_by_name(name: &str) -> Option<NamedGroup> {
+    match name.to_ascii_lowercase().as_str() {
+        "x25519" => Some(NamedGroup::X25519),
+        "p-256" | "p256" | "prime256v1" | "secp256r1" => Some(NamedGroup::Secp256r1),
+        "p-384" | "p384" | "secp384r1" => Some(NamedGroup::Secp384r1),
+        _ => None,
+    }
+}
+
 /// Client configuration.
 #[derive(Debug)]
 pub struct ClientConfig {
@@ -236,12 +318,19 @@ pub struct ClientConfig {
     pub(crate) server_name: Option<String>,
     pub(crate) verifier: Arc<dyn ServerCertVerifier>,
     pub(crate) certificate: Option<(Vec<CertificateDer<'static>>, Arc<SigningKey>)>,
+    pub(crate) srtp_mki: Vec<u8>,
 }
 
 impl ClientConfig {
     /// Start building a client configuration.
     pub fn builder() -> ClientConfigBuilder {
-        ClientConfigBuilder { common: CommonBuilder::default(), server_name: None, verifier: None, certificate: None }
+        ClientConfigBuilder {
+            common: CommonBuilder::default(),
+            server_name: None,
+            verifier: None,
+            certificate: None,
+            srtp_mki: Vec::new(),
+        }
     }
 }
 
@@ -251,10 +340,27 @@ pub struct ClientConfigBuilder {
     server_name: Option<String>,
     verifier: Option<Arc<dyn ServerCertVerifier>>,
     certificate: Option<(Vec<CertificateDer<'static>>, Arc<SigningKey>)>,
+    srtp_mki: Vec<u8>,
 }
 
 impl ClientConfigBuilder {
     common_setters!();
+
+    /// Accept exactly the server certificate with this SHA-256 fingerprint, in the SDP
+    /// `a=fingerprint` form `sha-256 AB:CD:...` (WebRTC-style pinning; no CA involved).
+    pub fn pin_fingerprint(mut self, fingerprint: &str) -> Result<Self, Error> {
+        self.verifier = Some(Arc::new(crate::crypto::fingerprint::FingerprintVerifier::new(fingerprint)?));
+        Ok(self)
+    }
+
+    /// The SRTP master key identifier offered in use_srtp (RFC 5764 §4.1.1; default none).
+    pub fn srtp_mki(mut self, mki: &[u8]) -> Self {
+        if mki.len() > 255 {
+            self.common.fail(Error::InvalidConfig("SRTP MKI longer than 255 bytes".into()));
+        }
+        self.srtp_mki = mki.to_vec();
+        self
+    }
 
     /// Trust these CA certificates (PEM, one or more) for the server's chain. A self-signed
     /// server certificate given here is trusted directly, as OpenSSL does.
@@ -318,6 +424,7 @@ impl ClientConfigBuilder {
             server_name: self.server_name,
             verifier,
             certificate: self.certificate,
+            srtp_mki: self.srtp_mki,
         }))
     }
 }
@@ -337,11 +444,20 @@ pub enum ClientAuth {
 #[derive(Debug)]
 pub struct ServerConfig {
     pub(crate) common: CommonConfig,
-    pub(crate) chain: Vec<CertificateDer<'static>>,
-    pub(crate) key: Arc<SigningKey>,
+    /// The default certificate and key.
+    pub(crate) identity: Identity,
+    /// Certificates chosen by the client's server_name (exact, case-insensitive match).
+    pub(crate) sni_identities: Vec<(String, Identity)>,
     pub(crate) client_auth: ClientAuth,
     pub(crate) cookie: bool,
     pub(crate) cookie_secret: [u8; 32],
+}
+
+/// A certificate chain with its private key.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub(crate) chain: Vec<CertificateDer<'static>>,
+    pub(crate) key: Arc<SigningKey>,
 }
 
 impl ServerConfig {
@@ -350,9 +466,18 @@ impl ServerConfig {
         ServerConfigBuilder {
             common: CommonBuilder::default(),
             identity: None,
+            sni_identities: Vec::new(),
             client_auth: ClientAuth::None,
             cookie: true,
         }
+    }
+
+    /// The identity for the client's server_name: an SNI-specific one, else the default.
+    pub(crate) fn identity_for(&self, server_name: Option<&str>) -> &Identity {
+        server_name
+            .and_then(|n| self.sni_identities.iter().find(|(name, _)| name.eq_ignore_ascii_case(n)))
+            .map(|(_, id)| id)
+            .unwrap_or(&self.identity)
     }
 }
 
@@ -360,6 +485,7 @@ impl ServerConfig {
 pub struct ServerConfigBuilder {
     common: CommonBuilder,
     identity: Option<(Vec<CertificateDer<'static>>, SigningKey)>,
+    sni_identities: Vec<(String, Identity)>,
     client_auth: ClientAuth,
     cookie: bool,
 }
@@ -380,6 +506,18 @@ impl ServerConfigBuilder {
     pub fn certificate(mut self, chain: Vec<CertificateDer<'static>>, key: SigningKey) -> Self {
         self.identity = Some((chain, key));
         self
+    }
+
+    /// An extra certificate chain and key (PEM), used when the client's server_name (SNI)
+    /// equals `name` (case-insensitive).
+    pub fn sni_certificate_pem(mut self, name: &str, chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
+        let chain = load_certificates(chain_pem)?;
+        if chain.is_empty() {
+            return Err(Error::InvalidConfig("empty certificate chain".into()));
+        }
+        let key = Arc::new(SigningKey::from_pem(key_pem)?);
+        self.sni_identities.push((name.to_string(), Identity { chain, key }));
+        Ok(self)
     }
 
     /// Require a client certificate issued by one of these CAs (PEM).
@@ -412,8 +550,8 @@ impl ServerConfigBuilder {
         rand_core::RngCore::fill_bytes(&mut common.session_rng(), &mut cookie_secret);
         Ok(Arc::new(ServerConfig {
             common,
-            chain,
-            key: Arc::new(key),
+            identity: Identity { chain, key: Arc::new(key) },
+            sni_identities: self.sni_identities,
             client_auth: self.client_auth,
             cookie: self.cookie,
             cookie_secret,

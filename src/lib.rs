@@ -16,12 +16,17 @@
 //! (RFC 6347 §4.1.2.7) and counted in [`SessionStats::records_dropped`].
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "rcgen")]
+pub mod certgen;
 pub mod codec;
 pub mod config;
 pub mod cookie;
 pub mod crypto;
 pub mod error;
+pub mod exporter;
+pub mod extensions;
 pub mod handshake;
+pub mod keylog;
 pub mod record;
 pub mod session;
 pub mod stats;
@@ -29,8 +34,16 @@ pub mod suites;
 pub mod wire;
 
 pub use config::{ClientAuth, ClientConfig, ClientConfigBuilder, ServerConfig, ServerConfigBuilder};
+pub use crypto::fingerprint::{FingerprintVerifier, fingerprint_sha256};
+pub use crypto::sign::SigningKey;
+pub use crypto::verify::{
+    AcceptAnyClientCert, AcceptAnyServerCert, ClientCertVerifier, ServerCertVerifier, WebPkiClientVerifier,
+    WebPkiServerVerifier,
+};
 pub use error::{CertificateError, Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
+pub use extensions::srtp::SrtpKeyingMaterial;
+pub use keylog::{KeyLog, KeyLogFile};
 pub use rustls_pki_types::{CertificateDer, UnixTime};
-pub use session::{Event, Session, Transmit};
+pub use session::{CipherInfo, Event, Session, Transmit};
 pub use stats::SessionStats;
 pub use wire::{AlertDescription, CipherSuite, NamedGroup, SignatureScheme, SrtpProtectionProfile};

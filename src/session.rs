@@ -25,6 +25,8 @@ use rustls_pki_types::CertificateDer;
 use crate::codec::Codec;
 use crate::config::{ClientConfig, ServerConfig};
 use crate::error::{Error, PeerMisbehaved};
+use crate::exporter;
+use crate::extensions::srtp::{self, SrtpKeyingMaterial};
 use crate::handshake::client::{self, ClientState};
 use crate::handshake::context::Context;
 use crate::handshake::flight::Flight;
@@ -37,7 +39,7 @@ use crate::stats::SessionStats;
 use crate::suites::SuiteInfo;
 use crate::wire::{
     Alert, AlertDescription, AlertLevel, CipherSuite, ContentType, DTLS_1_0, DTLS_1_2, HandshakePayload, HandshakeType,
-    NamedGroup,
+    NamedGroup, SrtpProtectionProfile,
 };
 
 /// A datagram to send.
@@ -45,6 +47,17 @@ use crate::wire::{
 pub struct Transmit {
     pub destination: SocketAddr,
     pub contents: Vec<u8>,
+}
+
+/// The negotiated cipher, as node:dtls reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CipherInfo {
+    /// OpenSSL name, e.g. `ECDHE-ECDSA-AES128-GCM-SHA256`.
+    pub name: &'static str,
+    /// IANA name, e.g. `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`.
+    pub standard_name: &'static str,
+    /// Always `DTLSv1.2`.
+    pub version: &'static str,
 }
 
 /// Something the application should know about.
@@ -310,6 +323,60 @@ impl Session {
     /// Whether the extended master secret (RFC 7627) was negotiated.
     pub fn extended_master_secret(&self) -> bool {
         self.ctx.info.extended_master_secret
+    }
+
+    /// The protocol version, always `DTLSv1.2`.
+    pub fn protocol(&self) -> &'static str {
+        "DTLSv1.2"
+    }
+
+    /// The negotiated cipher, named as OpenSSL and IANA name it.
+    pub fn cipher(&self) -> Option<CipherInfo> {
+        self.ctx.info.suite.map(|s| CipherInfo {
+            name: s.openssl_name,
+            standard_name: s.iana_name,
+            version: "DTLSv1.2",
+        })
+    }
+
+    /// The peer's leaf certificate in PEM, once verified.
+    pub fn peer_certificate_pem(&self) -> Option<String> {
+        let leaf = self.ctx.info.peer_chain.as_ref()?.first()?;
+        Some(crate::crypto::pem::encode("CERTIFICATE", leaf.as_ref()))
+    }
+
+    /// The application protocol agreed through ALPN (RFC 7301).
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.ctx.info.alpn_protocol.as_deref()
+    }
+
+    /// The SRTP protection profile agreed through use_srtp (RFC 5764).
+    pub fn srtp_profile(&self) -> Option<SrtpProtectionProfile> {
+        self.ctx.info.srtp_profile
+    }
+
+    /// The MKI agreed for SRTP (empty when none is used).
+    pub fn srtp_mki(&self) -> &[u8] {
+        &self.ctx.info.srtp_mki
+    }
+
+    /// SRTP master keys and salts (RFC 5764 §4.2), exported with `EXTRACTOR-dtls_srtp`.
+    pub fn srtp_keying_material(&self) -> Result<SrtpKeyingMaterial, Error> {
+        let profile = self.ctx.info.srtp_profile.ok_or(Error::ExporterRefused)?;
+        let (k, s) = srtp::key_salt_len(profile).ok_or(Error::ExporterRefused)?;
+        let mut material = zeroize::Zeroizing::new(vec![0u8; 2 * (k + s)]);
+        self.export_keying_material(&mut material, srtp::EXPORTER_LABEL, None)?;
+        SrtpKeyingMaterial::split(profile, &material).ok_or(Error::ExporterRefused)
+    }
+
+    /// Fill `out` with keying material (RFC 5705) for `label` and an optional `context`.
+    /// Refused before the handshake completes and for the labels TLS itself uses.
+    pub fn export_keying_material(&self, out: &mut [u8], label: &[u8], context: Option<&[u8]>) -> Result<(), Error> {
+        let master = match (&self.ctx.info.master, self.ctx.connected) {
+            (Some(m), true) => m,
+            _ => return Err(Error::HandshakeNotComplete),
+        };
+        exporter::export(master, &self.ctx.info.client_random, &self.ctx.info.server_random, label, context, out)
     }
 
     /// Statistics of this session.

@@ -9,7 +9,9 @@
 
 pub mod aead;
 mod der;
+pub mod fingerprint;
 pub mod kx;
+pub mod pem;
 pub mod prf;
 pub mod rng;
 pub mod sign;

@@ -22,6 +22,7 @@ use crate::config::{ClientConfig, VERIFY_SCHEMES};
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::verify::verify_signature;
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
+use crate::extensions::{alpn, srtp};
 use crate::handshake::context::{Context, ct_eq};
 use crate::handshake::key_schedule::{MasterSecret, Side};
 use crate::suites::{self, AuthKind};
@@ -64,6 +65,12 @@ pub fn start(ctx: &mut Context, config: &ClientConfig) -> ClientState {
     extensions.push(Extension::ExtendedMasterSecret);
     // RFC 5746 §3.4: initial handshake carries an empty renegotiation_info.
     extensions.push(Extension::RenegotiationInfo(Vec::new()));
+    if !common.alpn_protocols.is_empty() {
+        extensions.push(Extension::Alpn(common.alpn_protocols.clone()));
+    }
+    if !common.srtp_profiles.is_empty() {
+        extensions.push(Extension::UseSrtp { profiles: common.srtp_profiles.clone(), mki: config.srtp_mki.clone() });
+    }
     let hello = ClientHello {
         client_version: DTLS_1_2,
         random,
@@ -200,6 +207,14 @@ fn on_server_hello(
         }
         match ext {
             Extension::ExtendedMasterSecret => ems = true,
+            Extension::Alpn(answer) => {
+                ctx.info.alpn_protocol = Some(alpn::check_answer(&config.common.alpn_protocols, answer)?);
+            }
+            Extension::UseSrtp { profiles, mki } => {
+                ctx.info.srtp_profile =
+                    Some(srtp::check_answer(&config.common.srtp_profiles, &config.srtp_mki, profiles, mki)?);
+                ctx.info.srtp_mki = mki.clone();
+            }
             // RFC 5746 §3.4: on the initial handshake the server's renegotiated_connection
             // must be empty.
             Extension::RenegotiationInfo(v) if !v.is_empty() => {
@@ -287,7 +302,7 @@ fn send_final_flight(
     let verify_data = master.verify_data(Side::Client, &ctx.transcript_hash());
     ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
     let expected = master.verify_data(Side::Server, &ctx.transcript_hash());
-    ctx.info.master = Some(master);
+    ctx.set_master(master);
     ctx.finish_flight(true);
     Ok(ClientState::ExpectFinished { expected })
 }

@@ -15,7 +15,7 @@ use crate::handshake::fragment::HandshakeHeader;
 use crate::handshake::key_schedule::{MasterSecret, Side};
 use crate::record::protection::RecordLayer;
 use crate::suites::SuiteInfo;
-use crate::wire::{HandshakePayload, NamedGroup, SignatureScheme};
+use crate::wire::{HandshakePayload, NamedGroup, SignatureScheme, SrtpProtectionProfile};
 
 /// Values agreed during the handshake, readable by the application afterwards.
 #[derive(Debug, Default)]
@@ -28,6 +28,10 @@ pub struct Negotiated {
     pub extended_master_secret: bool,
     pub server_name: Option<String>,
     pub peer_signature_scheme: Option<SignatureScheme>,
+    pub alpn_protocol: Option<Vec<u8>>,
+    pub srtp_profile: Option<SrtpProtectionProfile>,
+    /// The MKI both sides agreed to use (empty: none).
+    pub srtp_mki: Vec<u8>,
     pub master: Option<MasterSecret>,
 }
 
@@ -135,6 +139,14 @@ impl Context {
             Some(s) => s.prf.digest(&self.transcript),
             None => Vec::new(),
         }
+    }
+
+    /// Keep the master secret, writing it to the key log if one is configured.
+    pub fn set_master(&mut self, master: MasterSecret) {
+        if let Some(log) = &self.config().key_log {
+            log.log("CLIENT_RANDOM", &self.info.client_random, master.secret());
+        }
+        self.info.master = Some(master);
     }
 
     /// Fill a random value from the session RNG.

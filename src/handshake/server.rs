@@ -18,12 +18,13 @@
 
 use rustls_pki_types::CertificateDer;
 
-use crate::config::{ClientAuth, ServerConfig, VERIFY_SCHEMES};
+use crate::config::{ClientAuth, Identity, ServerConfig, VERIFY_SCHEMES};
 use crate::cookie;
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::sign::KeyAlgorithm;
 use crate::crypto::verify::verify_signature;
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
+use crate::extensions::{alpn, srtp};
 use crate::handshake::client::scheme_fits;
 use crate::handshake::context::{Context, ct_eq};
 use crate::handshake::key_schedule::{MasterSecret, Side};
@@ -144,7 +145,7 @@ impl ServerState {
                 let (write, read) =
                     master.record_keys(suite, Side::Server, &ctx.info.client_random, &ctx.info.server_random)?;
                 ctx.records.install_keys(write, read);
-                ctx.info.master = Some(master);
+                ctx.set_master(master);
                 Ok(match client_chain {
                     Some(client_chain) => Self::ExpectCertificateVerify { client_chain },
                     None => Self::ExpectFinished,
@@ -196,14 +197,15 @@ fn key_auth(alg: KeyAlgorithm) -> AuthKind {
 
 fn choose_suite(
     config: &ServerConfig,
+    identity: &Identity,
     hello: &ClientHello,
     client_schemes: &[SignatureScheme],
 ) -> Option<(&'static SuiteInfo, SignatureScheme)> {
-    let auth = key_auth(config.key.algorithm());
+    let auth = key_auth(identity.key.algorithm());
     config.common.suites.iter().copied().filter(|s| s.auth == auth && hello.cipher_suites.contains(&s.suite)).find_map(
         |s| {
             let usable: Vec<_> = client_schemes.iter().copied().filter(|sc| scheme_fits(s.auth, *sc)).collect();
-            config.key.choose_scheme(&usable).map(|scheme| (s, scheme))
+            identity.key.choose_scheme(&usable).map(|scheme| (s, scheme))
         },
     )
 }
@@ -220,7 +222,13 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
         Some(Extension::SignatureAlgorithms(s)) => s.clone(),
         _ => Vec::new(),
     };
-    let (suite, scheme) = choose_suite(config, hello, &client_schemes).ok_or(PeerIncompatible::NoCommonCipherSuite)?;
+    // RFC 6066 §3: the server may choose its certificate by the name the client asked for.
+    if let Some(Extension::ServerName(Some(name))) = find_extension(&hello.extensions, ExtensionType::ServerName) {
+        ctx.info.server_name = Some(name.clone());
+    }
+    let identity = config.identity_for(ctx.info.server_name.as_deref());
+    let (suite, scheme) =
+        choose_suite(config, identity, hello, &client_schemes).ok_or(PeerIncompatible::NoCommonCipherSuite)?;
     let group = match find_extension(&hello.extensions, ExtensionType::SupportedGroups) {
         Some(Extension::SupportedGroups(g)) => config.common.groups.iter().copied().find(|ours| g.contains(ours)),
         _ => config.common.groups.first().copied(),
@@ -240,9 +248,16 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
     if !ems && config.common.require_ems {
         return Err(PeerIncompatible::ExtendedMasterSecretRequired.into());
     }
-    if let Some(Extension::ServerName(Some(name))) = find_extension(&hello.extensions, ExtensionType::ServerName) {
-        ctx.info.server_name = Some(name.clone());
-    }
+    let offered_alpn = match find_extension(&hello.extensions, ExtensionType::Alpn) {
+        Some(Extension::Alpn(list)) => Some(list.as_slice()),
+        _ => None,
+    };
+    let alpn = alpn::select(&config.common.alpn_protocols, offered_alpn)?;
+    // RFC 5764 §4.1.1: we never use an MKI, so our answer carries an empty one.
+    let srtp_answer = match find_extension(&hello.extensions, ExtensionType::UseSrtp) {
+        Some(Extension::UseSrtp { profiles, .. }) => srtp::select(&config.common.srtp_profiles, profiles),
+        _ => None,
+    };
 
     ctx.info.client_random = hello.random;
     ctx.info.server_random = ctx.random32();
@@ -260,6 +275,14 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
     if find_extension(&hello.extensions, ExtensionType::EcPointFormats).is_some() {
         extensions.push(Extension::EcPointFormats(vec![EcPointFormat::Uncompressed]));
     }
+    if let Some(p) = &alpn {
+        extensions.push(Extension::Alpn(vec![p.clone()]));
+    }
+    if let Some(p) = srtp_answer {
+        extensions.push(Extension::UseSrtp { profiles: vec![p], mki: Vec::new() });
+    }
+    ctx.info.alpn_protocol = alpn;
+    ctx.info.srtp_profile = srtp_answer;
     let server_hello = ServerHello {
         server_version: DTLS_1_2,
         random: ctx.info.server_random,
@@ -269,13 +292,13 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
         extensions,
     };
     ctx.push_message(&HandshakePayload::ServerHello(server_hello), true);
-    ctx.push_message(&HandshakePayload::Certificate(CertificateMsg { chain: config.chain.clone() }), true);
+    ctx.push_message(&HandshakePayload::Certificate(CertificateMsg { chain: identity.chain.clone() }), true);
 
     let kx = KeyExchange::generate(group, &mut ctx.rng)?;
     let params = EcdheParams { group, public: kx.public_key().to_vec() };
     // RFC 8422 §5.4: sign client_random + server_random + ServerECDHParams.
     let signed = ServerKeyExchange::signed_message(&ctx.info.client_random, &ctx.info.server_random, &params);
-    let signature = config.key.sign(scheme, &signed, &mut ctx.rng)?;
+    let signature = identity.key.sign(scheme, &signed, &mut ctx.rng)?;
     ctx.push_message(&HandshakePayload::ServerKeyExchange(ServerKeyExchange { params, scheme, signature }), true);
 
     let wants_cert = !matches!(config.client_auth, ClientAuth::None);

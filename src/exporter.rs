@@ -1,0 +1,30 @@
+//! The RFC 5705 keying material exporter. Refuses the labels the TLS key schedule itself
+//! uses, so exported bytes can never equal a secret of the session.
+
+use crate::error::Error;
+use crate::handshake::key_schedule::MasterSecret;
+
+// RFC 5705 §4: labels used by the TLS PRF itself are reserved; RFC 7627 adds
+// "extended master secret".
+const RESERVED_LABELS: &[&[u8]] =
+    &[b"client finished", b"server finished", b"master secret", b"key expansion", b"extended master secret"];
+
+/// Fill `out` with keying material for `label` and the optional `context`.
+pub fn export(
+    master: &MasterSecret,
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+    label: &[u8],
+    context: Option<&[u8]>,
+    out: &mut [u8],
+) -> Result<(), Error> {
+    if RESERVED_LABELS.contains(&label) {
+        return Err(Error::ExporterRefused);
+    }
+    // RFC 5705 §4: the context length is a uint16.
+    if context.is_some_and(|c| c.len() > usize::from(u16::MAX)) {
+        return Err(Error::ExporterRefused);
+    }
+    master.export(label, client_random, server_random, context, out);
+    Ok(())
+}

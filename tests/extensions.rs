@@ -1,0 +1,203 @@
+//! In-memory checks of the negotiated extensions and session surface (ALPN, use_srtp, the
+//! RFC 5705 exporter, key log, SNI certificate choice, fingerprint pinning), engine against
+//! engine. The same features are proven against OpenSSL in `openssl_extensions.rs`.
+
+mod sim;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dtls_engine::{
+    AlertDescription, ClientConfig, ClientConfigBuilder, Error, KeyLog, PeerIncompatible, ServerConfig,
+    ServerConfigBuilder, SrtpProtectionProfile as P, fingerprint_sha256,
+};
+use sim::{LinkConfig, Pair, sim_pki};
+
+const DEADLINE: Duration = Duration::from_secs(5);
+
+fn client() -> ClientConfigBuilder {
+    let pki = sim_pki();
+    ClientConfig::builder()
+        .root_certificates_pem(pki.ca_pem.as_bytes())
+        .unwrap()
+        .server_name("localhost")
+        .rng_seed([1; 32])
+}
+
+fn server() -> ServerConfigBuilder {
+    let pki = sim_pki();
+    ServerConfig::builder()
+        .certificate_pem(pki.server_cert_pem.as_bytes(), pki.server_key_pem.as_bytes())
+        .unwrap()
+        .rng_seed([2; 32])
+}
+
+/// Deliver what is still in flight after a failure (the alert), without a deadline.
+fn drain(p: &mut Pair) {
+    for _ in 0..100 {
+        if !p.step() {
+            break;
+        }
+    }
+}
+
+fn pair(c: ClientConfigBuilder, s: ServerConfigBuilder) -> Pair {
+    Pair::new(c.build().unwrap(), s.build().unwrap(), LinkConfig::default(), LinkConfig::default(), 7)
+}
+
+#[test]
+fn alpn_server_preference_wins() {
+    let mut p = pair(client().alpn_protocols(&[b"coap", b"h2"]), server().alpn_protocols(&[b"h2", b"coap"]));
+    p.expect_handshake(DEADLINE);
+    assert_eq!(p.client.session.alpn_protocol(), Some(&b"h2"[..]));
+    assert_eq!(p.server.session.alpn_protocol(), Some(&b"h2"[..]));
+}
+
+#[test]
+fn alpn_without_overlap_fails_with_no_application_protocol() {
+    let mut p = pair(client().alpn_protocols(&[b"coap"]), server().alpn_protocols(&[b"h2"]));
+    assert!(p.handshake(DEADLINE).is_err());
+    drain(&mut p);
+    let e = p.server.error.clone().expect("server error");
+    assert_eq!(e, Error::PeerIncompatible(PeerIncompatible::NoCommonApplicationProtocol));
+    assert_eq!(p.client.error, Some(Error::AlertReceived(AlertDescription::NoApplicationProtocol)));
+}
+
+#[test]
+fn alpn_ignored_when_server_has_none() {
+    let mut p = pair(client().alpn_protocols(&[b"coap"]), server());
+    p.expect_handshake(DEADLINE);
+    assert_eq!(p.client.session.alpn_protocol(), None);
+}
+
+#[test]
+fn srtp_profile_and_keys_agree() {
+    for (ours, theirs, expect) in [
+        (vec![P::SRTP_AES128_CM_SHA1_80], vec![P::SRTP_AES128_CM_SHA1_80], Some(P::SRTP_AES128_CM_SHA1_80)),
+        (
+            vec![P::SRTP_AEAD_AES_256_GCM, P::SRTP_AES128_CM_SHA1_32],
+            vec![P::SRTP_AES128_CM_SHA1_32, P::SRTP_AEAD_AES_256_GCM],
+            Some(P::SRTP_AEAD_AES_256_GCM),
+        ),
+        (vec![P::SRTP_AEAD_AES_128_GCM], vec![P::SRTP_AES128_CM_SHA1_80], None),
+    ] {
+        let mut p = pair(client().srtp_profiles(&theirs), server().srtp_profiles(&ours));
+        p.expect_handshake(DEADLINE);
+        assert_eq!(p.client.session.srtp_profile(), expect);
+        assert_eq!(p.server.session.srtp_profile(), expect);
+        match expect {
+            Some(profile) => {
+                let c = p.client.session.srtp_keying_material().unwrap();
+                let s = p.server.session.srtp_keying_material().unwrap();
+                assert_eq!(c, s);
+                assert_eq!(c.profile, profile);
+                let (k, salt) = match profile {
+                    P::SRTP_AEAD_AES_256_GCM => (32, 12),
+                    P::SRTP_AEAD_AES_128_GCM => (16, 12),
+                    _ => (16, 14),
+                };
+                assert_eq!((c.client_key.len(), c.client_salt.len(), c.to_bytes().len()), (k, salt, 2 * (k + salt)));
+            }
+            None => assert!(p.client.session.srtp_keying_material().is_err()),
+        }
+    }
+}
+
+#[test]
+fn exporter_agrees_and_refuses_reserved_labels_and_early_use() {
+    let mut p = pair(client(), server());
+    let mut out = [0u8; 32];
+    assert_eq!(
+        p.client.session.export_keying_material(&mut out, b"EXPERIMENTAL-x", None),
+        Err(Error::HandshakeNotComplete)
+    );
+    p.expect_handshake(DEADLINE);
+    for ctx in [None, Some(&b""[..]), Some(&b"context"[..])] {
+        let (mut a, mut b) = ([0u8; 100], [0u8; 100]);
+        p.client.session.export_keying_material(&mut a, b"EXPERIMENTAL-x", ctx).unwrap();
+        p.server.session.export_keying_material(&mut b, b"EXPERIMENTAL-x", ctx).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, [0u8; 100]);
+    }
+    let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
+    p.client.session.export_keying_material(&mut a, b"EXPERIMENTAL-x", None).unwrap();
+    p.client.session.export_keying_material(&mut b, b"EXPERIMENTAL-x", Some(b"")).unwrap();
+    assert_ne!(a, b, "an empty context differs from no context (RFC 5705 §4)");
+    for label in ["client finished", "server finished", "master secret", "key expansion", "extended master secret"] {
+        assert_eq!(
+            p.client.session.export_keying_material(&mut a, label.as_bytes(), None),
+            Err(Error::ExporterRefused)
+        );
+    }
+}
+
+#[derive(Default)]
+struct Lines(Mutex<Vec<String>>);
+
+impl KeyLog for Lines {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        self.0.lock().unwrap().push(dtls_engine::keylog::format_line(label, client_random, secret));
+    }
+}
+
+#[test]
+fn key_log_lines_match_on_both_sides() {
+    let (cl, sl) = (Arc::new(Lines::default()), Arc::new(Lines::default()));
+    let mut p = pair(client().key_log(cl.clone()), server().key_log(sl.clone()));
+    p.expect_handshake(DEADLINE);
+    let (c, s) = (cl.0.lock().unwrap().clone(), sl.0.lock().unwrap().clone());
+    assert_eq!(c.len(), 1);
+    assert_eq!(c, s);
+    assert!(c[0].starts_with("CLIENT_RANDOM ") && c[0].len() == 14 + 64 + 1 + 96);
+}
+
+#[test]
+fn sni_selects_certificate_and_is_visible_to_the_server() {
+    let pki = sim_pki();
+    let s = server().sni_certificate_pem("rsa.test", pki.rsa_cert_pem.as_bytes(), pki.rsa_key_pem.as_bytes()).unwrap();
+    let c = ClientConfig::builder().dangerous_accept_any_server_certificate().server_name("rsa.test");
+    let mut p = pair(c, s);
+    p.expect_handshake(DEADLINE);
+    assert_eq!(p.server.session.server_name(), Some("rsa.test"));
+    let leaf = p.client.session.peer_certificates().unwrap()[0].clone();
+    let rsa = dtls_engine::crypto::sign::load_certificates(pki.rsa_cert_pem.as_bytes()).unwrap();
+    assert_eq!(leaf, rsa[0]);
+    assert!(p.client.session.cipher().unwrap().standard_name.contains("RSA"));
+}
+
+#[test]
+fn fingerprint_pinning() {
+    let pki = sim_pki();
+    let server_cert = dtls_engine::crypto::sign::load_certificates(pki.server_cert_pem.as_bytes()).unwrap();
+    let good = fingerprint_sha256(&server_cert[0]);
+    let mut p = pair(ClientConfig::builder().pin_fingerprint(&good).unwrap(), server());
+    p.expect_handshake(DEADLINE);
+
+    let bad = format!("sha-256 {}", ["00"; 32].join(":"));
+    let mut p = pair(ClientConfig::builder().pin_fingerprint(&bad).unwrap(), server());
+    assert!(p.handshake(DEADLINE).is_err());
+    drain(&mut p);
+    let e = p.client.error.clone().unwrap();
+    assert_eq!(e.alert(), Some(AlertDescription::BadCertificate));
+    assert_eq!(p.server.error, Some(Error::AlertReceived(AlertDescription::BadCertificate)));
+}
+
+#[test]
+fn suites_and_groups_by_name() {
+    let mut p = pair(
+        client().cipher_suites_by_name(&["ECDHE-ECDSA-CHACHA20-POLY1305"]).groups_by_name(&["prime256v1"]),
+        server()
+            .cipher_suites_by_name(&["TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"]),
+    );
+    p.expect_handshake(DEADLINE);
+    let c = p.client.session.cipher().unwrap();
+    assert_eq!(
+        (c.name, c.standard_name, c.version),
+        ("ECDHE-ECDSA-CHACHA20-POLY1305", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "DTLSv1.2")
+    );
+    assert_eq!(p.server.session.negotiated_group(), Some(dtls_engine::NamedGroup::Secp256r1));
+    assert_eq!(p.client.session.protocol(), "DTLSv1.2");
+    assert!(p.client.session.peer_certificate_pem().unwrap().starts_with("-----BEGIN CERTIFICATE-----\n"));
+    assert!(client().cipher_suites_by_name(&["RC4-MD5"]).build().is_err());
+    assert!(client().groups_by_name(&["brainpool"]).build().is_err());
+}

@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::extensions::srtp;
 use crate::keylog::KeyLog;
 use crate::suites::{self, SuiteInfo};
-use crate::wire::{NamedGroup, SignatureScheme, SrtpProtectionProfile};
+use crate::wire::{NamedGroup, SrtpProtectionProfile};
 
 /// Default path MTU: the largest datagram we send.
 pub const DEFAULT_MTU: usize = 1200;
@@ -27,17 +27,7 @@ pub const MIN_MTU: usize = 256;
 pub const MAX_MTU: usize = 65535;
 
 /// Signature schemes we can verify, in the order we offer them (RFC 5246 §7.4.1.4.1).
-pub static VERIFY_SCHEMES: &[SignatureScheme] = &[
-    SignatureScheme::ECDSA_NISTP256_SHA256,
-    SignatureScheme::ECDSA_NISTP384_SHA384,
-    SignatureScheme::ED25519,
-    SignatureScheme::RSA_PSS_RSAE_SHA256,
-    SignatureScheme::RSA_PSS_RSAE_SHA384,
-    SignatureScheme::RSA_PSS_RSAE_SHA512,
-    SignatureScheme::RSA_PKCS1_SHA256,
-    SignatureScheme::RSA_PKCS1_SHA384,
-    SignatureScheme::RSA_PKCS1_SHA512,
-];
+pub use crate::crypto::verify::SUPPORTED_SCHEMES as VERIFY_SCHEMES;
 
 /// Default key exchange groups, in preference order.
 pub static DEFAULT_GROUPS: &[NamedGroup] = &[NamedGroup::X25519, NamedGroup::Secp256r1, NamedGroup::Secp384r1];

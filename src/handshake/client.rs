@@ -24,7 +24,7 @@ use crate::crypto::verify::verify_signature;
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::extensions::{alpn, srtp};
 use crate::handshake::context::{Context, ct_eq};
-use crate::handshake::key_schedule::{MasterSecret, Side};
+use crate::handshake::key_schedule::Side;
 use crate::suites::{self, AuthKind};
 use crate::wire::{
     CertificateMsg, CertificateRequest, CertificateVerify, ClientHello, ClientKeyExchange, DTLS_1_2, EcPointFormat,
@@ -260,7 +260,6 @@ fn send_final_flight(
     peer_public: &[u8],
     request: Option<&CertificateRequest>,
 ) -> Result<ClientState, Error> {
-    let suite = ctx.info.suite.ok_or(Error::Crypto("suite not chosen"))?;
     let group = ctx.info.group.ok_or(Error::Crypto("group not chosen"))?;
 
     // RFC 5246 §7.4.6: answer a CertificateRequest with our chain, or an empty one when we
@@ -280,17 +279,7 @@ fn send_final_flight(
     let pre_master = kx.complete(peer_public)?;
     ctx.push_message(&HandshakePayload::ClientKeyExchange(ClientKeyExchange { public }), true);
 
-    // RFC 7627 §4: session_hash covers the transcript through ClientKeyExchange.
-    let session_hash = ctx.info.extended_master_secret.then(|| ctx.transcript_hash());
-    let master = MasterSecret::derive(
-        suite.prf,
-        &pre_master,
-        session_hash.as_deref(),
-        &ctx.info.client_random,
-        &ctx.info.server_random,
-    );
-    let (write, read) = master.record_keys(suite, Side::Client, &ctx.info.client_random, &ctx.info.server_random)?;
-    ctx.records.install_keys(write, read);
+    ctx.derive_keys(&pre_master)?;
 
     // RFC 5246 §7.4.8: CertificateVerify signs every handshake message so far.
     if let Some((key, scheme)) = signer {
@@ -299,10 +288,9 @@ fn send_final_flight(
     }
 
     ctx.push_change_cipher_spec();
-    let verify_data = master.verify_data(Side::Client, &ctx.transcript_hash());
+    let verify_data = ctx.master()?.verify_data(Side::Client, &ctx.transcript_hash());
     ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
-    let expected = master.verify_data(Side::Server, &ctx.transcript_hash());
-    ctx.set_master(master);
+    let expected = ctx.master()?.verify_data(Side::Server, &ctx.transcript_hash());
     ctx.finish_flight(true);
     Ok(ClientState::ExpectFinished { expected })
 }

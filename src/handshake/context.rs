@@ -141,12 +141,26 @@ impl Context {
         }
     }
 
-    /// Keep the master secret, writing it to the key log if one is configured.
-    pub fn set_master(&mut self, master: MasterSecret) {
+    /// With the transcript through ClientKeyExchange in place: derive the master secret
+    /// (RFC 7627 §4: session_hash covers the transcript through ClientKeyExchange), install
+    /// the epoch-1 record keys, keep the secret and write it to the key log if configured.
+    pub fn derive_keys(&mut self, pre_master: &[u8]) -> Result<(), crate::error::Error> {
+        let suite = self.info.suite.ok_or(crate::error::Error::Crypto("suite not chosen"))?;
+        let session_hash = self.info.extended_master_secret.then(|| self.transcript_hash());
+        let (client_random, server_random) = (&self.info.client_random, &self.info.server_random);
+        let master = MasterSecret::derive(suite.prf, pre_master, session_hash.as_deref(), client_random, server_random);
+        let (write, read) = master.record_keys(suite, self.side, client_random, server_random)?;
+        self.records.install_keys(write, read);
         if let Some(log) = &self.config().key_log {
-            log.log("CLIENT_RANDOM", &self.info.client_random, master.secret());
+            log.log("CLIENT_RANDOM", client_random, master.secret());
         }
         self.info.master = Some(master);
+        Ok(())
+    }
+
+    /// The master secret, once derived.
+    pub fn master(&self) -> Result<&MasterSecret, crate::error::Error> {
+        self.info.master.as_ref().ok_or(crate::error::Error::Crypto("no master secret"))
     }
 
     /// Fill a random value from the session RNG.

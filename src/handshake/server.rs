@@ -27,7 +27,7 @@ use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::extensions::{alpn, srtp};
 use crate::handshake::client::scheme_fits;
 use crate::handshake::context::{Context, ct_eq};
-use crate::handshake::key_schedule::{MasterSecret, Side};
+use crate::handshake::key_schedule::Side;
 use crate::suites::{AuthKind, SuiteInfo};
 use crate::wire::{
     CertificateMsg, CertificateRequest, CipherSuite, ClientCertificateType, ClientHello, DTLS_1_2, EcPointFormat,
@@ -130,22 +130,9 @@ impl ServerState {
                 Ok(Self::ExpectClientKeyExchange { kx, client_chain: Some(chain) })
             }
             (Self::ExpectClientKeyExchange { kx, client_chain }, HandshakePayload::ClientKeyExchange(cke)) => {
-                let suite = ctx.info.suite.ok_or(Error::Crypto("suite not chosen"))?;
                 let pre_master = kx.complete(&cke.public)?;
                 ctx.transcript.extend_from_slice(raw);
-                // RFC 7627 §4: session_hash covers the transcript through ClientKeyExchange.
-                let session_hash = ctx.info.extended_master_secret.then(|| ctx.transcript_hash());
-                let master = MasterSecret::derive(
-                    suite.prf,
-                    &pre_master,
-                    session_hash.as_deref(),
-                    &ctx.info.client_random,
-                    &ctx.info.server_random,
-                );
-                let (write, read) =
-                    master.record_keys(suite, Side::Server, &ctx.info.client_random, &ctx.info.server_random)?;
-                ctx.records.install_keys(write, read);
-                ctx.set_master(master);
+                ctx.derive_keys(&pre_master)?;
                 Ok(match client_chain {
                     Some(client_chain) => Self::ExpectCertificateVerify { client_chain },
                     None => Self::ExpectFinished,
@@ -168,13 +155,12 @@ impl ServerState {
                 Err(PeerMisbehaved::MissingCertificateVerify.into())
             }
             (Self::ExpectFinished, HandshakePayload::Finished(fin)) => {
-                let master = ctx.info.master.as_ref().ok_or(Error::Crypto("no master secret"))?;
-                let expected = master.verify_data(Side::Client, &ctx.transcript_hash());
+                let expected = ctx.master()?.verify_data(Side::Client, &ctx.transcript_hash());
                 if !ct_eq(&fin.verify_data, &expected) {
                     return Err(PeerMisbehaved::BadFinished.into());
                 }
                 ctx.transcript.extend_from_slice(raw);
-                let verify_data = master.verify_data(Side::Server, &ctx.transcript_hash());
+                let verify_data = ctx.master()?.verify_data(Side::Server, &ctx.transcript_hash());
                 ctx.push_change_cipher_spec();
                 ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
                 // Flight 6 ends the handshake; it is re-sent only when the client repeats

@@ -298,7 +298,7 @@ fn rest_of_line(haystack: &[u8], marker: &str) -> Option<String> {
 
 /// Decodes hex (either case, no separators); `None` if malformed.
 pub fn hex_decode(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()

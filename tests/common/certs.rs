@@ -262,3 +262,67 @@ fn generate() -> TestPki {
 
     TestPki { dir, ca, other_ca, server_p256, server_p256_chain, server_p384, server_rsa, client, self_signed }
 }
+
+/// A self-signed P-256 certificate (`CN=name`, `subjectAltName=DNS:name`, `CA:TRUE` as
+/// `req -x509` makes it) and its PKCS#8 key, in a fresh directory: a second identity for
+/// SNI tests, which is also its own trust anchor.
+pub fn self_signed_for(name: &str) -> CertKey {
+    let dir = fresh_temp_dir("dtls-engine-sni");
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            &format!("subjectAltName=DNS:{name}"),
+            "-keyout",
+            "cert.key",
+            "-out",
+            "cert.pem",
+        ],
+    );
+    CertKey { cert: dir.join("cert.pem"), key: dir.join("cert.key") }
+}
+
+/// The SHA-256 fingerprint of the (first) certificate in `cert`, as
+/// `openssl x509 -noout -fingerprint -sha256` prints it after `sha256 Fingerprint=`:
+/// upper-case hex pairs joined by `:`.
+pub fn x509_sha256_fingerprint(cert: &Path) -> String {
+    let out = Command::new(openssl_bin())
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(cert)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run openssl x509: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "openssl x509 -fingerprint failed: {text}{}", String::from_utf8_lossy(&out.stderr));
+    let line = text.lines().next().unwrap_or_default().trim();
+    line.strip_prefix("sha256 Fingerprint=")
+        .unwrap_or_else(|| panic!("unexpected `openssl x509 -fingerprint` output {line:?}"))
+        .to_owned()
+}
+
+/// `openssl ciphers -stdname NAME`: the IANA name OpenSSL gives the suite `openssl_name`.
+pub fn iana_name_of(openssl_name: &str) -> String {
+    let out = Command::new(openssl_bin())
+        .args(["ciphers", "-stdname", openssl_name])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run openssl ciphers: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Lines are `IANA_NAME - OPENSSL_NAME VERSION Kx=...`; TLS 1.3 suites come first.
+    text.lines()
+        .find_map(|l| {
+            let mut words = l.split_whitespace();
+            let (iana, dash, name) = (words.next()?, words.next()?, words.next()?);
+            (dash == "-" && name == openssl_name).then(|| iana.to_owned())
+        })
+        .unwrap_or_else(|| panic!("`openssl ciphers -stdname {openssl_name}` does not list it:\n{text}"))
+}

@@ -20,6 +20,7 @@ pub mod codec;
 pub mod config;
 pub mod cookie;
 pub mod crypto;
+pub mod endpoint;
 pub mod error;
 pub mod handshake;
 pub mod record;
@@ -29,8 +30,9 @@ pub mod suites;
 pub mod wire;
 
 pub use config::{ClientAuth, ClientConfig, ClientConfigBuilder, ServerConfig, ServerConfigBuilder};
+pub use endpoint::{ConnectError, Endpoint, EndpointConfig, EndpointEvent, EndpointState, SessionHandle};
 pub use error::{CertificateError, Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
 pub use rustls_pki_types::{CertificateDer, UnixTime};
 pub use session::{Event, Session, Transmit};
-pub use stats::SessionStats;
+pub use stats::{EndpointStats, SessionStats};
 pub use wire::{AlertDescription, CipherSuite, NamedGroup, SignatureScheme, SrtpProtectionProfile};

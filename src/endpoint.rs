@@ -32,7 +32,7 @@ use crate::config::{ClientConfig, ServerConfig};
 use crate::crypto::rng::DetRng;
 use crate::error::Error;
 use crate::session::{Event, Session, Transmit};
-use crate::stats::EndpointStats;
+use crate::stats::{EndpointStats, SessionStats};
 
 mod hello;
 mod timers;
@@ -88,8 +88,9 @@ pub enum EndpointEvent {
     Session(Event),
     /// The session failed with this error; its alert (if any) is queued. `Destroyed` follows.
     Failed(Error),
-    /// The session was removed; the handle is no longer valid. Always the last event.
-    Destroyed,
+    /// The session was removed, with its final statistics; the handle is no longer valid.
+    /// Always the last event of a session.
+    Destroyed(Box<SessionStats>),
 }
 
 /// Life cycle of an endpoint.
@@ -314,12 +315,13 @@ impl Endpoint {
 
     /// Drop every session at once, without close_notify. Each gets a `Destroyed` event.
     pub fn destroy(&mut self, now: Instant) {
-        let mut handles: Vec<SessionHandle> = self.sessions.keys().copied().collect();
-        handles.sort_unstable();
-        for h in handles {
-            self.events.push_back((h, EndpointEvent::Destroyed));
+        let mut ended: Vec<(SessionHandle, Entry)> = self.sessions.drain().collect();
+        ended.sort_unstable_by_key(|(h, _)| *h);
+        for (h, e) in ended {
+            let mut stats = e.session.stats().clone();
+            stats.destroyed.get_or_insert(now);
+            self.events.push_back((h, EndpointEvent::Destroyed(Box::new(stats))));
         }
-        self.sessions.clear();
         self.by_addr.clear();
         self.touched.clear();
         self.stateless.clear();
@@ -597,7 +599,9 @@ impl Endpoint {
         if self.by_addr.get(&remote) == Some(&h) {
             self.by_addr.remove(&remote);
         }
-        self.events.push_back((h, EndpointEvent::Destroyed));
+        let mut stats = e.session.stats().clone();
+        stats.destroyed.get_or_insert(self.last_now);
+        self.events.push_back((h, EndpointEvent::Destroyed(Box::new(stats))));
         self.check_closed(self.last_now);
     }
 

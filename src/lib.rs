@@ -16,6 +16,7 @@
 //! (RFC 6347 §4.1.2.7) and counted in [`SessionStats::records_dropped`].
 #![forbid(unsafe_code)]
 
+pub mod adapter;
 pub mod codec;
 pub mod config;
 pub mod cookie;

@@ -320,7 +320,9 @@ fn restart_from_same_address_replaces_session_after_cookie() {
     assert_eq!(net.ep(SERVER).session_count(), 1);
     assert_eq!(net.ep(SERVER).stats().sessions_replaced, 1);
     assert_eq!(net.ep(SERVER).stats().hello_verify_requests_sent, 2);
-    assert!(net.events.contains(&(addr(SERVER), old, EndpointEvent::Destroyed)));
+    assert!(
+        net.events.iter().any(|(a, h, e)| *a == addr(SERVER) && *h == old && matches!(e, EndpointEvent::Destroyed(_)))
+    );
     assert_eq!(net.connected(SERVER), 2);
     assert_eq!(net.connected(client), 1);
 }
@@ -394,7 +396,9 @@ fn fatal_error_in_one_session_leaves_another_intact() {
     assert!(
         net.events.iter().any(|(a, h, e)| *a == addr(SERVER) && *h == bad && matches!(e, EndpointEvent::Failed(_)))
     );
-    assert!(net.events.contains(&(addr(SERVER), bad, EndpointEvent::Destroyed)));
+    assert!(
+        net.events.iter().any(|(a, h, e)| *a == addr(SERVER) && *h == bad && matches!(e, EndpointEvent::Destroyed(_)))
+    );
     assert_eq!(net.ep(SERVER).session_count(), 1);
     net.ep("127.0.0.1:5000").send(good, b"ok").unwrap();
     net.pump();

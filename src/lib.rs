@@ -16,12 +16,14 @@
 //! (RFC 6347 §4.1.2.7) and counted in [`SessionStats::records_dropped`].
 #![forbid(unsafe_code)]
 
+pub mod adapter;
 #[cfg(feature = "rcgen")]
 pub mod certgen;
 pub mod codec;
 pub mod config;
 pub mod cookie;
 pub mod crypto;
+pub mod endpoint;
 pub mod error;
 pub mod exporter;
 pub mod extensions;
@@ -40,10 +42,11 @@ pub use crypto::verify::{
     AcceptAnyClientCert, AcceptAnyServerCert, ClientCertVerifier, ServerCertVerifier, WebPkiClientVerifier,
     WebPkiServerVerifier,
 };
+pub use endpoint::{ConnectError, Endpoint, EndpointConfig, EndpointEvent, EndpointState, SessionHandle};
 pub use error::{CertificateError, Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
 pub use extensions::srtp::SrtpKeyingMaterial;
 pub use keylog::{KeyLog, KeyLogFile};
 pub use rustls_pki_types::{CertificateDer, UnixTime};
 pub use session::{CipherInfo, Event, Session, Transmit};
-pub use stats::SessionStats;
+pub use stats::{EndpointStats, SessionStats};
 pub use wire::{AlertDescription, CipherSuite, NamedGroup, SignatureScheme, SrtpProtectionProfile};

@@ -146,6 +146,12 @@ impl Session {
         s
     }
 
+    /// Endpoint hook: start our epoch-0 record sequence at that of the ClientHello that
+    /// carried the verified cookie (RFC 6347 §4.2.1; see `RecordLayer::continue_epoch0_at`).
+    pub(crate) fn continue_record_sequence(&mut self, client_hello_record_seq: u64) {
+        self.ctx.records.continue_epoch0_at(client_hello_record_seq);
+    }
+
     fn new(side: Side, remote: SocketAddr, common: Arc<dyn crate::handshake::context::AsCommon>, now: Instant) -> Self {
         let ctx = Context::new(side, remote, common);
         let c = ctx.config();

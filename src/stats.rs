@@ -1,4 +1,4 @@
-//! Per-session statistics, as node:dtls reports them. Counting only; never decides.
+//! Session and endpoint statistics, as node:dtls reports them. Counting only; never decides.
 
 use std::time::Instant;
 
@@ -44,6 +44,66 @@ impl SessionStats {
             datagram_bytes_received: 0,
             handshake_retransmissions: 0,
             records_dropped: 0,
+        }
+    }
+}
+
+/// Counters and timestamps of one [`crate::endpoint::Endpoint`] (one socket, many sessions).
+///
+/// Datagram counters cover everything the endpoint saw or produced: datagrams routed to
+/// sessions, stateless HelloVerifyRequests, and datagrams dropped before any session existed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointStats {
+    /// When the endpoint was created.
+    pub created: Instant,
+    /// When the endpoint reached the `Closed` state (closed or destroyed).
+    pub destroyed: Option<Instant>,
+    /// Datagram bytes received (every datagram passed to `handle`).
+    pub bytes_received: u64,
+    /// Datagram bytes sent (every datagram returned by `poll_transmit`).
+    pub bytes_sent: u64,
+    /// Datagrams received.
+    pub packets_received: u64,
+    /// Datagrams sent.
+    pub packets_sent: u64,
+    /// Server sessions created (after a verified cookie).
+    pub server_sessions: u64,
+    /// Client sessions created by `connect`.
+    pub client_sessions: u64,
+    /// ClientHellos refused because the endpoint was busy (node:dtls `serverBusyCount`).
+    pub busy_rejections: u64,
+    /// ClientHellos refused because `max_sessions` sessions were live.
+    pub session_limit_rejections: u64,
+    /// Datagrams dropped without creating state: not a ClientHello from an unknown peer,
+    /// no server configuration, endpoint closing, or sent to a finished session.
+    pub datagrams_dropped: u64,
+    /// Stateless HelloVerifyRequests sent.
+    pub hello_verify_requests_sent: u64,
+    /// HelloVerifyRequests not sent because they would have been larger than the
+    /// ClientHello datagram (SECURITY.md item 11; never expected to happen).
+    pub amplification_refusals: u64,
+    /// Live server sessions replaced by a new handshake from the same address
+    /// (RFC 6347 §4.2.8).
+    pub sessions_replaced: u64,
+}
+
+impl EndpointStats {
+    pub(crate) fn new(now: Instant) -> Self {
+        Self {
+            created: now,
+            destroyed: None,
+            bytes_received: 0,
+            bytes_sent: 0,
+            packets_received: 0,
+            packets_sent: 0,
+            server_sessions: 0,
+            client_sessions: 0,
+            busy_rejections: 0,
+            session_limit_rejections: 0,
+            datagrams_dropped: 0,
+            hello_verify_requests_sent: 0,
+            amplification_refusals: 0,
+            sessions_replaced: 0,
         }
     }
 }

@@ -62,6 +62,15 @@ impl RecordLayer {
         self.write_key.is_some()
     }
 
+    /// Continue epoch 0 at record sequence `seq` (never backwards). A server that answered
+    /// a ClientHello statelessly uses that hello's record sequence number for its
+    /// HelloVerifyRequest (RFC 6347 §4.2.1), so its session must not start below the
+    /// sequence of the ClientHello that carried the cookie, or the client's replay window
+    /// would discard the ServerHello.
+    pub fn continue_epoch0_at(&mut self, seq: u64) {
+        self.write_seq[0] = self.write_seq[0].max(seq.min(crate::record::header::MAX_SEQUENCE));
+    }
+
     /// Our ChangeCipherSpec went out: further records use epoch 1.
     pub fn advance_write_epoch(&mut self) {
         self.write_epoch = 1;

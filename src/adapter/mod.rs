@@ -1,0 +1,146 @@
+//! Thin drivers that put a sans-IO [`crate::endpoint::Endpoint`] on a real UDP socket.
+//!
+//! A driver owns the socket and the endpoint and loops: receive → `handle` → drain
+//! transmits and events → sleep until `poll_timeout`. This module owns the types both
+//! drivers share (options, errors, the session description). It must never make a protocol
+//! decision: everything about DTLS happens in the sans-IO core.
+
+use ::std::time::Duration;
+
+use crate::endpoint::{ConnectError, EndpointConfig};
+
+#[cfg(feature = "std-net")]
+pub mod std;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+/// The protocol every adapter session reports (node:dtls `session.protocol`).
+pub const PROTOCOL: &str = "DTLSv1.2";
+
+/// Endpoint settings besides the server configuration (see [`EndpointConfig`]).
+#[derive(Debug, Clone)]
+pub struct EndpointOptions {
+    /// Most live sessions.
+    pub max_sessions: usize,
+    /// Cookie secret rotation period.
+    pub cookie_rotation: Duration,
+    /// How long a closing session waits for the peer's close_notify.
+    pub close_linger: Duration,
+    /// Seed for the cookie secrets (tests).
+    pub rng_seed: Option<[u8; 32]>,
+    /// Application records buffered per session before new ones are dropped, as a slow
+    /// reader of a UDP socket would lose them.
+    pub receive_queue: usize,
+}
+
+impl Default for EndpointOptions {
+    fn default() -> Self {
+        let c = EndpointConfig::default();
+        Self {
+            max_sessions: c.max_sessions,
+            cookie_rotation: c.cookie_rotation,
+            close_linger: c.close_linger,
+            rng_seed: None,
+            receive_queue: 1024,
+        }
+    }
+}
+
+impl EndpointOptions {
+    #[cfg_attr(not(any(feature = "std-net", feature = "tokio")), allow(dead_code))]
+    pub(crate) fn endpoint_config(
+        &self,
+        server: Option<::std::sync::Arc<crate::config::ServerConfig>>,
+    ) -> EndpointConfig {
+        EndpointConfig {
+            server,
+            max_sessions: self.max_sessions,
+            cookie_rotation: self.cookie_rotation,
+            close_linger: self.close_linger,
+            rng_seed: self.rng_seed,
+        }
+    }
+}
+
+/// What can go wrong in an adapter.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The socket failed (bind, address resolution, send).
+    Io(::std::io::Error),
+    /// The DTLS session failed; the peer got the matching alert.
+    Dtls(crate::Error),
+    /// The endpoint refused to start a session.
+    Connect(ConnectError),
+    /// The endpoint or session is closed (or its driver has stopped).
+    Closed,
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "i/o: {e}"),
+            Self::Dtls(e) => write!(f, "dtls: {e}"),
+            Self::Connect(e) => write!(f, "connect: {e}"),
+            Self::Closed => f.write_str("closed"),
+        }
+    }
+}
+
+impl ::std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn ::std::error::Error + 'static)> {
+        match self {
+            Self::Io(e) => Some(e),
+            Self::Dtls(e) => Some(e),
+            Self::Connect(e) => Some(e),
+            Self::Closed => None,
+        }
+    }
+}
+
+impl From<::std::io::Error> for Error {
+    fn from(e: ::std::io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+impl From<crate::Error> for Error {
+    fn from(e: crate::Error) -> Self {
+        Self::Dtls(e)
+    }
+}
+
+impl From<ConnectError> for Error {
+    fn from(e: ConnectError) -> Self {
+        Self::Connect(e)
+    }
+}
+
+/// What an application may ask about an established session, captured when the handshake
+/// completed.
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(not(any(feature = "std-net", feature = "tokio")), allow(dead_code))]
+pub(crate) struct Established {
+    pub cipher: Option<&'static str>,
+    pub peer_certificate: Option<crate::CertificateDer<'static>>,
+}
+
+#[cfg_attr(not(any(feature = "std-net", feature = "tokio")), allow(dead_code))]
+impl Established {
+    pub(crate) fn of(s: &crate::Session) -> Self {
+        Self {
+            cipher: s.suite_info().map(|i| i.iana_name),
+            peer_certificate: s.peer_certificates().and_then(|c| c.first().cloned()),
+        }
+    }
+}
+
+/// Where a session is in its life, as the handles see it.
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(not(any(feature = "std-net", feature = "tokio")), allow(dead_code))]
+pub(crate) struct Status {
+    pub established: Option<Established>,
+    pub error: Option<crate::Error>,
+    /// Final statistics, once the session was destroyed.
+    pub final_stats: Option<crate::SessionStats>,
+}

@@ -1,0 +1,478 @@
+//! Feature `tokio`: an async [`Endpoint`] and [`Session`] over `tokio::net::UdpSocket`,
+//! shaped like node:dtls (`listen`, `connect`, `accept`, `send`, `recv`, `close`, `closed`).
+//!
+//! One driver task per endpoint owns the socket and the sans-IO
+//! [`crate::endpoint::Endpoint`]; handles talk to it over channels. This module must never
+//! make a protocol decision, and never block the runtime.
+//!
+//! Design choices:
+//! - [`connect`] and [`Endpoint::connect`] resolve when the handshake completes, returning
+//!   `Err` if it fails, so there is no separate `opened` future.
+//! - [`Endpoint::accept`] yields server sessions once their handshake completed.
+//! - Dropping a [`Session`] closes it gracefully (close_notify); dropping an [`Endpoint`]
+//!   closes every session and then stops the driver.
+//! - Received records wait in a bounded queue ([`EndpointOptions::receive_queue`]); when it
+//!   is full, new records are dropped, as datagrams would be.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use ::tokio::net::{ToSocketAddrs, UdpSocket, lookup_host};
+use ::tokio::sync::{mpsc, oneshot, watch};
+use ::tokio::task::JoinHandle;
+
+use super::{EndpointOptions, Error, Established, PROTOCOL, Status};
+use crate::config::{ClientConfig, ServerConfig};
+use crate::endpoint::{Endpoint as Core, EndpointEvent, EndpointState, SessionHandle};
+use crate::session::Event;
+use crate::stats::{EndpointStats, SessionStats};
+use crate::{CertificateDer, Transmit};
+
+/// Most datagrams read from the socket in one go before outputs are drained.
+const RECEIVE_BATCH: usize = 64;
+
+enum Command {
+    Connect { config: Arc<ClientConfig>, remote: SocketAddr, reply: oneshot::Sender<Result<Session, Error>> },
+    Send { h: SessionHandle, data: Vec<u8>, reply: oneshot::Sender<Result<(), Error>> },
+    Stats { h: SessionHandle, reply: oneshot::Sender<Option<SessionStats>> },
+    Close(SessionHandle),
+    Destroy(SessionHandle),
+    SetBusy(bool),
+    CloseEndpoint,
+    DestroyEndpoint,
+}
+
+#[derive(Debug, Clone)]
+struct EndpointStatus {
+    state: EndpointState,
+    stats: EndpointStats,
+    sessions: usize,
+    busy: bool,
+}
+
+/// Start a server endpoint on `addr`: it accepts sessions with `config`; take them with
+/// [`Endpoint::accept`]. Must be called within a tokio runtime.
+pub async fn listen(
+    addr: impl ToSocketAddrs,
+    config: Arc<ServerConfig>,
+    options: EndpointOptions,
+) -> Result<Endpoint, Error> {
+    Endpoint::start(addr, Some(config), options).await
+}
+
+/// Connect to a server from a fresh ephemeral socket and complete the handshake. The
+/// returned session owns its endpoint; dropping the session closes both.
+pub async fn connect(addr: impl ToSocketAddrs, config: Arc<ClientConfig>) -> Result<Session, Error> {
+    let remote = resolve(addr).await?;
+    let bind: SocketAddr = if remote.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
+    let endpoint = Endpoint::bind(bind, EndpointOptions::default()).await?;
+    let mut session = endpoint.connect(remote, config).await?;
+    session.endpoint = Some(endpoint);
+    Ok(session)
+}
+
+async fn resolve(addr: impl ToSocketAddrs) -> Result<SocketAddr, Error> {
+    lookup_host(addr).await?.next().ok_or_else(|| Error::Io(std::io::ErrorKind::AddrNotAvailable.into()))
+}
+
+/// A UDP socket carrying many DTLS sessions (node:dtls `DTLSEndpoint`).
+pub struct Endpoint {
+    cmd: mpsc::UnboundedSender<Command>,
+    accept: ::tokio::sync::Mutex<mpsc::UnboundedReceiver<Session>>,
+    status: watch::Receiver<EndpointStatus>,
+    local_addr: SocketAddr,
+    driver: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl core::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Endpoint").field("local_addr", &self.local_addr).finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// A client-only endpoint on `addr` (use [`Endpoint::connect`] for sessions).
+    pub async fn bind(addr: impl ToSocketAddrs, options: EndpointOptions) -> Result<Endpoint, Error> {
+        Self::start(addr, None, options).await
+    }
+
+    async fn start(
+        addr: impl ToSocketAddrs,
+        server: Option<Arc<ServerConfig>>,
+        options: EndpointOptions,
+    ) -> Result<Endpoint, Error> {
+        let socket = UdpSocket::bind(addr).await?;
+        let local_addr = socket.local_addr()?;
+        let now = Instant::now();
+        let core = Core::new(options.endpoint_config(server), now);
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (accept_tx, accept_rx) = mpsc::unbounded_channel();
+        let (status_tx, status_rx) = watch::channel(EndpointStatus {
+            state: core.state(),
+            stats: core.stats().clone(),
+            sessions: 0,
+            busy: false,
+        });
+        let driver = Driver {
+            socket,
+            core,
+            cmd_tx: cmd_tx.clone(),
+            accept_tx: Some(accept_tx),
+            status: status_tx,
+            slots: std::collections::HashMap::new(),
+            receive_queue: options.receive_queue.max(1),
+        };
+        let task = ::tokio::spawn(driver.run(cmd_rx));
+        Ok(Endpoint {
+            cmd: cmd_tx,
+            accept: ::tokio::sync::Mutex::new(accept_rx),
+            status: status_rx,
+            local_addr,
+            driver: Mutex::new(Some(task)),
+        })
+    }
+
+    /// The next session whose handshake completed; `None` once the endpoint is closing.
+    pub async fn accept(&self) -> Option<Session> {
+        self.accept.lock().await.recv().await
+    }
+
+    /// Start a client session to `addr` on this endpoint's socket and wait for the handshake.
+    pub async fn connect(&self, addr: impl ToSocketAddrs, config: Arc<ClientConfig>) -> Result<Session, Error> {
+        let remote = resolve(addr).await?;
+        let (reply, rx) = oneshot::channel();
+        self.cmd.send(Command::Connect { config, remote, reply }).map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// The local address of the socket.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Open, closing or closed.
+    pub fn state(&self) -> EndpointState {
+        self.status.borrow().state
+    }
+
+    /// A snapshot of the endpoint's statistics (updated by the driver after every batch).
+    pub fn stats(&self) -> EndpointStats {
+        self.status.borrow().stats.clone()
+    }
+
+    /// Live sessions, as of the driver's last batch.
+    pub fn session_count(&self) -> usize {
+        self.status.borrow().sessions
+    }
+
+    /// Whether new sessions are refused, as of the driver's last batch.
+    pub fn is_busy(&self) -> bool {
+        self.status.borrow().busy
+    }
+
+    /// Refuse (`true`) or accept again new sessions; existing ones are not affected. Takes
+    /// effect when the driver reads it; [`Endpoint::is_busy`] then reports it.
+    pub fn set_busy(&self, busy: bool) {
+        let _ = self.cmd.send(Command::SetBusy(busy));
+    }
+
+    /// Close every session gracefully (close_notify), then stop. See [`Endpoint::closed`].
+    pub fn close(&self) {
+        let _ = self.cmd.send(Command::CloseEndpoint);
+    }
+
+    /// Drop every session at once, without close_notify, and stop.
+    pub fn destroy(&self) {
+        let _ = self.cmd.send(Command::DestroyEndpoint);
+    }
+
+    /// Resolves when the endpoint is closed and its driver task has finished.
+    pub async fn closed(&self) {
+        let mut status = self.status.clone();
+        let _ = status.wait_for(|s| s.state == EndpointState::Closed).await;
+        let task = self.driver.lock().ok().and_then(|mut d| d.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    /// True once the driver task has finished (nothing of the endpoint is left running).
+    pub fn is_finished(&self) -> bool {
+        self.driver.lock().ok().is_none_or(|d| d.as_ref().is_none_or(|t| t.is_finished()))
+    }
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        let _ = self.cmd.send(Command::CloseEndpoint);
+    }
+}
+
+/// One DTLS association (node:dtls `DTLSSession`), established.
+pub struct Session {
+    handle: SessionHandle,
+    remote: SocketAddr,
+    cmd: mpsc::UnboundedSender<Command>,
+    data: mpsc::Receiver<Vec<u8>>,
+    status: watch::Receiver<Status>,
+    /// The endpoint of a session made by [`connect`], kept alive (and closed) with it.
+    endpoint: Option<Endpoint>,
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session").field("remote", &self.remote).finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Send one datagram of application data.
+    pub async fn send(&self, data: &[u8]) -> Result<(), Error> {
+        let (reply, rx) = oneshot::channel();
+        self.cmd.send(Command::Send { h: self.handle, data: data.to_vec(), reply }).map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// The next datagram of application data; `None` once the session is closed.
+    pub async fn recv(&mut self) -> Option<Vec<u8>> {
+        self.data.recv().await
+    }
+
+    /// Close gracefully: send close_notify; [`Session::closed`] resolves when it is done.
+    pub fn close(&self) {
+        let _ = self.cmd.send(Command::Close(self.handle));
+    }
+
+    /// Drop the session at once, without close_notify.
+    pub fn destroy(&self) {
+        let _ = self.cmd.send(Command::Destroy(self.handle));
+    }
+
+    /// Resolves once the session is gone (close_notify exchanged, linger elapsed, error,
+    /// or destroyed). Returns the error that ended it, if any.
+    pub async fn closed(&self) -> Option<crate::Error> {
+        let mut status = self.status.clone();
+        match status.wait_for(|s| s.final_stats.is_some()).await {
+            Ok(s) => s.error.clone(),
+            Err(_) => None,
+        }
+    }
+
+    /// The peer's address.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.remote
+    }
+
+    /// Always `"DTLSv1.2"`.
+    pub fn protocol(&self) -> &'static str {
+        PROTOCOL
+    }
+
+    /// IANA name of the negotiated cipher suite.
+    pub fn cipher(&self) -> Option<&'static str> {
+        self.status.borrow().established.as_ref().and_then(|e| e.cipher)
+    }
+
+    /// The peer's leaf certificate (DER), if it sent one.
+    pub fn peer_certificate(&self) -> Option<CertificateDer<'static>> {
+        self.status.borrow().established.as_ref().and_then(|e| e.peer_certificate.clone())
+    }
+
+    /// The session's statistics: live from the driver, or the final ones once destroyed.
+    pub async fn stats(&self) -> Option<SessionStats> {
+        let (reply, rx) = oneshot::channel();
+        if self.cmd.send(Command::Stats { h: self.handle, reply }).is_ok()
+            && let Ok(Some(s)) = rx.await
+        {
+            return Some(s);
+        }
+        self.status.borrow().final_stats.clone()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.cmd.send(Command::Close(self.handle));
+    }
+}
+
+/// The driver's view of one session.
+struct Slot {
+    data: Option<mpsc::Sender<Vec<u8>>>,
+    status: watch::Sender<Status>,
+    /// The handle, until the handshake completes and it is handed out.
+    pending: Option<Session>,
+    /// For sessions made by `connect`: where the handle goes.
+    reply: Option<oneshot::Sender<Result<Session, Error>>>,
+}
+
+struct Driver {
+    socket: UdpSocket,
+    core: Core,
+    cmd_tx: mpsc::UnboundedSender<Command>,
+    accept_tx: Option<mpsc::UnboundedSender<Session>>,
+    status: watch::Sender<EndpointStatus>,
+    slots: std::collections::HashMap<SessionHandle, Slot>,
+    receive_queue: usize,
+}
+
+impl Driver {
+    async fn run(mut self, mut cmds: mpsc::UnboundedReceiver<Command>) {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            self.flush().await;
+            if self.core.state() == EndpointState::Closed {
+                break;
+            }
+            let deadline = self.core.poll_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(t) => ::tokio::time::sleep_until(t.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            ::tokio::select! {
+                r = self.socket.recv_from(&mut buf) => {
+                    if let Ok((n, from)) = r {
+                        self.core.handle(Instant::now(), from, buf.get(..n).unwrap_or_default());
+                        for _ in 1..RECEIVE_BATCH {
+                            let Ok((n, from)) = self.socket.try_recv_from(&mut buf) else { break };
+                            self.core.handle(Instant::now(), from, buf.get(..n).unwrap_or_default());
+                        }
+                    }
+                }
+                c = cmds.recv() => match c {
+                    Some(c) => self.command(c),
+                    None => self.core.close(Instant::now()),
+                },
+                () = sleep => self.core.handle_timeout(Instant::now()),
+            }
+        }
+        // Closed: wake every waiter; the socket is dropped with the driver.
+        for (_, slot) in self.slots.drain() {
+            slot.status.send_modify(|s| {
+                s.final_stats.get_or_insert_with(|| SessionStats::new(Instant::now()));
+            });
+        }
+    }
+
+    fn command(&mut self, c: Command) {
+        let now = Instant::now();
+        match c {
+            Command::Connect { config, remote, reply } => match self.core.connect(config, remote, now) {
+                Ok(h) => {
+                    let mut slot = self.new_slot(h, remote);
+                    slot.reply = Some(reply);
+                    self.slots.insert(h, slot);
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e.into()));
+                }
+            },
+            Command::Send { h, data, reply } => {
+                let _ = reply.send(self.core.send(h, &data).map_err(Error::from));
+            }
+            Command::Stats { h, reply } => {
+                let _ = reply.send(self.core.session(h).map(|s| s.stats().clone()));
+            }
+            Command::Close(h) => self.core.close_session(h, now),
+            Command::Destroy(h) => self.core.destroy_session(h),
+            Command::SetBusy(b) => self.core.set_busy(b),
+            Command::CloseEndpoint => {
+                self.accept_tx = None;
+                self.core.close(now);
+            }
+            Command::DestroyEndpoint => {
+                self.accept_tx = None;
+                self.core.destroy(now);
+            }
+        }
+    }
+
+    fn new_slot(&self, h: SessionHandle, remote: SocketAddr) -> Slot {
+        let (data_tx, data_rx) = mpsc::channel(self.receive_queue);
+        let (status_tx, status_rx) = watch::channel(Status::default());
+        let session =
+            Session { handle: h, remote, cmd: self.cmd_tx.clone(), data: data_rx, status: status_rx, endpoint: None };
+        Slot { data: Some(data_tx), status: status_tx, pending: Some(session), reply: None }
+    }
+
+    /// Drain every output of the core: datagrams to the socket, events to the handles.
+    async fn flush(&mut self) {
+        loop {
+            let mut progressed = false;
+            while let Some(Transmit { destination, contents }) = self.core.poll_transmit() {
+                progressed = true;
+                // A failed send is a lost datagram; DTLS retransmits what matters.
+                let _ = self.socket.send_to(&contents, destination).await;
+            }
+            while let Some((h, ev)) = self.core.poll_event() {
+                progressed = true;
+                self.event(h, ev);
+            }
+            if !progressed {
+                break;
+            }
+        }
+        let (state, stats) = (self.core.state(), self.core.stats().clone());
+        let (sessions, busy) = (self.core.session_count(), self.core.is_busy());
+        self.status.send_modify(|s| {
+            s.state = state;
+            s.stats = stats;
+            s.sessions = sessions;
+            s.busy = busy;
+        });
+    }
+
+    fn event(&mut self, h: SessionHandle, ev: EndpointEvent) {
+        if let EndpointEvent::Accepted = ev {
+            let remote = self.core.session(h).map(|s| s.remote_addr());
+            if let Some(remote) = remote {
+                let slot = self.new_slot(h, remote);
+                self.slots.insert(h, slot);
+            }
+            return;
+        }
+        let Some(slot) = self.slots.get_mut(&h) else { return };
+        match ev {
+            EndpointEvent::Session(Event::Connected) => {
+                let established = self.core.session(h).map(Established::of);
+                slot.status.send_modify(|s| s.established = established);
+                if let Some(session) = slot.pending.take() {
+                    match slot.reply.take() {
+                        Some(reply) => {
+                            let _ = reply.send(Ok(session));
+                        }
+                        None => {
+                            if let Some(tx) = &self.accept_tx {
+                                let _ = tx.send(session);
+                            }
+                        }
+                    }
+                }
+            }
+            EndpointEvent::Session(Event::ApplicationData(d)) => {
+                if let Some(tx) = &slot.data {
+                    let _ = tx.try_send(d);
+                }
+            }
+            EndpointEvent::Session(Event::Closed) => slot.data = None,
+            EndpointEvent::Failed(e) => {
+                if let Some(reply) = slot.reply.take() {
+                    let _ = reply.send(Err(Error::Dtls(e.clone())));
+                }
+                slot.status.send_modify(|s| s.error = Some(e));
+            }
+            EndpointEvent::Destroyed(stats) => {
+                if let Some(slot) = self.slots.remove(&h) {
+                    if let Some(reply) = slot.reply {
+                        let _ = reply.send(Err(Error::Closed));
+                    }
+                    slot.status.send_modify(|s| s.final_stats = Some(*stats));
+                }
+            }
+            EndpointEvent::Accepted => {}
+        }
+    }
+}

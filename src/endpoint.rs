@@ -1,0 +1,623 @@
+//! Many DTLS associations on one socket, sans-IO: datagrams are demultiplexed by the peer's
+//! address, unknown peers are answered statelessly with a HelloVerifyRequest until their
+//! cookie verifies, and one timer heap serves every session.
+//!
+//! The endpoint owns the session table, the cookie secrets, the busy flag and the session
+//! cap, and its [`EndpointStats`]. It must never touch a socket or a clock, never keep state
+//! for a peer whose cookie has not verified (SECURITY.md item 7), never send a peer more
+//! bytes than it sent before its cookie verified (SECURITY.md item 11), and never scan all
+//! sessions to handle one datagram or one timer.
+//!
+//! Drive it like a [`Session`], draining the outputs after every input:
+//!
+//! ```text
+//! loop {
+//!     endpoint.handle(now, from, &datagram);           // or handle_timeout, connect, send, close
+//!     while let Some(t) = endpoint.poll_transmit() { socket.send_to(&t.contents, t.destination) }
+//!     while let Some((h, e)) = endpoint.poll_event() { /* Accepted, Session(..), Destroyed */ }
+//!     sleep_until(endpoint.poll_timeout());
+//! }
+//! ```
+//!
+//! A session is removed (and [`EndpointEvent::Destroyed`] reported) when `poll_transmit`
+//! has drained its last datagram after it ended: fatal error (its alert goes out first),
+//! close_notify exchanged, or linger timeout after a local close.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::{ClientConfig, ServerConfig};
+use crate::crypto::rng::DetRng;
+use crate::error::Error;
+use crate::session::{Event, Session, Transmit};
+use crate::stats::{EndpointStats, SessionStats};
+
+mod hello;
+mod timers;
+
+use hello::{CookieSecrets, PeekedHello, may_be_client_hello, peek_client_hello};
+use timers::{Armed, TimerHeap};
+
+/// At most this many stateless HelloVerifyRequests wait in the output queue; beyond it
+/// ClientHellos are dropped (the application is not draining `poll_transmit`).
+const MAX_QUEUED_STATELESS: usize = 1024;
+
+/// Settings of an [`Endpoint`].
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    /// Accept sessions with this configuration; `None` makes a client-only endpoint that
+    /// drops every datagram from unknown peers.
+    pub server: Option<Arc<ServerConfig>>,
+    /// Most live sessions (server and client); ClientHellos beyond it are refused.
+    pub max_sessions: usize,
+    /// How often the cookie secret changes (default 60 s, at least 1 s). A cookie stays
+    /// valid for one more period after its secret was retired.
+    pub cookie_rotation: Duration,
+    /// How long a closing session waits for the peer's close_notify (default 2 s).
+    pub close_linger: Duration,
+    /// Seed for the cookie secrets (tests). Without it they are drawn from the server
+    /// configuration's RNG.
+    pub rng_seed: Option<[u8; 32]>,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        Self {
+            server: None,
+            max_sessions: 100_000,
+            cookie_rotation: Duration::from_secs(60),
+            close_linger: Duration::from_secs(2),
+            rng_seed: None,
+        }
+    }
+}
+
+/// Names one session of an endpoint. Never reused within one endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionHandle(pub u64);
+
+/// What happened to a session of the endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EndpointEvent {
+    /// A server session was created for a peer whose cookie verified.
+    Accepted,
+    /// An event of the session itself (handshake complete, data, peer closed).
+    Session(Event),
+    /// The session failed with this error; its alert (if any) is queued. `Destroyed` follows.
+    Failed(Error),
+    /// The session was removed, with its final statistics; the handle is no longer valid.
+    /// Always the last event of a session.
+    Destroyed(Box<SessionStats>),
+}
+
+/// Life cycle of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointState {
+    /// Accepting and connecting.
+    Open,
+    /// `close` was called; sessions are exchanging close_notify.
+    Closing,
+    /// Every session is gone; nothing more will happen.
+    Closed,
+}
+
+/// Why [`Endpoint::connect`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The endpoint is closing or closed.
+    EndpointClosing,
+    /// A session with that address already exists (one session per peer address).
+    AddressInUse,
+    /// `max_sessions` sessions are live.
+    TooManySessions,
+}
+
+impl core::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::EndpointClosing => "endpoint is closing",
+            Self::AddressInUse => "a session with this address exists",
+            Self::TooManySessions => "too many sessions",
+        })
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+struct Entry {
+    session: Session,
+    /// Server sessions: the random of the ClientHello that created them, to tell its
+    /// retransmissions from a restarted client. `None` for client sessions.
+    hello_random: Option<[u8; 32]>,
+    timer: Armed,
+    linger_until: Option<Instant>,
+    peer_closed: bool,
+    /// Ended: remove once its transmits are drained.
+    ended: bool,
+    /// In the `touched` queue.
+    queued: bool,
+}
+
+/// Many sessions on one socket. See the module documentation.
+pub struct Endpoint {
+    config: EndpointConfig,
+    sessions: HashMap<SessionHandle, Entry>,
+    by_addr: HashMap<SocketAddr, SessionHandle>,
+    next_id: u64,
+    timers: TimerHeap,
+    /// Sessions that may have output or may have ended, in the order they were touched.
+    touched: VecDeque<SessionHandle>,
+    stateless: VecDeque<Transmit>,
+    events: VecDeque<(SessionHandle, EndpointEvent)>,
+    cookies: Option<CookieSecrets>,
+    busy: bool,
+    state: EndpointState,
+    stats: EndpointStats,
+    /// The latest `now` any input carried (for timestamps of outputs).
+    last_now: Instant,
+}
+
+impl core::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("sessions", &self.sessions.len())
+            .field("busy", &self.busy)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// A new endpoint. Cookie secrets come from `config.rng_seed` or, failing that, from the
+    /// server configuration's RNG; a client-only endpoint needs none.
+    pub fn new(config: EndpointConfig, now: Instant) -> Self {
+        let rng = match (config.rng_seed, &config.server) {
+            (Some(seed), _) => Some(DetRng::from_seed(seed)),
+            (None, Some(server)) => Some(server.common.session_rng()),
+            (None, None) => None,
+        };
+        let cookies = rng.map(|r| CookieSecrets::new(r, config.cookie_rotation, now));
+        Self {
+            config,
+            sessions: HashMap::new(),
+            by_addr: HashMap::new(),
+            next_id: 0,
+            timers: TimerHeap::default(),
+            touched: VecDeque::new(),
+            stateless: VecDeque::new(),
+            events: VecDeque::new(),
+            cookies,
+            busy: false,
+            state: EndpointState::Open,
+            stats: EndpointStats::new(now),
+            last_now: now,
+        }
+    }
+
+    // ---- inputs ---------------------------------------------------------------------------
+
+    /// Process one datagram from `remote`.
+    pub fn handle(&mut self, now: Instant, remote: SocketAddr, datagram: &[u8]) {
+        self.last_now = now;
+        self.stats.packets_received += 1;
+        self.stats.bytes_received += datagram.len() as u64;
+        if self.state == EndpointState::Closed {
+            self.stats.datagrams_dropped += 1;
+            return;
+        }
+        if let Some(c) = self.cookies.as_mut() {
+            c.rotate_if_due(now);
+        }
+        match self.by_addr.get(&remote).copied() {
+            Some(h) => self.handle_known(now, h, remote, datagram),
+            None => self.handle_unknown(now, remote, datagram),
+        }
+    }
+
+    /// Run the timers that are due: only sessions whose deadline has come are touched.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = now;
+        while let Some((h, t, g)) = self.timers.pop_due(now) {
+            let Some(e) = self.sessions.get_mut(&h) else { continue };
+            if e.timer.at != Some(t) || e.timer.generation != g {
+                continue;
+            }
+            e.timer.at = None;
+            if e.linger_until.is_some_and(|l| now >= l) {
+                e.ended = true;
+            } else if let Err(err) = e.session.handle_timeout(now) {
+                e.ended = true;
+                self.events.push_back((h, EndpointEvent::Failed(err)));
+            }
+            self.settle(h);
+        }
+    }
+
+    /// Start a client session to `remote`; its ClientHello is queued at once.
+    pub fn connect(
+        &mut self,
+        config: Arc<ClientConfig>,
+        remote: SocketAddr,
+        now: Instant,
+    ) -> Result<SessionHandle, ConnectError> {
+        self.last_now = now;
+        if self.state != EndpointState::Open {
+            return Err(ConnectError::EndpointClosing);
+        }
+        if self.by_addr.contains_key(&remote) {
+            return Err(ConnectError::AddressInUse);
+        }
+        if self.sessions.len() >= self.config.max_sessions {
+            return Err(ConnectError::TooManySessions);
+        }
+        let h = self.insert(Session::client(config, remote, now), None);
+        self.stats.client_sessions += 1;
+        self.settle(h);
+        Ok(h)
+    }
+
+    /// Send one application record on session `h`.
+    pub fn send(&mut self, h: SessionHandle, data: &[u8]) -> Result<(), Error> {
+        let e = self.sessions.get_mut(&h).ok_or(Error::Closed)?;
+        if e.ended {
+            return Err(Error::Closed);
+        }
+        e.session.send(data)?;
+        self.settle(h);
+        Ok(())
+    }
+
+    /// Close session `h` gracefully: close_notify now, removal when the peer answers or
+    /// after the linger time.
+    pub fn close_session(&mut self, h: SessionHandle, now: Instant) {
+        self.last_now = now;
+        let linger = self.config.close_linger;
+        let Some(e) = self.sessions.get_mut(&h) else { return };
+        e.session.close(now);
+        e.linger_until.get_or_insert(now + linger);
+        self.settle(h);
+    }
+
+    /// Remove session `h` at once, without close_notify.
+    pub fn destroy_session(&mut self, h: SessionHandle) {
+        self.remove(h);
+    }
+
+    /// Refuse (`true`) or accept again (`false`) new sessions. Existing sessions are not
+    /// affected.
+    pub fn set_busy(&mut self, busy: bool) {
+        self.busy = busy;
+    }
+
+    /// Whether new sessions are refused.
+    pub fn is_busy(&self) -> bool {
+        self.busy
+    }
+
+    /// Close every session gracefully and accept no new ones. The endpoint becomes
+    /// [`EndpointState::Closed`] once every session has ended.
+    pub fn close(&mut self, now: Instant) {
+        if self.state != EndpointState::Open {
+            return;
+        }
+        self.last_now = now;
+        self.state = EndpointState::Closing;
+        let handles: Vec<SessionHandle> = self.sessions.keys().copied().collect();
+        for h in handles {
+            self.close_session(h, now);
+        }
+        self.check_closed(now);
+    }
+
+    /// Drop every session at once, without close_notify. Each gets a `Destroyed` event.
+    pub fn destroy(&mut self, now: Instant) {
+        let mut ended: Vec<(SessionHandle, Entry)> = self.sessions.drain().collect();
+        ended.sort_unstable_by_key(|(h, _)| *h);
+        for (h, e) in ended {
+            let mut stats = e.session.stats().clone();
+            stats.destroyed.get_or_insert(now);
+            self.events.push_back((h, EndpointEvent::Destroyed(Box::new(stats))));
+        }
+        self.by_addr.clear();
+        self.touched.clear();
+        self.stateless.clear();
+        self.timers.clear();
+        self.state = EndpointState::Closed;
+        self.stats.destroyed.get_or_insert(now);
+    }
+
+    // ---- outputs --------------------------------------------------------------------------
+
+    /// The next datagram to send: stateless HelloVerifyRequests first, then the sessions'
+    /// datagrams in the order they were produced. Ended sessions are removed here, once
+    /// their last datagram has been handed out.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if let Some(t) = self.stateless.pop_front() {
+            return Some(self.count_sent(t));
+        }
+        while let Some(&h) = self.touched.front() {
+            let Some(e) = self.sessions.get_mut(&h) else {
+                self.touched.pop_front();
+                continue;
+            };
+            if let Some(t) = e.session.poll_transmit() {
+                return Some(self.count_sent(t));
+            }
+            e.queued = false;
+            self.touched.pop_front();
+            self.settle_quiet(h);
+            if self.sessions.get(&h).is_some_and(|e| e.ended) {
+                self.remove(h);
+            }
+        }
+        None
+    }
+
+    /// The next event of any session.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<(SessionHandle, EndpointEvent)> {
+        self.events.pop_front()
+    }
+
+    /// The next instant at which [`Endpoint::handle_timeout`] must be called. Takes `&mut`
+    /// to discard timers that were re-armed since (O(log n) amortised).
+    #[must_use]
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let sessions = &self.sessions;
+        self.timers.next(|h, t, g| sessions.get(&h).is_some_and(|e| e.timer.at == Some(t) && e.timer.generation == g))
+    }
+
+    // ---- access ---------------------------------------------------------------------------
+
+    /// The session behind `h`.
+    pub fn session(&self, h: SessionHandle) -> Option<&Session> {
+        self.sessions.get(&h).map(|e| &e.session)
+    }
+
+    /// The session behind `h`, mutably. Output it produces is picked up by the next
+    /// `poll_transmit` / `poll_event`, and its timer re-armed then.
+    pub fn session_mut(&mut self, h: SessionHandle) -> Option<&mut Session> {
+        let e = self.sessions.get_mut(&h)?;
+        if !e.queued {
+            e.queued = true;
+            self.touched.push_back(h);
+        }
+        Some(&mut e.session)
+    }
+
+    /// The session with the peer at `remote`.
+    pub fn handle_for(&self, remote: SocketAddr) -> Option<SessionHandle> {
+        self.by_addr.get(&remote).copied()
+    }
+
+    /// Live sessions (including ended ones whose last datagrams are not drained yet).
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Where the endpoint is in its life cycle.
+    pub fn state(&self) -> EndpointState {
+        self.state
+    }
+
+    /// Statistics of this endpoint.
+    pub fn stats(&self) -> &EndpointStats {
+        &self.stats
+    }
+
+    // ---- receive path ---------------------------------------------------------------------
+
+    /// RFC 6347 §4.2.8: "If a server receives a ClientHello at epoch 0 on a port with an
+    /// existing association, it SHOULD proceed with a new handshake but MUST NOT destroy
+    /// the existing association until the client has demonstrated reachability either by
+    /// completing a cookie exchange or by completing a complete handshake".
+    ///
+    /// So for a live server session, a ClientHello at epoch 0:
+    /// - with the random of the hello that created the session is a retransmission and goes
+    ///   to the session (which re-sends its flight);
+    /// - with another random and no valid cookie gets a stateless HelloVerifyRequest, and
+    ///   the live session is untouched (a spoofed hello cannot harm it);
+    /// - with another random and a valid cookie replaces the session.
+    ///
+    /// Routing cookie-less hellos to the session instead would leave a restarted client
+    /// (same address and port) without an answer until the old session timed out.
+    fn handle_known(&mut self, now: Instant, h: SessionHandle, remote: SocketAddr, datagram: &[u8]) {
+        let hello_random = self.sessions.get(&h).and_then(|e| e.hello_random);
+        if let Some(old_random) = hello_random
+            && may_be_client_hello(datagram)
+            && let Some(peeked) = peek_client_hello(datagram)
+            && peeked.hello.random != old_random
+        {
+            let verified = self.cookies.as_ref().is_some_and(|c| c.verify(remote, &peeked.hello));
+            if !verified {
+                self.send_hello_verify_request(remote, &peeked, datagram.len());
+            } else if self.state != EndpointState::Open {
+                self.stats.datagrams_dropped += 1;
+            } else if self.busy {
+                self.stats.busy_rejections += 1;
+            } else {
+                self.remove(h);
+                self.stats.sessions_replaced += 1;
+                self.accept(now, remote, &peeked, datagram);
+            }
+            return;
+        }
+        self.feed(now, h, datagram);
+    }
+
+    fn handle_unknown(&mut self, now: Instant, remote: SocketAddr, datagram: &[u8]) {
+        let Some(server) = self.config.server.as_ref() else {
+            self.stats.datagrams_dropped += 1;
+            return;
+        };
+        let cookie_exchange = server.cookie;
+        // Anything but a ClientHello from an unknown peer is dropped, with no state.
+        let peeked = match peek_client_hello(datagram) {
+            Some(p) if self.state == EndpointState::Open => p,
+            _ => {
+                self.stats.datagrams_dropped += 1;
+                return;
+            }
+        };
+        if self.busy {
+            self.stats.busy_rejections += 1;
+            return;
+        }
+        if self.sessions.len() >= self.config.max_sessions {
+            self.stats.session_limit_rejections += 1;
+            return;
+        }
+        let verified = self.cookies.as_ref().is_some_and(|c| c.verify(remote, &peeked.hello));
+        if verified || !cookie_exchange {
+            self.accept(now, remote, &peeked, datagram);
+        } else {
+            self.send_hello_verify_request(remote, &peeked, datagram.len());
+        }
+    }
+
+    /// Create a server session for a ClientHello whose cookie verified (or, with the cookie
+    /// exchange switched off in the server configuration, for any ClientHello).
+    fn accept(&mut self, now: Instant, remote: SocketAddr, peeked: &PeekedHello, datagram: &[u8]) {
+        let Some(server) = self.config.server.clone() else { return };
+        let session = if server.cookie {
+            let mut s = Session::server_after_cookie(server, remote, now, peeked.message_seq);
+            s.continue_record_sequence(peeked.record_seq);
+            s
+        } else {
+            Session::server(server, remote, now)
+        };
+        let h = self.insert(session, Some(peeked.hello.random));
+        self.stats.server_sessions += 1;
+        self.events.push_back((h, EndpointEvent::Accepted));
+        self.feed(now, h, datagram);
+    }
+
+    fn send_hello_verify_request(&mut self, remote: SocketAddr, peeked: &PeekedHello, hello_len: usize) {
+        let Some(cookies) = self.cookies.as_ref() else {
+            self.stats.datagrams_dropped += 1;
+            return;
+        };
+        if self.stateless.len() >= MAX_QUEUED_STATELESS {
+            self.stats.datagrams_dropped += 1;
+            return;
+        }
+        let contents = cookies.hello_verify_request(remote, peeked);
+        // SECURITY.md item 11: never answer with more bytes than the ClientHello had.
+        if contents.len() > hello_len {
+            self.stats.amplification_refusals += 1;
+            return;
+        }
+        self.stats.hello_verify_requests_sent += 1;
+        self.stateless.push_back(Transmit { destination: remote, contents });
+    }
+
+    fn feed(&mut self, now: Instant, h: SessionHandle, datagram: &[u8]) {
+        let Some(e) = self.sessions.get_mut(&h) else { return };
+        if e.ended {
+            self.stats.datagrams_dropped += 1;
+            return;
+        }
+        if let Err(err) = e.session.handle(now, datagram) {
+            e.ended = true;
+            self.events.push_back((h, EndpointEvent::Failed(err)));
+        }
+        self.settle(h);
+    }
+
+    // ---- bookkeeping ----------------------------------------------------------------------
+
+    fn insert(&mut self, session: Session, hello_random: Option<[u8; 32]>) -> SessionHandle {
+        let h = SessionHandle(self.next_id);
+        self.next_id += 1;
+        self.by_addr.insert(session.remote_addr(), h);
+        let entry = Entry {
+            session,
+            hello_random,
+            timer: Armed::default(),
+            linger_until: None,
+            peer_closed: false,
+            ended: false,
+            queued: false,
+        };
+        self.sessions.insert(h, entry);
+        h
+    }
+
+    /// After any input to session `h`: queue it for transmit draining, then collect its
+    /// events, decide whether it ended, and re-arm its timer.
+    fn settle(&mut self, h: SessionHandle) {
+        if let Some(e) = self.sessions.get_mut(&h)
+            && !e.queued
+        {
+            e.queued = true;
+            self.touched.push_back(h);
+        }
+        self.settle_quiet(h);
+    }
+
+    fn settle_quiet(&mut self, h: SessionHandle) {
+        let Some(e) = self.sessions.get_mut(&h) else { return };
+        while let Some(ev) = e.session.poll_event() {
+            if ev == Event::Closed {
+                e.peer_closed = true;
+            }
+            self.events.push_back((h, EndpointEvent::Session(ev)));
+        }
+        // The peer's close_notify was received; the session has queued its answer.
+        if e.peer_closed && e.session.is_closed() {
+            e.ended = true;
+        }
+        let at = if e.ended {
+            None
+        } else {
+            match (e.session.poll_timeout(), e.linger_until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        };
+        self.timers.arm(h, &mut e.timer, at);
+        self.compact_timers();
+    }
+
+    /// Rebuild the heap when stale entries outnumber live sessions (amortised O(1)).
+    fn compact_timers(&mut self) {
+        if self.timers.len() > 2 * self.sessions.len() + 64 {
+            let sessions = &self.sessions;
+            self.timers
+                .compact(|h, t, g| sessions.get(&h).is_some_and(|e| e.timer.at == Some(t) && e.timer.generation == g));
+        }
+    }
+
+    fn remove(&mut self, h: SessionHandle) {
+        let Some(e) = self.sessions.remove(&h) else { return };
+        let remote = e.session.remote_addr();
+        if self.by_addr.get(&remote) == Some(&h) {
+            self.by_addr.remove(&remote);
+        }
+        let mut stats = e.session.stats().clone();
+        stats.destroyed.get_or_insert(self.last_now);
+        self.events.push_back((h, EndpointEvent::Destroyed(Box::new(stats))));
+        self.check_closed(self.last_now);
+    }
+
+    fn check_closed(&mut self, now: Instant) {
+        if self.state == EndpointState::Closing && self.sessions.is_empty() {
+            self.state = EndpointState::Closed;
+            self.stats.destroyed.get_or_insert(now);
+        }
+    }
+
+    fn count_sent(&mut self, t: Transmit) -> Transmit {
+        self.stats.packets_sent += 1;
+        self.stats.bytes_sent += t.contents.len() as u64;
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests;

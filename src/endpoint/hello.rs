@@ -1,0 +1,161 @@
+//! The stateless part of an endpoint: recognising a ClientHello from a datagram, the rotating
+//! cookie secrets, and building the HelloVerifyRequest answer (RFC 6347 §4.2.1).
+//!
+//! This module owns only per-endpoint values (two secrets and an RNG). It must never keep
+//! anything about a peer: every function takes the peer's datagram and address and returns a
+//! value the caller sends or drops before its call returns.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use rand_core::RngCore;
+use zeroize::Zeroize;
+
+use crate::codec::{Codec, Put};
+use crate::cookie;
+use crate::crypto::rng::DetRng;
+use crate::handshake::fragment::{HandshakeHeader, encode_fragment, parse_fragments};
+use crate::record::header::{Deframer, RecordHeader};
+use crate::wire::{ClientHello, ContentType, DTLS_1_0, DTLS_1_2, HandshakeType, HelloVerifyRequest};
+
+/// The highest message_seq a ClientHello that starts a handshake may carry: 0 for the first
+/// one, plus one per HelloVerifyRequest round (our client follows at most four).
+pub(crate) const MAX_FRESH_HELLO_SEQ: u16 = 4;
+
+/// A ClientHello found in the first record of a datagram.
+#[derive(Debug)]
+pub(crate) struct PeekedHello {
+    /// The record sequence number; the HelloVerifyRequest reuses it (RFC 6347 §4.2.1).
+    pub record_seq: u64,
+    /// The handshake message_seq; the HelloVerifyRequest reuses it (RFC 6347 §4.2.2).
+    pub message_seq: u16,
+    pub hello: ClientHello,
+}
+
+/// Cheap pre-check used for datagrams of known peers: does the first record look like a
+/// plaintext handshake record of epoch 0? (Content type 22 and epoch bytes zero.)
+pub(crate) fn may_be_client_hello(datagram: &[u8]) -> bool {
+    matches!(datagram, [22, _, _, 0, 0, ..])
+}
+
+/// Parse just enough of `datagram` to find one ClientHello: the first record must be a
+/// handshake record of epoch 0 with a DTLS 1.0 or 1.2 record version, whose first fragment
+/// is a whole (unfragmented) ClientHello that starts a handshake. Anything else is `None`.
+/// A ClientHello too large for one record is not supported from unknown peers.
+pub(crate) fn peek_client_hello(datagram: &[u8]) -> Option<PeekedHello> {
+    let (header, body) = Deframer::new(datagram).next()?;
+    if header.content_type != ContentType::Handshake
+        || header.epoch != 0
+        || (header.version != DTLS_1_0 && header.version != DTLS_1_2)
+    {
+        return None;
+    }
+    let (hs, msg) = parse_fragments(body).next()?.ok()?;
+    if hs.msg_type != HandshakeType::ClientHello || !hs.is_whole_message() || hs.message_seq > MAX_FRESH_HELLO_SEQ {
+        return None;
+    }
+    let hello = ClientHello::read_all(msg).ok()?;
+    Some(PeekedHello { record_seq: header.sequence, message_seq: hs.message_seq, hello })
+}
+
+/// The endpoint's cookie secrets: the current one, and the previous one, still accepted for
+/// one rotation period so that a client caught by a rotation mid-exchange still gets in.
+pub(crate) struct CookieSecrets {
+    current: [u8; 32],
+    previous: Option<[u8; 32]>,
+    next_rotation: Instant,
+    period: Duration,
+    rng: DetRng,
+}
+
+impl core::fmt::Debug for CookieSecrets {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CookieSecrets").field("next_rotation", &self.next_rotation).finish_non_exhaustive()
+    }
+}
+
+impl Drop for CookieSecrets {
+    fn drop(&mut self) {
+        self.current.zeroize();
+        if let Some(p) = self.previous.as_mut() {
+            p.zeroize();
+        }
+    }
+}
+
+impl CookieSecrets {
+    /// Draw the first secret from `rng`. Periods under one second are raised to one second.
+    pub(crate) fn new(mut rng: DetRng, period: Duration, now: Instant) -> Self {
+        let period = period.max(Duration::from_secs(1));
+        let mut current = [0u8; 32];
+        rng.fill_bytes(&mut current);
+        Self { current, previous: None, next_rotation: now + period, period, rng }
+    }
+
+    /// RFC 6347 §4.2.1: "the server SHOULD change its secret periodically". Rotate when a
+    /// period has elapsed; a secret older than two periods is never accepted again.
+    pub(crate) fn rotate_if_due(&mut self, now: Instant) {
+        if now < self.next_rotation {
+            return;
+        }
+        let missed_one = now >= self.next_rotation + self.period;
+        let mut fresh = [0u8; 32];
+        self.rng.fill_bytes(&mut fresh);
+        let old = core::mem::replace(&mut self.current, fresh);
+        if let Some(mut p) = self.previous.take() {
+            p.zeroize();
+        }
+        if missed_one {
+            // The old current secret is already more than one period past its retirement.
+            self.next_rotation = now + self.period;
+        } else {
+            self.previous = Some(old);
+            self.next_rotation += self.period;
+        }
+    }
+
+    /// True if the hello's cookie was issued to `peer` with the current or previous secret.
+    pub(crate) fn verify(&self, peer: SocketAddr, hello: &ClientHello) -> bool {
+        cookie::verify(&self.current, peer, hello)
+            || self.previous.as_ref().is_some_and(|p| cookie::verify(p, peer, hello))
+    }
+
+    /// The stateless HelloVerifyRequest datagram answering `peeked` from `peer`.
+    ///
+    /// RFC 6347 §4.2.1: "the server MUST use the record sequence number in the ClientHello
+    /// as the record sequence number in the HelloVerifyRequest"; RFC 6347 §4.2.2: the
+    /// HelloVerifyRequest carries the ClientHello's message_seq. Like OpenSSL (see
+    /// `vectors/captures/openssl-hello/s2c-01.hex`) the record and server_version are
+    /// DTLS 1.0 (0xfeff), as RFC 6347 §4.2.1 recommends.
+    pub(crate) fn hello_verify_request(&self, peer: SocketAddr, peeked: &PeekedHello) -> Vec<u8> {
+        let hvr = HelloVerifyRequest {
+            server_version: DTLS_1_0,
+            cookie: cookie::compute(&self.current, peer, &peeked.hello).to_vec(),
+        };
+        let mut body = Vec::with_capacity(3 + cookie::COOKIE_LEN);
+        hvr.encode(&mut body);
+        // The body is a few dozen bytes: it fits the 24-bit length.
+        let length = body.len() as u32;
+        let hs = HandshakeHeader {
+            msg_type: HandshakeType::HelloVerifyRequest,
+            length,
+            message_seq: peeked.message_seq,
+            fragment_offset: 0,
+            fragment_length: length,
+        };
+        let mut fragment = Vec::with_capacity(12 + body.len());
+        encode_fragment(&hs, &body, &mut fragment);
+        let record = RecordHeader {
+            content_type: ContentType::Handshake,
+            version: DTLS_1_0,
+            epoch: 0,
+            sequence: peeked.record_seq,
+            // A few dozen bytes: fits in u16.
+            length: fragment.len() as u16,
+        };
+        let mut out = Vec::with_capacity(13 + fragment.len());
+        record.encode(&mut out);
+        out.put_slice(&fragment);
+        out
+    }
+}

@@ -1,0 +1,201 @@
+//! The tokio adapter on 127.0.0.1: many sessions on one server endpoint, restart, busy,
+//! graceful close.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dtls_engine::adapter::EndpointOptions;
+use dtls_engine::adapter::tokio::{Endpoint, Session, connect, listen};
+use dtls_engine::{ClientConfig, EndpointState, ServerConfig};
+
+fn configs(handshake_timeout: Duration) -> (Arc<ServerConfig>, Arc<ClientConfig>) {
+    let c = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (c.cert.pem(), c.signing_key.serialize_pem());
+    let server = ServerConfig::builder().certificate_pem(cert.as_bytes(), key.as_bytes()).unwrap().build().unwrap();
+    let client = ClientConfig::builder()
+        .root_certificates_pem(cert.as_bytes())
+        .unwrap()
+        .server_name("localhost")
+        .handshake_timeout(handshake_timeout)
+        .build()
+        .unwrap();
+    (server, client)
+}
+
+/// An echo server: every accepted session sends back what it receives.
+async fn echo_server(server: Arc<ServerConfig>) -> Arc<Endpoint> {
+    let ep = Arc::new(listen("127.0.0.1:0", server, EndpointOptions::default()).await.unwrap());
+    let acceptor = ep.clone();
+    tokio::spawn(async move {
+        while let Some(mut s) = acceptor.accept().await {
+            tokio::spawn(async move {
+                while let Some(d) = s.recv().await {
+                    if s.send(&d).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    ep
+}
+
+async fn echo(s: &mut Session, msg: &[u8]) {
+    s.send(msg).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(20), s.recv()).await.unwrap().unwrap();
+    assert_eq!(got, msg);
+}
+
+async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..2000 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never true: {what}");
+}
+
+/// DTLS 1.2 has no connection ID, so a server tells sessions apart by the client's address:
+/// each of the 1,000 client sessions needs its own socket (its own client endpoint).
+///
+/// Handshakes are started concurrently but at most `IN_FLIGHT` at a time: a burst of 1,000
+/// at once overflows the loopback socket buffer (so would 1,000 close_notify at once; a
+/// connected server session whose peer's close_notify is lost has no idle timeout yet), and a lost echo (application data is not
+/// retransmitted) would make the exact stats comparison meaningless.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousand_concurrent_sessions_echo_and_stats_add_up() {
+    const SESSIONS: usize = 1000;
+    const IN_FLIGHT: usize = 64;
+    let gate = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    let started = Instant::now();
+    let (server_cfg, client_cfg) = configs(Duration::from_secs(60));
+    let server = echo_server(server_cfg).await;
+    let addr = server.local_addr();
+    let mut tasks = Vec::new();
+    for i in 0..SESSIONS {
+        let cfg = client_cfg.clone();
+        let gate = gate.clone();
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await.unwrap();
+            let ep = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
+            let mut s = ep.connect(addr, cfg).await.unwrap();
+            assert_eq!(s.protocol(), "DTLSv1.2");
+            assert!(s.cipher().is_some());
+            echo(&mut s, format!("hello {i}").as_bytes()).await;
+            (ep, s)
+        }));
+    }
+    let mut clients = Vec::new();
+    for t in tasks {
+        clients.push(t.await.unwrap());
+    }
+    eprintln!("{SESSIONS} handshakes + echoes in {:?}", started.elapsed());
+    // All 1,000 are live at once.
+    wait_until("all sessions live", || server.session_count() == SESSIONS).await;
+    assert_eq!(clients.iter().map(|(ep, _)| ep.session_count()).sum::<usize>(), SESSIONS);
+    // Close them, paced like the handshakes so close_notify bursts are not lost.
+    let clients = Arc::new(clients);
+    let mut closing = Vec::new();
+    for i in 0..SESSIONS {
+        let (gate, clients) = (gate.clone(), clients.clone());
+        closing.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await.unwrap();
+            clients[i].1.close();
+            clients[i].1.closed().await
+        }));
+    }
+    for t in closing {
+        assert_eq!(t.await.unwrap(), None);
+    }
+    wait_until("all sessions gone", || server.session_count() == 0).await;
+    let srv = server.stats();
+    let cli: Vec<_> = clients.iter().map(|(ep, _)| ep.stats()).collect();
+    let sum = |f: fn(&dtls_engine::EndpointStats) -> u64| cli.iter().map(f).sum::<u64>();
+    eprintln!("server stats {srv:?}");
+    assert_eq!(srv.server_sessions, SESSIONS as u64);
+    assert_eq!(srv.client_sessions, 0);
+    assert_eq!(sum(|s| s.client_sessions), SESSIONS as u64);
+    assert_eq!(sum(|s| s.server_sessions), 0);
+    assert_eq!(srv.packets_received, sum(|s| s.packets_sent));
+    assert_eq!(srv.packets_sent, sum(|s| s.packets_received));
+    assert_eq!(srv.bytes_received, sum(|s| s.bytes_sent));
+    assert_eq!(srv.bytes_sent, sum(|s| s.bytes_received));
+    assert!(srv.hello_verify_requests_sent >= SESSIONS as u64);
+    assert_eq!(srv.busy_rejections + srv.datagrams_dropped + srv.amplification_refusals, 0);
+    for (ep, _) in clients.iter() {
+        ep.close();
+    }
+    for (ep, _) in clients.iter() {
+        ep.closed().await;
+        assert!(ep.is_finished());
+    }
+    server.close();
+    server.closed().await;
+    assert!(server.is_finished());
+    eprintln!("total {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_client_on_same_port_gets_a_fresh_session() {
+    let (server_cfg, client_cfg) = configs(Duration::from_secs(20));
+    let server = echo_server(server_cfg).await;
+    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
+    let port = client.local_addr();
+    let mut first = client.connect(server.local_addr(), client_cfg.clone()).await.unwrap();
+    echo(&mut first, b"before").await;
+    // Crash: no close_notify reaches the server.
+    client.destroy();
+    client.closed().await;
+    assert!(client.is_finished());
+    drop(first);
+    drop(client);
+    let client = Endpoint::bind(port, EndpointOptions::default()).await.unwrap();
+    let mut second = client.connect(server.local_addr(), client_cfg).await.unwrap();
+    echo(&mut second, b"after").await;
+    let st = server.stats();
+    assert_eq!((st.server_sessions, st.sessions_replaced), (2, 1));
+    assert_eq!(server.session_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_refuses_new_sessions_while_existing_one_works() {
+    let (server_cfg, client_cfg) = configs(Duration::from_secs(3));
+    let server = echo_server(server_cfg).await;
+    let mut existing = connect(server.local_addr(), client_cfg.clone()).await.unwrap();
+    server.set_busy(true);
+    wait_until("busy", || server.is_busy()).await;
+    let refused = connect(server.local_addr(), client_cfg.clone()).await;
+    assert!(refused.is_err(), "busy server accepted a session");
+    assert!(server.stats().busy_rejections >= 1);
+    assert_eq!(server.stats().server_sessions, 1);
+    echo(&mut existing, b"still served").await;
+    server.set_busy(false);
+    wait_until("not busy", || !server.is_busy()).await;
+    let mut later = connect(server.local_addr(), client_cfg).await.unwrap();
+    echo(&mut later, b"welcome back").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_close_reaches_the_peer_and_stops_the_drivers() {
+    let (server_cfg, client_cfg) = configs(Duration::from_secs(20));
+    let server = echo_server(server_cfg).await;
+    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
+    let mut s = client.connect(server.local_addr(), client_cfg).await.unwrap();
+    echo(&mut s, b"bye soon").await;
+    let stats_before = s.stats().await.unwrap();
+    assert!(stats_before.handshake_completed.is_some());
+    server.close();
+    // The client sees close_notify: recv ends, closed() resolves without error.
+    assert_eq!(tokio::time::timeout(Duration::from_secs(5), s.recv()).await.unwrap(), None);
+    assert_eq!(tokio::time::timeout(Duration::from_secs(5), s.closed()).await.unwrap(), None);
+    tokio::time::timeout(Duration::from_secs(5), server.closed()).await.unwrap();
+    assert_eq!(server.state(), EndpointState::Closed);
+    assert!(server.is_finished());
+    assert!(server.accept().await.is_none());
+    let final_stats = s.stats().await.unwrap();
+    assert!(final_stats.destroyed.is_some());
+    client.close();
+    tokio::time::timeout(Duration::from_secs(5), client.closed()).await.unwrap();
+    assert!(client.is_finished());
+}

@@ -43,6 +43,7 @@ pub struct CommonConfig {
     pub(crate) initial_rto: Duration,
     pub(crate) max_rto: Duration,
     pub(crate) handshake_timeout: Duration,
+    pub(crate) idle_timeout: Option<Duration>,
     pub(crate) require_ems: bool,
     pub(crate) max_message_len: usize,
     pub(crate) max_reassembly_bytes: usize,
@@ -88,6 +89,7 @@ struct CommonBuilder {
     initial_rto: Duration,
     max_rto: Duration,
     handshake_timeout: Duration,
+    idle_timeout: Option<Duration>,
     require_ems: bool,
     max_message_len: usize,
     max_reassembly_bytes: usize,
@@ -109,6 +111,7 @@ impl Default for CommonBuilder {
             initial_rto: Duration::from_secs(1),
             max_rto: Duration::from_secs(60),
             handshake_timeout: Duration::from_secs(60),
+            idle_timeout: None,
             require_ems: true,
             max_message_len: 64 * 1024,
             max_reassembly_bytes: 256 * 1024,
@@ -154,6 +157,7 @@ impl CommonBuilder {
             initial_rto: self.initial_rto,
             max_rto: self.max_rto,
             handshake_timeout: self.handshake_timeout,
+            idle_timeout: self.idle_timeout,
             require_ems: self.require_ems,
             max_message_len: self.max_message_len,
             max_reassembly_bytes: self.max_reassembly_bytes,
@@ -203,6 +207,14 @@ macro_rules! common_setters {
         /// Give up on a handshake that has not completed after this long (default 60 s).
         pub fn handshake_timeout(mut self, d: Duration) -> Self {
             self.common.handshake_timeout = d;
+            self
+        }
+
+        /// End an established session when no authentic record has arrived from the peer
+        /// for this long (`Error::IdleTimeout`). Off by default: DTLS 1.2 has no keep-alive,
+        /// so only the application knows how long silence may last.
+        pub fn idle_timeout(mut self, d: Duration) -> Self {
+            self.common.idle_timeout = Some(d);
             self
         }
 

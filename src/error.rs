@@ -92,6 +92,8 @@ pub enum Error {
     AlertReceived(AlertDescription),
     /// The handshake did not finish before the configured deadline.
     HandshakeTimeout,
+    /// Nothing authentic arrived from the peer for the configured idle timeout.
+    IdleTimeout,
     /// The configuration is not usable (what is wrong).
     InvalidConfig(String),
     /// An operation that needs an established session was attempted too early.
@@ -147,7 +149,7 @@ impl Error {
                     A::BadCertificate
                 }
             },
-            Self::HandshakeTimeout => return None,
+            Self::HandshakeTimeout | Self::IdleTimeout => return None,
             Self::AlertReceived(_) | Self::Closed => return None,
             Self::InvalidConfig(_) | Self::HandshakeNotComplete | Self::MessageTooLarge | Self::ExporterRefused => {
                 return None;
@@ -190,6 +192,7 @@ impl fmt::Display for Error {
             Self::InvalidCertificate(e) => write!(f, "invalid peer certificate: {e:?}"),
             Self::AlertReceived(a) => write!(f, "received fatal alert: {}", alert_name(*a)),
             Self::HandshakeTimeout => f.write_str("handshake timed out"),
+            Self::IdleTimeout => f.write_str("idle timeout: nothing heard from the peer"),
             Self::InvalidConfig(s) => write!(f, "invalid configuration: {s}"),
             Self::HandshakeNotComplete => f.write_str("handshake not complete"),
             Self::Closed => f.write_str("session closed"),

@@ -93,6 +93,8 @@ pub struct Session {
     /// Records of the next epoch that arrived before its ChangeCipherSpec (RFC 6347 §4.1).
     early: Vec<(RecordHeader, Vec<u8>)>,
     peer_ccs_pending: bool,
+    /// When the last authentic record arrived (for the idle timeout).
+    last_heard: Instant,
     transmits: VecDeque<Vec<u8>>,
     events: VecDeque<Event>,
     scratch: Vec<u8>,
@@ -169,6 +171,7 @@ impl Session {
             deadline,
             early: Vec::new(),
             peer_ccs_pending: false,
+            last_heard: now,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             scratch: Vec::new(),
@@ -207,6 +210,9 @@ impl Session {
         if self.deadline.is_some_and(|d| now >= d) && !self.ctx.connected {
             return Err(self.fail(now, Error::HandshakeTimeout));
         }
+        if self.ctx.connected && self.idle_deadline().is_some_and(|d| now >= d) {
+            return Err(self.fail(now, Error::IdleTimeout));
+        }
         if self.retransmit_at.is_some_and(|at| now >= at) {
             // RFC 6347 §4.2.4.1: double the timer on each retransmission, up to 60 s.
             self.rto = (self.rto * 2).min(self.ctx.config().max_rto);
@@ -234,11 +240,18 @@ impl Session {
         if self.failed {
             return None;
         }
-        let deadline = if self.ctx.connected { None } else { self.deadline };
+        let deadline = if self.ctx.connected { self.idle_deadline() } else { self.deadline };
         match (self.retransmit_at, deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    fn idle_deadline(&self) -> Option<Instant> {
+        if self.close_sent || self.close_received {
+            return None;
+        }
+        Some(self.last_heard + self.ctx.config().idle_timeout?)
     }
 
     /// The next event, if any.
@@ -414,7 +427,12 @@ impl Session {
         buf.clear();
         buf.extend_from_slice(body);
         let result = match self.ctx.records.open(&header, &mut buf) {
-            Ok(range) => self.handle_plaintext(now, &header, buf.get(range).unwrap_or(&[])),
+            Ok(range) => {
+                if header.epoch > 0 {
+                    self.last_heard = now;
+                }
+                self.handle_plaintext(now, &header, buf.get(range).unwrap_or(&[]))
+            }
             Err(_) => {
                 self.stats.records_dropped += 1;
                 Ok(())

@@ -201,3 +201,27 @@ fn suites_and_groups_by_name() {
     assert!(client().cipher_suites_by_name(&["RC4-MD5"]).build().is_err());
     assert!(client().groups_by_name(&["brainpool"]).build().is_err());
 }
+
+/// A peer that vanishes after the handshake must not pin a session forever: with an idle
+/// timeout configured, the session ends with `IdleTimeout` once nothing authentic arrived
+/// for that long, and authentic traffic keeps it alive.
+#[test]
+fn idle_timeout_ends_a_silent_session() {
+    let mut p = pair(client(), server().idle_timeout(Duration::from_secs(30)));
+    p.expect_handshake(DEADLINE);
+    let start = p.elapsed();
+    // Traffic every 20 s keeps the server session alive past 30 s.
+    for _ in 0..3 {
+        p.now += Duration::from_secs(20);
+        p.client.session.send(b"ping").unwrap();
+        p.drive_until(p.elapsed() + Duration::from_secs(1), |p| p.server.app_data.len() == 1).unwrap();
+        p.server.app_data.clear();
+    }
+    assert!(p.server.error.is_none(), "{:?}", p.server.error);
+    assert!(p.elapsed() - start >= Duration::from_secs(60));
+    // Then silence: the server gives up 30 s after the last record.
+    let r = p.drive_until(p.elapsed() + Duration::from_secs(40), |p| p.server.error.is_some());
+    assert!(r.is_err() || p.server.error.is_some());
+    assert_eq!(p.server.error, Some(Error::IdleTimeout));
+    assert!(p.client.error.is_none());
+}

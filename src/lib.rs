@@ -29,6 +29,7 @@ pub mod exporter;
 pub mod extensions;
 pub mod handshake;
 pub mod keylog;
+pub mod pool;
 pub mod record;
 pub mod session;
 pub mod stats;

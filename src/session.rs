@@ -34,6 +34,7 @@ use crate::handshake::fragment::parse_fragments;
 use crate::handshake::key_schedule::Side;
 use crate::handshake::reassembler::{HandshakeMessage, Inserted, Reassembler};
 use crate::handshake::server::ServerState;
+use crate::pool::BufferPool;
 use crate::record::header::{Deframer, RecordHeader};
 use crate::stats::SessionStats;
 use crate::suites::SuiteInfo;
@@ -98,6 +99,7 @@ pub struct Session {
     transmits: VecDeque<Vec<u8>>,
     events: VecDeque<Event>,
     scratch: Vec<u8>,
+    pool: BufferPool,
     close_sent: bool,
     close_received: bool,
     failed: bool,
@@ -175,6 +177,7 @@ impl Session {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             scratch: Vec::new(),
+            pool: BufferPool::default(),
             close_sent: false,
             close_received: false,
             failed: false,
@@ -234,6 +237,24 @@ impl Session {
         Some(Transmit { destination: self.ctx.peer, contents })
     }
 
+    /// Like [`Session::poll_transmit`], but swaps the datagram into `buf` (whose old
+    /// allocation the session keeps for reuse): with one long-lived `buf`, sending needs no
+    /// heap allocation per record.
+    pub fn poll_transmit_into(&mut self, buf: &mut Vec<u8>) -> Option<SocketAddr> {
+        let contents = self.transmits.pop_front()?;
+        self.stats.packets_sent += 1;
+        self.stats.datagram_bytes_sent += contents.len() as u64;
+        let old = core::mem::replace(buf, contents);
+        self.pool.put(old);
+        Some(self.ctx.peer)
+    }
+
+    /// Hand back a buffer the session gave out (a [`Transmit`]'s contents or the payload of
+    /// [`Event::ApplicationData`]) so later records reuse it instead of allocating.
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        self.pool.put(buf);
+    }
+
     /// The next instant at which [`Session::handle_timeout`] must be called.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -272,7 +293,7 @@ impl Session {
         if data.len() > self.max_payload() {
             return Err(Error::MessageTooLarge);
         }
-        let mut dgram = Vec::with_capacity(data.len() + 64);
+        let mut dgram = self.pool.take(data.len() + 64);
         self.ctx.records.seal(1, ContentType::ApplicationData, data, &mut dgram)?;
         self.transmits.push_back(dgram);
         self.stats.app_bytes_sent += data.len() as u64;
@@ -467,7 +488,9 @@ impl Session {
                 }
                 self.stats.app_bytes_received += plain.len() as u64;
                 self.stats.app_messages_received += 1;
-                self.events.push_back(Event::ApplicationData(plain.to_vec()));
+                let mut buf = self.pool.take(plain.len());
+                buf.extend_from_slice(plain);
+                self.events.push_back(Event::ApplicationData(buf));
                 Ok(())
             }
             ContentType::Unknown(_) => {
@@ -636,7 +659,7 @@ impl Session {
         let mut body = Vec::with_capacity(2);
         Alert { level, description }.encode(&mut body);
         let epoch = self.ctx.records.write_epoch();
-        let mut dgram = Vec::with_capacity(64);
+        let mut dgram = self.pool.take(64);
         if self.ctx.records.seal(epoch, ContentType::Alert, &body, &mut dgram).is_ok() {
             self.transmits.push_back(dgram);
         }

@@ -1,0 +1,60 @@
+//! A small free list of byte buffers, so steady-state application records need no heap
+//! allocation: datagrams and received payloads are built in recycled buffers, and the
+//! application hands them back with `recycle`. Bounded: it never holds more than
+//! [`BufferPool::MAX_BUFFERS`] buffers, nor any buffer larger than [`BufferPool::MAX_KEPT`].
+
+/// Recycled `Vec<u8>` buffers.
+#[derive(Debug, Default)]
+pub struct BufferPool {
+    free: Vec<Vec<u8>>,
+}
+
+impl BufferPool {
+    /// Most buffers kept for reuse.
+    pub const MAX_BUFFERS: usize = 16;
+    /// Buffers with more capacity than this are freed rather than kept.
+    pub const MAX_KEPT: usize = 1 << 17;
+
+    /// An empty buffer, with at least `capacity` bytes when a new one must be made.
+    pub fn take(&mut self, capacity: usize) -> Vec<u8> {
+        match self.free.pop() {
+            Some(mut b) => {
+                b.clear();
+                b.reserve(capacity);
+                b
+            }
+            None => Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Give a buffer back for reuse.
+    pub fn put(&mut self, mut buf: Vec<u8>) {
+        if self.free.len() < Self::MAX_BUFFERS && buf.capacity() <= Self::MAX_KEPT && buf.capacity() > 0 {
+            buf.clear();
+            self.free.push(buf);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_are_reused_and_bounded() {
+        let mut p = BufferPool::default();
+        let mut b = p.take(100);
+        b.extend_from_slice(b"abc");
+        let ptr = b.as_ptr();
+        p.put(b);
+        let again = p.take(10);
+        assert!(again.is_empty());
+        assert_eq!(again.as_ptr(), ptr);
+        for _ in 0..100 {
+            p.put(Vec::with_capacity(8));
+        }
+        assert_eq!(p.free.len(), BufferPool::MAX_BUFFERS);
+        p.put(Vec::with_capacity(BufferPool::MAX_KEPT + 1));
+        assert_eq!(p.free.len(), BufferPool::MAX_BUFFERS);
+    }
+}

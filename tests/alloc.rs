@@ -1,0 +1,136 @@
+//! Heap allocations on the steady-state path: after the handshake, sending and receiving
+//! application records allocates nothing when the application recycles buffers
+//! (`poll_transmit_into` + `recycle`). Also reports the heap held by an established
+//! client+server pair.
+//!
+//! One test per binary on purpose: the counting allocator is process-wide.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::Instant;
+
+use dtls_engine::{CipherSuite, ClientConfig, Event, ServerConfig, Session};
+
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static LIVE: AtomicI64 = AtomicI64::new(0);
+static ON: AtomicBool = AtomicBool::new(false);
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if ON.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if ON.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn pair(suite: CipherSuite, cert_pem: &str, key_pem: &str) -> (Session, Session) {
+    let scfg = ServerConfig::builder()
+        .certificate_pem(cert_pem.as_bytes(), key_pem.as_bytes())
+        .unwrap()
+        .cipher_suites(&[suite])
+        .rng_seed([1; 32])
+        .build()
+        .unwrap();
+    let ccfg = ClientConfig::builder()
+        .root_certificates_pem(cert_pem.as_bytes())
+        .unwrap()
+        .server_name("localhost")
+        .rng_seed([2; 32])
+        .build()
+        .unwrap();
+    let (ca, sa): (SocketAddr, SocketAddr) = ("127.0.0.1:1000".parse().unwrap(), "127.0.0.1:2000".parse().unwrap());
+    let now = Instant::now();
+    let mut c = Session::client(ccfg, sa, now);
+    let mut s = Session::server(scfg, ca, now);
+    for _ in 0..10 {
+        while let Some(t) = c.poll_transmit() {
+            s.handle(now, &t.contents).unwrap();
+        }
+        while let Some(t) = s.poll_transmit() {
+            c.handle(now, &t.contents).unwrap();
+        }
+    }
+    assert!(c.is_connected() && s.is_connected());
+    while c.poll_event().is_some() {}
+    while s.poll_event().is_some() {}
+    (c, s)
+}
+
+/// One record each way, recycling every buffer.
+fn exchange(c: &mut Session, s: &mut Session, payload: &[u8], wire: &mut Vec<u8>, now: Instant) {
+    one_way(c, s, payload, wire, now);
+    one_way(s, c, payload, wire, now);
+}
+
+fn one_way(from: &mut Session, to: &mut Session, payload: &[u8], wire: &mut Vec<u8>, now: Instant) {
+    {
+        from.send(payload).unwrap();
+        while from.poll_transmit_into(wire).is_some() {
+            to.handle(now, wire).unwrap();
+        }
+        while let Some(ev) = to.poll_event() {
+            match ev {
+                Event::ApplicationData(d) => {
+                    assert_eq!(d.len(), payload.len());
+                    to.recycle(d);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn no_allocation_per_application_record() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+    let payload = [0x5au8; 1200 - 13 - 24];
+    for suite in [
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    ] {
+        let live_before = LIVE.load(Ordering::Relaxed);
+        let (mut c, mut s) = pair(suite, &cert_pem, &key_pem);
+        let pair_bytes = LIVE.load(Ordering::Relaxed) - live_before;
+        let now = Instant::now();
+        let mut wire = Vec::with_capacity(2048);
+        // Warm up: the pools and queues reach their steady size.
+        for _ in 0..8 {
+            exchange(&mut c, &mut s, &payload, &mut wire, now);
+        }
+        ALLOCS.store(0, Ordering::Relaxed);
+        ON.store(true, Ordering::Relaxed);
+        for _ in 0..1000 {
+            exchange(&mut c, &mut s, &payload, &mut wire, now);
+        }
+        ON.store(false, Ordering::Relaxed);
+        let allocs = ALLOCS.load(Ordering::Relaxed);
+        println!("{suite:?}: {allocs} allocations for 2000 records; established pair holds {pair_bytes} heap bytes");
+        assert_eq!(allocs, 0, "{suite:?}: heap allocations on the record path");
+        assert_eq!(c.stats().app_messages_received, 1008);
+    }
+}

@@ -177,7 +177,9 @@ pub fn put_prefixed(out: &mut Vec<u8>, prefix: LenPrefix, body: impl FnOnce(&mut
     let len = len.min(prefix.max()) as u32;
     let bytes = len.to_be_bytes();
     let w = prefix.width();
-    out[start..start + w].copy_from_slice(&bytes[4 - w..]);
+    if let (Some(dst), Some(src)) = (out.get_mut(start..start + w), bytes.get(4 - w..)) {
+        dst.copy_from_slice(src);
+    }
 }
 
 /// A type with a wire encoding.

@@ -17,8 +17,11 @@ pub const COOKIE_LEN: usize = 32;
 // address and port, and every ClientHello field except the cookie itself, so a cookie is
 // useless from another address or with another hello (SECURITY.md item 7).
 fn mac(secret: &[u8; 32], peer: SocketAddr, hello: &ClientHello) -> Hmac<Sha256> {
-    // unwrap: HMAC accepts keys of any length.
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    // RFC 2104 §2: a key shorter than the block is zero-padded to it, so padding here gives
+    // the same MAC while letting the key type be checked at compile time.
+    let mut block = [0u8; 64];
+    block.iter_mut().zip(secret).for_each(|(d, s)| *d = *s);
+    let mut m = <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block.into());
     match peer {
         SocketAddr::V4(a) => {
             m.update(&[4]);

@@ -26,10 +26,8 @@ pub fn format_line(label: &str, client_random: &[u8], secret: &[u8]) -> String {
 }
 
 fn push_hex(s: &mut String, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     for b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 15)]));
+        s.push_str(&format!("{b:02x}"));
     }
 }
 

@@ -15,6 +15,7 @@
 //! as a transmit. Invalid records are never errors: they are dropped silently
 //! (RFC 6347 §4.1.2.7) and counted in [`SessionStats::records_dropped`].
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod adapter;
 #[cfg(feature = "rcgen")]

@@ -86,7 +86,7 @@ impl RecordKey {
         }
         let unbound = UnboundKey::new(alg.ring_alg(), key).map_err(|_| Error::Crypto("AEAD key length"))?;
         let mut fixed = [0u8; 12];
-        fixed[..iv.len()].copy_from_slice(iv);
+        fixed.iter_mut().zip(iv).for_each(|(d, s)| *d = *s);
         Ok(Self { alg, key: LessSafeKey::new(unbound), iv: fixed })
     }
 

@@ -52,8 +52,8 @@ impl KeyExchange {
     pub fn generate(group: NamedGroup, rng: &mut dyn RngCore) -> Result<Self, Error> {
         let (algorithm, seed_len) = ring_params(group).ok_or(PeerIncompatible::NoCommonGroup)?;
         let mut seed = Zeroizing::new([0u8; 48]);
-        // index: seed_len is 32 or 48 (`ring_params`).
-        let seed = &mut seed[..seed_len];
+        // seed_len is 32 or 48 (`ring_params`), never beyond the array.
+        let seed = seed.get_mut(..seed_len).ok_or(Error::Crypto("seed length"))?;
         rng.fill_bytes(seed);
 
         // ring's `SecureRandom` is sealed, and the core must not use the system RNG, so we hand

@@ -72,9 +72,8 @@ pub fn prf(hash: PrfHash, secret: &[u8], label: &[u8], seed_parts: &[&[u8]], out
         ctx.update(a.as_ref());
         full_seed().for_each(|p| ctx.update(p));
         let block = ctx.sign();
-        // index: chunks are at most output_len bytes, the tag's length.
-        let n = chunk.len();
-        chunk.copy_from_slice(&block.as_ref()[..n]);
+        // Chunks are at most output_len bytes, the tag's length.
+        chunk.iter_mut().zip(block.as_ref()).for_each(|(d, s)| *d = *s);
         // A(i+1) = HMAC_hash(secret, A(i))
         a = hmac::sign(&key, a.as_ref());
     }

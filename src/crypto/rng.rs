@@ -103,9 +103,8 @@ impl DetRng {
     fn generate(&mut self, out: &mut [u8]) {
         for chunk in out.chunks_mut(self.v.len()) {
             self.step_v();
-            // index: chunks are at most v.len() bytes.
-            let n = chunk.len();
-            chunk.copy_from_slice(&self.v[..n]);
+            // Chunks are at most v.len() bytes.
+            chunk.iter_mut().zip(&self.v).for_each(|(d, s)| *d = *s);
         }
         // Step 6: (Key, V) = HMAC_DRBG_Update(additional_input = Null, Key, V).
         self.update(&[]);

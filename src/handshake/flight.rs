@@ -75,7 +75,7 @@ impl Flight {
                         };
                         payload.clear();
                         header.encode(&mut payload);
-                        payload.extend_from_slice(&body[offset..offset + n]);
+                        payload.extend_from_slice(body.get(offset..offset + n).unwrap_or_default());
                         records.seal(*epoch, ContentType::Handshake, &payload, &mut dgram)?;
                         offset += n;
                         if offset >= body.len() {

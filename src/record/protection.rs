@@ -99,8 +99,8 @@ impl RecordLayer {
         payload: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        let idx = usize::from(epoch.min(1));
-        let seq = self.write_seq[idx];
+        let counter = self.write_seq.get_mut(usize::from(epoch)).ok_or(Error::Crypto("no such epoch"))?;
+        let seq = *counter;
         if seq > MAX_SEQUENCE {
             // RFC 6347 §4.1: a sequence number must not wrap; without renegotiation the
             // session must end.
@@ -109,7 +109,7 @@ impl RecordLayer {
         if payload.len() > MAX_PLAINTEXT {
             return Err(Error::MessageTooLarge);
         }
-        self.write_seq[idx] = seq + 1;
+        *counter = seq + 1;
         let mut header = RecordHeader { content_type, version: DTLS_1_2, epoch, sequence: seq, length: 0 };
         let start = out.len();
         match (epoch, &self.write_key) {
@@ -130,7 +130,7 @@ impl RecordLayer {
                 }
                 let body = out.len();
                 out.extend_from_slice(payload);
-                let tag = key.seal(header.epoch_seq(), &aad, &mut out[body..])?;
+                let tag = key.seal(header.epoch_seq(), &aad, out.get_mut(body..).unwrap_or_default())?;
                 out.extend_from_slice(tag.as_ref());
             }
             (_, None) => {

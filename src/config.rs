@@ -455,6 +455,12 @@ pub struct ServerConfig {
     pub(crate) cookie_secret: [u8; 32],
 }
 
+impl Drop for ServerConfig {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.cookie_secret);
+    }
+}
+
 /// A certificate chain with its private key.
 #[derive(Debug, Clone)]
 pub struct Identity {

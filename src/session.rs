@@ -539,6 +539,13 @@ impl Session {
                 self.stats.records_dropped += 1;
                 break;
             };
+            // RFC 5746 §4.4 / SECURITY.md item 9: after the handshake, a handshake message
+            // in the protected epoch other than a repeated Finished starts a renegotiation
+            // (its message_seq restarts at 0, RFC 6347 §4.2.2); refuse it with a warning.
+            if self.ctx.connected && epoch == 1 && header.msg_type != HandshakeType::Finished {
+                self.send_alert(AlertLevel::Warning, AlertDescription::NoRenegotiation);
+                break;
+            }
             // SECURITY.md item 8: Finished only in epoch 1, everything else of the initial
             // handshake only in epoch 0.
             if (header.msg_type == HandshakeType::Finished) != (epoch == 1) {

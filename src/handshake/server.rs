@@ -67,8 +67,14 @@ impl ServerState {
     }
 
     /// True when the peer's ChangeCipherSpec is due (the epoch may switch).
+    ///
+    /// Also while a CertificateVerify is awaited: the keys exist already, and a Finished
+    /// that follows the client's Certificate without a CertificateVerify must be read to be
+    /// refused (SECURITY.md item 1) rather than buffered until the handshake times out. The
+    /// reassembler still delivers strictly in message_seq order, so a lost CertificateVerify
+    /// is waited for, not skipped.
     pub fn expects_ccs(&self) -> bool {
-        matches!(self, Self::ExpectFinished)
+        matches!(self, Self::ExpectFinished | Self::ExpectCertificateVerify { .. })
     }
 
     /// Advance on one complete handshake message. `raw` is its transcript encoding and

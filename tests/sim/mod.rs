@@ -12,7 +12,9 @@
 
 #![allow(dead_code)]
 
+pub mod evil;
 pub mod test_rsa_key;
+pub mod wire;
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -175,7 +177,7 @@ impl Link {
 // ---------------------------------------------------------------------------------------
 // Flights
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Side {
     Client,
     Server,
@@ -331,6 +333,8 @@ pub struct Pair {
     pub s2c: Link,
     filter: Option<Filter>,
     trace: Vec<String>,
+    /// Every datagram either session emitted, as it left the session (before the filter).
+    pub sent: Vec<(DatagramInfo, Vec<u8>)>,
 }
 
 impl Pair {
@@ -351,6 +355,7 @@ impl Pair {
             s2c: Link::new(s2c, seed ^ 0x52c),
             filter: None,
             trace: Vec::new(),
+            sent: Vec::new(),
         }
     }
 
@@ -518,6 +523,7 @@ impl Pair {
                 at,
             };
             ep.sent += 1;
+            self.sent.push((info.clone(), transmit.contents.clone()));
 
             let mut datagram = transmit.contents;
             let keep = self.filter.as_mut().is_none_or(|f| f(&info, &mut datagram));
@@ -554,6 +560,23 @@ impl Pair {
             self.trace.push(line);
         }
         any
+    }
+
+    /// Hands `datagram` to `to` at once, as if an attacker on the path had sent it,
+    /// bypassing links and filter. Errors and events are recorded as for delivered ones.
+    pub fn inject(&mut self, to: Side, datagram: &[u8]) {
+        let now = self.now;
+        let ep = self.endpoint_mut(to);
+        if ep.error.is_some() {
+            return;
+        }
+        let res = ep.session.handle(now, datagram);
+        self.after(to, res);
+    }
+
+    /// The datagrams `side` emitted so far (before the filter), in order.
+    pub fn sent_by(&self, side: Side) -> Vec<Vec<u8>> {
+        self.sent.iter().filter(|(i, _)| i.from == side).map(|(_, d)| d.clone()).collect()
     }
 
     /// Delivers the datagrams due now on the link towards `to`.

@@ -1,0 +1,146 @@
+//! The scripted prefix shared by the session targets: a real client and a real server
+//! (seeded configurations, fixed certificate clock, one fixed `Instant`) run the genuine
+//! handshake for a number of half-steps chosen by the first input byte, then the rest of
+//! the input drives the session under test.
+//!
+//! Input: `[stop] { [tag] ... }`. `stop % 7` half-steps of the handshake are run first (0:
+//! nothing delivered yet; 1: flight 1 delivered to the server; 2: flight 2 to the client;
+//! ... 6: flight 6 to the client, both connected). If `stop & 0x80`, the peer's genuine next
+//! datagrams are fed to the session under test, each byte XORed with the remaining input
+//! (cycled), so the fuzzer mutates real messages with real randoms. Otherwise each chunk is:
+//! tag `0x80..=0xff`: advance the clock by `(tag & 0x7f) * 100 ms` and run timers;
+//! tag `0x7f`: try to send application data; other tags: a datagram whose length is the
+//! next two bytes (big endian) follows.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use dtls_engine::{ClientConfig, ServerConfig, Session, UnixTime};
+
+const CA: &[u8] = include_bytes!("../../tests/fixtures/chain/ca.pem");
+const CERT: &[u8] = include_bytes!("../../tests/fixtures/chain/server.pem");
+const KEY: &[u8] = include_bytes!("../../tests/fixtures/chain/server-key.pem");
+
+const CLIENT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40001);
+const SERVER_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40002);
+
+/// 2027-01-01: inside the fixture chain's validity.
+fn cert_time() -> UnixTime {
+    UnixTime::since_unix_epoch(Duration::from_secs(1_798_761_600))
+}
+
+fn base() -> Instant {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    *BASE.get_or_init(Instant::now)
+}
+
+fn configs() -> (Arc<ClientConfig>, Arc<ServerConfig>) {
+    // Fresh configurations every run: the seeded RNG forks per session, so sharing them
+    // across runs would make runs depend on each other.
+    let client = ClientConfig::builder()
+        .root_certificates_pem(CA)
+        .expect("fixture CA")
+        .server_name("server.test")
+        .client_certificate_pem(CERT, KEY)
+        .expect("fixture client cert")
+        .rng_seed([1; 32])
+        .time_source(cert_time)
+        .build()
+        .expect("client config");
+    let server = ServerConfig::builder()
+        .certificate_pem(CERT, KEY)
+        .expect("fixture server cert")
+        .require_client_certificate_pem(CA)
+        .expect("fixture CA")
+        .rng_seed([2; 32])
+        .time_source(cert_time)
+        .build()
+        .expect("server config");
+    (client, server)
+}
+
+/// Which session of the pair the input drives (each target uses one).
+#[allow(dead_code)]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Client,
+    Server,
+}
+
+fn drain(s: &mut Session) -> Vec<Vec<u8>> {
+    while s.poll_event().is_some() {}
+    let mut out = Vec::new();
+    while let Some(t) = s.poll_transmit() {
+        out.push(t.contents);
+    }
+    out
+}
+
+/// Run the prefix and then the fuzz input against the session of `role`.
+pub fn run(role: Role, data: &[u8]) {
+    let Some((&stop, input)) = data.split_first() else {
+        return;
+    };
+    let now = base();
+    let (ccfg, scfg) = configs();
+    let mut client = Session::client(ccfg, SERVER_ADDR, now);
+    let mut server = Session::server(scfg, CLIENT_ADDR, now);
+    let mut to_server = drain(&mut client);
+    let mut to_client = Vec::new();
+    for step in 0..(stop % 7) {
+        if step % 2 == 0 {
+            for d in to_server.drain(..) {
+                let _ = server.handle(now, &d);
+            }
+            to_client.extend(drain(&mut server));
+        } else {
+            for d in to_client.drain(..) {
+                let _ = client.handle(now, &d);
+            }
+            to_server.extend(drain(&mut client));
+        }
+    }
+    let (sut, pending) = match role {
+        Role::Client => (&mut client, to_client),
+        Role::Server => (&mut server, to_server),
+    };
+    let mut now = now;
+    if stop & 0x80 != 0 {
+        let mut key = input.iter().cycle();
+        for mut d in pending {
+            if !input.is_empty() {
+                for b in d.iter_mut() {
+                    *b ^= key.next().copied().unwrap_or(0);
+                }
+            }
+            let _ = sut.handle(now, &d);
+            drain(sut);
+        }
+        return;
+    }
+    let mut rest = input;
+    while let Some((&tag, tail)) = rest.split_first() {
+        rest = tail;
+        match tag {
+            0x80..=0xff => {
+                now += Duration::from_millis(100 * u64::from(tag & 0x7f));
+                let _ = sut.handle_timeout(now);
+            }
+            0x7f => {
+                let _ = sut.send(b"fuzz");
+            }
+            _ => {
+                if rest.len() < 2 {
+                    break;
+                }
+                let len = usize::from(u16::from_be_bytes([rest[0], rest[1]])).min(rest.len() - 2);
+                let datagram = &rest[2..2 + len];
+                rest = &rest[2 + len..];
+                let _ = sut.handle(now, datagram);
+            }
+        }
+        drain(sut);
+        let _ = sut.poll_timeout();
+    }
+}

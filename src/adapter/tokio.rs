@@ -32,6 +32,19 @@ use crate::{CertificateDer, CipherInfo, SrtpKeyingMaterial, SrtpProtectionProfil
 /// Most datagrams read from the socket in one go before outputs are drained.
 const RECEIVE_BATCH: usize = 64;
 
+/// Failed server handshakes kept for [`Endpoint::handshake_failure`]; later ones are
+/// dropped until the application reads them.
+const FAILURE_QUEUE: usize = 64;
+
+/// A server handshake that failed before the session could be accepted.
+#[derive(Debug, Clone)]
+pub struct HandshakeFailure {
+    /// The client's address.
+    pub remote: SocketAddr,
+    /// What went wrong (its alert, if any, was sent to the client).
+    pub error: crate::Error,
+}
+
 enum Command {
     Connect { config: Arc<ClientConfig>, remote: SocketAddr, reply: oneshot::Sender<Result<Session, Error>> },
     Send { h: SessionHandle, data: Vec<u8>, reply: oneshot::Sender<Result<(), Error>> },
@@ -81,6 +94,7 @@ async fn resolve(addr: impl ToSocketAddrs) -> Result<SocketAddr, Error> {
 pub struct Endpoint {
     cmd: mpsc::UnboundedSender<Command>,
     accept: ::tokio::sync::Mutex<mpsc::UnboundedReceiver<Session>>,
+    failures: ::tokio::sync::Mutex<mpsc::Receiver<HandshakeFailure>>,
     status: watch::Receiver<EndpointStatus>,
     local_addr: SocketAddr,
     driver: Mutex<Option<JoinHandle<()>>>,
@@ -109,6 +123,7 @@ impl Endpoint {
         let core = Core::new(options.endpoint_config(server), now);
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (accept_tx, accept_rx) = mpsc::unbounded_channel();
+        let (failure_tx, failure_rx) = mpsc::channel(FAILURE_QUEUE);
         let (status_tx, status_rx) = watch::channel(EndpointStatus {
             state: core.state(),
             stats: core.stats().clone(),
@@ -120,6 +135,7 @@ impl Endpoint {
             core,
             cmd_tx: cmd_tx.clone(),
             accept_tx: Some(accept_tx),
+            failure_tx,
             status: status_tx,
             slots: std::collections::HashMap::new(),
             receive_queue: options.receive_queue.max(1),
@@ -128,6 +144,7 @@ impl Endpoint {
         Ok(Endpoint {
             cmd: cmd_tx,
             accept: ::tokio::sync::Mutex::new(accept_rx),
+            failures: ::tokio::sync::Mutex::new(failure_rx),
             status: status_rx,
             local_addr,
             driver: Mutex::new(Some(task)),
@@ -137,6 +154,12 @@ impl Endpoint {
     /// The next session whose handshake completed; `None` once the endpoint is closing.
     pub async fn accept(&self) -> Option<Session> {
         self.accept.lock().await.recv().await
+    }
+
+    /// The next server handshake that failed (so it never reached [`Endpoint::accept`]);
+    /// `None` once the endpoint is closed. At most a few unread failures are kept.
+    pub async fn handshake_failure(&self) -> Option<HandshakeFailure> {
+        self.failures.lock().await.recv().await
     }
 
     /// Start a client session to `addr` on this endpoint's socket and wait for the handshake.
@@ -353,6 +376,7 @@ struct Driver {
     core: Core,
     cmd_tx: mpsc::UnboundedSender<Command>,
     accept_tx: Option<mpsc::UnboundedSender<Session>>,
+    failure_tx: mpsc::Sender<HandshakeFailure>,
     status: watch::Sender<EndpointStatus>,
     slots: std::collections::HashMap<SessionHandle, Slot>,
     receive_queue: usize,
@@ -505,6 +529,9 @@ impl Driver {
             EndpointEvent::Failed(e) => {
                 if let Some(reply) = slot.reply.take() {
                     let _ = reply.send(Err(Error::Dtls(e.clone())));
+                } else if let Some(pending) = &slot.pending {
+                    let failure = HandshakeFailure { remote: pending.remote, error: e.clone() };
+                    let _ = self.failure_tx.try_send(failure);
                 }
                 slot.status.send_modify(|s| s.error = Some(e));
             }

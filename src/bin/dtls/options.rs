@@ -47,7 +47,7 @@ pub fn hex(bytes: &[u8]) -> String {
 fn hex_decode(s: &str) -> Result<Vec<u8>, Problem> {
     let s = s.trim();
     let bad = || format!("--export-context: {s:?} is not hex");
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(bad());
     }
     (0..s.len())
@@ -90,13 +90,23 @@ macro_rules! apply_common {
     }};
 }
 
+/// What `dtls server` runs with.
+pub struct Server {
+    pub config: Arc<ServerConfig>,
+    /// The fingerprint of the generated certificate, when `--cert` was not given.
+    pub generated_fingerprint: Option<String>,
+    pub export: Option<Export>,
+}
+
 /// The server configuration, and the fingerprint of a generated certificate (if one was made).
-pub fn server(args: &ServerArgs) -> Result<(Arc<ServerConfig>, Option<String>, Option<Export>), Problem> {
+pub fn server(args: &ServerArgs) -> Result<Server, Problem> {
     let c = &args.common;
     let mut b: ServerConfigBuilder = apply_common!(ServerConfig::builder(), c);
     let mut generated = None;
     b = match (&c.cert, &c.key) {
-        (Some(cert), Some(key)) => b.certificate_pem(&read(cert)?, &read(key)?).map_err(|e| format!("--cert/--key: {e}"))?,
+        (Some(cert), Some(key)) => {
+            b.certificate_pem(&read(cert)?, &read(key)?).map_err(|e| format!("--cert/--key: {e}"))?
+        }
         _ => {
             let host = args.listen.rsplit_once(':').map_or("", |(h, _)| h).trim_matches(['[', ']']);
             let mut names = vec!["localhost"];
@@ -119,7 +129,7 @@ pub fn server(args: &ServerArgs) -> Result<(Arc<ServerConfig>, Option<String>, O
         (None, false) => b,
     };
     let config = b.build().map_err(|e| e.to_string())?;
-    Ok((config, generated, Export::of(c)?))
+    Ok(Server { config, generated_fingerprint: generated, export: Export::of(c)? })
 }
 
 /// The client configuration.

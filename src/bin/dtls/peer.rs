@@ -146,7 +146,8 @@ pub async fn client(args: ClientArgs) -> bool {
             return false;
         }
     };
-    let wait = Duration::from_secs_f64(if args.timeout.is_finite() && args.timeout > 0.0 { args.timeout } else { 10.0 });
+    let wait =
+        Duration::from_secs_f64(if args.timeout.is_finite() && args.timeout > 0.0 { args.timeout } else { 10.0 });
     let mut session = match timeout(wait + Duration::from_secs(1), connect(args.connect.as_str(), config)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
@@ -212,7 +213,7 @@ pub async fn client(args: ClientArgs) -> bool {
 
 /// `dtls server`. True for exit status 0.
 pub async fn server(args: ServerArgs) -> bool {
-    let (config, fingerprint, export) = match options::server(&args) {
+    let options::Server { config, generated_fingerprint: fingerprint, export } = match options::server(&args) {
         Ok(c) => c,
         Err(problem) => {
             eprintln!("error: {problem}");
@@ -330,4 +331,3 @@ impl SessionTask {
         }
     }
 }
-

@@ -93,6 +93,7 @@ struct CommonArgs {
 
 /// `dtls server`.
 #[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
 struct ServerArgs {
     /// Address and port to listen on, e.g. 127.0.0.1:4433.
     #[arg(long, value_name = "ADDR:PORT")]
@@ -117,6 +118,7 @@ struct ServerArgs {
 
 /// `dtls client`.
 #[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
 #[command(group(clap::ArgGroup::new("verify").required(true).args(["ca_file", "insecure", "fingerprint"])))]
 struct ClientArgs {
     /// Server address and port, e.g. localhost:4433.

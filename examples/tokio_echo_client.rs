@@ -24,7 +24,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "connected {} protocol={} cipher={}",
         session.remote_addr(),
         session.protocol(),
-        session.cipher().unwrap_or("-")
+        session.cipher().map_or("-", |c| c.standard_name)
     );
     for m in if messages.is_empty() { vec!["hello".to_string()] } else { messages } {
         session.send(m.as_bytes()).await?;

@@ -25,7 +25,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let endpoint = listen(addr.as_str(), config, EndpointOptions::default()).await?;
     eprintln!("listening on {} (certificate in {cert_path})", endpoint.local_addr());
     while let Some(mut session) = endpoint.accept().await {
-        eprintln!("connected {} cipher={}", session.remote_addr(), session.cipher().unwrap_or("-"));
+        eprintln!("connected {} cipher={}", session.remote_addr(), session.cipher().map_or("-", |c| c.standard_name));
         tokio::spawn(async move {
             while let Some(data) = session.recv().await {
                 if session.send(&data).await.is_err() {

@@ -36,6 +36,12 @@ fn std_adapter_echo_and_close() {
     let a = connect(server.local_addr(), client_cfg.clone()).unwrap();
     assert_eq!((a.protocol(), a.cipher().is_some()), ("DTLSv1.2", true));
     assert!(a.peer_certificate().is_some());
+    assert!(a.peer_certificate_pem().is_some());
+    assert_eq!((a.alpn_protocol(), a.srtp_profile()), (None, None));
+    assert!(a.srtp_keying_material().is_none());
+    let mut km = [0u8; 16];
+    a.export_keying_material(&mut km, b"EXPERIMENTAL-test", None).unwrap();
+    assert_ne!(km, [0u8; 16]);
     a.send(b"one").unwrap();
     assert_eq!(a.recv_timeout(Duration::from_secs(5)).unwrap(), Some(b"one".to_vec()));
     a.close();

@@ -199,3 +199,44 @@ async fn graceful_close_reaches_the_peer_and_stops_the_drivers() {
     tokio::time::timeout(Duration::from_secs(5), client.closed()).await.unwrap();
     assert!(client.is_finished());
 }
+
+/// The adapter session reports what was negotiated (ALPN, SRTP, cipher, peer certificate)
+/// and exports the same keying material on both sides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_info_and_exporter_match_on_both_sides() {
+    use dtls_engine::SrtpProtectionProfile as P;
+    let c = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (c.cert.pem(), c.signing_key.serialize_pem());
+    let server_cfg = ServerConfig::builder()
+        .certificate_pem(cert.as_bytes(), key.as_bytes())
+        .unwrap()
+        .alpn_protocols(&[b"h2", b"webrtc"])
+        .srtp_profiles(&[P::SRTP_AEAD_AES_128_GCM, P::SRTP_AES128_CM_SHA1_80])
+        .build()
+        .unwrap();
+    let client_cfg = ClientConfig::builder()
+        .root_certificates_pem(cert.as_bytes())
+        .unwrap()
+        .server_name("localhost")
+        .alpn_protocols(&[b"webrtc"])
+        .srtp_profiles(&[P::SRTP_AES128_CM_SHA1_80])
+        .build()
+        .unwrap();
+    let server = listen("127.0.0.1:0", server_cfg, EndpointOptions::default()).await.unwrap();
+    let client = connect(server.local_addr(), client_cfg).await.unwrap();
+    let accepted = server.accept().await.unwrap();
+    for s in [&client, &accepted] {
+        assert_eq!(s.alpn_protocol().as_deref(), Some(&b"webrtc"[..]));
+        assert_eq!(s.srtp_profile(), Some(P::SRTP_AES128_CM_SHA1_80));
+        assert_eq!(s.cipher().unwrap().version, "DTLSv1.2");
+    }
+    assert!(client.peer_certificate_pem().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(accepted.peer_certificate_pem().is_none());
+    let (a, b) = (client.srtp_keying_material().unwrap(), accepted.srtp_keying_material().unwrap());
+    assert_eq!(a.to_bytes(), b.to_bytes());
+    let (mut x, mut y) = ([0u8; 32], [0u8; 32]);
+    client.export_keying_material(&mut x, b"EXPERIMENTAL-test", Some(b"ctx")).await.unwrap();
+    accepted.export_keying_material(&mut y, b"EXPERIMENTAL-test", Some(b"ctx")).await.unwrap();
+    assert_eq!(x, y);
+    assert!(client.export_keying_material(&mut x, b"master secret", None).await.is_err());
+}

@@ -17,16 +17,17 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{EndpointOptions, Error, Established, PROTOCOL, Status};
+use super::{EndpointOptions, Error, Established, ExportRequest, PROTOCOL, Status};
 use crate::config::{ClientConfig, ServerConfig};
 use crate::endpoint::{Endpoint as Core, EndpointEvent, EndpointState, SessionHandle};
 use crate::session::Event;
 use crate::stats::{EndpointStats, SessionStats};
-use crate::{CertificateDer, Transmit};
+use crate::{CertificateDer, CipherInfo, SrtpKeyingMaterial, SrtpProtectionProfile, Transmit};
 
 enum Command {
     Connect { config: Arc<ClientConfig>, remote: SocketAddr, reply: Sender<Result<Session, Error>> },
     Send { h: SessionHandle, data: Vec<u8>, reply: Sender<Result<(), Error>> },
+    Export { h: SessionHandle, request: ExportRequest, reply: Sender<Result<Vec<u8>, Error>> },
     Close(SessionHandle),
     Destroy(SessionHandle),
     SetBusy(bool),
@@ -291,14 +292,49 @@ impl Session {
         PROTOCOL
     }
 
-    /// IANA name of the negotiated cipher suite.
-    pub fn cipher(&self) -> Option<&'static str> {
-        self.status.lock().established.as_ref().and_then(|e| e.cipher)
+    fn established<T>(&self, f: impl FnOnce(&Established) -> Option<T>) -> Option<T> {
+        self.status.lock().established.as_ref().and_then(f)
+    }
+
+    /// The negotiated cipher suite (OpenSSL name, IANA name, version).
+    pub fn cipher(&self) -> Option<CipherInfo> {
+        self.established(|e| e.cipher)
     }
 
     /// The peer's leaf certificate (DER).
     pub fn peer_certificate(&self) -> Option<CertificateDer<'static>> {
-        self.status.lock().established.as_ref().and_then(|e| e.peer_certificate.clone())
+        self.established(|e| e.peer_certificate.clone())
+    }
+
+    /// The peer's leaf certificate in PEM, if it sent one.
+    pub fn peer_certificate_pem(&self) -> Option<String> {
+        self.established(|e| e.peer_certificate_pem.clone())
+    }
+
+    /// The application protocol agreed through ALPN (RFC 7301).
+    pub fn alpn_protocol(&self) -> Option<Vec<u8>> {
+        self.established(|e| e.alpn_protocol.clone())
+    }
+
+    /// The SRTP protection profile agreed through use_srtp (RFC 5764).
+    pub fn srtp_profile(&self) -> Option<SrtpProtectionProfile> {
+        self.established(|e| e.srtp_profile)
+    }
+
+    /// SRTP master keys and salts (RFC 5764 §4.2), when a profile was agreed.
+    pub fn srtp_keying_material(&self) -> Option<SrtpKeyingMaterial> {
+        self.established(|e| e.srtp_keying_material.clone())
+    }
+
+    /// Fill `out` with keying material (RFC 5705) for `label` and an optional `context`.
+    /// Asks the driver, so it fails with [`Error::Closed`] once the session is gone.
+    pub fn export_keying_material(&self, out: &mut [u8], label: &[u8], context: Option<&[u8]>) -> Result<(), Error> {
+        let (reply, rx) = mpsc::channel();
+        let request = ExportRequest::new(out.len(), label, context);
+        self.control.send(Command::Export { h: self.handle, request, reply })?;
+        let material = rx.recv().map_err(|_| Error::Closed)??;
+        out.copy_from_slice(&material);
+        Ok(())
     }
 
     /// Final statistics, once the session is gone.
@@ -373,6 +409,9 @@ impl Driver {
             },
             Command::Send { h, data, reply } => {
                 let _ = reply.send(self.core.send(h, &data).map_err(Error::from));
+            }
+            Command::Export { h, request, reply } => {
+                let _ = reply.send(request.run(self.core.session(h)));
             }
             Command::Close(h) => self.core.close_session(h, now),
             Command::Destroy(h) => self.core.destroy_session(h),

@@ -22,20 +22,34 @@ use ::tokio::net::{ToSocketAddrs, UdpSocket, lookup_host};
 use ::tokio::sync::{mpsc, oneshot, watch};
 use ::tokio::task::JoinHandle;
 
-use super::{EndpointOptions, Error, Established, PROTOCOL, Status};
+use super::{EndpointOptions, Error, Established, ExportRequest, PROTOCOL, Status};
 use crate::config::{ClientConfig, ServerConfig};
 use crate::endpoint::{Endpoint as Core, EndpointEvent, EndpointState, SessionHandle};
 use crate::session::Event;
 use crate::stats::{EndpointStats, SessionStats};
-use crate::{CertificateDer, Transmit};
+use crate::{CertificateDer, CipherInfo, SrtpKeyingMaterial, SrtpProtectionProfile, Transmit};
 
 /// Most datagrams read from the socket in one go before outputs are drained.
 const RECEIVE_BATCH: usize = 64;
+
+/// Failed server handshakes kept for [`Endpoint::handshake_failure`]; later ones are
+/// dropped until the application reads them.
+const FAILURE_QUEUE: usize = 64;
+
+/// A server handshake that failed before the session could be accepted.
+#[derive(Debug, Clone)]
+pub struct HandshakeFailure {
+    /// The client's address.
+    pub remote: SocketAddr,
+    /// What went wrong (its alert, if any, was sent to the client).
+    pub error: crate::Error,
+}
 
 enum Command {
     Connect { config: Arc<ClientConfig>, remote: SocketAddr, reply: oneshot::Sender<Result<Session, Error>> },
     Send { h: SessionHandle, data: Vec<u8>, reply: oneshot::Sender<Result<(), Error>> },
     Stats { h: SessionHandle, reply: oneshot::Sender<Option<SessionStats>> },
+    Export { h: SessionHandle, request: ExportRequest, reply: oneshot::Sender<Result<Vec<u8>, Error>> },
     Close(SessionHandle),
     Destroy(SessionHandle),
     SetBusy(bool),
@@ -80,6 +94,7 @@ async fn resolve(addr: impl ToSocketAddrs) -> Result<SocketAddr, Error> {
 pub struct Endpoint {
     cmd: mpsc::UnboundedSender<Command>,
     accept: ::tokio::sync::Mutex<mpsc::UnboundedReceiver<Session>>,
+    failures: ::tokio::sync::Mutex<mpsc::Receiver<HandshakeFailure>>,
     status: watch::Receiver<EndpointStatus>,
     local_addr: SocketAddr,
     driver: Mutex<Option<JoinHandle<()>>>,
@@ -108,6 +123,7 @@ impl Endpoint {
         let core = Core::new(options.endpoint_config(server), now);
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (accept_tx, accept_rx) = mpsc::unbounded_channel();
+        let (failure_tx, failure_rx) = mpsc::channel(FAILURE_QUEUE);
         let (status_tx, status_rx) = watch::channel(EndpointStatus {
             state: core.state(),
             stats: core.stats().clone(),
@@ -119,6 +135,7 @@ impl Endpoint {
             core,
             cmd_tx: cmd_tx.clone(),
             accept_tx: Some(accept_tx),
+            failure_tx,
             status: status_tx,
             slots: std::collections::HashMap::new(),
             receive_queue: options.receive_queue.max(1),
@@ -127,6 +144,7 @@ impl Endpoint {
         Ok(Endpoint {
             cmd: cmd_tx,
             accept: ::tokio::sync::Mutex::new(accept_rx),
+            failures: ::tokio::sync::Mutex::new(failure_rx),
             status: status_rx,
             local_addr,
             driver: Mutex::new(Some(task)),
@@ -136,6 +154,12 @@ impl Endpoint {
     /// The next session whose handshake completed; `None` once the endpoint is closing.
     pub async fn accept(&self) -> Option<Session> {
         self.accept.lock().await.recv().await
+    }
+
+    /// The next server handshake that failed (so it never reached [`Endpoint::accept`]);
+    /// `None` once the endpoint is closed. At most a few unread failures are kept.
+    pub async fn handshake_failure(&self) -> Option<HandshakeFailure> {
+        self.failures.lock().await.recv().await
     }
 
     /// Start a client session to `addr` on this endpoint's socket and wait for the handshake.
@@ -269,14 +293,54 @@ impl Session {
         PROTOCOL
     }
 
-    /// IANA name of the negotiated cipher suite.
-    pub fn cipher(&self) -> Option<&'static str> {
-        self.status.borrow().established.as_ref().and_then(|e| e.cipher)
+    fn established<T>(&self, f: impl FnOnce(&Established) -> Option<T>) -> Option<T> {
+        self.status.borrow().established.as_ref().and_then(f)
+    }
+
+    /// The negotiated cipher suite (OpenSSL name, IANA name, version).
+    pub fn cipher(&self) -> Option<CipherInfo> {
+        self.established(|e| e.cipher)
     }
 
     /// The peer's leaf certificate (DER), if it sent one.
     pub fn peer_certificate(&self) -> Option<CertificateDer<'static>> {
-        self.status.borrow().established.as_ref().and_then(|e| e.peer_certificate.clone())
+        self.established(|e| e.peer_certificate.clone())
+    }
+
+    /// The peer's leaf certificate in PEM, if it sent one.
+    pub fn peer_certificate_pem(&self) -> Option<String> {
+        self.established(|e| e.peer_certificate_pem.clone())
+    }
+
+    /// The application protocol agreed through ALPN (RFC 7301).
+    pub fn alpn_protocol(&self) -> Option<Vec<u8>> {
+        self.established(|e| e.alpn_protocol.clone())
+    }
+
+    /// The SRTP protection profile agreed through use_srtp (RFC 5764).
+    pub fn srtp_profile(&self) -> Option<SrtpProtectionProfile> {
+        self.established(|e| e.srtp_profile)
+    }
+
+    /// SRTP master keys and salts (RFC 5764 §4.2), when a profile was agreed.
+    pub fn srtp_keying_material(&self) -> Option<SrtpKeyingMaterial> {
+        self.established(|e| e.srtp_keying_material.clone())
+    }
+
+    /// Fill `out` with keying material (RFC 5705) for `label` and an optional `context`.
+    /// Asks the driver, so it fails with [`Error::Closed`] once the session is gone.
+    pub async fn export_keying_material(
+        &self,
+        out: &mut [u8],
+        label: &[u8],
+        context: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        let (reply, rx) = oneshot::channel();
+        let request = ExportRequest::new(out.len(), label, context);
+        self.cmd.send(Command::Export { h: self.handle, request, reply }).map_err(|_| Error::Closed)?;
+        let material = rx.await.map_err(|_| Error::Closed)??;
+        out.copy_from_slice(&material);
+        Ok(())
     }
 
     /// The session's statistics: live from the driver, or the final ones once destroyed.
@@ -312,6 +376,7 @@ struct Driver {
     core: Core,
     cmd_tx: mpsc::UnboundedSender<Command>,
     accept_tx: Option<mpsc::UnboundedSender<Session>>,
+    failure_tx: mpsc::Sender<HandshakeFailure>,
     status: watch::Sender<EndpointStatus>,
     slots: std::collections::HashMap<SessionHandle, Slot>,
     receive_queue: usize,
@@ -375,6 +440,9 @@ impl Driver {
             }
             Command::Stats { h, reply } => {
                 let _ = reply.send(self.core.session(h).map(|s| s.stats().clone()));
+            }
+            Command::Export { h, request, reply } => {
+                let _ = reply.send(request.run(self.core.session(h)));
             }
             Command::Close(h) => self.core.close_session(h, now),
             Command::Destroy(h) => self.core.destroy_session(h),
@@ -461,6 +529,9 @@ impl Driver {
             EndpointEvent::Failed(e) => {
                 if let Some(reply) = slot.reply.take() {
                     let _ = reply.send(Err(Error::Dtls(e.clone())));
+                } else if let Some(pending) = &slot.pending {
+                    let failure = HandshakeFailure { remote: pending.remote, error: e.clone() };
+                    let _ = self.failure_tx.try_send(failure);
                 }
                 slot.status.send_modify(|s| s.error = Some(e));
             }

@@ -89,14 +89,20 @@ pub struct OpensslPeer {
 impl OpensslPeer {
     /// Spawns `openssl` with `args`, stdin piped and held open, stdout/stderr captured.
     pub fn spawn(label: impl Into<String>, port: u16, args: &[String]) -> Self {
+        Self::spawn_program(openssl_bin(), label, port, args)
+    }
+
+    /// Like [`spawn`](Self::spawn) for another program (the `dtls` tool, say), so it can
+    /// be watched the same way.
+    pub fn spawn_program(program: &str, label: impl Into<String>, port: u16, args: &[String]) -> Self {
         let label = label.into();
-        let mut child = Command::new(openssl_bin())
+        let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot spawn openssl {args:?}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot spawn {program} {args:?}: {e}"));
         let shared = Arc::new(Shared { captured: Mutex::new(Captured::default()), changed: Condvar::new() });
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");

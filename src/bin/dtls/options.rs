@@ -1,0 +1,159 @@
+//! Turns command-line arguments into engine configurations. Every check of a value the
+//! engine also checks (names, MTU range) is left to the engine's builders.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dtls_engine::certgen::generate_self_signed;
+use dtls_engine::config::{ClientConfigBuilder, ServerConfigBuilder};
+use dtls_engine::crypto::sign::load_certificates;
+use dtls_engine::extensions::srtp::profile_by_name;
+use dtls_engine::{
+    AcceptAnyClientCert, ClientAuth, ClientConfig, KeyLogFile, ServerConfig, SrtpProtectionProfile,
+    WebPkiClientVerifier,
+};
+
+use crate::{ClientArgs, CommonArgs, ServerArgs};
+
+/// What went wrong while reading the arguments or files (printed after `error: `).
+pub type Problem = String;
+
+/// What to export once a session is established.
+#[derive(Debug, Clone)]
+pub struct Export {
+    pub label: String,
+    pub len: usize,
+    pub context: Option<Vec<u8>>,
+}
+
+impl Export {
+    fn of(c: &CommonArgs) -> Result<Option<Self>, Problem> {
+        let (Some(label), Some(len)) = (&c.export_label, c.export_len) else { return Ok(None) };
+        let context = c.export_context.as_deref().map(hex_decode).transpose()?;
+        Ok(Some(Self { label: label.clone(), len, context }))
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Problem> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex_decode(s: &str) -> Result<Vec<u8>, Problem> {
+    let s = s.trim();
+    let bad = || format!("--export-context: {s:?} is not hex");
+    if !s.len().is_multiple_of(2) {
+        return Err(bad());
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()).ok_or_else(bad))
+        .collect()
+}
+
+fn srtp_profiles(list: &str) -> Result<Vec<SrtpProtectionProfile>, Problem> {
+    list.split(':')
+        .filter(|n| !n.is_empty())
+        .map(|n| profile_by_name(n).ok_or_else(|| format!("--srtp: unknown profile {n}")))
+        .collect()
+}
+
+/// Apply the settings both roles share to a builder of either kind.
+macro_rules! apply_common {
+    ($builder:expr, $c:expr) => {{
+        let c: &CommonArgs = $c;
+        let mut b = $builder;
+        if let Some(list) = &c.cipher {
+            let names: Vec<&str> = list.split(':').filter(|n| !n.is_empty()).collect();
+            b = b.cipher_suites_by_name(&names);
+        }
+        if let Some(list) = &c.alpn {
+            let names: Vec<&[u8]> = list.split(',').map(str::as_bytes).collect();
+            b = b.alpn_protocols(&names);
+        }
+        if let Some(list) = &c.srtp {
+            b = b.srtp_profiles(&srtp_profiles(list)?);
+        }
+        if let Some(mtu) = c.mtu {
+            b = b.mtu(mtu);
+        }
+        if let Some(path) = &c.keylog {
+            let file = KeyLogFile::new(path).map_err(|e| format!("--keylog {}: {e}", path.display()))?;
+            b = b.key_log(Arc::new(file));
+        }
+        b
+    }};
+}
+
+/// What `dtls server` runs with.
+pub struct Server {
+    pub config: Arc<ServerConfig>,
+    /// The fingerprint of the generated certificate, when `--cert` was not given.
+    pub generated_fingerprint: Option<String>,
+    pub export: Option<Export>,
+}
+
+/// The server configuration, and the fingerprint of a generated certificate (if one was made).
+pub fn server(args: &ServerArgs) -> Result<Server, Problem> {
+    let c = &args.common;
+    let mut b: ServerConfigBuilder = apply_common!(ServerConfig::builder(), c);
+    let mut generated = None;
+    b = match (&c.cert, &c.key) {
+        (Some(cert), Some(key)) => {
+            b.certificate_pem(&read(cert)?, &read(key)?).map_err(|e| format!("--cert/--key: {e}"))?
+        }
+        _ => {
+            let host = args.listen.rsplit_once(':').map_or("", |(h, _)| h).trim_matches(['[', ']']);
+            let mut names = vec!["localhost"];
+            if !host.is_empty() && host != "localhost" && host != "0.0.0.0" && host != "::" {
+                names.push(host);
+            }
+            let cert = generate_self_signed(&names).map_err(|e| e.to_string())?;
+            generated = Some(cert.fingerprint.clone());
+            b.certificate_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes()).map_err(|e| e.to_string())?
+        }
+    };
+    let verifier = |path: &Path| -> Result<Arc<WebPkiClientVerifier>, Problem> {
+        let roots = load_certificates(&read(path)?).map_err(|e| format!("--ca-file: {e}"))?;
+        Ok(Arc::new(WebPkiClientVerifier::new(roots).map_err(|e| format!("--ca-file: {e}"))?))
+    };
+    b = match (&args.ca_file, args.require_client_cert) {
+        (Some(ca), true) => b.client_auth(ClientAuth::Required(verifier(ca)?)),
+        (Some(ca), false) => b.client_auth(ClientAuth::Optional(verifier(ca)?)),
+        (None, true) => b.client_auth(ClientAuth::Required(Arc::new(AcceptAnyClientCert))),
+        (None, false) => b,
+    };
+    let config = b.build().map_err(|e| e.to_string())?;
+    Ok(Server { config, generated_fingerprint: generated, export: Export::of(c)? })
+}
+
+/// The client configuration.
+pub fn client(args: &ClientArgs) -> Result<(Arc<ClientConfig>, Option<Export>), Problem> {
+    let c = &args.common;
+    let mut b: ClientConfigBuilder = apply_common!(ClientConfig::builder(), c);
+    if let Some(ca) = &args.ca_file {
+        b = b.root_certificates_pem(&read(ca)?).map_err(|e| format!("--ca-file: {e}"))?;
+    } else if let Some(fp) = &args.fingerprint {
+        b = b.pin_fingerprint(fp).map_err(|e| format!("--fingerprint: {e}"))?;
+    } else if args.insecure {
+        b = b.dangerous_accept_any_server_certificate();
+    }
+    let host = args.connect.rsplit_once(':').map_or(args.connect.as_str(), |(h, _)| h).trim_matches(['[', ']']);
+    let name = args.server_name.as_deref().unwrap_or(host);
+    if !name.is_empty() {
+        b = b.server_name(name);
+    }
+    if let (Some(cert), Some(key)) = (&c.cert, &c.key) {
+        b = b.client_certificate_pem(&read(cert)?, &read(key)?).map_err(|e| format!("--cert/--key: {e}"))?;
+    }
+    if args.timeout.is_finite() && args.timeout > 0.0 {
+        b = b.handshake_timeout(Duration::from_secs_f64(args.timeout));
+    }
+    let config = b.build().map_err(|e| e.to_string())?;
+    Ok((config, Export::of(c)?))
+}

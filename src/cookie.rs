@@ -57,5 +57,12 @@ pub fn compute(secret: &[u8; 32], peer: SocketAddr, hello: &ClientHello) -> [u8;
 
 /// True if `hello.cookie` is the cookie we would have issued (constant-time comparison).
 pub fn verify(secret: &[u8; 32], peer: SocketAddr, hello: &ClientHello) -> bool {
+    // A cookie of another length (above all the empty one of every first ClientHello) can
+    // never match: refuse it without computing the MAC, so a cookie-less flood costs one
+    // HMAC per hello (the HelloVerifyRequest's), not one more per live secret. The length
+    // is public; only the comparison of the tag needs to be constant-time.
+    if hello.cookie.len() != COOKIE_LEN {
+        return false;
+    }
     mac(secret, peer, hello).verify_slice(&hello.cookie).is_ok()
 }

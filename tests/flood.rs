@@ -1,0 +1,266 @@
+//! ClientHello floods against one sans-IO `Endpoint` with a server configuration
+//! (SECURITY.md items 7 and 11).
+//!
+//! - A million cookie-less ClientHellos from distinct spoofed addresses create no state,
+//!   get exactly one HelloVerifyRequest each, never a larger one, and leave the heap flat
+//!   (measured by a counting global allocator in this test binary).
+//! - ClientHellos with valid cookies from more addresses than `max_sessions` create at most
+//!   `max_sessions` sessions; the rest are refused and counted.
+//!
+//! Run with `--nocapture` to see the memory and timing figures.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use dtls_engine::{ClientConfig, Endpoint, EndpointConfig, EndpointEvent, ServerConfig, Session};
+
+// ---------------------------------------------------------------------------------------
+// A counting allocator: live heap bytes and allocation calls of the whole test binary.
+
+struct Counting;
+
+static LIVE_BYTES: AtomicU64 = AtomicU64::new(0);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to `System`, which upholds the `GlobalAlloc`
+// contract; the counters only observe sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same layout, forwarded to the system allocator.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same layout, forwarded to the system allocator.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` with `layout` (see `alloc`).
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE_BYTES.fetch_sub(layout.size() as u64, Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `ptr` was allocated by `System` with `layout`; the caller upholds the rest.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
+            LIVE_BYTES.fetch_sub(layout.size() as u64, Ordering::Relaxed);
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn live_bytes() -> u64 {
+    LIVE_BYTES.load(Ordering::Relaxed)
+}
+
+fn allocations() -> u64 {
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+/// The allocator counts every thread; the tests of this binary take turns so that one
+/// test's measurements never include another's allocations.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+// ---------------------------------------------------------------------------------------
+// Configurations and addresses
+
+const SERVER: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 1), 4433));
+
+fn cert() -> &'static (String, String) {
+    static CERT: OnceLock<(String, String)> = OnceLock::new();
+    CERT.get_or_init(|| {
+        let c = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("rcgen");
+        (c.cert.pem(), c.signing_key.serialize_pem())
+    })
+}
+
+fn server_config() -> Arc<ServerConfig> {
+    let (cert, key) = cert();
+    ServerConfig::builder()
+        .certificate_pem(cert.as_bytes(), key.as_bytes())
+        .expect("server certificate")
+        .rng_seed([1; 32])
+        .build()
+        .expect("server config")
+}
+
+fn client_config() -> Arc<ClientConfig> {
+    let (cert, _) = cert();
+    ClientConfig::builder()
+        .root_certificates_pem(cert.as_bytes())
+        .expect("root")
+        .server_name("localhost")
+        .rng_seed([2; 32])
+        .build()
+        .expect("client config")
+}
+
+fn server_endpoint(now: Instant, max_sessions: usize) -> Endpoint {
+    let config =
+        EndpointConfig { server: Some(server_config()), max_sessions, rng_seed: Some([3; 32]), ..Default::default() };
+    Endpoint::new(config, now)
+}
+
+/// The `i`-th spoofed source: 10.0.0.0/8 addresses, 1,000 ports each (all distinct for
+/// `i` below 16.7 billion).
+fn spoofed(i: u32) -> SocketAddr {
+    let ip = Ipv4Addr::from(0x0a00_0000 + i / 1000);
+    SocketAddr::V4(SocketAddrV4::new(ip, 10_000 + (i % 1000) as u16))
+}
+
+/// The first datagram of a real client: a ClientHello with an empty cookie.
+fn client_hello(now: Instant) -> Vec<u8> {
+    let mut client = Session::client(client_config(), SERVER, now);
+    client.poll_transmit().expect("a ClientHello").contents
+}
+
+// ---------------------------------------------------------------------------------------
+// The floods
+
+const FLOOD: u32 = 1_000_000;
+const WARM_UP: u32 = 1_000;
+
+/// A million ClientHellos without cookies from a million spoofed addresses, 100 µs apart
+/// (a 100 s flood, so the cookie secret rotates along the way).
+#[test]
+fn million_spoofed_client_hellos_create_no_state_and_keep_memory_flat() {
+    let _turn = one_at_a_time();
+    let start = Instant::now();
+    let mut now = start;
+    let hello = client_hello(now);
+    let mut endpoint = server_endpoint(now, EndpointConfig::default().max_sessions);
+    let stats_before = endpoint.stats().clone();
+
+    let mut live_after_warm_up = 0;
+    let mut allocations_after_warm_up = 0;
+    let mut largest_hvr = 0;
+    let timer = Instant::now();
+    for i in 0..FLOOD {
+        let from = spoofed(i);
+        endpoint.handle(now, from, &hello);
+        // Exactly one HelloVerifyRequest, to this address, no larger than the hello.
+        let hvr = endpoint.poll_transmit().unwrap_or_else(|| panic!("no HelloVerifyRequest for hello {i}"));
+        assert_eq!(hvr.destination, from, "hello {i}");
+        assert!(hvr.contents.len() <= hello.len(), "HVR {} > ClientHello {}", hvr.contents.len(), hello.len());
+        largest_hvr = largest_hvr.max(hvr.contents.len());
+        drop(hvr);
+        assert!(endpoint.poll_transmit().is_none(), "a second datagram for hello {i}");
+        assert_eq!(endpoint.session_count(), 0, "hello {i} created a session");
+        if i + 1 == WARM_UP {
+            live_after_warm_up = live_bytes();
+            allocations_after_warm_up = allocations();
+        }
+        now += Duration::from_micros(100);
+    }
+    let live_after_flood = live_bytes();
+    let per_hello = (allocations() - allocations_after_warm_up) as f64 / f64::from(FLOOD - WARM_UP);
+    let elapsed = timer.elapsed();
+
+    // No state: no session, no timer, no event, and the counters say why.
+    assert_eq!(endpoint.session_count(), 0);
+    assert_eq!(endpoint.poll_timeout(), None);
+    assert!(endpoint.poll_event().is_none());
+    let stats = endpoint.stats();
+    assert_eq!(stats.packets_received - stats_before.packets_received, u64::from(FLOOD));
+    assert_eq!(stats.bytes_received, u64::from(FLOOD) * hello.len() as u64);
+    assert_eq!(stats.hello_verify_requests_sent, u64::from(FLOOD));
+    assert_eq!(stats.packets_sent, u64::from(FLOOD));
+    assert!(stats.bytes_sent <= stats.bytes_received, "amplification: {stats:?}");
+    assert_eq!((stats.server_sessions, stats.client_sessions, stats.sessions_replaced), (0, 0, 0));
+    assert_eq!((stats.busy_rejections, stats.session_limit_rejections), (0, 0));
+    assert_eq!((stats.datagrams_dropped, stats.amplification_refusals), (0, 0));
+
+    println!(
+        "flood: {FLOOD} ClientHellos of {} bytes, HelloVerifyRequests of at most {largest_hvr} bytes; \
+         live heap {live_after_warm_up} B after {WARM_UP}, {live_after_flood} B after {FLOOD}; \
+         {per_hello:.2} allocations per ClientHello; {:.1} s ({:.2} µs per ClientHello)",
+        hello.len(),
+        elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() * 1e6 / f64::from(FLOOD),
+    );
+    // Flat: nothing is kept per hello. The slack covers allocator-independent noise such
+    // as a lazily initialised thread-local of the test harness.
+    let growth = live_after_flood.abs_diff(live_after_warm_up);
+    assert!(growth <= 1024, "live heap moved by {growth} bytes: {live_after_warm_up} -> {live_after_flood}");
+}
+
+/// SECURITY.md item 7, the other half: once cookies verify, state is bounded by
+/// `max_sessions`. Every address first gets its cookie (while the endpoint is empty), then
+/// all of them return with it at once.
+#[test]
+fn valid_cookies_beyond_max_sessions_are_refused_and_counted() {
+    const MAX_SESSIONS: usize = 50;
+    const PEERS: u32 = 200;
+    let _turn = one_at_a_time();
+    let now = Instant::now();
+    let config = client_config();
+    let mut endpoint = server_endpoint(now, MAX_SESSIONS);
+
+    // Round 1: a ClientHello from every address; each answer goes to its client, which
+    // repeats its hello with the cookie.
+    let mut with_cookie = Vec::new();
+    for i in 0..PEERS {
+        let from = spoofed(i);
+        let mut client = Session::client(Arc::clone(&config), SERVER, now);
+        let first = client.poll_transmit().expect("ClientHello").contents;
+        endpoint.handle(now, from, &first);
+        let hvr = endpoint.poll_transmit().expect("HelloVerifyRequest");
+        assert_eq!(hvr.destination, from);
+        client.handle(now, &hvr.contents).expect("client takes the cookie");
+        let second = client.poll_transmit().expect("ClientHello with cookie").contents;
+        assert!(second.len() > first.len(), "the second hello carries the cookie");
+        with_cookie.push((from, second));
+    }
+    assert_eq!(endpoint.session_count(), 0);
+    assert_eq!(endpoint.stats().hello_verify_requests_sent, u64::from(PEERS));
+
+    // Round 2: every cookie is valid, but only MAX_SESSIONS sessions may exist.
+    let mut answered = std::collections::HashSet::new();
+    for (from, hello) in &with_cookie {
+        endpoint.handle(now, *from, hello);
+        while let Some(t) = endpoint.poll_transmit() {
+            answered.insert(t.destination);
+        }
+        assert!(endpoint.session_count() <= MAX_SESSIONS);
+    }
+    let accepted =
+        std::iter::from_fn(|| endpoint.poll_event()).filter(|(_, e)| matches!(e, EndpointEvent::Accepted)).count();
+    let stats = endpoint.stats();
+    assert_eq!(endpoint.session_count(), MAX_SESSIONS);
+    assert_eq!(accepted, MAX_SESSIONS);
+    assert_eq!(stats.server_sessions, MAX_SESSIONS as u64);
+    assert_eq!(stats.session_limit_rejections, u64::from(PEERS) - MAX_SESSIONS as u64);
+    // The refused peers got nothing: no second HelloVerifyRequest, no server flight.
+    assert_eq!(stats.hello_verify_requests_sent, u64::from(PEERS));
+    assert_eq!(answered.len(), MAX_SESSIONS);
+    let first_refused = with_cookie[MAX_SESSIONS].0;
+    assert!(!answered.contains(&first_refused) && endpoint.handle_for(first_refused).is_none());
+    println!(
+        "bounded: {PEERS} peers with valid cookies, max_sessions {MAX_SESSIONS}: {} sessions, {} refusals",
+        endpoint.session_count(),
+        stats.session_limit_rejections
+    );
+}

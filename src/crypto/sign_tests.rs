@@ -1,3 +1,4 @@
+//! Compiled only under `#[cfg(test)]` (declared so by the parent module): unwraps here are test assertions.
 //! Tests of `sign.rs` with keys the OpenSSL CLI wrote (tests/fixtures/keys, see its README).
 
 use super::*;

@@ -1,3 +1,4 @@
+//! Compiled only under `#[cfg(test)]` (declared so by the parent module): unwraps here are test assertions.
 //! Tests of `verify.rs`: certificates made by rcgen here, and by the OpenSSL CLI
 //! (tests/fixtures, see its README).
 

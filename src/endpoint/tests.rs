@@ -1,3 +1,4 @@
+//! Compiled only under `#[cfg(test)]` (declared so by the parent module): unwraps here are test assertions.
 //! Endpoint tests: endpoints driven through an in-memory network with a virtual clock.
 
 use std::net::SocketAddr;

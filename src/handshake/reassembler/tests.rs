@@ -1,3 +1,4 @@
+//! Compiled only under `#[cfg(test)]` (declared so by the parent module): unwraps here are test assertions.
 //! Tests for the reassembler: unit tests per rule, a property test against the original
 //! messages, and a never-panics property test on arbitrary input.
 

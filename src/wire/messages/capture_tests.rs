@@ -1,3 +1,4 @@
+//! Compiled only under `#[cfg(test)]` (declared so by the parent module): unwraps here are test assertions.
 //! Real OpenSSL 3.0 DTLS 1.2 handshake datagrams (`vectors/captures/openssl-hello/`, made by
 //! `vectors/captures/capture.py`): every plaintext body parses, carries what OpenSSL sent and
 //! re-encodes to the identical bytes.

@@ -1,3 +1,4 @@
+//! Compiled only under `#[cfg(test)]` (declared so by the parent module): unwraps here are test assertions.
 //! Byte-layout, round-trip and hostile-input tests for the handshake message bodies.
 
 use proptest::prelude::*;

@@ -89,14 +89,22 @@ pub struct OpensslPeer {
 impl OpensslPeer {
     /// Spawns `openssl` with `args`, stdin piped and held open, stdout/stderr captured.
     pub fn spawn(label: impl Into<String>, port: u16, args: &[String]) -> Self {
+        let mut command = Command::new(openssl_bin());
+        command.args(args);
+        Self::spawn_command(label, port, command)
+    }
+
+    /// Spawns any prepared command (program, arguments, environment) the same way:
+    /// stdin piped and held open, stdout/stderr captured, killed when dropped. The GnuTLS
+    /// tools use this; only [`handshake_done`](Self::handshake_done) is OpenSSL-specific.
+    pub fn spawn_command(label: impl Into<String>, port: u16, mut command: Command) -> Self {
         let label = label.into();
-        let mut child = Command::new(openssl_bin())
-            .args(args)
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot spawn openssl {args:?}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot spawn {command:?}: {e}"));
         let shared = Arc::new(Shared { captured: Mutex::new(Captured::default()), changed: Condvar::new() });
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");

@@ -89,20 +89,30 @@ pub struct OpensslPeer {
 impl OpensslPeer {
     /// Spawns `openssl` with `args`, stdin piped and held open, stdout/stderr captured.
     pub fn spawn(label: impl Into<String>, port: u16, args: &[String]) -> Self {
-        Self::spawn_program(openssl_bin(), label, port, args)
+        let mut command = Command::new(openssl_bin());
+        command.args(args);
+        Self::spawn_command(label, port, command)
     }
 
     /// Like [`spawn`](Self::spawn) for another program (the `dtls` tool, say), so it can
     /// be watched the same way.
     pub fn spawn_program(program: &str, label: impl Into<String>, port: u16, args: &[String]) -> Self {
+        let mut command = Command::new(program);
+        command.args(args);
+        Self::spawn_command(label, port, command)
+    }
+
+    /// Spawns any prepared command (program, arguments, environment) the same way:
+    /// stdin piped and held open, stdout/stderr captured, killed when dropped. The GnuTLS
+    /// tools use this; only [`handshake_done`](Self::handshake_done) is OpenSSL-specific.
+    pub fn spawn_command(label: impl Into<String>, port: u16, mut command: Command) -> Self {
         let label = label.into();
-        let mut child = Command::new(program)
-            .args(args)
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot spawn {program} {args:?}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot spawn {command:?}: {e}"));
         let shared = Arc::new(Shared { captured: Mutex::new(Captured::default()), changed: Condvar::new() });
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");

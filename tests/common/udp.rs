@@ -192,11 +192,14 @@ impl UdpPeer {
         match self.socket.recv_from(&mut buf) {
             Ok((n, from)) => self.on_datagram(from, &buf[..n])?,
             // No datagram, or an ICMP error from a peer that has exited: nothing to do.
+            // `Interrupted` too: a `recvfrom` with `SO_RCVTIMEO` fails with EINTR when the
+            // process is stopped and continued (or frozen and thawed), handler or not.
             Err(e)
                 if matches!(
                     e.kind(),
                     ErrorKind::WouldBlock
                         | ErrorKind::TimedOut
+                        | ErrorKind::Interrupted
                         | ErrorKind::ConnectionRefused
                         | ErrorKind::ConnectionReset
                 ) => {}

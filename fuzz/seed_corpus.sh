@@ -6,7 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 captures="$here/../vectors/captures"
 corpus="$here/corpus"
-for t in record_deframer handshake_messages extensions reassembler client_session server_session; do
+for t in record_deframer handshake_messages extensions reassembler client_session server_session endpoint; do
     mkdir -p "$corpus/$t"
 done
 
@@ -29,6 +29,11 @@ for f in sorted(captures.rglob("*.hex")):
     target = "server_session" if "c2s" in f.name else "client_session"
     for stop in range(7):
         put(target, bytes([stop, 0]) + struct.pack(">H", len(dgram)) + dgram)
+    # Endpoint: the datagram from address 1, after 0-3 genuine round trips at address 0,
+    # then a genuine (unmutated) ClientHello exchange at address 2 and a timer jump.
+    if "c2s" in f.name:
+        for stop in range(4):
+            put("endpoint", bytes([stop, 0x01]) + struct.pack(">H", len(dgram)) + dgram + bytes([0x42, 0x81]))
     # Plaintext handshake records: their fragments feed the message, extension and
     # reassembler targets.
     i = 0

@@ -48,6 +48,7 @@ pub struct CommonConfig {
     pub(crate) max_message_len: usize,
     pub(crate) max_reassembly_bytes: usize,
     pub(crate) max_early_records: usize,
+    pub(crate) max_queued: usize,
     pub(crate) time: TimeSource,
     pub(crate) alpn_protocols: Vec<Vec<u8>>,
     pub(crate) srtp_profiles: Vec<SrtpProtectionProfile>,
@@ -93,6 +94,7 @@ struct CommonBuilder {
     require_ems: bool,
     max_message_len: usize,
     max_reassembly_bytes: usize,
+    max_queued: usize,
     seed: Option<[u8; 32]>,
     time: Option<TimeSource>,
     alpn_protocols: Vec<Vec<u8>>,
@@ -115,6 +117,7 @@ impl Default for CommonBuilder {
             require_ems: true,
             max_message_len: 64 * 1024,
             max_reassembly_bytes: 256 * 1024,
+            max_queued: 256,
             seed: None,
             time: None,
             alpn_protocols: Vec::new(),
@@ -162,6 +165,7 @@ impl CommonBuilder {
             max_message_len: self.max_message_len,
             max_reassembly_bytes: self.max_reassembly_bytes,
             max_early_records: 32,
+            max_queued: self.max_queued,
             time: self.time.unwrap_or_else(|| Arc::new(UnixTime::now)),
             alpn_protocols: self.alpn_protocols,
             srtp_profiles: self.srtp_profiles,
@@ -285,6 +289,14 @@ macro_rules! common_setters {
         /// reveals every session key.
         pub fn key_log(mut self, sink: Arc<dyn KeyLog>) -> Self {
             self.common.key_log = Some(sink);
+            self
+        }
+
+        /// Cap on datagrams waiting in a session for `poll_transmit`, and on received
+        /// application records waiting for `poll_event` (default 256 each). Beyond it `send`
+        /// returns `Error::SendQueueFull` and received records are dropped and counted.
+        pub fn queue_limit(mut self, max_queued: usize) -> Self {
+            self.common.max_queued = max_queued.max(1);
             self
         }
 

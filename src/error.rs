@@ -102,6 +102,9 @@ pub enum Error {
     Closed,
     /// Application data larger than one record can carry.
     MessageTooLarge,
+    /// `send` refused: the queue of datagrams not yet drained with `poll_transmit` is at
+    /// its cap. Not fatal: drain transmits, then send again.
+    SendQueueFull,
     /// Export of keying material refused (reserved label, say).
     ExporterRefused,
     /// A cryptographic primitive failed where it should not have.
@@ -151,7 +154,11 @@ impl Error {
             },
             Self::HandshakeTimeout | Self::IdleTimeout => return None,
             Self::AlertReceived(_) | Self::Closed => return None,
-            Self::InvalidConfig(_) | Self::HandshakeNotComplete | Self::MessageTooLarge | Self::ExporterRefused => {
+            Self::InvalidConfig(_)
+            | Self::HandshakeNotComplete
+            | Self::MessageTooLarge
+            | Self::SendQueueFull
+            | Self::ExporterRefused => {
                 return None;
             }
             Self::Crypto(_) => A::InternalError,
@@ -197,6 +204,7 @@ impl fmt::Display for Error {
             Self::HandshakeNotComplete => f.write_str("handshake not complete"),
             Self::Closed => f.write_str("session closed"),
             Self::MessageTooLarge => f.write_str("message too large for one record"),
+            Self::SendQueueFull => f.write_str("send queue full: drain poll_transmit first"),
             Self::ExporterRefused => f.write_str("keying material export refused"),
             Self::Crypto(s) => write!(f, "cryptographic failure: {s}"),
         }

@@ -293,6 +293,9 @@ impl Session {
         if data.len() > self.max_payload() {
             return Err(Error::MessageTooLarge);
         }
+        if self.transmits.len() >= self.ctx.config().max_queued {
+            return Err(Error::SendQueueFull);
+        }
         let mut dgram = self.pool.take(data.len() + 64);
         self.ctx.records.seal(1, ContentType::ApplicationData, data, &mut dgram)?;
         self.transmits.push_back(dgram);
@@ -483,6 +486,12 @@ impl Session {
                 // SECURITY.md item 2: application data only in an epoch with keys, and
                 // only once the handshake is complete.
                 if header.epoch == 0 || !self.ctx.connected || self.close_sent {
+                    self.stats.records_dropped += 1;
+                    return Ok(());
+                }
+                // Bounded like a socket buffer: an application that stops polling events
+                // loses records rather than growing the queue without limit.
+                if self.events.len() >= self.ctx.config().max_queued {
                     self.stats.records_dropped += 1;
                     return Ok(());
                 }

@@ -225,3 +225,34 @@ fn idle_timeout_ends_a_silent_session() {
     assert_eq!(p.server.error, Some(Error::IdleTimeout));
     assert!(p.client.error.is_none());
 }
+
+/// Bounds: an application that never drains cannot make a session grow without limit.
+/// `send` refuses beyond the queue cap (not fatal), and received records beyond the event
+/// cap are dropped and counted.
+#[test]
+fn queues_are_bounded() {
+    let mut p = pair(client().queue_limit(4), server().queue_limit(4));
+    p.expect_handshake(DEADLINE);
+    for _ in 0..4 {
+        p.client.session.send(b"x").unwrap();
+    }
+    assert_eq!(p.client.session.send(b"x"), Err(Error::SendQueueFull));
+    // Drained: sending works again.
+    while p.client.session.poll_transmit().is_some() {}
+    p.client.session.send(b"x").unwrap();
+
+    // The server's application never polls events: four records queue, the rest drop.
+    let mut wire = Vec::new();
+    let now = p.now;
+    let before = p.server.session.stats().records_dropped;
+    while p.server.session.poll_event().is_some() {}
+    for _ in 0..10 {
+        while p.client.session.poll_transmit_into(&mut wire).is_some() {
+            p.server.session.handle(now, &wire).unwrap();
+        }
+        let _ = p.client.session.send(b"y");
+    }
+    let delivered = std::iter::from_fn(|| p.server.session.poll_event()).count();
+    assert_eq!(delivered, 4);
+    assert!(p.server.session.stats().records_dropped - before >= 6);
+}

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use crate::config::{ClientConfig, ServerConfig};
 use crate::crypto::rng::DetRng;
 use crate::error::Error;
+use crate::pool::BufferPool;
 use crate::session::{Event, Session, Transmit};
 use crate::stats::{EndpointStats, SessionStats};
 
@@ -43,6 +44,10 @@ use timers::{Armed, TimerHeap};
 /// At most this many stateless HelloVerifyRequests wait in the output queue; beyond it
 /// ClientHellos are dropped (the application is not draining `poll_transmit`).
 const MAX_QUEUED_STATELESS: usize = 1024;
+
+/// Bytes of one stateless HelloVerifyRequest datagram: record header (13), handshake header
+/// (12), server_version (2), cookie length (1) and cookie.
+const HELLO_VERIFY_REQUEST_LEN: usize = 13 + 12 + 3 + crate::cookie::COOKIE_LEN;
 
 /// Settings of an [`Endpoint`].
 #[derive(Debug, Clone)]
@@ -152,6 +157,8 @@ pub struct Endpoint {
     /// Sessions that may have output or may have ended, in the order they were touched.
     touched: VecDeque<SessionHandle>,
     stateless: VecDeque<Transmit>,
+    /// Recycled buffers for stateless answers, so a ClientHello flood allocates nothing.
+    stateless_pool: BufferPool,
     events: VecDeque<(SessionHandle, EndpointEvent)>,
     cookies: Option<CookieSecrets>,
     busy: bool,
@@ -189,6 +196,7 @@ impl Endpoint {
             timers: TimerHeap::default(),
             touched: VecDeque::new(),
             stateless: VecDeque::new(),
+            stateless_pool: BufferPool::default(),
             events: VecDeque::new(),
             cookies,
             busy: false,
@@ -337,16 +345,30 @@ impl Endpoint {
     /// their last datagram has been handed out.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        let mut contents = Vec::new();
+        let destination = self.poll_transmit_into(&mut contents)?;
+        Some(Transmit { destination, contents })
+    }
+
+    /// Like [`Endpoint::poll_transmit`], but swaps the datagram into `buf` (whose old
+    /// allocation the endpoint keeps for reuse) and returns its destination: with one
+    /// long-lived `buf`, neither stateless HelloVerifyRequests nor session records need a
+    /// heap allocation.
+    pub fn poll_transmit_into(&mut self, buf: &mut Vec<u8>) -> Option<SocketAddr> {
         if let Some(t) = self.stateless.pop_front() {
-            return Some(self.count_sent(t));
+            let old = core::mem::replace(buf, t.contents);
+            self.stateless_pool.put(old);
+            self.count_sent(buf.len());
+            return Some(t.destination);
         }
         while let Some(&h) = self.touched.front() {
             let Some(e) = self.sessions.get_mut(&h) else {
                 self.touched.pop_front();
                 continue;
             };
-            if let Some(t) = e.session.poll_transmit() {
-                return Some(self.count_sent(t));
+            if let Some(to) = e.session.poll_transmit_into(buf) {
+                self.count_sent(buf.len());
+                return Some(to);
             }
             e.queued = false;
             self.touched.pop_front();
@@ -356,6 +378,15 @@ impl Endpoint {
             }
         }
         None
+    }
+
+    /// Hand back a buffer the endpoint gave out (the payload of an
+    /// [`Event::ApplicationData`] of session `h`, or a [`Transmit`]'s contents) for reuse.
+    pub fn recycle(&mut self, h: SessionHandle, buf: Vec<u8>) {
+        match self.sessions.get_mut(&h) {
+            Some(e) => e.session.recycle(buf),
+            None => self.stateless_pool.put(buf),
+        }
     }
 
     /// The next event of any session.
@@ -431,9 +462,9 @@ impl Endpoint {
         if let Some(old_random) = hello_random
             && may_be_client_hello(datagram)
             && let Some(peeked) = peek_client_hello(datagram)
-            && peeked.hello.random != old_random
+            && peeked.random != old_random
         {
-            let verified = self.cookies.as_ref().is_some_and(|c| c.verify(remote, &peeked.hello));
+            let verified = self.cookies.as_ref().is_some_and(|c| c.verify(remote, &peeked));
             if !verified {
                 self.send_hello_verify_request(remote, &peeked, datagram.len());
             } else if self.state != EndpointState::Open {
@@ -472,7 +503,7 @@ impl Endpoint {
             self.stats.session_limit_rejections += 1;
             return;
         }
-        let verified = self.cookies.as_ref().is_some_and(|c| c.verify(remote, &peeked.hello));
+        let verified = self.cookies.as_ref().is_some_and(|c| c.verify(remote, &peeked));
         if verified || !cookie_exchange {
             self.accept(now, remote, &peeked, datagram);
         } else {
@@ -482,7 +513,7 @@ impl Endpoint {
 
     /// Create a server session for a ClientHello whose cookie verified (or, with the cookie
     /// exchange switched off in the server configuration, for any ClientHello).
-    fn accept(&mut self, now: Instant, remote: SocketAddr, peeked: &PeekedHello, datagram: &[u8]) {
+    fn accept(&mut self, now: Instant, remote: SocketAddr, peeked: &PeekedHello<'_>, datagram: &[u8]) {
         let Some(server) = self.config.server.clone() else { return };
         let session = if server.cookie {
             let mut s = Session::server_after_cookie(server, remote, now, peeked.message_seq);
@@ -491,13 +522,13 @@ impl Endpoint {
         } else {
             Session::server(server, remote, now)
         };
-        let h = self.insert(session, Some(peeked.hello.random));
+        let h = self.insert(session, Some(peeked.random));
         self.stats.server_sessions += 1;
         self.events.push_back((h, EndpointEvent::Accepted));
         self.feed(now, h, datagram);
     }
 
-    fn send_hello_verify_request(&mut self, remote: SocketAddr, peeked: &PeekedHello, hello_len: usize) {
+    fn send_hello_verify_request(&mut self, remote: SocketAddr, peeked: &PeekedHello<'_>, hello_len: usize) {
         let Some(cookies) = self.cookies.as_ref() else {
             self.stats.datagrams_dropped += 1;
             return;
@@ -506,10 +537,12 @@ impl Endpoint {
             self.stats.datagrams_dropped += 1;
             return;
         }
-        let contents = cookies.hello_verify_request(remote, peeked);
+        let mut contents = self.stateless_pool.take(HELLO_VERIFY_REQUEST_LEN);
+        cookies.hello_verify_request(remote, peeked, &mut contents);
         // SECURITY.md item 11: never answer with more bytes than the ClientHello had.
         if contents.len() > hello_len {
             self.stats.amplification_refusals += 1;
+            self.stateless_pool.put(contents);
             return;
         }
         self.stats.hello_verify_requests_sent += 1;
@@ -612,10 +645,9 @@ impl Endpoint {
         }
     }
 
-    fn count_sent(&mut self, t: Transmit) -> Transmit {
+    fn count_sent(&mut self, len: usize) {
         self.stats.packets_sent += 1;
-        self.stats.bytes_sent += t.contents.len() as u64;
-        t
+        self.stats.bytes_sent += len as u64;
     }
 }
 

@@ -27,6 +27,14 @@ impl BufferPool {
         }
     }
 
+    /// Keep at most `keep` buffers and release the rest (and the spare room of the list):
+    /// a session calls this when its handshake completes, so an idle established session
+    /// holds only what its steady state reuses.
+    pub fn trim(&mut self, keep: usize) {
+        self.free.truncate(keep);
+        self.free.shrink_to(keep);
+    }
+
     /// Give a buffer back for reuse.
     pub fn put(&mut self, mut buf: Vec<u8>) {
         if self.free.len() < Self::MAX_BUFFERS && buf.capacity() <= Self::MAX_KEPT && buf.capacity() > 0 {

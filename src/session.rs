@@ -447,6 +447,10 @@ impl Session {
             }
             return Ok(());
         }
+        if header.content_type == ContentType::ApplicationData && header.epoch != 0 && header.epoch == read_epoch {
+            self.handle_application_record(now, &header, body);
+            return Ok(());
+        }
         let mut buf = core::mem::take(&mut self.scratch);
         buf.clear();
         buf.extend_from_slice(body);
@@ -462,8 +466,34 @@ impl Session {
                 Ok(())
             }
         };
-        self.scratch = buf;
+        // After the handshake this path only sees the odd alert or repeated Finished: keep
+        // no buffer for it (see `after_transition`).
+        if !self.ctx.connected {
+            self.scratch = buf;
+        }
         result
+    }
+
+    /// The steady-state receive path: open an application-data record of the current epoch
+    /// straight into the buffer that becomes its [`Event::ApplicationData`] (one copy of the
+    /// ciphertext, none of the plaintext).
+    fn handle_application_record(&mut self, now: Instant, header: &RecordHeader, body: &[u8]) {
+        let mut buf = self.pool.take(body.len());
+        if self.ctx.records.open_into(header, body, &mut buf).is_err() {
+            self.stats.records_dropped += 1;
+            self.pool.put(buf);
+            return;
+        }
+        self.last_heard = now;
+        // SECURITY.md item 2: application data only once the handshake is complete.
+        if !self.ctx.connected || self.close_sent {
+            self.stats.records_dropped += 1;
+            self.pool.put(buf);
+            return;
+        }
+        self.stats.app_bytes_received += buf.len() as u64;
+        self.stats.app_messages_received += 1;
+        self.events.push_back(Event::ApplicationData(buf));
     }
 
     fn handle_plaintext(&mut self, now: Instant, header: &RecordHeader, plain: &[u8]) -> Result<(), Error> {
@@ -641,7 +671,13 @@ impl Session {
                 self.retransmit_at = None;
                 self.flight = Flight::default();
             }
-            self.early.clear();
+            // Release what only the handshake needed, spare buffers included: an idle
+            // established session holds no buffer; the first records after the handshake
+            // refill the pool, and from then on send, receive and recycle reuse it.
+            self.early = Vec::new();
+            self.scratch = Vec::new();
+            self.reassembler.clear();
+            self.pool.trim(0);
             self.ctx.transcript = Vec::new();
             self.events.push_back(Event::Connected);
         }

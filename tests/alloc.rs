@@ -1,12 +1,14 @@
 //! Heap allocations on the steady-state path: after the handshake, sending and receiving
 //! application records allocates nothing when the application recycles buffers
-//! (`poll_transmit_into` + `recycle`). Also reports the heap held by an established
-//! client+server pair.
+//! (`poll_transmit_into` + `recycle`). Also measures the heap held by an established idle
+//! client+server pair, with and without the peer certificates it keeps, and holds it to
+//! 8 KiB without them (the session structs themselves included).
 //!
 //! One test per binary on purpose: the counting allocator is process-wide.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -47,36 +49,8 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn pair(suite: CipherSuite, cert_pem: &str, key_pem: &str) -> (Session, Session) {
-    let scfg = ServerConfig::builder()
-        .certificate_pem(cert_pem.as_bytes(), key_pem.as_bytes())
-        .unwrap()
-        .cipher_suites(&[suite])
-        .rng_seed([1; 32])
-        .build()
-        .unwrap();
-    let ccfg = ClientConfig::builder()
-        .root_certificates_pem(cert_pem.as_bytes())
-        .unwrap()
-        .server_name("localhost")
-        .rng_seed([2; 32])
-        .build()
-        .unwrap();
-    let (ca, sa): (SocketAddr, SocketAddr) = ("127.0.0.1:1000".parse().unwrap(), "127.0.0.1:2000".parse().unwrap());
-    let now = Instant::now();
-    let mut c = Session::client(ccfg, sa, now);
-    let mut s = Session::server(scfg, ca, now);
-    for _ in 0..10 {
-        while let Some(t) = c.poll_transmit() {
-            s.handle(now, &t.contents).unwrap();
-        }
-        while let Some(t) = s.poll_transmit() {
-            c.handle(now, &t.contents).unwrap();
-        }
-    }
-    assert!(c.is_connected() && s.is_connected());
-    while c.poll_event().is_some() {}
-    while s.poll_event().is_some() {}
-    (c, s)
+    let (scfg, ccfg) = configs(suite, cert_pem, key_pem);
+    handshake(&scfg, &ccfg)
 }
 
 /// One record each way, recycling every buffer.
@@ -113,9 +87,7 @@ fn no_allocation_per_application_record() {
         CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
         CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
     ] {
-        let live_before = LIVE.load(Ordering::Relaxed);
         let (mut c, mut s) = pair(suite, &cert_pem, &key_pem);
-        let pair_bytes = LIVE.load(Ordering::Relaxed) - live_before;
         let now = Instant::now();
         let mut wire = Vec::with_capacity(2048);
         // Warm up: the pools and queues reach their steady size.
@@ -129,8 +101,73 @@ fn no_allocation_per_application_record() {
         }
         ON.store(false, Ordering::Relaxed);
         let allocs = ALLOCS.load(Ordering::Relaxed);
-        println!("{suite:?}: {allocs} allocations for 2000 records; established pair holds {pair_bytes} heap bytes");
+        println!("{suite:?}: {allocs} allocations for 2000 records");
         assert_eq!(allocs, 0, "{suite:?}: heap allocations on the record path");
         assert_eq!(c.stats().app_messages_received, 1008);
     }
+
+    // Heap held by an established idle pair: the configurations are built first (they are
+    // shared by every session), then the handshake runs and its transient buffers are freed.
+    let suite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+    let (scfg, ccfg) = configs(suite, &cert_pem, &key_pem);
+    drop(handshake(&scfg, &ccfg));
+    let live_before = LIVE.load(Ordering::Relaxed);
+    let (c, s) = handshake(&scfg, &ccfg);
+    let heap = LIVE.load(Ordering::Relaxed) - live_before;
+    let inline = 2 * std::mem::size_of::<Session>() as i64;
+    let certs: i64 = [&c, &s]
+        .iter()
+        .filter_map(|x| x.peer_certificates())
+        .flatten()
+        .map(|cert| (cert.len() + std::mem::size_of_val(cert)) as i64)
+        .sum();
+    let total = heap + inline;
+    println!(
+        "established idle pair: {total} bytes ({heap} on the heap + {inline} of the two Session structs), \
+         {} without the {certs} bytes of peer certificates",
+        total - certs
+    );
+    assert!(
+        total - certs <= 8 * 1024,
+        "an idle established pair holds {} bytes without peer certificates",
+        total - certs
+    );
+}
+
+fn configs(suite: CipherSuite, cert_pem: &str, key_pem: &str) -> (Arc<ServerConfig>, Arc<ClientConfig>) {
+    let scfg = ServerConfig::builder()
+        .certificate_pem(cert_pem.as_bytes(), key_pem.as_bytes())
+        .unwrap()
+        .cipher_suites(&[suite])
+        .rng_seed([1; 32])
+        .build()
+        .unwrap();
+    let ccfg = ClientConfig::builder()
+        .root_certificates_pem(cert_pem.as_bytes())
+        .unwrap()
+        .server_name("localhost")
+        .rng_seed([2; 32])
+        .build()
+        .unwrap();
+    (scfg, ccfg)
+}
+
+fn handshake(scfg: &Arc<ServerConfig>, ccfg: &Arc<ClientConfig>) -> (Session, Session) {
+    let (ca, sa): (SocketAddr, SocketAddr) = ("127.0.0.1:1000".parse().unwrap(), "127.0.0.1:2000".parse().unwrap());
+    let now = Instant::now();
+    let mut c = Session::client(ccfg.clone(), sa, now);
+    let mut s = Session::server(scfg.clone(), ca, now);
+    let mut wire = Vec::new();
+    for _ in 0..10 {
+        while c.poll_transmit_into(&mut wire).is_some() {
+            s.handle(now, &wire).unwrap();
+        }
+        while s.poll_transmit_into(&mut wire).is_some() {
+            c.handle(now, &wire).unwrap();
+        }
+    }
+    assert!(c.is_connected() && s.is_connected());
+    while c.poll_event().is_some() {}
+    while s.poll_event().is_some() {}
+    (c, s)
 }

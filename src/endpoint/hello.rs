@@ -11,25 +11,34 @@ use std::time::{Duration, Instant};
 use rand_core::RngCore;
 use zeroize::Zeroize;
 
-use crate::codec::{Codec, Put};
+use ring::hmac;
+
+use crate::codec::Reader;
 use crate::cookie;
 use crate::crypto::rng::DetRng;
-use crate::handshake::fragment::{HandshakeHeader, encode_fragment, parse_fragments};
+use crate::handshake::fragment::{HANDSHAKE_HEADER_LEN, HandshakeHeader, encode_fragment, parse_fragments};
 use crate::record::header::{Deframer, RecordHeader};
-use crate::wire::{ClientHello, ContentType, DTLS_1_0, DTLS_1_2, HandshakeType, HelloVerifyRequest};
+use crate::wire::{ContentType, DTLS_1_0, DTLS_1_2, HandshakeType};
 
 /// The highest message_seq a ClientHello that starts a handshake may carry: 0 for the first
 /// one, plus one per HelloVerifyRequest round (our client follows at most four).
 pub(crate) const MAX_FRESH_HELLO_SEQ: u16 = 4;
 
-/// A ClientHello found in the first record of a datagram.
+/// A ClientHello found in the first record of a datagram, borrowed from the datagram: the
+/// stateless path parses only what it needs and allocates nothing.
 #[derive(Debug)]
-pub(crate) struct PeekedHello {
+pub(crate) struct PeekedHello<'a> {
     /// The record sequence number; the HelloVerifyRequest reuses it (RFC 6347 §4.2.1).
     pub record_seq: u64,
     /// The handshake message_seq; the HelloVerifyRequest reuses it (RFC 6347 §4.2.2).
     pub message_seq: u16,
-    pub hello: ClientHello,
+    /// The ClientHello body (what the cookie MAC covers, less the cookie).
+    pub body: &'a [u8],
+    pub random: [u8; 32],
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub session_id: &'a [u8],
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub cookie: &'a [u8],
 }
 
 /// Cheap pre-check used for datagrams of known peers: does the first record look like a
@@ -42,7 +51,12 @@ pub(crate) fn may_be_client_hello(datagram: &[u8]) -> bool {
 /// handshake record of epoch 0 with a DTLS 1.0 or 1.2 record version, whose first fragment
 /// is a whole (unfragmented) ClientHello that starts a handshake. Anything else is `None`.
 /// A ClientHello too large for one record is not supported from unknown peers.
-pub(crate) fn peek_client_hello(datagram: &[u8]) -> Option<PeekedHello> {
+///
+/// The hello's structure is checked (RFC 5246 §7.4.1.2: every length prefix fits, the
+/// session_id is at most 32 bytes, cipher_suites and compression_methods are non-empty,
+/// the extension block is well-formed and nothing trails it); its contents are checked by
+/// the session once the cookie verified.
+pub(crate) fn peek_client_hello(datagram: &[u8]) -> Option<PeekedHello<'_>> {
     let (header, body) = Deframer::new(datagram).next()?;
     if header.content_type != ContentType::Handshake
         || header.epoch != 0
@@ -54,15 +68,42 @@ pub(crate) fn peek_client_hello(datagram: &[u8]) -> Option<PeekedHello> {
     if hs.msg_type != HandshakeType::ClientHello || !hs.is_whole_message() || hs.message_seq > MAX_FRESH_HELLO_SEQ {
         return None;
     }
-    let hello = ClientHello::read_all(msg).ok()?;
-    Some(PeekedHello { record_seq: header.sequence, message_seq: hs.message_seq, hello })
+    let mut r = Reader::new(msg);
+    r.u16().ok()?;
+    let random = r.array().ok()?;
+    let session_id = r.sub_u8().ok()?.take_rest();
+    let cookie = r.sub_u8().ok()?.take_rest();
+    let suites = r.sub_u16().ok()?;
+    let compression = r.sub_u8().ok()?;
+    if session_id.len() > 32 || suites.is_empty() || suites.left() % 2 != 0 || compression.is_empty() {
+        return None;
+    }
+    if !r.is_empty() {
+        let mut exts = r.sub_u16().ok()?;
+        while !exts.is_empty() {
+            exts.u16().ok()?;
+            exts.sub_u16().ok()?;
+        }
+        if !r.is_empty() {
+            return None;
+        }
+    }
+    Some(PeekedHello {
+        record_seq: header.sequence,
+        message_seq: hs.message_seq,
+        body: msg,
+        random,
+        session_id,
+        cookie,
+    })
 }
 
 /// The endpoint's cookie secrets: the current one, and the previous one, still accepted for
 /// one rotation period so that a client caught by a rotation mid-exchange still gets in.
 pub(crate) struct CookieSecrets {
-    current: [u8; 32],
-    previous: Option<[u8; 32]>,
+    // Only the HMAC keys are kept (ring's precomputed pads), never the raw secrets.
+    current: hmac::Key,
+    previous: Option<hmac::Key>,
     next_rotation: Instant,
     period: Duration,
     rng: DetRng,
@@ -74,21 +115,14 @@ impl core::fmt::Debug for CookieSecrets {
     }
 }
 
-impl Drop for CookieSecrets {
-    fn drop(&mut self) {
-        self.current.zeroize();
-        if let Some(p) = self.previous.as_mut() {
-            p.zeroize();
-        }
-    }
-}
-
 impl CookieSecrets {
     /// Draw the first secret from `rng`. Periods under one second are raised to one second.
     pub(crate) fn new(mut rng: DetRng, period: Duration, now: Instant) -> Self {
         let period = period.max(Duration::from_secs(1));
-        let mut current = [0u8; 32];
-        rng.fill_bytes(&mut current);
+        let mut secret = [0u8; 32];
+        rng.fill_bytes(&mut secret);
+        let current = cookie::key(&secret);
+        secret.zeroize();
         Self { current, previous: None, next_rotation: now + period, period, rng }
     }
 
@@ -99,12 +133,12 @@ impl CookieSecrets {
             return;
         }
         let missed_one = now >= self.next_rotation + self.period;
-        let mut fresh = [0u8; 32];
-        self.rng.fill_bytes(&mut fresh);
+        let mut secret = [0u8; 32];
+        self.rng.fill_bytes(&mut secret);
+        let fresh = cookie::key(&secret);
+        secret.zeroize();
         let old = core::mem::replace(&mut self.current, fresh);
-        if let Some(mut p) = self.previous.take() {
-            p.zeroize();
-        }
+        self.previous = None;
         if missed_one {
             // The old current secret is already more than one period past its retirement.
             self.next_rotation = now + self.period;
@@ -115,9 +149,9 @@ impl CookieSecrets {
     }
 
     /// True if the hello's cookie was issued to `peer` with the current or previous secret.
-    pub(crate) fn verify(&self, peer: SocketAddr, hello: &ClientHello) -> bool {
-        cookie::verify(&self.current, peer, hello)
-            || self.previous.as_ref().is_some_and(|p| cookie::verify(p, peer, hello))
+    pub(crate) fn verify(&self, peer: SocketAddr, hello: &PeekedHello<'_>) -> bool {
+        cookie::verify(&self.current, peer, hello.body)
+            || self.previous.as_ref().is_some_and(|p| cookie::verify(p, peer, hello.body))
     }
 
     /// The stateless HelloVerifyRequest datagram answering `peeked` from `peer`.
@@ -127,14 +161,15 @@ impl CookieSecrets {
     /// HelloVerifyRequest carries the ClientHello's message_seq. Like OpenSSL (see
     /// `vectors/captures/openssl-hello/s2c-01.hex`) the record and server_version are
     /// DTLS 1.0 (0xfeff), as RFC 6347 §4.2.1 recommends.
-    pub(crate) fn hello_verify_request(&self, peer: SocketAddr, peeked: &PeekedHello) -> Vec<u8> {
-        let hvr = HelloVerifyRequest {
-            server_version: DTLS_1_0,
-            cookie: cookie::compute(&self.current, peer, &peeked.hello).to_vec(),
-        };
-        let mut body = Vec::with_capacity(3 + cookie::COOKIE_LEN);
-        hvr.encode(&mut body);
-        // The body is a few dozen bytes: it fits the 24-bit length.
+    pub(crate) fn hello_verify_request(&self, peer: SocketAddr, peeked: &PeekedHello<'_>, out: &mut Vec<u8>) {
+        // The peeked body always holds a cookie field (`peek_client_hello` read it).
+        let cookie = cookie::compute(&self.current, peer, peeked.body).unwrap_or_default();
+        // HelloVerifyRequest body: server_version(2) cookie<0..2^8-1> (RFC 6347 §4.2.1).
+        let mut body = [0u8; 3 + cookie::COOKIE_LEN];
+        let [v0, v1] = DTLS_1_0.to_be_bytes();
+        let (head, tail) = body.split_at_mut(3);
+        head.copy_from_slice(&[v0, v1, cookie::COOKIE_LEN as u8]);
+        tail.copy_from_slice(&cookie);
         let length = body.len() as u32;
         let hs = HandshakeHeader {
             msg_type: HandshakeType::HelloVerifyRequest,
@@ -143,19 +178,16 @@ impl CookieSecrets {
             fragment_offset: 0,
             fragment_length: length,
         };
-        let mut fragment = Vec::with_capacity(12 + body.len());
-        encode_fragment(&hs, &body, &mut fragment);
         let record = RecordHeader {
             content_type: ContentType::Handshake,
             version: DTLS_1_0,
             epoch: 0,
             sequence: peeked.record_seq,
-            // A few dozen bytes: fits in u16.
-            length: fragment.len() as u16,
+            // The handshake header and a 35-byte body: fits in u16.
+            length: (HANDSHAKE_HEADER_LEN + body.len()) as u16,
         };
-        let mut out = Vec::with_capacity(13 + fragment.len());
-        record.encode(&mut out);
-        out.put_slice(&fragment);
-        out
+        out.clear();
+        record.encode(out);
+        encode_fragment(&hs, &body, out);
     }
 }

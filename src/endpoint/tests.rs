@@ -213,8 +213,8 @@ fn bad_cookies_create_no_state() {
     let mut server = server_endpoint(now, |_| {});
     let (_, mut second) = hellos(&mut server, me, now);
     let peeked = peek_client_hello(&second).unwrap();
-    assert!(!peeked.hello.cookie.is_empty());
-    let cookie_at = 13 + 12 + 2 + 32 + 1 + peeked.hello.session_id.len() + 1;
+    assert!(!peeked.cookie.is_empty());
+    let cookie_at = 13 + 12 + 2 + 32 + 1 + peeked.session_id.len() + 1;
     second[cookie_at] ^= 1;
     server.handle(now, me, &second);
     assert_eq!(server.session_count(), 0);

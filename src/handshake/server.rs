@@ -92,7 +92,10 @@ impl ServerState {
                 Self::ExpectClientHello { hello_verify_requests, cookie_verified },
                 HandshakePayload::ClientHello(hello),
             ) => {
-                if config.cookie && !cookie_verified && !cookie::verify(&config.cookie_secret, ctx.peer, &hello) {
+                // `raw` is the 12-byte handshake header followed by the ClientHello body.
+                let body = raw.get(12..).unwrap_or_default();
+                let cookie_key = (config.cookie && !cookie_verified).then(|| cookie::key(&config.cookie_secret));
+                if let Some(cookie_key) = cookie_key.filter(|k| !cookie::verify(k, ctx.peer, body)) {
                     if hello_verify_requests >= MAX_HELLO_VERIFY_REQUESTS {
                         return Err(PeerMisbehaved::BadCookie.into());
                     }
@@ -100,7 +103,7 @@ impl ServerState {
                     // the ClientHello's message_seq and is kept out of the handshake hash.
                     let hvr = HelloVerifyRequest {
                         server_version: DTLS_1_2,
-                        cookie: cookie::compute(&config.cookie_secret, ctx.peer, &hello).to_vec(),
+                        cookie: cookie::compute(&cookie_key, ctx.peer, body).ok_or(PeerMisbehaved::BadCookie)?.to_vec(),
                     };
                     ctx.send_seq = message_seq;
                     ctx.transcript.clear();

@@ -32,13 +32,18 @@ impl RecordHeader {
         (u64::from(self.epoch) << 48) | self.sequence
     }
 
+    /// The 13 header bytes.
+    pub fn to_bytes(&self) -> [u8; RECORD_HEADER_LEN] {
+        let [v0, v1] = self.version.to_be_bytes();
+        let [e0, e1] = self.epoch.to_be_bytes();
+        let [_, _, s0, s1, s2, s3, s4, s5] = self.sequence.to_be_bytes();
+        let [l0, l1] = self.length.to_be_bytes();
+        [self.content_type.into(), v0, v1, e0, e1, s0, s1, s2, s3, s4, s5, l0, l1]
+    }
+
     /// Append the 13 header bytes.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        out.put_u8(self.content_type.into());
-        out.put_u16(self.version);
-        out.put_u16(self.epoch);
-        out.put_u48(self.sequence);
-        out.put_u16(self.length);
+        out.put_slice(&self.to_bytes());
     }
 }
 
@@ -71,13 +76,17 @@ impl<'a> Iterator for Deframer<'a> {
             return None;
         }
         let parsed = (|| {
-            let content_type = ContentType::from(self.r.u8().ok()?);
-            let version = self.r.u16().ok()?;
-            let epoch = self.r.u16().ok()?;
-            let sequence = self.r.u48().ok()?;
-            let length = self.r.u16().ok()?;
+            let [t, v0, v1, e0, e1, s0, s1, s2, s3, s4, s5, l0, l1] = self.r.array::<RECORD_HEADER_LEN>().ok()?;
+            let length = u16::from_be_bytes([l0, l1]);
             let body = self.r.take(usize::from(length)).ok()?;
-            Some((RecordHeader { content_type, version, epoch, sequence, length }, body))
+            let header = RecordHeader {
+                content_type: ContentType::from(t),
+                version: u16::from_be_bytes([v0, v1]),
+                epoch: u16::from_be_bytes([e0, e1]),
+                sequence: u64::from_be_bytes([0, 0, s0, s1, s2, s3, s4, s5]),
+                length,
+            };
+            Some((header, body))
         })();
         if parsed.is_none() {
             self.truncated = true;

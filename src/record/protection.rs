@@ -121,6 +121,7 @@ impl RecordLayer {
             (_, Some(key)) => {
                 let alg = key.algorithm();
                 header.length = (payload.len() + alg.overhead()) as u16;
+                out.reserve(RECORD_HEADER_LEN + payload.len() + alg.overhead());
                 header.encode(out);
                 // RFC 6347 §4.1.2.1 / RFC 5246 §6.2.3.3: additional_data = seq_num(epoch||seq)
                 // + type + version + plaintext length.
@@ -139,6 +140,47 @@ impl RecordLayer {
             }
         }
         Ok(())
+    }
+
+    /// Check, authenticate and decrypt one protected record of the current read epoch into
+    /// `out` (cleared first): the ciphertext is copied into `out` once and opened there, so
+    /// the plaintext needs no further copy. On success `out` holds exactly the plaintext and
+    /// the replay window is marked; on failure `out` is left empty.
+    pub fn open_into(&mut self, header: &RecordHeader, body: &[u8], out: &mut Vec<u8>) -> Result<(), Discard> {
+        out.clear();
+        if header.epoch == 0 || header.epoch != self.read_epoch {
+            return Err(Discard::Epoch);
+        }
+        let window = self.replay.get_mut(usize::from(header.epoch)).ok_or(Discard::Epoch)?;
+        if !window.check(header.sequence) {
+            return Err(Discard::Replay);
+        }
+        let key = self.read_key.as_ref().ok_or(Discard::Epoch)?;
+        let alg = key.algorithm();
+        let explicit = alg.explicit_nonce_len();
+        let plain_len = body.len().checked_sub(alg.overhead()).ok_or(Discard::BadRecordMac)?;
+        if plain_len > MAX_PLAINTEXT {
+            return Err(Discard::Overflow);
+        }
+        let (nonce_part, sealed) = body.split_at_checked(explicit).ok_or(Discard::BadRecordMac)?;
+        let nonce_seq = match <[u8; 8]>::try_from(nonce_part) {
+            Ok(n) => u64::from_be_bytes(n),
+            Err(_) => header.epoch_seq(),
+        };
+        let aad = aad(header, plain_len);
+        out.extend_from_slice(sealed);
+        match key.open(nonce_seq, &aad, out) {
+            Some(n) => {
+                out.truncate(n);
+                // RFC 6347 §4.1.2.6: the window is updated only once the record authenticated.
+                window.mark(header.sequence);
+                Ok(())
+            }
+            None => {
+                out.clear();
+                Err(Discard::BadRecordMac)
+            }
+        }
     }
 
     /// Check, decrypt in place and authenticate one record of the current read epoch (or

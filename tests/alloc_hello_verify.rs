@@ -1,0 +1,70 @@
+//! The stateless answer to a ClientHello from an unknown peer allocates nothing once the
+//! endpoint's output queue and buffer pool reached their steady size: a flood of cookie-less
+//! ClientHellos costs the server no heap (SECURITY.md item 7).
+//!
+//! A binary of its own: the counting allocator is process-wide.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use dtls_engine::{ClientConfig, Endpoint, EndpointConfig, ServerConfig, Session};
+
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static ON: AtomicBool = AtomicBool::new(false);
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if ON.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if ON.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn hello_verify_request_allocates_nothing() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+    let scfg =
+        ServerConfig::builder().certificate_pem(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap().build().unwrap();
+    let ccfg = ClientConfig::builder().root_certificates_pem(cert_pem.as_bytes()).unwrap().build().unwrap();
+    let now = Instant::now();
+    let server_addr: SocketAddr = "127.0.0.1:4433".parse().unwrap();
+    let hello = Session::client(ccfg, server_addr, now).poll_transmit().unwrap().contents;
+    let mut ep = Endpoint::new(EndpointConfig { server: Some(scfg), ..EndpointConfig::default() }, now);
+    let mut out = Vec::with_capacity(256);
+    let peer = |i: u32| SocketAddr::from((i.to_be_bytes(), 5000));
+    for i in 0..16 {
+        ep.handle(now, peer(i), &hello);
+        assert!(ep.poll_transmit_into(&mut out).is_some());
+    }
+    ON.store(true, Ordering::Relaxed);
+    for i in 16..10_016 {
+        ep.handle(now, peer(i), &hello);
+        assert_eq!(ep.poll_transmit_into(&mut out), Some(peer(i)));
+    }
+    ON.store(false, Ordering::Relaxed);
+    assert_eq!(ep.session_count(), 0);
+    assert_eq!(ep.stats().hello_verify_requests_sent, 10_016);
+    assert_eq!(ALLOCS.load(Ordering::Relaxed), 0, "allocations answering 10,000 ClientHellos");
+}

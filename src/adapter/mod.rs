@@ -9,6 +9,44 @@ use ::std::time::Duration;
 
 use crate::endpoint::{ConnectError, EndpointConfig};
 
+/// The session-information accessors both adapters' `Session` share: each reads the
+/// snapshot taken when the handshake completed, through the adapter's own
+/// `established(|e| ..)` (a `Mutex` in std, a watch channel in tokio).
+#[cfg(any(feature = "std-net", feature = "tokio"))]
+macro_rules! session_info_accessors {
+    () => {
+        /// The negotiated cipher suite (OpenSSL name, IANA name, version).
+        pub fn cipher(&self) -> Option<CipherInfo> {
+            self.established(|e| e.cipher)
+        }
+
+        /// The peer's leaf certificate (DER), if it sent one.
+        pub fn peer_certificate(&self) -> Option<CertificateDer<'static>> {
+            self.established(|e| e.peer_certificate.clone())
+        }
+
+        /// The peer's leaf certificate in PEM, if it sent one.
+        pub fn peer_certificate_pem(&self) -> Option<String> {
+            self.established(|e| e.peer_certificate_pem.clone())
+        }
+
+        /// The application protocol agreed through ALPN (RFC 7301).
+        pub fn alpn_protocol(&self) -> Option<Vec<u8>> {
+            self.established(|e| e.alpn_protocol.clone())
+        }
+
+        /// The SRTP protection profile agreed through use_srtp (RFC 5764).
+        pub fn srtp_profile(&self) -> Option<SrtpProtectionProfile> {
+            self.established(|e| e.srtp_profile)
+        }
+
+        /// SRTP master keys and salts (RFC 5764 §4.2), when a profile was agreed.
+        pub fn srtp_keying_material(&self) -> Option<SrtpKeyingMaterial> {
+            self.established(|e| e.srtp_keying_material.clone())
+        }
+    };
+}
+
 #[cfg(feature = "std-net")]
 pub mod std;
 #[cfg(feature = "tokio")]

@@ -297,35 +297,7 @@ impl Session {
         self.status.borrow().established.as_ref().and_then(f)
     }
 
-    /// The negotiated cipher suite (OpenSSL name, IANA name, version).
-    pub fn cipher(&self) -> Option<CipherInfo> {
-        self.established(|e| e.cipher)
-    }
-
-    /// The peer's leaf certificate (DER), if it sent one.
-    pub fn peer_certificate(&self) -> Option<CertificateDer<'static>> {
-        self.established(|e| e.peer_certificate.clone())
-    }
-
-    /// The peer's leaf certificate in PEM, if it sent one.
-    pub fn peer_certificate_pem(&self) -> Option<String> {
-        self.established(|e| e.peer_certificate_pem.clone())
-    }
-
-    /// The application protocol agreed through ALPN (RFC 7301).
-    pub fn alpn_protocol(&self) -> Option<Vec<u8>> {
-        self.established(|e| e.alpn_protocol.clone())
-    }
-
-    /// The SRTP protection profile agreed through use_srtp (RFC 5764).
-    pub fn srtp_profile(&self) -> Option<SrtpProtectionProfile> {
-        self.established(|e| e.srtp_profile)
-    }
-
-    /// SRTP master keys and salts (RFC 5764 §4.2), when a profile was agreed.
-    pub fn srtp_keying_material(&self) -> Option<SrtpKeyingMaterial> {
-        self.established(|e| e.srtp_keying_material.clone())
-    }
+    session_info_accessors!();
 
     /// Fill `out` with keying material (RFC 5705) for `label` and an optional `context`.
     /// Asks the driver, so it fails with [`Error::Closed`] once the session is gone.

@@ -7,6 +7,7 @@
 //! drop.
 
 use core::fmt;
+use std::sync::OnceLock;
 
 use rand_core::{CryptoRng, CryptoRngCore, OsRng, RngCore};
 use ring::hmac;
@@ -24,11 +25,15 @@ const FORK_LABEL: &[u8] = b"dtls-engine DetRng fork";
 /// prediction resistance: its output is a pure function of the seed and of the sequence of
 /// requests, which is what makes simulations reproducible.
 ///
-/// The state (`Key`, `V`) is zeroized on drop.
+/// The state (`Key`, `V`) is zeroized on drop; the HMAC pad states ring derives from `Key`
+/// (cached beside it) are ring's and cannot be.
 #[derive(Clone)]
 pub struct DetRng {
     key: [u8; 32],
     v: [u8; 32],
+    /// `key` as a ring HMAC key (its inner and outer pad states), kept so that each HMAC
+    /// does not hash the pads again: rebuilt only when `key` changes.
+    hkey: hmac::Key,
 }
 
 impl DetRng {
@@ -62,7 +67,9 @@ impl DetRng {
     /// SP 800-90A §10.1.2.3, HMAC_DRBG_Instantiate_algorithm: `Key = 0x00..00`,
     /// `V = 0x01..01`, then `HMAC_DRBG_Update(seed_material)`.
     fn instantiate(seed_material: &[&[u8]]) -> Self {
-        let mut rng = Self { key: [0x00; 32], v: [0x01; 32] };
+        static ZERO_KEY: OnceLock<hmac::Key> = OnceLock::new();
+        let hkey = ZERO_KEY.get_or_init(|| hmac::Key::new(hmac::HMAC_SHA256, &[0x00; 32])).clone();
+        let mut rng = Self { key: [0x00; 32], v: [0x01; 32], hkey };
         rng.update(seed_material);
         rng
     }
@@ -78,24 +85,21 @@ impl DetRng {
 
     /// `Key = HMAC(Key, V || byte || provided_data)`, `V = HMAC(Key, V)`.
     fn update_round(&mut self, byte: u8, provided: &[&[u8]]) {
-        let mut ctx = hmac::Context::with_key(&self.hmac_key());
+        let mut ctx = hmac::Context::with_key(&self.hkey);
         ctx.update(&self.v);
         ctx.update(&[byte]);
         for part in provided {
             ctx.update(part);
         }
         self.key.copy_from_slice(ctx.sign().as_ref());
+        self.hkey = hmac::Key::new(hmac::HMAC_SHA256, &self.key);
         self.step_v();
     }
 
     /// `V = HMAC(Key, V)`.
     fn step_v(&mut self) {
-        let tag = hmac::sign(&self.hmac_key(), &self.v);
+        let tag = hmac::sign(&self.hkey, &self.v);
         self.v.copy_from_slice(tag.as_ref());
-    }
-
-    fn hmac_key(&self) -> hmac::Key {
-        hmac::Key::new(hmac::HMAC_SHA256, &self.key)
     }
 
     /// SP 800-90A §10.1.2.5, HMAC_DRBG_Generate_algorithm (no additional input, no reseed

@@ -671,7 +671,7 @@ impl Session {
             self.scratch = Vec::new();
             self.reassembler.clear();
             self.pool.trim(0);
-            self.ctx.transcript = Vec::new();
+            self.ctx.release_transcript();
             self.events.push_back(Event::Connected);
         }
     }

@@ -104,6 +104,10 @@ pub struct Session {
     close_received: bool,
     failed: bool,
     stats: SessionStats,
+    /// `config().max_queued` and `config().mtu`, copied so the per-record paths read them
+    /// without going through the configuration's trait object.
+    max_queued: usize,
+    mtu: usize,
 }
 
 impl core::fmt::Debug for Session {
@@ -162,6 +166,7 @@ impl Session {
         let reassembler = Reassembler::new(c.max_message_len, c.max_reassembly_bytes);
         let rto = c.initial_rto;
         let deadline = Some(now + c.handshake_timeout);
+        let (max_queued, mtu) = (c.max_queued, c.mtu);
         Self {
             ctx,
             role: Role::Failed,
@@ -182,6 +187,8 @@ impl Session {
             close_received: false,
             failed: false,
             stats: SessionStats::new(now),
+            max_queued,
+            mtu,
         }
     }
 
@@ -293,7 +300,7 @@ impl Session {
         if data.len() > self.max_payload() {
             return Err(Error::MessageTooLarge);
         }
-        if self.transmits.len() >= self.ctx.config().max_queued {
+        if self.transmits.len() >= self.max_queued {
             return Err(Error::SendQueueFull);
         }
         let mut dgram = self.pool.take(data.len() + 64);
@@ -307,7 +314,7 @@ impl Session {
     /// Largest application payload that fits one datagram at the configured MTU.
     pub fn max_payload(&self) -> usize {
         let overhead = self.ctx.records.overhead(1);
-        self.ctx.config().mtu.saturating_sub(overhead).min(crate::record::header::MAX_PLAINTEXT)
+        self.mtu.saturating_sub(overhead).min(crate::record::header::MAX_PLAINTEXT)
     }
 
     /// Close gracefully: queue close_notify (RFC 5246 §7.2.1). Idempotent.
@@ -480,7 +487,7 @@ impl Session {
     fn handle_application_record(&mut self, now: Instant, header: &RecordHeader, body: &[u8]) {
         // Bounded like a socket buffer: an application that stops polling events loses
         // records rather than growing the queue without limit.
-        if self.events.len() >= self.ctx.config().max_queued {
+        if self.events.len() >= self.max_queued {
             self.stats.records_dropped += 1;
             return;
         }

@@ -120,18 +120,22 @@ impl RecordLayer {
             }
             (_, Some(key)) => {
                 let alg = key.algorithm();
+                let explicit = alg.explicit_nonce_len();
                 header.length = (payload.len() + alg.overhead()) as u16;
+                let epoch_seq = header.epoch_seq();
+                // The header and (GCM) the explicit nonce, epoch||sequence, in one append.
+                let mut prefix = [0u8; RECORD_HEADER_LEN + 8];
+                let (h, n) = prefix.split_at_mut(RECORD_HEADER_LEN);
+                h.copy_from_slice(&header.to_bytes());
+                n.copy_from_slice(&epoch_seq.to_be_bytes());
                 out.reserve(RECORD_HEADER_LEN + payload.len() + alg.overhead());
-                header.encode(out);
+                out.extend_from_slice(prefix.get(..RECORD_HEADER_LEN + explicit).unwrap_or(&prefix));
                 // RFC 6347 §4.1.2.1 / RFC 5246 §6.2.3.3: additional_data = seq_num(epoch||seq)
                 // + type + version + plaintext length.
                 let aad = aad(&header, payload.len());
-                if alg.explicit_nonce_len() > 0 {
-                    out.extend_from_slice(&header.epoch_seq().to_be_bytes());
-                }
                 let body = out.len();
                 out.extend_from_slice(payload);
-                let tag = key.seal(header.epoch_seq(), &aad, out.get_mut(body..).unwrap_or_default())?;
+                let tag = key.seal(epoch_seq, &aad, out.get_mut(body..).unwrap_or_default())?;
                 out.extend_from_slice(tag.as_ref());
             }
             (_, None) => {

@@ -35,7 +35,7 @@ use crate::handshake::key_schedule::Side;
 use crate::handshake::reassembler::{HandshakeMessage, Inserted, Reassembler};
 use crate::handshake::server::ServerState;
 use crate::pool::BufferPool;
-use crate::record::header::{Deframer, RecordHeader};
+use crate::record::header::{Deframer, RECORD_HEADER_LEN, RecordHeader};
 use crate::stats::SessionStats;
 use crate::suites::SuiteInfo;
 use crate::wire::{
@@ -209,6 +209,58 @@ impl Session {
         if records.truncated() {
             self.stats.records_dropped += 1;
         }
+        Ok(())
+    }
+
+    /// Like [`Session::handle`], but the session may keep the allocation of `datagram`: a
+    /// datagram holding exactly one application-data record is authenticated and decrypted in
+    /// place, becomes the payload of its [`Event::ApplicationData`] (no copy of the record),
+    /// and `datagram` is swapped for an empty recycled buffer (or a new, unallocated one).
+    /// Any other datagram is handled as [`Session::handle`] would, and left as it was. After
+    /// an authentic application record, `datagram`'s previous contents are gone; after a
+    /// discarded one, they are unspecified. With [`Session::recycle`] and
+    /// [`Session::poll_transmit_into`], steady-state records need no heap allocation.
+    pub fn handle_buf(&mut self, now: Instant, datagram: &mut Vec<u8>) -> Result<(), Error> {
+        let header = match Deframer::new(datagram).next() {
+            Some((h, body))
+                if usize::from(h.length) + RECORD_HEADER_LEN == datagram.len()
+                    && body.len() == usize::from(h.length) =>
+            {
+                h
+            }
+            _ => return self.handle(now, datagram),
+        };
+        let read_epoch = self.ctx.records.read_epoch();
+        if self.failed
+            || self.close_received
+            || header.version != DTLS_1_2
+            || header.content_type != ContentType::ApplicationData
+            || header.epoch == 0
+            || header.epoch != read_epoch
+        {
+            return self.handle(now, datagram);
+        }
+        self.stats.packets_received += 1;
+        self.stats.datagram_bytes_received += datagram.len() as u64;
+        // As in `handle_application_record`: bounded queue, authenticate, then deliver only
+        // once the handshake is complete (SECURITY.md item 2).
+        if self.events.len() >= self.max_queued {
+            self.stats.records_dropped += 1;
+            return Ok(());
+        }
+        if self.ctx.records.open_in_place(&header, datagram, RECORD_HEADER_LEN).is_err() {
+            self.stats.records_dropped += 1;
+            return Ok(());
+        }
+        self.last_heard = now;
+        if !self.ctx.connected || self.close_sent {
+            self.stats.records_dropped += 1;
+            return Ok(());
+        }
+        self.stats.app_bytes_received += datagram.len() as u64;
+        self.stats.app_messages_received += 1;
+        let spare = self.pool.take(0);
+        self.events.push_back(Event::ApplicationData(core::mem::replace(datagram, spare)));
         Ok(())
     }
 

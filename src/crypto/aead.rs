@@ -128,6 +128,12 @@ impl RecordKey {
     pub fn open(&self, explicit_or_seq: u64, aad: &[u8], in_out: &mut [u8]) -> Option<usize> {
         self.key.open_in_place(self.nonce(explicit_or_seq), Aad::from(aad), in_out).ok().map(|p| p.len())
     }
+
+    /// Like [`RecordKey::open`] for `ciphertext || tag` at `in_out[src..]`: the plaintext is
+    /// written to the front of `in_out` in the same pass. Returns the plaintext length.
+    pub fn open_within(&self, explicit_or_seq: u64, aad: &[u8], in_out: &mut [u8], src: usize) -> Option<usize> {
+        self.key.open_within(self.nonce(explicit_or_seq), Aad::from(aad), in_out, src..).ok().map(|p| p.len())
+    }
 }
 
 #[cfg(test)]

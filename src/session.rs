@@ -221,12 +221,18 @@ impl Session {
     /// discarded one, they are unspecified. With [`Session::recycle`] and
     /// [`Session::poll_transmit_into`], steady-state records need no heap allocation.
     pub fn handle_buf(&mut self, now: Instant, datagram: &mut Vec<u8>) -> Result<(), Error> {
-        let header = match Deframer::new(datagram).next() {
-            Some((h, body))
-                if usize::from(h.length) + RECORD_HEADER_LEN == datagram.len()
-                    && body.len() == usize::from(h.length) =>
+        // One record exactly filling the datagram (RFC 6347 §4.1 header), else the general path.
+        let header = match datagram.first_chunk::<RECORD_HEADER_LEN>() {
+            Some(&[t, v0, v1, e0, e1, s0, s1, s2, s3, s4, s5, l0, l1])
+                if usize::from(u16::from_be_bytes([l0, l1])) + RECORD_HEADER_LEN == datagram.len() =>
             {
-                h
+                RecordHeader {
+                    content_type: ContentType::from(t),
+                    version: u16::from_be_bytes([v0, v1]),
+                    epoch: u16::from_be_bytes([e0, e1]),
+                    sequence: u64::from_be_bytes([0, 0, s0, s1, s2, s3, s4, s5]),
+                    length: u16::from_be_bytes([l0, l1]),
+                }
             }
             _ => return self.handle(now, datagram),
         };
@@ -259,7 +265,7 @@ impl Session {
         }
         self.stats.app_bytes_received += datagram.len() as u64;
         self.stats.app_messages_received += 1;
-        let spare = self.pool.take(0);
+        let spare = self.pool.take_spare();
         self.events.push_back(Event::ApplicationData(core::mem::replace(datagram, spare)));
         Ok(())
     }

@@ -46,7 +46,8 @@ pub struct Context {
     pub transcript: Vec<u8>,
     /// A running hash of `transcript[..n]` (the suite's PRF hash, started at the first
     /// [`Context::transcript_hash`]), so each hash only reads the bytes appended since.
-    transcript_hasher: Option<(ring::digest::Context, usize)>,
+    /// Boxed: a session holds only a pointer for it once the handshake is over.
+    transcript_hasher: Option<Box<(ring::digest::Context, usize)>>,
     pub send_seq: u16,
     /// The flight being assembled; handed to the session once complete.
     pub building: Flight,
@@ -142,11 +143,12 @@ impl Context {
         let Some(suite) = self.info.suite else { return Vec::new() };
         let alg = suite.prf.digest_algorithm();
         let stale =
-            self.transcript_hasher.as_ref().is_some_and(|(c, n)| c.algorithm() != alg || *n > self.transcript.len());
+            self.transcript_hasher.as_ref().is_some_and(|b| b.0.algorithm() != alg || b.1 > self.transcript.len());
         if stale {
             self.transcript_hasher = None;
         }
-        let (ctx, hashed) = self.transcript_hasher.get_or_insert_with(|| (ring::digest::Context::new(alg), 0));
+        let (ctx, hashed) =
+            &mut **self.transcript_hasher.get_or_insert_with(|| Box::new((ring::digest::Context::new(alg), 0)));
         ctx.update(self.transcript.get(*hashed..).unwrap_or_default());
         *hashed = self.transcript.len();
         ctx.clone().finish().as_ref().to_vec()

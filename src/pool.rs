@@ -27,6 +27,12 @@ impl BufferPool {
         }
     }
 
+    /// An empty buffer for a caller that needs no capacity: a recycled one if any (kept
+    /// buffers are already empty), else a new unallocated one.
+    pub fn take_spare(&mut self) -> Vec<u8> {
+        self.free.pop().unwrap_or_default()
+    }
+
     /// Keep at most `keep` buffers and release the rest (and the spare room of the list):
     /// a session calls this when its handshake completes, so an idle established session
     /// holds only what its steady state reuses.

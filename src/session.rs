@@ -35,7 +35,7 @@ use crate::handshake::key_schedule::Side;
 use crate::handshake::reassembler::{HandshakeMessage, Inserted, Reassembler};
 use crate::handshake::server::ServerState;
 use crate::pool::BufferPool;
-use crate::record::header::{Deframer, RecordHeader};
+use crate::record::header::{Deframer, RECORD_HEADER_LEN, RecordHeader};
 use crate::stats::SessionStats;
 use crate::suites::SuiteInfo;
 use crate::wire::{
@@ -104,6 +104,10 @@ pub struct Session {
     close_received: bool,
     failed: bool,
     stats: SessionStats,
+    /// `config().max_queued` and `config().mtu`, copied so the per-record paths read them
+    /// without going through the configuration's trait object.
+    max_queued: usize,
+    mtu: usize,
 }
 
 impl core::fmt::Debug for Session {
@@ -162,6 +166,7 @@ impl Session {
         let reassembler = Reassembler::new(c.max_message_len, c.max_reassembly_bytes);
         let rto = c.initial_rto;
         let deadline = Some(now + c.handshake_timeout);
+        let (max_queued, mtu) = (c.max_queued, c.mtu);
         Self {
             ctx,
             role: Role::Failed,
@@ -182,6 +187,8 @@ impl Session {
             close_received: false,
             failed: false,
             stats: SessionStats::new(now),
+            max_queued,
+            mtu,
         }
     }
 
@@ -202,6 +209,64 @@ impl Session {
         if records.truncated() {
             self.stats.records_dropped += 1;
         }
+        Ok(())
+    }
+
+    /// Like [`Session::handle`], but the session may keep the allocation of `datagram`: a
+    /// datagram holding exactly one application-data record is authenticated and decrypted in
+    /// place, becomes the payload of its [`Event::ApplicationData`] (no copy of the record),
+    /// and `datagram` is swapped for an empty recycled buffer (or a new, unallocated one).
+    /// Any other datagram is handled as [`Session::handle`] would, and left as it was. After
+    /// an authentic application record, `datagram`'s previous contents are gone; after a
+    /// discarded one, they are unspecified. With [`Session::recycle`] and
+    /// [`Session::poll_transmit_into`], steady-state records need no heap allocation.
+    pub fn handle_buf(&mut self, now: Instant, datagram: &mut Vec<u8>) -> Result<(), Error> {
+        // One record exactly filling the datagram (RFC 6347 §4.1 header), else the general path.
+        let header = match datagram.first_chunk::<RECORD_HEADER_LEN>() {
+            Some(&[t, v0, v1, e0, e1, s0, s1, s2, s3, s4, s5, l0, l1])
+                if usize::from(u16::from_be_bytes([l0, l1])) + RECORD_HEADER_LEN == datagram.len() =>
+            {
+                RecordHeader {
+                    content_type: ContentType::from(t),
+                    version: u16::from_be_bytes([v0, v1]),
+                    epoch: u16::from_be_bytes([e0, e1]),
+                    sequence: u64::from_be_bytes([0, 0, s0, s1, s2, s3, s4, s5]),
+                    length: u16::from_be_bytes([l0, l1]),
+                }
+            }
+            _ => return self.handle(now, datagram),
+        };
+        let read_epoch = self.ctx.records.read_epoch();
+        if self.failed
+            || self.close_received
+            || header.version != DTLS_1_2
+            || header.content_type != ContentType::ApplicationData
+            || header.epoch == 0
+            || header.epoch != read_epoch
+        {
+            return self.handle(now, datagram);
+        }
+        self.stats.packets_received += 1;
+        self.stats.datagram_bytes_received += datagram.len() as u64;
+        // As in `handle_application_record`: bounded queue, authenticate, then deliver only
+        // once the handshake is complete (SECURITY.md item 2).
+        if self.events.len() >= self.max_queued {
+            self.stats.records_dropped += 1;
+            return Ok(());
+        }
+        if self.ctx.records.open_in_place(&header, datagram, RECORD_HEADER_LEN).is_err() {
+            self.stats.records_dropped += 1;
+            return Ok(());
+        }
+        self.last_heard = now;
+        if !self.ctx.connected || self.close_sent {
+            self.stats.records_dropped += 1;
+            return Ok(());
+        }
+        self.stats.app_bytes_received += datagram.len() as u64;
+        self.stats.app_messages_received += 1;
+        let spare = self.pool.take_spare();
+        self.events.push_back(Event::ApplicationData(core::mem::replace(datagram, spare)));
         Ok(())
     }
 
@@ -293,7 +358,7 @@ impl Session {
         if data.len() > self.max_payload() {
             return Err(Error::MessageTooLarge);
         }
-        if self.transmits.len() >= self.ctx.config().max_queued {
+        if self.transmits.len() >= self.max_queued {
             return Err(Error::SendQueueFull);
         }
         let mut dgram = self.pool.take(data.len() + 64);
@@ -307,7 +372,7 @@ impl Session {
     /// Largest application payload that fits one datagram at the configured MTU.
     pub fn max_payload(&self) -> usize {
         let overhead = self.ctx.records.overhead(1);
-        self.ctx.config().mtu.saturating_sub(overhead).min(crate::record::header::MAX_PLAINTEXT)
+        self.mtu.saturating_sub(overhead).min(crate::record::header::MAX_PLAINTEXT)
     }
 
     /// Close gracefully: queue close_notify (RFC 5246 §7.2.1). Idempotent.
@@ -480,7 +545,7 @@ impl Session {
     fn handle_application_record(&mut self, now: Instant, header: &RecordHeader, body: &[u8]) {
         // Bounded like a socket buffer: an application that stops polling events loses
         // records rather than growing the queue without limit.
-        if self.events.len() >= self.ctx.config().max_queued {
+        if self.events.len() >= self.max_queued {
             self.stats.records_dropped += 1;
             return;
         }
@@ -671,7 +736,7 @@ impl Session {
             self.scratch = Vec::new();
             self.reassembler.clear();
             self.pool.trim(0);
-            self.ctx.transcript = Vec::new();
+            self.ctx.release_transcript();
             self.events.push_back(Event::Connected);
         }
     }

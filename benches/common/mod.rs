@@ -127,12 +127,13 @@ pub fn handshake(ccfg: &Arc<ClientConfig>, scfg: &Arc<ServerConfig>, wire: &mut 
 }
 
 /// Send one application record from `from` to `to`, recycling every buffer: the steady
-/// state of an application that uses `poll_transmit_into` and `recycle`.
+/// state of an application that uses `poll_transmit_into`, `handle_buf` (the record is
+/// opened in the datagram's own buffer, which becomes the event's payload) and `recycle`.
 #[inline]
 pub fn one_record(from: &mut Session, to: &mut Session, payload: &[u8], wire: &mut Vec<u8>, now: Instant) {
     from.send(payload).expect("send");
     while from.poll_transmit_into(wire).is_some() {
-        to.handle(now, wire).expect("handle");
+        to.handle_buf(now, wire).expect("handle");
     }
     while let Some(ev) = to.poll_event() {
         if let Event::ApplicationData(d) = ev {

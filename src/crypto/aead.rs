@@ -62,7 +62,11 @@ impl AeadAlgorithm {
 pub struct RecordKey {
     alg: AeadAlgorithm,
     key: LessSafeKey,
-    iv: [u8; 12],
+    /// The first 4 bytes of every nonce (the GCM salt, or the first 4 ChaCha20 IV bytes).
+    iv_head: [u8; 4],
+    /// XORed with `epoch || sequence` for the last 8 nonce bytes: the last 8 ChaCha20 IV
+    /// bytes, or 0 for GCM (whose explicit nonce is `epoch || sequence` itself).
+    iv_tail: u64,
 }
 
 impl core::fmt::Debug for RecordKey {
@@ -74,7 +78,8 @@ impl core::fmt::Debug for RecordKey {
 impl Drop for RecordKey {
     fn drop(&mut self) {
         // ring zeroizes its own key schedule; the IV is ours.
-        self.iv.zeroize();
+        self.iv_head.zeroize();
+        self.iv_tail.zeroize();
     }
 }
 
@@ -87,7 +92,13 @@ impl RecordKey {
         let unbound = UnboundKey::new(alg.ring_alg(), key).map_err(|_| Error::Crypto("AEAD key length"))?;
         let mut fixed = [0u8; 12];
         fixed.iter_mut().zip(iv).for_each(|(d, s)| *d = *s);
-        Ok(Self { alg, key: LessSafeKey::new(unbound), iv: fixed })
+        let [h0, h1, h2, h3, t0, t1, t2, t3, t4, t5, t6, t7] = fixed;
+        fixed.zeroize();
+        let iv_tail = match alg {
+            AeadAlgorithm::Aes128Gcm | AeadAlgorithm::Aes256Gcm => 0,
+            AeadAlgorithm::Chacha20Poly1305 => u64::from_be_bytes([t0, t1, t2, t3, t4, t5, t6, t7]),
+        };
+        Ok(Self { alg, key: LessSafeKey::new(unbound), iv_head: [h0, h1, h2, h3], iv_tail })
     }
 
     /// The algorithm of this key.
@@ -99,17 +110,9 @@ impl RecordKey {
     // record's epoch||sequence (RFC 6347 §4.1.2.1 / SECURITY.md item 6), so it never repeats.
     // RFC 7905 §2: nonce = IV XOR (0^32 || epoch||sequence), left-padded.
     fn nonce(&self, epoch_seq: u64) -> Nonce {
-        let mut n = self.iv;
-        let seq = epoch_seq.to_be_bytes();
-        match self.alg {
-            AeadAlgorithm::Aes128Gcm | AeadAlgorithm::Aes256Gcm => n[4..].copy_from_slice(&seq),
-            AeadAlgorithm::Chacha20Poly1305 => {
-                for (b, s) in n[4..].iter_mut().zip(seq) {
-                    *b ^= s;
-                }
-            }
-        }
-        Nonce::assume_unique_for_key(n)
+        let [h0, h1, h2, h3] = self.iv_head;
+        let [s0, s1, s2, s3, s4, s5, s6, s7] = (self.iv_tail ^ epoch_seq).to_be_bytes();
+        Nonce::assume_unique_for_key([h0, h1, h2, h3, s0, s1, s2, s3, s4, s5, s6, s7])
     }
 
     /// Encrypt `in_out` in place and return the tag. The caller writes the explicit nonce
@@ -124,6 +127,12 @@ impl RecordKey {
     /// nonce comes from the record's explicit nonce (`explicit`), as the RFC defines it.
     pub fn open(&self, explicit_or_seq: u64, aad: &[u8], in_out: &mut [u8]) -> Option<usize> {
         self.key.open_in_place(self.nonce(explicit_or_seq), Aad::from(aad), in_out).ok().map(|p| p.len())
+    }
+
+    /// Like [`RecordKey::open`] for `ciphertext || tag` at `in_out[src..]`: the plaintext is
+    /// written to the front of `in_out` in the same pass. Returns the plaintext length.
+    pub fn open_within(&self, explicit_or_seq: u64, aad: &[u8], in_out: &mut [u8], src: usize) -> Option<usize> {
+        self.key.open_within(self.nonce(explicit_or_seq), Aad::from(aad), in_out, src..).ok().map(|p| p.len())
     }
 }
 

@@ -29,7 +29,7 @@ impl PrfHash {
         digest::digest(self.digest_algorithm(), data).as_ref().to_vec()
     }
 
-    fn digest_algorithm(self) -> &'static digest::Algorithm {
+    pub(crate) fn digest_algorithm(self) -> &'static digest::Algorithm {
         match self {
             Self::Sha256 => &digest::SHA256,
             Self::Sha384 => &digest::SHA384,
@@ -66,7 +66,8 @@ pub fn prf(hash: PrfHash, secret: &[u8], label: &[u8], seed_parts: &[&[u8]], out
     full_seed().for_each(|p| ctx.update(p));
     let mut a = ctx.sign();
 
-    for chunk in out.chunks_mut(hash.output_len()) {
+    let mut chunks = out.chunks_mut(hash.output_len()).peekable();
+    while let Some(chunk) = chunks.next() {
         // HMAC_hash(secret, A(i) + seed)
         let mut ctx = hmac::Context::with_key(&key);
         ctx.update(a.as_ref());
@@ -74,8 +75,10 @@ pub fn prf(hash: PrfHash, secret: &[u8], label: &[u8], seed_parts: &[&[u8]], out
         let block = ctx.sign();
         // Chunks are at most output_len bytes, the tag's length.
         chunk.iter_mut().zip(block.as_ref()).for_each(|(d, s)| *d = *s);
-        // A(i+1) = HMAC_hash(secret, A(i))
-        a = hmac::sign(&key, a.as_ref());
+        // A(i+1) = HMAC_hash(secret, A(i)), only if another chunk needs it.
+        if chunks.peek().is_some() {
+            a = hmac::sign(&key, a.as_ref());
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! drop.
 
 use core::fmt;
+use std::sync::OnceLock;
 
 use rand_core::{CryptoRng, CryptoRngCore, OsRng, RngCore};
 use ring::hmac;
@@ -24,7 +25,9 @@ const FORK_LABEL: &[u8] = b"dtls-engine DetRng fork";
 /// prediction resistance: its output is a pure function of the seed and of the sequence of
 /// requests, which is what makes simulations reproducible.
 ///
-/// The state (`Key`, `V`) is zeroized on drop.
+/// The state (`Key`, `V`) is zeroized on drop. Within one call, the ring HMAC key made
+/// from `Key` (its pad states) is built once per value of `Key` and reused for every HMAC
+/// under it; it is not kept between calls, so a generator stays 64 bytes.
 #[derive(Clone)]
 pub struct DetRng {
     key: [u8; 32],
@@ -62,52 +65,54 @@ impl DetRng {
     /// SP 800-90A §10.1.2.3, HMAC_DRBG_Instantiate_algorithm: `Key = 0x00..00`,
     /// `V = 0x01..01`, then `HMAC_DRBG_Update(seed_material)`.
     fn instantiate(seed_material: &[&[u8]]) -> Self {
+        static ZERO_KEY: OnceLock<hmac::Key> = OnceLock::new();
+        let zero = ZERO_KEY.get_or_init(|| hmac::Key::new(hmac::HMAC_SHA256, &[0x00; 32]));
         let mut rng = Self { key: [0x00; 32], v: [0x01; 32] };
-        rng.update(seed_material);
+        rng.update(zero, seed_material);
         rng
     }
 
-    /// SP 800-90A §10.1.2.2, HMAC_DRBG_Update.
-    fn update(&mut self, provided: &[&[u8]]) {
-        self.update_round(0x00, provided);
+    /// SP 800-90A §10.1.2.2, HMAC_DRBG_Update; `hkey` is the HMAC key of the current `Key`.
+    fn update(&mut self, hkey: &hmac::Key, provided: &[&[u8]]) {
+        let next = self.update_round(hkey, 0x00, provided);
         // "If (provided_data = Null), then return Key and V."
         if provided.iter().any(|p| !p.is_empty()) {
-            self.update_round(0x01, provided);
+            self.update_round(&next, 0x01, provided);
         }
     }
 
-    /// `Key = HMAC(Key, V || byte || provided_data)`, `V = HMAC(Key, V)`.
-    fn update_round(&mut self, byte: u8, provided: &[&[u8]]) {
-        let mut ctx = hmac::Context::with_key(&self.hmac_key());
+    /// `Key = HMAC(Key, V || byte || provided_data)`, `V = HMAC(Key, V)`; `hkey` is the HMAC
+    /// key of the current `Key`. Returns the HMAC key of the new `Key`.
+    fn update_round(&mut self, hkey: &hmac::Key, byte: u8, provided: &[&[u8]]) -> hmac::Key {
+        let mut ctx = hmac::Context::with_key(hkey);
         ctx.update(&self.v);
         ctx.update(&[byte]);
         for part in provided {
             ctx.update(part);
         }
         self.key.copy_from_slice(ctx.sign().as_ref());
-        self.step_v();
+        let next = hmac::Key::new(hmac::HMAC_SHA256, &self.key);
+        self.step_v(&next);
+        next
     }
 
     /// `V = HMAC(Key, V)`.
-    fn step_v(&mut self) {
-        let tag = hmac::sign(&self.hmac_key(), &self.v);
+    fn step_v(&mut self, hkey: &hmac::Key) {
+        let tag = hmac::sign(hkey, &self.v);
         self.v.copy_from_slice(tag.as_ref());
-    }
-
-    fn hmac_key(&self) -> hmac::Key {
-        hmac::Key::new(hmac::HMAC_SHA256, &self.key)
     }
 
     /// SP 800-90A §10.1.2.5, HMAC_DRBG_Generate_algorithm (no additional input, no reseed
     /// counter: this generator is never reseeded).
     fn generate(&mut self, out: &mut [u8]) {
+        let hkey = hmac::Key::new(hmac::HMAC_SHA256, &self.key);
         for chunk in out.chunks_mut(self.v.len()) {
-            self.step_v();
+            self.step_v(&hkey);
             // Chunks are at most v.len() bytes.
             chunk.iter_mut().zip(&self.v).for_each(|(d, s)| *d = *s);
         }
         // Step 6: (Key, V) = HMAC_DRBG_Update(additional_input = Null, Key, V).
-        self.update(&[]);
+        self.update(&hkey, &[]);
     }
 }
 

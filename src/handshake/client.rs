@@ -115,7 +115,7 @@ impl ClientState {
                 hello.cookie = hvr.cookie;
                 // RFC 6347 §4.2.6: the first ClientHello and the HelloVerifyRequest are not
                 // part of the handshake hash.
-                ctx.transcript.clear();
+                ctx.clear_transcript();
                 ctx.push_message(&HandshakePayload::ClientHello((*hello).clone()), true);
                 ctx.finish_flight(true);
                 Ok(Self::ExpectServerHello { hello, hello_verify_requests: hello_verify_requests + 1 })
@@ -288,9 +288,11 @@ fn send_final_flight(
     }
 
     ctx.push_change_cipher_spec();
-    let verify_data = ctx.master()?.verify_data(Side::Client, &ctx.transcript_hash());
+    let hash = ctx.transcript_hash();
+    let verify_data = ctx.master()?.verify_data(Side::Client, &hash);
     ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
-    let expected = ctx.master()?.verify_data(Side::Server, &ctx.transcript_hash());
+    let hash = ctx.transcript_hash();
+    let expected = ctx.master()?.verify_data(Side::Server, &hash);
     ctx.finish_flight(true);
     Ok(ClientState::ExpectFinished { expected })
 }

@@ -44,6 +44,10 @@ pub struct Context {
     pub records: RecordLayer,
     /// Every handshake message of this handshake, as if unfragmented (RFC 6347 §4.2.6).
     pub transcript: Vec<u8>,
+    /// A running hash of `transcript[..n]` (the suite's PRF hash, started at the first
+    /// [`Context::transcript_hash`]), so each hash only reads the bytes appended since.
+    /// Boxed: a session holds only a pointer for it once the handshake is over.
+    transcript_hasher: Option<Box<(ring::digest::Context, usize)>>,
     pub send_seq: u16,
     /// The flight being assembled; handed to the session once complete.
     pub building: Flight,
@@ -82,6 +86,7 @@ impl Context {
             rng,
             records: RecordLayer::new(),
             transcript: Vec::new(),
+            transcript_hasher: None,
             send_seq: 0,
             building: Flight::default(),
             flight_ready: false,
@@ -134,11 +139,31 @@ impl Context {
     }
 
     /// Hash of the transcript so far with the suite's PRF hash.
-    pub fn transcript_hash(&self) -> Vec<u8> {
-        match self.info.suite {
-            Some(s) => s.prf.digest(&self.transcript),
-            None => Vec::new(),
+    pub fn transcript_hash(&mut self) -> Vec<u8> {
+        let Some(suite) = self.info.suite else { return Vec::new() };
+        let alg = suite.prf.digest_algorithm();
+        let stale =
+            self.transcript_hasher.as_ref().is_some_and(|b| b.0.algorithm() != alg || b.1 > self.transcript.len());
+        if stale {
+            self.transcript_hasher = None;
         }
+        let (ctx, hashed) =
+            &mut **self.transcript_hasher.get_or_insert_with(|| Box::new((ring::digest::Context::new(alg), 0)));
+        ctx.update(self.transcript.get(*hashed..).unwrap_or_default());
+        *hashed = self.transcript.len();
+        ctx.clone().finish().as_ref().to_vec()
+    }
+
+    /// Forget the transcript (a restarted handshake, RFC 6347 §4.2.1).
+    pub fn clear_transcript(&mut self) {
+        self.transcript.clear();
+        self.transcript_hasher = None;
+    }
+
+    /// Release the transcript once the handshake no longer needs it.
+    pub fn release_transcript(&mut self) {
+        self.transcript = Vec::new();
+        self.transcript_hasher = None;
     }
 
     /// With the transcript through ClientKeyExchange in place: derive the master secret

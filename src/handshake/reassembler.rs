@@ -145,6 +145,26 @@ impl Pending {
     /// Copy the bytes of `fragment` not received yet. Bounds were validated by the caller;
     /// out-of-range bytes are ignored rather than trusted.
     fn write(&mut self, offset: usize, fragment: &[u8]) {
+        // Fast path: nothing of this message was received yet (the usual first and only
+        // fragment), so every byte is new: copy the range and set its bits word by word.
+        if self.missing == self.body.len() {
+            let end = offset.saturating_add(fragment.len());
+            if let Some(dst) = self.body.get_mut(offset..end) {
+                dst.copy_from_slice(fragment);
+                let mut pos = offset;
+                while pos < end {
+                    let lo = pos % 64;
+                    let n = (64 - lo).min(end - pos);
+                    let mask = if n == 64 { u64::MAX } else { ((1u64 << n) - 1) << lo };
+                    if let Some(word) = self.received.get_mut(pos / 64) {
+                        *word |= mask;
+                    }
+                    pos += n;
+                }
+                self.missing -= fragment.len();
+                return;
+            }
+        }
         for (i, &byte) in fragment.iter().enumerate() {
             let pos = offset + i;
             let bit = 1u64 << (pos % 64);

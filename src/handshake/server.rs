@@ -106,7 +106,7 @@ impl ServerState {
                         cookie: cookie::compute(&cookie_key, ctx.peer, body).ok_or(PeerMisbehaved::BadCookie)?.to_vec(),
                     };
                     ctx.send_seq = message_seq;
-                    ctx.transcript.clear();
+                    ctx.clear_transcript();
                     ctx.push_message(&HandshakePayload::HelloVerifyRequest(hvr), false);
                     // RFC 6347 §4.2.4: the server does not retransmit HelloVerifyRequest;
                     // the client's retransmitted ClientHello asks for it again.
@@ -116,7 +116,7 @@ impl ServerState {
                         cookie_verified,
                     });
                 }
-                ctx.transcript.clear();
+                ctx.clear_transcript();
                 ctx.transcript.extend_from_slice(raw);
                 on_client_hello(ctx, config, &hello)
             }
@@ -164,12 +164,14 @@ impl ServerState {
                 Err(PeerMisbehaved::MissingCertificateVerify.into())
             }
             (Self::ExpectFinished, HandshakePayload::Finished(fin)) => {
-                let expected = ctx.master()?.verify_data(Side::Client, &ctx.transcript_hash());
+                let hash = ctx.transcript_hash();
+                let expected = ctx.master()?.verify_data(Side::Client, &hash);
                 if !ct_eq(&fin.verify_data, &expected) {
                     return Err(PeerMisbehaved::BadFinished.into());
                 }
                 ctx.transcript.extend_from_slice(raw);
-                let verify_data = ctx.master()?.verify_data(Side::Server, &ctx.transcript_hash());
+                let hash = ctx.transcript_hash();
+                let verify_data = ctx.master()?.verify_data(Side::Server, &hash);
                 ctx.push_change_cipher_spec();
                 ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
                 // Flight 6 ends the handshake; it is re-sent only when the client repeats

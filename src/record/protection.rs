@@ -120,18 +120,22 @@ impl RecordLayer {
             }
             (_, Some(key)) => {
                 let alg = key.algorithm();
+                let explicit = alg.explicit_nonce_len();
                 header.length = (payload.len() + alg.overhead()) as u16;
+                let epoch_seq = header.epoch_seq();
+                // The header and (GCM) the explicit nonce, epoch||sequence, in one append.
+                let mut prefix = [0u8; RECORD_HEADER_LEN + 8];
+                let (h, n) = prefix.split_at_mut(RECORD_HEADER_LEN);
+                h.copy_from_slice(&header.to_bytes());
+                n.copy_from_slice(&epoch_seq.to_be_bytes());
                 out.reserve(RECORD_HEADER_LEN + payload.len() + alg.overhead());
-                header.encode(out);
+                out.extend_from_slice(prefix.get(..RECORD_HEADER_LEN + explicit).unwrap_or(&prefix));
                 // RFC 6347 §4.1.2.1 / RFC 5246 §6.2.3.3: additional_data = seq_num(epoch||seq)
                 // + type + version + plaintext length.
                 let aad = aad(&header, payload.len());
-                if alg.explicit_nonce_len() > 0 {
-                    out.extend_from_slice(&header.epoch_seq().to_be_bytes());
-                }
                 let body = out.len();
                 out.extend_from_slice(payload);
-                let tag = key.seal(header.epoch_seq(), &aad, out.get_mut(body..).unwrap_or_default())?;
+                let tag = key.seal(epoch_seq, &aad, out.get_mut(body..).unwrap_or_default())?;
                 out.extend_from_slice(tag.as_ref());
             }
             (_, None) => {
@@ -181,6 +185,43 @@ impl RecordLayer {
                 Err(Discard::BadRecordMac)
             }
         }
+    }
+
+    /// Like [`RecordLayer::open_into`] for a record whose body is `buf[body_start..]` (its
+    /// header before it, in the same buffer): authenticates and decrypts it in place, moving
+    /// the plaintext to the front, so that `buf` ends up holding exactly the plaintext. On
+    /// failure the contents of `buf` are unspecified.
+    pub fn open_in_place(
+        &mut self,
+        header: &RecordHeader,
+        buf: &mut Vec<u8>,
+        body_start: usize,
+    ) -> Result<(), Discard> {
+        if header.epoch == 0 || header.epoch != self.read_epoch {
+            return Err(Discard::Epoch);
+        }
+        let window = self.replay.get_mut(usize::from(header.epoch)).ok_or(Discard::Epoch)?;
+        if !window.check(header.sequence) {
+            return Err(Discard::Replay);
+        }
+        let key = self.read_key.as_ref().ok_or(Discard::Epoch)?;
+        let alg = key.algorithm();
+        let explicit = alg.explicit_nonce_len();
+        let body = buf.get(body_start..).ok_or(Discard::BadRecordMac)?;
+        let plain_len = body.len().checked_sub(alg.overhead()).ok_or(Discard::BadRecordMac)?;
+        if plain_len > MAX_PLAINTEXT {
+            return Err(Discard::Overflow);
+        }
+        let nonce_seq = match body.first_chunk::<8>() {
+            Some(n) if explicit == 8 => u64::from_be_bytes(*n),
+            _ => header.epoch_seq(),
+        };
+        let aad = aad(header, plain_len);
+        let n = key.open_within(nonce_seq, &aad, buf, body_start + explicit).ok_or(Discard::BadRecordMac)?;
+        buf.truncate(n);
+        // RFC 6347 §4.1.2.6: the window is updated only once the record authenticated.
+        window.mark(header.sequence);
+        Ok(())
     }
 
     /// Check, decrypt in place and authenticate one record of the current read epoch (or

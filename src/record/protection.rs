@@ -152,32 +152,12 @@ impl RecordLayer {
     /// the replay window is marked; on failure `out` is left empty.
     pub fn open_into(&mut self, header: &RecordHeader, body: &[u8], out: &mut Vec<u8>) -> Result<(), Discard> {
         out.clear();
-        if header.epoch == 0 || header.epoch != self.read_epoch {
-            return Err(Discard::Epoch);
-        }
-        let window = self.replay.get_mut(usize::from(header.epoch)).ok_or(Discard::Epoch)?;
-        if !window.check(header.sequence) {
-            return Err(Discard::Replay);
-        }
-        let key = self.read_key.as_ref().ok_or(Discard::Epoch)?;
-        let alg = key.algorithm();
-        let explicit = alg.explicit_nonce_len();
-        let plain_len = body.len().checked_sub(alg.overhead()).ok_or(Discard::BadRecordMac)?;
-        if plain_len > MAX_PLAINTEXT {
-            return Err(Discard::Overflow);
-        }
-        let (nonce_part, sealed) = body.split_at_checked(explicit).ok_or(Discard::BadRecordMac)?;
-        let nonce_seq = match <[u8; 8]>::try_from(nonce_part) {
-            Ok(n) => u64::from_be_bytes(n),
-            Err(_) => header.epoch_seq(),
-        };
-        let aad = aad(header, plain_len);
-        out.extend_from_slice(sealed);
-        match key.open(nonce_seq, &aad, out) {
+        let p = self.open_params(header, body)?;
+        out.extend_from_slice(body.get(p.explicit..).unwrap_or_default());
+        match p.key.open(p.nonce_seq, &p.aad, out) {
             Some(n) => {
                 out.truncate(n);
-                // RFC 6347 §4.1.2.6: the window is updated only once the record authenticated.
-                window.mark(header.sequence);
+                self.mark(header);
                 Ok(())
             }
             None => {
@@ -197,30 +177,10 @@ impl RecordLayer {
         buf: &mut Vec<u8>,
         body_start: usize,
     ) -> Result<(), Discard> {
-        if header.epoch == 0 || header.epoch != self.read_epoch {
-            return Err(Discard::Epoch);
-        }
-        let window = self.replay.get_mut(usize::from(header.epoch)).ok_or(Discard::Epoch)?;
-        if !window.check(header.sequence) {
-            return Err(Discard::Replay);
-        }
-        let key = self.read_key.as_ref().ok_or(Discard::Epoch)?;
-        let alg = key.algorithm();
-        let explicit = alg.explicit_nonce_len();
-        let body = buf.get(body_start..).ok_or(Discard::BadRecordMac)?;
-        let plain_len = body.len().checked_sub(alg.overhead()).ok_or(Discard::BadRecordMac)?;
-        if plain_len > MAX_PLAINTEXT {
-            return Err(Discard::Overflow);
-        }
-        let nonce_seq = match body.first_chunk::<8>() {
-            Some(n) if explicit == 8 => u64::from_be_bytes(*n),
-            _ => header.epoch_seq(),
-        };
-        let aad = aad(header, plain_len);
-        let n = key.open_within(nonce_seq, &aad, buf, body_start + explicit).ok_or(Discard::BadRecordMac)?;
+        let p = self.open_params(header, buf.get(body_start..).ok_or(Discard::BadRecordMac)?)?;
+        let n = p.key.open_within(p.nonce_seq, &p.aad, buf, body_start + p.explicit).ok_or(Discard::BadRecordMac)?;
         buf.truncate(n);
-        // RFC 6347 §4.1.2.6: the window is updated only once the record authenticated.
-        window.mark(header.sequence);
+        self.mark(header);
         Ok(())
     }
 
@@ -228,41 +188,69 @@ impl RecordLayer {
     /// epoch 0 after the switch: the peer may still retransmit its plaintext flight).
     /// On success returns the plaintext range inside `body` and marks the replay window.
     pub fn open(&mut self, header: &RecordHeader, body: &mut [u8]) -> Result<core::ops::Range<usize>, Discard> {
-        if header.epoch > self.read_epoch {
-            return Err(Discard::Epoch);
-        }
-        let idx = usize::from(header.epoch);
-        let window = self.replay.get_mut(idx).ok_or(Discard::Epoch)?;
-        if !window.check(header.sequence) {
-            return Err(Discard::Replay);
-        }
         let range = if header.epoch == 0 {
+            self.check_replay(header)?;
+            if body.len() > MAX_PLAINTEXT {
+                return Err(Discard::Overflow);
+            }
             0..body.len()
         } else {
-            let key = self.read_key.as_ref().ok_or(Discard::Epoch)?;
-            let alg = key.algorithm();
-            let explicit = alg.explicit_nonce_len();
-            let plain_len = body.len().checked_sub(alg.overhead()).ok_or(Discard::BadRecordMac)?;
-            let nonce_seq = if explicit > 0 {
-                let mut n = [0u8; 8];
-                n.copy_from_slice(body.get(..8).ok_or(Discard::BadRecordMac)?);
-                u64::from_be_bytes(n)
-            } else {
-                header.epoch_seq()
-            };
-            let aad = aad(header, plain_len);
-            let sealed = body.get_mut(explicit..).ok_or(Discard::BadRecordMac)?;
-            let n = key.open(nonce_seq, &aad, sealed).ok_or(Discard::BadRecordMac)?;
+            let p = self.open_params(header, body)?;
+            let sealed = body.get_mut(p.explicit..).ok_or(Discard::BadRecordMac)?;
+            let n = p.key.open(p.nonce_seq, &p.aad, sealed).ok_or(Discard::BadRecordMac)?;
             debug_assert_eq!(n + TAG_LEN, sealed.len());
-            explicit..explicit + n
+            p.explicit..p.explicit + n
         };
-        if range.len() > MAX_PLAINTEXT {
-            return Err(Discard::Overflow);
-        }
-        // RFC 6347 §4.1.2.6: the window is updated only once the record authenticated.
-        window.mark(header.sequence);
+        self.mark(header);
         Ok(range)
     }
+
+    /// Everything opening a protected record needs, checked before any decryption: the
+    /// record is of the current (keyed) read epoch, not a replay, long enough for the AEAD
+    /// overhead and not longer than 2^14 once opened.
+    fn open_params(&self, header: &RecordHeader, body: &[u8]) -> Result<OpenParams<'_>, Discard> {
+        if header.epoch == 0 || header.epoch != self.read_epoch {
+            return Err(Discard::Epoch);
+        }
+        self.check_replay(header)?;
+        let key = self.read_key.as_ref().ok_or(Discard::Epoch)?;
+        let alg = key.algorithm();
+        let explicit = alg.explicit_nonce_len();
+        let plain_len = body.len().checked_sub(alg.overhead()).ok_or(Discard::BadRecordMac)?;
+        if plain_len > MAX_PLAINTEXT {
+            return Err(Discard::Overflow);
+        }
+        // RFC 5288 §3: GCM takes its nonce's last 8 bytes from the record; RFC 7905 §2:
+        // ChaCha20 derives it from epoch||sequence.
+        let nonce_seq = match body.first_chunk::<8>() {
+            Some(n) if explicit == 8 => u64::from_be_bytes(*n),
+            _ => header.epoch_seq(),
+        };
+        Ok(OpenParams { key, nonce_seq, aad: aad(header, plain_len), explicit })
+    }
+
+    fn check_replay(&self, header: &RecordHeader) -> Result<(), Discard> {
+        match self.replay.get(usize::from(header.epoch)) {
+            Some(w) if w.check(header.sequence) => Ok(()),
+            Some(_) => Err(Discard::Replay),
+            None => Err(Discard::Epoch),
+        }
+    }
+
+    // RFC 6347 §4.1.2.6: the window is updated only once the record authenticated.
+    fn mark(&mut self, header: &RecordHeader) {
+        if let Some(w) = self.replay.get_mut(usize::from(header.epoch)) {
+            w.mark(header.sequence);
+        }
+    }
+}
+
+/// What [`RecordLayer::open_params`] established for one record.
+struct OpenParams<'k> {
+    key: &'k RecordKey,
+    nonce_seq: u64,
+    aad: [u8; 13],
+    explicit: usize,
 }
 
 fn aad(header: &RecordHeader, plain_len: usize) -> [u8; 13] {

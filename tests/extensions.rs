@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dtls_engine::{
-    AlertDescription, ClientConfig, ClientConfigBuilder, Error, KeyLog, PeerIncompatible, ServerConfig,
-    ServerConfigBuilder, SrtpProtectionProfile as P, fingerprint_sha256,
+    AlertDescription, ClientAuth, ClientConfig, ClientConfigBuilder, Error, FingerprintVerifier, KeyLog,
+    PeerIncompatible, ServerConfig, ServerConfigBuilder, SrtpProtectionProfile as P, fingerprint_sha256,
 };
 use sim::{LinkConfig, Pair, sim_pki};
 
@@ -180,6 +180,31 @@ fn fingerprint_pinning() {
     let e = p.client.error.clone().unwrap();
     assert_eq!(e.alert(), Some(AlertDescription::BadCertificate));
     assert_eq!(p.server.error, Some(Error::AlertReceived(AlertDescription::BadCertificate)));
+}
+
+/// The server side of WebRTC-style pinning: the client is authenticated by its certificate's
+/// fingerprint alone (no CA), and a client whose certificate does not match is refused.
+#[test]
+fn client_fingerprint_pinning() {
+    let pki = sim_pki();
+    let client_cert = dtls_engine::crypto::sign::load_certificates(pki.client_cert_pem.as_bytes()).unwrap();
+    let pinned = |fingerprint: &str| {
+        let pin = FingerprintVerifier::new(fingerprint).unwrap();
+        server().client_auth(ClientAuth::Required(std::sync::Arc::new(pin)))
+    };
+    let with_cert = || client().client_certificate_pem(pki.client_cert_pem.as_bytes(), pki.client_key_pem.as_bytes());
+
+    let mut p = pair(with_cert().unwrap(), pinned(&fingerprint_sha256(&client_cert[0])));
+    p.expect_handshake(DEADLINE);
+    assert_eq!(p.server.session.peer_certificates().unwrap()[0], client_cert[0]);
+
+    let bad = format!("sha-256 {}", ["00"; 32].join(":"));
+    let mut p = pair(with_cert().unwrap(), pinned(&bad));
+    assert!(p.handshake(DEADLINE).is_err());
+    drain(&mut p);
+    let e = p.server.error.clone().unwrap();
+    assert_eq!(e.alert(), Some(AlertDescription::BadCertificate));
+    assert_eq!(p.client.error, Some(Error::AlertReceived(AlertDescription::BadCertificate)));
 }
 
 #[test]

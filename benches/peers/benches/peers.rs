@@ -7,7 +7,8 @@ use std::time::Instant;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dtls_engine::CipherSuite;
 use dtls_engine_peer_benches::common::{
-    Floor, RECORD_LEN, RawAead, client_config, handshake, one_record, ring_alg, server_config,
+    Floor, RECORD_LEN, RawAead, client_config, client_config_pinned, handshake, one_record, ring_alg, server_config,
+    server_config_pinned,
 };
 use dtls_engine_peer_benches::{dimpl_peer, openssl_peer};
 
@@ -20,6 +21,10 @@ fn handshakes(c: &mut Criterion) {
         let (ccfg, scfg) = (client_config(SUITE, client_auth), server_config(SUITE, client_auth));
         let mut wire = Vec::with_capacity(2048);
         g.bench_function("dtls-engine", |b| b.iter(|| handshake(&ccfg, &scfg, &mut wire)));
+        // Peers authenticated by pinned certificate fingerprint: no chain validation, the
+        // same public-key work as dimpl-no-pki.
+        let (ccfg, scfg) = (client_config_pinned(SUITE, client_auth), server_config_pinned(SUITE, client_auth));
+        g.bench_function("dtls-engine-fingerprint", |b| b.iter(|| handshake(&ccfg, &scfg, &mut wire)));
         let d = dimpl_peer::configs(client_auth, true);
         g.bench_function("dimpl", |b| b.iter(|| dimpl_peer::handshake(&d)));
         let d = dimpl_peer::configs(client_auth, false);
@@ -27,6 +32,7 @@ fn handshakes(c: &mut Criterion) {
         let o = openssl_peer::contexts(client_auth);
         g.bench_function("openssl", |b| b.iter(|| openssl_peer::handshake(&o)));
         g.bench_function("ring-floor", |b| b.iter(|| floor.run(client_auth)));
+        g.bench_function("ring-floor-no-pki", |b| b.iter(|| floor.run_no_pki(client_auth)));
         g.finish();
     }
 }

@@ -1,0 +1,66 @@
+//! Runs one handshake workload of `benches/handshake.rs` N times, for instruction counts
+//! under callgrind (repeatable where wall-clock timings on a shared machine are not):
+//!
+//! ```sh
+//! cargo build --release --example handshake_profile
+//! valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out \
+//!     target/release/examples/handshake_profile engine mutual 11
+//! ```
+//!
+//! Workloads: `engine` (CA-validated chains), `fingerprint` (pinned fingerprints, no chain
+//! validation), `floor` and `floor-no-pki` (the ring public-key operations alone). Modes:
+//! `server` (server-auth) or `mutual`. The configurations and the PKI are made before the
+//! runs; subtract the counts of two run lengths (e.g. 11 and 1, divided by 10) to get the
+//! cost of one handshake without the setup.
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use common::{Floor, client_config, client_config_pinned, handshake, server_config, server_config_pinned};
+use dtls_engine::CipherSuite;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let usage = "usage: handshake_profile engine|fingerprint|floor|floor-no-pki server|mutual N";
+    let (Some(workload), Some(mode), Some(n)) = (args.get(1), args.get(2), args.get(3)) else {
+        eprintln!("{usage}");
+        std::process::exit(2);
+    };
+    let client_auth = match mode.as_str() {
+        "server" => false,
+        "mutual" => true,
+        _ => {
+            eprintln!("{usage}");
+            std::process::exit(2);
+        }
+    };
+    let n: usize = n.parse().expect("N");
+    let suite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+    let mut wire = Vec::with_capacity(2048);
+    match workload.as_str() {
+        "engine" | "fingerprint" => {
+            let (ccfg, scfg) = if workload == "engine" {
+                (client_config(suite, client_auth), server_config(suite, client_auth))
+            } else {
+                (client_config_pinned(suite, client_auth), server_config_pinned(suite, client_auth))
+            };
+            for _ in 0..n {
+                std::hint::black_box(handshake(&ccfg, &scfg, &mut wire));
+            }
+        }
+        "floor" | "floor-no-pki" => {
+            let floor = Floor::new();
+            for _ in 0..n {
+                if workload == "floor" {
+                    floor.run(client_auth);
+                } else {
+                    floor.run_no_pki(client_auth);
+                }
+            }
+        }
+        _ => {
+            eprintln!("{usage}");
+            std::process::exit(2);
+        }
+    }
+}

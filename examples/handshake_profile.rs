@@ -12,6 +12,9 @@
 //! `server` (server-auth) or `mutual`. The configurations and the PKI are made before the
 //! runs; subtract the counts of two run lengths (e.g. 11 and 1, divided by 10) to get the
 //! cost of one handshake without the setup.
+//!
+//! A fourth argument `time` prints the fastest of N batches of 10 handshakes instead (per
+//! handshake): on a shared machine the minimum is the least disturbed by other work.
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -35,32 +38,44 @@ fn main() {
         }
     };
     let n: usize = n.parse().expect("N");
+    let timed = args.get(4).is_some_and(|a| a == "time");
     let suite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
     let mut wire = Vec::with_capacity(2048);
-    match workload.as_str() {
+    let mut run: Box<dyn FnMut()> = match workload.as_str() {
         "engine" | "fingerprint" => {
             let (ccfg, scfg) = if workload == "engine" {
                 (client_config(suite, client_auth), server_config(suite, client_auth))
             } else {
                 (client_config_pinned(suite, client_auth), server_config_pinned(suite, client_auth))
             };
-            for _ in 0..n {
+            Box::new(move || {
                 std::hint::black_box(handshake(&ccfg, &scfg, &mut wire));
-            }
+            })
         }
-        "floor" | "floor-no-pki" => {
+        "floor" => {
             let floor = Floor::new();
-            for _ in 0..n {
-                if workload == "floor" {
-                    floor.run(client_auth);
-                } else {
-                    floor.run_no_pki(client_auth);
-                }
-            }
+            Box::new(move || floor.run(client_auth))
+        }
+        "floor-no-pki" => {
+            let floor = Floor::new();
+            Box::new(move || floor.run_no_pki(client_auth))
         }
         _ => {
             eprintln!("{usage}");
             std::process::exit(2);
         }
+    };
+    if !timed {
+        (0..n).for_each(|_| run());
+        return;
     }
+    let best = (0..n)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            (0..10).for_each(|_| run());
+            start.elapsed() / 10
+        })
+        .min()
+        .unwrap_or_default();
+    println!("{workload} {mode}: {best:?} per handshake (fastest of {n} batches of 10)");
 }

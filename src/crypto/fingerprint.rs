@@ -2,16 +2,16 @@
 //! AB:CD:...`, RFC 8122 §5): the peer is accepted when its leaf certificate's SHA-256
 //! equals the pinned value, whatever its issuer. Never consults a CA.
 
+use ring::digest::{SHA256, digest};
 use rustls_pki_types::{CertificateDer, UnixTime};
-use sha2::{Digest, Sha256};
 
 use crate::crypto::verify::{ClientCertVerifier, ServerCertVerifier};
 use crate::error::{CertificateError, Error};
 
 /// The SHA-256 fingerprint of a certificate as `sha-256 AB:CD:...` (uppercase hex).
 pub fn fingerprint_sha256(cert: &CertificateDer<'_>) -> String {
-    let digest = Sha256::digest(cert.as_ref());
-    let hex: Vec<String> = digest.iter().map(|b| format!("{b:02X}")).collect();
+    let digest = digest(&SHA256, cert.as_ref());
+    let hex: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
     format!("sha-256 {}", hex.join(":"))
 }
 
@@ -47,8 +47,8 @@ impl FingerprintVerifier {
 
     fn check(&self, chain: &[CertificateDer<'_>]) -> Result<(), CertificateError> {
         let leaf = chain.first().ok_or(CertificateError::BadEncoding)?;
-        let digest = Sha256::digest(leaf.as_ref());
-        if crate::handshake::context::ct_eq(&digest, &self.sha256) {
+        let digest = digest(&SHA256, leaf.as_ref());
+        if crate::handshake::context::ct_eq(digest.as_ref(), &self.sha256) {
             Ok(())
         } else {
             Err(CertificateError::Other("certificate fingerprint does not match the pinned value".into()))

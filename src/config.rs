@@ -464,13 +464,9 @@ pub struct ServerConfig {
     pub(crate) sni_identities: Vec<(String, Identity)>,
     pub(crate) client_auth: ClientAuth,
     pub(crate) cookie: bool,
-    pub(crate) cookie_secret: [u8; 32],
-}
-
-impl Drop for ServerConfig {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.cookie_secret);
-    }
+    /// The HelloVerifyRequest cookie key, made once from a random secret (ring keeps the
+    /// HMAC pads, so a ClientHello costs no key setup; the secret itself is not kept).
+    pub(crate) cookie_key: ring::hmac::Key,
 }
 
 /// A certificate chain with its private key.
@@ -566,15 +562,16 @@ impl ServerConfigBuilder {
             return Err(Error::InvalidConfig("empty certificate chain".into()));
         }
         let common = self.common.build()?;
-        let mut cookie_secret = [0u8; 32];
-        rand_core::RngCore::fill_bytes(&mut common.session_rng(), &mut cookie_secret);
+        let mut cookie_secret = zeroize::Zeroizing::new([0u8; 32]);
+        rand_core::RngCore::fill_bytes(&mut common.session_rng(), &mut *cookie_secret);
+        let cookie_key = crate::cookie::key(&cookie_secret);
         Ok(Arc::new(ServerConfig {
             common,
             identity: Identity { chain, key: Arc::new(key) },
             sni_identities: self.sni_identities,
             client_auth: self.client_auth,
             cookie: self.cookie,
-            cookie_secret,
+            cookie_key,
         }))
     }
 }

@@ -691,16 +691,14 @@ impl Session {
             return Ok(());
         }
         let payload = HandshakePayload::read(msg.msg_type, &msg.body)?;
-        let mut raw = Vec::with_capacity(msg.body.len() + 12);
-        msg.transcript_bytes(&mut raw);
         let role = core::mem::replace(&mut self.role, Role::Failed);
         self.role = match role {
             Role::Client(cfg, state) => {
-                let next = state.handle(&mut self.ctx, &cfg, payload, &raw)?;
+                let next = state.handle(&mut self.ctx, &cfg, payload, &msg)?;
                 Role::Client(cfg, next)
             }
             Role::Server(cfg, state) => {
-                let next = state.handle(&mut self.ctx, &cfg, payload, &raw, msg.message_seq)?;
+                let next = state.handle(&mut self.ctx, &cfg, payload, &msg)?;
                 Role::Server(cfg, next)
             }
             Role::Failed => return Err(PeerMisbehaved::UnexpectedMessage.into()),

@@ -58,18 +58,28 @@ impl PrfHash {
 /// PRF(secret, label, seed) = P_<hash>(secret, label + seed)
 /// ```
 pub fn prf(hash: PrfHash, secret: &[u8], label: &[u8], seed_parts: &[&[u8]], out: &mut [u8]) {
-    let key = hmac::Key::new(hash.hmac_algorithm(), secret);
+    prf_keyed(hash, &prf_key(hash, secret), label, seed_parts, out);
+}
+
+/// The HMAC key [`prf_keyed`] takes: `secret` with the pads of `hash` precomputed, so
+/// several PRF outputs under one secret set the key up once.
+pub(crate) fn prf_key(hash: PrfHash, secret: &[u8]) -> hmac::Key {
+    hmac::Key::new(hash.hmac_algorithm(), secret)
+}
+
+/// [`prf`] with the secret given as its HMAC key (from [`prf_key`] with the same `hash`).
+pub(crate) fn prf_keyed(hash: PrfHash, key: &hmac::Key, label: &[u8], seed_parts: &[&[u8]], out: &mut [u8]) {
     let full_seed = || core::iter::once(label).chain(seed_parts.iter().copied());
 
     // A(1) = HMAC_hash(secret, A(0)) with A(0) = label + seed.
-    let mut ctx = hmac::Context::with_key(&key);
+    let mut ctx = hmac::Context::with_key(key);
     full_seed().for_each(|p| ctx.update(p));
     let mut a = ctx.sign();
 
     let mut chunks = out.chunks_mut(hash.output_len()).peekable();
     while let Some(chunk) = chunks.next() {
         // HMAC_hash(secret, A(i) + seed)
-        let mut ctx = hmac::Context::with_key(&key);
+        let mut ctx = hmac::Context::with_key(key);
         ctx.update(a.as_ref());
         full_seed().for_each(|p| ctx.update(p));
         let block = ctx.sign();
@@ -77,7 +87,7 @@ pub fn prf(hash: PrfHash, secret: &[u8], label: &[u8], seed_parts: &[&[u8]], out
         chunk.iter_mut().zip(block.as_ref()).for_each(|(d, s)| *d = *s);
         // A(i+1) = HMAC_hash(secret, A(i)), only if another chunk needs it.
         if chunks.peek().is_some() {
-            a = hmac::sign(&key, a.as_ref());
+            a = hmac::sign(key, a.as_ref());
         }
     }
 }

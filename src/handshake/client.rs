@@ -25,6 +25,7 @@ use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::extensions::{alpn, srtp};
 use crate::handshake::context::{Context, ct_eq};
 use crate::handshake::key_schedule::Side;
+use crate::handshake::reassembler::HandshakeMessage;
 use crate::suites::{self, AuthKind};
 use crate::wire::{
     CertificateMsg, CertificateRequest, CertificateVerify, ClientHello, ClientKeyExchange, DTLS_1_2, EcPointFormat,
@@ -91,13 +92,13 @@ impl ClientState {
         matches!(self, Self::ExpectFinished { .. })
     }
 
-    /// Advance on one complete handshake message. `raw` is its transcript encoding.
+    /// Advance on one complete handshake message: `msg` parsed from `received`.
     pub fn handle(
         self,
         ctx: &mut Context,
         config: &ClientConfig,
         msg: HandshakePayload,
-        raw: &[u8],
+        received: &HandshakeMessage,
     ) -> Result<Self, Error> {
         match (self, msg) {
             (
@@ -122,7 +123,7 @@ impl ClientState {
             }
             (Self::ExpectServerHello { hello, .. }, HandshakePayload::ServerHello(sh)) => {
                 on_server_hello(ctx, config, &hello, &sh)?;
-                ctx.transcript.extend_from_slice(raw);
+                ctx.add_received(received);
                 Ok(Self::ExpectCertificate)
             }
             (Self::ExpectCertificate, HandshakePayload::Certificate(cert)) => {
@@ -131,7 +132,7 @@ impl ClientState {
                 }
                 let now = (ctx.config().time)();
                 config.verifier.verify_server_cert(&cert.chain, config.server_name.as_deref(), now)?;
-                ctx.transcript.extend_from_slice(raw);
+                ctx.add_received(received);
                 Ok(Self::ExpectServerKeyExchange { chain: cert.chain })
             }
             (Self::ExpectServerKeyExchange { chain }, HandshakePayload::ServerKeyExchange(ske)) => {
@@ -153,19 +154,19 @@ impl ClientState {
                 ctx.info.group = Some(ske.params.group);
                 ctx.info.peer_signature_scheme = Some(ske.scheme);
                 ctx.info.peer_chain = Some(chain);
-                ctx.transcript.extend_from_slice(raw);
+                ctx.add_received(received);
                 Ok(Self::ExpectCertificateRequestOrDone { peer_public: ske.params.public })
             }
             (Self::ExpectCertificateRequestOrDone { peer_public }, HandshakePayload::CertificateRequest(req)) => {
-                ctx.transcript.extend_from_slice(raw);
+                ctx.add_received(received);
                 Ok(Self::ExpectServerHelloDone { peer_public, request: req })
             }
             (Self::ExpectCertificateRequestOrDone { peer_public }, HandshakePayload::ServerHelloDone) => {
-                ctx.transcript.extend_from_slice(raw);
+                ctx.add_received(received);
                 send_final_flight(ctx, config, &peer_public, None)
             }
             (Self::ExpectServerHelloDone { peer_public, request }, HandshakePayload::ServerHelloDone) => {
-                ctx.transcript.extend_from_slice(raw);
+                ctx.add_received(received);
                 send_final_flight(ctx, config, &peer_public, Some(&request))
             }
             (Self::ExpectFinished { expected }, HandshakePayload::Finished(fin)) => {
@@ -288,11 +289,12 @@ fn send_final_flight(
     }
 
     ctx.push_change_cipher_spec();
-    let hash = ctx.transcript_hash();
-    let verify_data = ctx.master()?.verify_data(Side::Client, &hash);
+    let finished = ctx.master()?.finished_key();
+    let hash = ctx.transcript_hash()?;
+    let verify_data = finished.verify_data(Side::Client, hash.as_ref());
     ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
-    let hash = ctx.transcript_hash();
-    let expected = ctx.master()?.verify_data(Side::Server, &hash);
+    let hash = ctx.transcript_hash()?;
+    let expected = finished.verify_data(Side::Server, hash.as_ref());
     ctx.finish_flight(true);
     Ok(ClientState::ExpectFinished { expected })
 }

@@ -13,6 +13,7 @@ use crate::crypto::rng::DetRng;
 use crate::handshake::flight::{Flight, FlightItem};
 use crate::handshake::fragment::HandshakeHeader;
 use crate::handshake::key_schedule::{MasterSecret, Side};
+use crate::handshake::reassembler::HandshakeMessage;
 use crate::record::protection::RecordLayer;
 use crate::suites::SuiteInfo;
 use crate::wire::{HandshakePayload, NamedGroup, SignatureScheme, SrtpProtectionProfile};
@@ -35,6 +36,10 @@ pub struct Negotiated {
     pub master: Option<MasterSecret>,
 }
 
+/// The transcript capacity reserved up front: a handshake with P-256 certificates both ways
+/// stays below it, so the transcript is not reallocated (and copied) as it grows.
+const TRANSCRIPT_CAPACITY: usize = 2048;
+
 /// Handshake-time state shared by client and server.
 pub struct Context {
     pub side: Side,
@@ -44,6 +49,10 @@ pub struct Context {
     pub records: RecordLayer,
     /// Every handshake message of this handshake, as if unfragmented (RFC 6347 §4.2.6).
     pub transcript: Vec<u8>,
+    /// Where [`Context::push_message`] encodes a message body before the flight takes an
+    /// exact-size copy: one buffer for the whole handshake instead of a vector grown (and
+    /// copied) afresh for every message.
+    encode_buf: Vec<u8>,
     /// A running hash of `transcript[..n]` (the suite's PRF hash, started at the first
     /// [`Context::transcript_hash`]), so each hash only reads the bytes appended since.
     /// Boxed: a session holds only a pointer for it once the handshake is over.
@@ -85,7 +94,8 @@ impl Context {
             common,
             rng,
             records: RecordLayer::new(),
-            transcript: Vec::new(),
+            transcript: Vec::with_capacity(TRANSCRIPT_CAPACITY),
+            encode_buf: Vec::new(),
             transcript_hasher: None,
             send_seq: 0,
             building: Flight::default(),
@@ -103,8 +113,9 @@ impl Context {
     /// Append a message we send to the flight being built (and to the transcript unless
     /// `in_transcript` is false: HelloVerifyRequest is never hashed, RFC 6347 §4.2.1).
     pub fn push_message(&mut self, payload: &HandshakePayload, in_transcript: bool) {
-        let mut body = Vec::new();
-        payload.encode_body(&mut body);
+        self.encode_buf.clear();
+        payload.encode_body(&mut self.encode_buf);
+        let body = self.encode_buf.clone();
         let message_seq = self.send_seq;
         self.send_seq = self.send_seq.wrapping_add(1);
         if in_transcript {
@@ -126,6 +137,12 @@ impl Context {
         });
     }
 
+    /// Append a message we received to the transcript, as if it had been sent unfragmented
+    /// (RFC 6347 §4.2.6), straight from the reassembled message.
+    pub fn add_received(&mut self, msg: &HandshakeMessage) {
+        msg.transcript_bytes(&mut self.transcript);
+    }
+
     /// Append our ChangeCipherSpec; later messages of the flight go out in epoch 1.
     pub fn push_change_cipher_spec(&mut self) {
         self.building.items.push(FlightItem::ChangeCipherSpec);
@@ -139,8 +156,8 @@ impl Context {
     }
 
     /// Hash of the transcript so far with the suite's PRF hash.
-    pub fn transcript_hash(&mut self) -> Vec<u8> {
-        let Some(suite) = self.info.suite else { return Vec::new() };
+    pub fn transcript_hash(&mut self) -> Result<ring::digest::Digest, crate::error::Error> {
+        let suite = self.info.suite.ok_or(crate::error::Error::Crypto("suite not chosen"))?;
         let alg = suite.prf.digest_algorithm();
         let stale =
             self.transcript_hasher.as_ref().is_some_and(|b| b.0.algorithm() != alg || b.1 > self.transcript.len());
@@ -151,7 +168,7 @@ impl Context {
             &mut **self.transcript_hasher.get_or_insert_with(|| Box::new((ring::digest::Context::new(alg), 0)));
         ctx.update(self.transcript.get(*hashed..).unwrap_or_default());
         *hashed = self.transcript.len();
-        ctx.clone().finish().as_ref().to_vec()
+        Ok(ctx.clone().finish())
     }
 
     /// Forget the transcript (a restarted handshake, RFC 6347 §4.2.1).
@@ -163,6 +180,7 @@ impl Context {
     /// Release the transcript once the handshake no longer needs it.
     pub fn release_transcript(&mut self) {
         self.transcript = Vec::new();
+        self.encode_buf = Vec::new();
         self.transcript_hasher = None;
     }
 
@@ -171,9 +189,10 @@ impl Context {
     /// the epoch-1 record keys, keep the secret and write it to the key log if configured.
     pub fn derive_keys(&mut self, pre_master: &[u8]) -> Result<(), crate::error::Error> {
         let suite = self.info.suite.ok_or(crate::error::Error::Crypto("suite not chosen"))?;
-        let session_hash = self.info.extended_master_secret.then(|| self.transcript_hash());
+        let session_hash = if self.info.extended_master_secret { Some(self.transcript_hash()?) } else { None };
         let (client_random, server_random) = (&self.info.client_random, &self.info.server_random);
-        let master = MasterSecret::derive(suite.prf, pre_master, session_hash.as_deref(), client_random, server_random);
+        let session_hash = session_hash.as_ref().map(|h| h.as_ref());
+        let master = MasterSecret::derive(suite.prf, pre_master, session_hash, client_random, server_random);
         let (write, read) = master.record_keys(suite, self.side, client_random, server_random)?;
         self.records.install_keys(write, read);
         if let Some(log) = &self.config().key_log {

@@ -5,7 +5,7 @@
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::crypto::aead::RecordKey;
-use crate::crypto::prf::{PrfHash, prf};
+use crate::crypto::prf::{PrfHash, prf, prf_key, prf_keyed};
 use crate::error::Error;
 use crate::suites::SuiteInfo;
 
@@ -24,6 +24,27 @@ impl Drop for MasterSecret {
 impl core::fmt::Debug for MasterSecret {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("MasterSecret(..)")
+    }
+}
+
+/// The master secret as the PRF's HMAC key, for the Finished messages (see
+/// [`MasterSecret::finished_key`]). Lives only while the Finished values are computed.
+pub struct FinishedKey {
+    prf: PrfHash,
+    key: ring::hmac::Key,
+}
+
+impl FinishedKey {
+    /// RFC 5246 §7.4.9: verify_data = PRF(master_secret, finished_label,
+    /// Hash(handshake_messages))[0..11].
+    pub fn verify_data(&self, sender: Side, handshake_hash: &[u8]) -> [u8; 12] {
+        let label: &[u8] = match sender {
+            Side::Client => b"client finished",
+            Side::Server => b"server finished",
+        };
+        let mut out = [0u8; 12];
+        prf_keyed(self.prf, &self.key, label, &[handshake_hash], &mut out);
+        out
     }
 }
 
@@ -91,13 +112,13 @@ impl MasterSecret {
     /// RFC 5246 §7.4.9: verify_data = PRF(master_secret, finished_label,
     /// Hash(handshake_messages))[0..11].
     pub fn verify_data(&self, sender: Side, handshake_hash: &[u8]) -> [u8; 12] {
-        let label: &[u8] = match sender {
-            Side::Client => b"client finished",
-            Side::Server => b"server finished",
-        };
-        let mut out = [0u8; 12];
-        prf(self.prf, &self.secret, label, &[handshake_hash], &mut out);
-        out
+        self.finished_key().verify_data(sender, handshake_hash)
+    }
+
+    /// The master secret keyed for the PRF, to compute both Finished values of a handshake
+    /// with one HMAC key setup instead of one each.
+    pub fn finished_key(&self) -> FinishedKey {
+        FinishedKey { prf: self.prf, key: prf_key(self.prf, &self.secret) }
     }
 
     /// RFC 5705 §4: PRF(master_secret, label, client_random + server_random

@@ -28,6 +28,7 @@ use crate::extensions::{alpn, srtp};
 use crate::handshake::client::scheme_fits;
 use crate::handshake::context::{Context, ct_eq};
 use crate::handshake::key_schedule::Side;
+use crate::handshake::reassembler::HandshakeMessage;
 use crate::suites::{AuthKind, SuiteInfo};
 use crate::wire::{
     CertificateMsg, CertificateRequest, CipherSuite, ClientCertificateType, ClientHello, DTLS_1_2, EcPointFormat,
@@ -77,24 +78,21 @@ impl ServerState {
         matches!(self, Self::ExpectFinished | Self::ExpectCertificateVerify { .. })
     }
 
-    /// Advance on one complete handshake message. `raw` is its transcript encoding and
-    /// `message_seq` its sequence number.
+    /// Advance on one complete handshake message: `msg` parsed from `received`.
     pub fn handle(
         self,
         ctx: &mut Context,
         config: &ServerConfig,
         msg: HandshakePayload,
-        raw: &[u8],
-        message_seq: u16,
+        received: &HandshakeMessage,
     ) -> Result<Self, Error> {
         match (self, msg) {
             (
                 Self::ExpectClientHello { hello_verify_requests, cookie_verified },
                 HandshakePayload::ClientHello(hello),
             ) => {
-                // `raw` is the 12-byte handshake header followed by the ClientHello body.
-                let body = raw.get(12..).unwrap_or_default();
-                let cookie_key = (config.cookie && !cookie_verified).then(|| cookie::key(&config.cookie_secret));
+                let body = &received.body;
+                let cookie_key = (config.cookie && !cookie_verified).then_some(&config.cookie_key);
                 if let Some(cookie_key) = cookie_key.filter(|k| !cookie::verify(k, ctx.peer, body)) {
                     if hello_verify_requests >= MAX_HELLO_VERIFY_REQUESTS {
                         return Err(PeerMisbehaved::BadCookie.into());
@@ -103,9 +101,9 @@ impl ServerState {
                     // the ClientHello's message_seq and is kept out of the handshake hash.
                     let hvr = HelloVerifyRequest {
                         server_version: DTLS_1_2,
-                        cookie: cookie::compute(&cookie_key, ctx.peer, body).ok_or(PeerMisbehaved::BadCookie)?.to_vec(),
+                        cookie: cookie::compute(cookie_key, ctx.peer, body).ok_or(PeerMisbehaved::BadCookie)?.to_vec(),
                     };
-                    ctx.send_seq = message_seq;
+                    ctx.send_seq = received.message_seq;
                     ctx.clear_transcript();
                     ctx.push_message(&HandshakePayload::HelloVerifyRequest(hvr), false);
                     // RFC 6347 §4.2.4: the server does not retransmit HelloVerifyRequest;
@@ -117,7 +115,7 @@ impl ServerState {
                     });
                 }
                 ctx.clear_transcript();
-                ctx.transcript.extend_from_slice(raw);
+                ctx.add_received(received);
                 on_client_hello(ctx, config, &hello)
             }
             (Self::ExpectCertificate { kx }, HandshakePayload::Certificate(CertificateMsg { chain })) => {
@@ -125,7 +123,7 @@ impl ServerState {
                     ClientAuth::Required(v) | ClientAuth::Optional(v) => v,
                     ClientAuth::None => return Err(PeerMisbehaved::UnexpectedMessage.into()),
                 };
-                ctx.transcript.extend_from_slice(raw);
+                ctx.add_received(received);
                 if chain.is_empty() {
                     // RFC 5246 §7.4.6 / SECURITY.md item 1: no certificate when one is
                     // required ends the handshake.
@@ -140,7 +138,7 @@ impl ServerState {
             }
             (Self::ExpectClientKeyExchange { kx, client_chain }, HandshakePayload::ClientKeyExchange(cke)) => {
                 let pre_master = kx.complete(&cke.public)?;
-                ctx.transcript.extend_from_slice(raw);
+                ctx.add_received(received);
                 ctx.derive_keys(&pre_master)?;
                 Ok(match client_chain {
                     Some(client_chain) => Self::ExpectCertificateVerify { client_chain },
@@ -156,7 +154,7 @@ impl ServerState {
                 verify_signature(cv.scheme, leaf, &ctx.transcript, &cv.signature)?;
                 ctx.info.peer_signature_scheme = Some(cv.scheme);
                 ctx.info.peer_chain = Some(client_chain);
-                ctx.transcript.extend_from_slice(raw);
+                ctx.add_received(received);
                 Ok(Self::ExpectFinished)
             }
             (Self::ExpectCertificateVerify { .. }, HandshakePayload::Finished(_)) => {
@@ -164,14 +162,15 @@ impl ServerState {
                 Err(PeerMisbehaved::MissingCertificateVerify.into())
             }
             (Self::ExpectFinished, HandshakePayload::Finished(fin)) => {
-                let hash = ctx.transcript_hash();
-                let expected = ctx.master()?.verify_data(Side::Client, &hash);
+                let finished = ctx.master()?.finished_key();
+                let hash = ctx.transcript_hash()?;
+                let expected = finished.verify_data(Side::Client, hash.as_ref());
                 if !ct_eq(&fin.verify_data, &expected) {
                     return Err(PeerMisbehaved::BadFinished.into());
                 }
-                ctx.transcript.extend_from_slice(raw);
-                let hash = ctx.transcript_hash();
-                let verify_data = ctx.master()?.verify_data(Side::Server, &hash);
+                ctx.add_received(received);
+                let hash = ctx.transcript_hash()?;
+                let verify_data = finished.verify_data(Side::Server, hash.as_ref());
                 ctx.push_change_cipher_spec();
                 ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
                 // Flight 6 ends the handshake; it is re-sent only when the client repeats

@@ -1,4 +1,4 @@
-//! The per-session random number generator: a deterministic HMAC-SHA256 DRBG.
+//! The per-session random number generator: a deterministic Hash_DRBG with SHA-256.
 //!
 //! The core never uses global randomness: every session owns one [`SessionRng`], usually a
 //! [`DetRng`] seeded from the OS once, or from a fixed seed in tests and simulations so that a
@@ -7,10 +7,9 @@
 //! drop.
 
 use core::fmt;
-use std::sync::OnceLock;
 
 use rand_core::{CryptoRng, CryptoRngCore, OsRng, RngCore};
-use ring::hmac;
+use ring::digest::{self, SHA256};
 use zeroize::Zeroize;
 
 use crate::error::Error;
@@ -21,17 +20,23 @@ pub type SessionRng = Box<dyn CryptoRngCore + Send>;
 /// Personalization string mixed in when a child generator is forked.
 const FORK_LABEL: &[u8] = b"dtls-engine DetRng fork";
 
-/// HMAC_DRBG with HMAC-SHA256 (NIST SP 800-90A Rev. 1 §10.1.2), without reseeding and without
-/// prediction resistance: its output is a pure function of the seed and of the sequence of
-/// requests, which is what makes simulations reproducible.
+/// seedlen for SHA-256: 440 bits (NIST SP 800-90A Rev. 1 §10.1, Table 2).
+const SEEDLEN: usize = 55;
+
+/// Hash_DRBG with SHA-256 (NIST SP 800-90A Rev. 1 §10.1.1), without reseeding, prediction
+/// resistance or additional input: its output is a pure function of the seed and of the
+/// sequence of requests, which is what makes simulations reproducible.
 ///
-/// The state (`Key`, `V`) is zeroized on drop. Within one call, the ring HMAC key made
-/// from `Key` (its pad states) is built once per value of `Key` and reused for every HMAC
-/// under it; it is not kept between calls, so a generator stays 64 bytes.
+/// Chosen over HMAC_DRBG for its cost: a request of up to 32 bytes takes three SHA-256
+/// compressions here and ten there, and a handshake makes about ten requests (two more
+/// instantiations when sessions fork their generators). The state (`V`, `C`) is zeroized
+/// on drop. `reseed_counter` never nears the 2^48 requests after which §10.1 requires a
+/// reseed: a session makes a handful.
 #[derive(Clone)]
 pub struct DetRng {
-    key: [u8; 32],
-    v: [u8; 32],
+    v: [u8; SEEDLEN],
+    c: [u8; SEEDLEN],
+    reseed_counter: u64,
 }
 
 impl DetRng {
@@ -62,57 +67,68 @@ impl DetRng {
         child
     }
 
-    /// SP 800-90A §10.1.2.3, HMAC_DRBG_Instantiate_algorithm: `Key = 0x00..00`,
-    /// `V = 0x01..01`, then `HMAC_DRBG_Update(seed_material)`.
+    /// SP 800-90A §10.1.1.2, Hash_DRBG_Instantiate_algorithm: `V = Hash_df(seed_material)`,
+    /// `C = Hash_df(0x00 || V)`, `reseed_counter = 1`.
     fn instantiate(seed_material: &[&[u8]]) -> Self {
-        static ZERO_KEY: OnceLock<hmac::Key> = OnceLock::new();
-        let zero = ZERO_KEY.get_or_init(|| hmac::Key::new(hmac::HMAC_SHA256, &[0x00; 32]));
-        let mut rng = Self { key: [0x00; 32], v: [0x01; 32] };
-        rng.update(zero, seed_material);
-        rng
+        let v = hash_df(&[], seed_material);
+        let c = hash_df(&[0x00], &[&v]);
+        Self { v, c, reseed_counter: 1 }
     }
 
-    /// SP 800-90A §10.1.2.2, HMAC_DRBG_Update; `hkey` is the HMAC key of the current `Key`.
-    fn update(&mut self, hkey: &hmac::Key, provided: &[&[u8]]) {
-        let next = self.update_round(hkey, 0x00, provided);
-        // "If (provided_data = Null), then return Key and V."
-        if provided.iter().any(|p| !p.is_empty()) {
-            self.update_round(&next, 0x01, provided);
-        }
-    }
-
-    /// `Key = HMAC(Key, V || byte || provided_data)`, `V = HMAC(Key, V)`; `hkey` is the HMAC
-    /// key of the current `Key`. Returns the HMAC key of the new `Key`.
-    fn update_round(&mut self, hkey: &hmac::Key, byte: u8, provided: &[&[u8]]) -> hmac::Key {
-        let mut ctx = hmac::Context::with_key(hkey);
-        ctx.update(&self.v);
-        ctx.update(&[byte]);
-        for part in provided {
-            ctx.update(part);
-        }
-        self.key.copy_from_slice(ctx.sign().as_ref());
-        let next = hmac::Key::new(hmac::HMAC_SHA256, &self.key);
-        self.step_v(&next);
-        next
-    }
-
-    /// `V = HMAC(Key, V)`.
-    fn step_v(&mut self, hkey: &hmac::Key) {
-        let tag = hmac::sign(hkey, &self.v);
-        self.v.copy_from_slice(tag.as_ref());
-    }
-
-    /// SP 800-90A §10.1.2.5, HMAC_DRBG_Generate_algorithm (no additional input, no reseed
-    /// counter: this generator is never reseeded).
+    /// SP 800-90A §10.1.1.4, Hash_DRBG_Generate_algorithm (no additional input): the output
+    /// is `Hashgen(V)`, then `V = V + Hash(0x03 || V) + C + reseed_counter` (mod 2^440).
     fn generate(&mut self, out: &mut [u8]) {
-        let hkey = hmac::Key::new(hmac::HMAC_SHA256, &self.key);
-        for chunk in out.chunks_mut(self.v.len()) {
-            self.step_v(&hkey);
-            // Chunks are at most v.len() bytes.
-            chunk.iter_mut().zip(&self.v).for_each(|(d, s)| *d = *s);
+        // Hashgen: Hash(data), Hash(data + 1), ... with data starting at V.
+        let mut data = self.v;
+        let mut chunks = out.chunks_mut(SHA256.output_len()).peekable();
+        while let Some(chunk) = chunks.next() {
+            let w = digest::digest(&SHA256, &data);
+            // Chunks are at most the digest's length.
+            chunk.iter_mut().zip(w.as_ref()).for_each(|(d, s)| *d = *s);
+            if chunks.peek().is_some() {
+                add_mod(&mut data, &[&[1]]);
+            }
         }
-        // Step 6: (Key, V) = HMAC_DRBG_Update(additional_input = Null, Key, V).
-        self.update(&hkey, &[]);
+        data.zeroize();
+        let mut ctx = digest::Context::new(&SHA256);
+        ctx.update(&[0x03]);
+        ctx.update(&self.v);
+        let h = ctx.finish();
+        add_mod(&mut self.v, &[h.as_ref(), &self.c, &self.reseed_counter.to_be_bytes()]);
+        self.reseed_counter += 1;
+    }
+}
+
+/// SP 800-90A §10.3.1, Hash_df for seedlen bits: `Hash(counter || 440 || input)` for
+/// counter 1 and 2, truncated to 55 bytes. `input` is `prefix` followed by `parts`.
+fn hash_df(prefix: &[u8], parts: &[&[u8]]) -> [u8; SEEDLEN] {
+    let bits = ((SEEDLEN * 8) as u32).to_be_bytes();
+    let mut out = [0u8; SEEDLEN];
+    for (counter, chunk) in (1u8..).zip(out.chunks_mut(SHA256.output_len())) {
+        let mut ctx = digest::Context::new(&SHA256);
+        ctx.update(&[counter]);
+        ctx.update(&bits);
+        ctx.update(prefix);
+        parts.iter().for_each(|p| ctx.update(p));
+        // Chunks are at most the digest's length.
+        chunk.iter_mut().zip(ctx.finish().as_ref()).for_each(|(d, s)| *d = *s);
+    }
+    out
+}
+
+/// `acc = (acc + x + y + ...) mod 2^440` in one pass, all big-endian; each addend is at
+/// most 55 bytes long (and there are few: a column sum stays far below 2^32).
+fn add_mod(acc: &mut [u8; SEEDLEN], addends: &[&[u8]]) {
+    let mut carry = 0u32;
+    for (i, a) in acc.iter_mut().rev().enumerate() {
+        let column: u32 = addends
+            .iter()
+            .filter_map(|x| x.len().checked_sub(i + 1).and_then(|j| x.get(j)))
+            .map(|&b| u32::from(b))
+            .sum();
+        let sum = u32::from(*a) + column + carry;
+        *a = sum as u8;
+        carry = sum >> 8;
     }
 }
 
@@ -143,8 +159,8 @@ impl CryptoRng for DetRng {}
 
 impl Drop for DetRng {
     fn drop(&mut self) {
-        self.key.zeroize();
         self.v.zeroize();
+        self.c.zeroize();
     }
 }
 
@@ -219,19 +235,48 @@ mod tests {
         assert_ne!(buf, [0u8; 5]);
     }
 
-    /// Pin the stream against an independent implementation of SP 800-90A HMAC_DRBG (a few
-    /// lines of Python `hmac`, seed material = the seed), so it never changes silently:
-    /// simulations and recorded traces depend on it.
+    /// Pin the stream against an independent implementation of SP 800-90A Hash_DRBG with
+    /// SHA-256 (a few lines of Python `hashlib` with integer arithmetic for the additions,
+    /// seed material = the seed), so it never changes silently: simulations and recorded
+    /// traces depend on it. The last case makes a thousand 33-byte requests first (two
+    /// Hashgen blocks each, the counter and the carries of `V` at work).
     #[test]
-    fn stream_matches_reference_hmac_drbg() {
+    fn stream_matches_reference_hash_drbg() {
         let mut a = DetRng::from_seed([0; 32]);
         assert_eq!(
             hex(&bytes(&mut a, 40)),
-            "3bfcfcbce13be445f7a300bb7c9fcf74ff3e9739735a418f87bfaaf46c0cee17f71f2f5661c10c18"
+            "e887d223480cc9ab4fd38645356bb7c9dd928281da98a84567e6352464c3b3feba0e22fcaa42a1c3"
         );
-        assert_eq!(hex(&bytes(&mut a, 8)), "e8ea48b9b2dce693");
+        assert_eq!(hex(&bytes(&mut a, 8)), "154ac870c9015f0f");
         let mut child = DetRng::from_seed([1; 32]).fork();
-        assert_eq!(hex(&bytes(&mut child, 16)), "f7a046ddae8a4484b9c4916e9d7cbc3c");
+        assert_eq!(hex(&bytes(&mut child, 16)), "ac1016f5a44c6e35946933e63cbe7d6d");
+        let mut b = DetRng::from_seed([0xff; 32]);
+        for _ in 0..1000 {
+            bytes(&mut b, 33);
+        }
+        assert_eq!(
+            hex(&bytes(&mut b, 100)),
+            "c457d78aa4c2c2319e0631d981eef47a011965f7a33083f7a35bb9131631a31c547189fcb9005e402eda022f\
+             194394be65122de3a346a7920b632edd070aef08e565358de1d583587b9d6b0c3eccf41d45c51bd41a8247be\
+             57d9c408a79d666a87d94247"
+        );
+    }
+
+    /// `V + x` wraps modulo 2^440 and carries across bytes.
+    #[test]
+    fn add_mod_carries_and_wraps() {
+        let mut acc = [0xff; SEEDLEN];
+        add_mod(&mut acc, &[&[1]]);
+        assert_eq!(acc, [0; SEEDLEN]);
+        let mut acc = [0; SEEDLEN];
+        acc[SEEDLEN - 1] = 0xff;
+        add_mod(&mut acc, &[&[0x01, 0x01]]);
+        assert_eq!(acc[SEEDLEN - 3..], [0x00, 0x02, 0x00]);
+        // Three addends at once: 0xff + 0xff + 0xff + 0x03 = 0x300.
+        let mut acc = [0; SEEDLEN];
+        acc[SEEDLEN - 1] = 0x03;
+        add_mod(&mut acc, &[&[0xff], &[0xff], &[0xff]]);
+        assert_eq!(acc[SEEDLEN - 2..], [0x03, 0x00]);
     }
 
     fn hex(b: &[u8]) -> String {

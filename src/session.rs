@@ -758,7 +758,7 @@ impl Session {
 
     fn emit_flight(&mut self, now: Instant) -> Result<(), Error> {
         let mtu = self.ctx.config().mtu;
-        self.flight.emit(&mut self.ctx.records, mtu, &mut self.transmits)?;
+        self.flight.emit(&mut self.ctx.records, mtu, &mut self.pool, &mut self.transmits)?;
         self.flight_sent_at = Some(now);
         Ok(())
     }

@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use crate::codec::Codec;
 use crate::error::Error;
 use crate::handshake::fragment::{HANDSHAKE_HEADER_LEN, HandshakeHeader};
+use crate::pool::BufferPool;
 use crate::record::protection::RecordLayer;
 use crate::wire::{ContentType, HandshakeType};
 
@@ -38,17 +39,43 @@ impl Flight {
 
     /// Seal every item into records and pack them into as few datagrams of at most `mtu`
     /// bytes as the MTU allows (RFC 6347 §4.1.1: several records per datagram;
-    /// §4.2.3: fragments sized to the path MTU).
-    pub fn emit(&self, records: &mut RecordLayer, mtu: usize, out: &mut VecDeque<Vec<u8>>) -> Result<(), Error> {
-        let mut dgram: Vec<u8> = Vec::with_capacity(mtu);
-        let mut payload: Vec<u8> = Vec::with_capacity(mtu);
+    /// §4.2.3: fragments sized to the path MTU). Buffers come from `pool` when it has any.
+    pub fn emit(
+        &self,
+        records: &mut RecordLayer,
+        mtu: usize,
+        pool: &mut BufferPool,
+        out: &mut VecDeque<Vec<u8>>,
+    ) -> Result<(), Error> {
+        let mut dgram = pool.take(mtu);
+        let mut payload = pool.take(mtu);
+        let result = self.emit_into(records, mtu, pool, out, &mut dgram, &mut payload);
+        pool.put(payload);
+        if result.is_ok() && !dgram.is_empty() {
+            out.push_back(dgram);
+        } else {
+            pool.put(dgram);
+        }
+        result
+    }
+
+    /// [`Flight::emit`] with its two working buffers; the last datagram is left in `dgram`.
+    fn emit_into(
+        &self,
+        records: &mut RecordLayer,
+        mtu: usize,
+        pool: &mut BufferPool,
+        out: &mut VecDeque<Vec<u8>>,
+        dgram: &mut Vec<u8>,
+        payload: &mut Vec<u8>,
+    ) -> Result<(), Error> {
         for item in &self.items {
             match item {
                 FlightItem::ChangeCipherSpec => {
                     if dgram.len() + records.overhead(0) + 1 > mtu {
-                        out.push_back(core::mem::replace(&mut dgram, Vec::with_capacity(mtu)));
+                        out.push_back(core::mem::replace(dgram, pool.take(mtu)));
                     }
-                    records.seal(0, ContentType::ChangeCipherSpec, &[1], &mut dgram)?;
+                    records.seal(0, ContentType::ChangeCipherSpec, &[1], dgram)?;
                 }
                 FlightItem::Message { epoch, msg_type, message_seq, body } => {
                     let overhead = records.overhead(*epoch) + HANDSHAKE_HEADER_LEN;
@@ -57,7 +84,7 @@ impl Flight {
                         let remaining = body.len() - offset;
                         let mut space = mtu.saturating_sub(dgram.len() + overhead);
                         if space < remaining.clamp(1, MIN_FRAGMENT) && !dgram.is_empty() {
-                            out.push_back(core::mem::replace(&mut dgram, Vec::with_capacity(mtu)));
+                            out.push_back(core::mem::replace(dgram, pool.take(mtu)));
                             space = mtu.saturating_sub(overhead);
                         }
                         if space == 0 {
@@ -74,9 +101,9 @@ impl Flight {
                             fragment_length: n as u32,
                         };
                         payload.clear();
-                        header.encode(&mut payload);
+                        header.encode(payload);
                         payload.extend_from_slice(body.get(offset..offset + n).unwrap_or_default());
-                        records.seal(*epoch, ContentType::Handshake, &payload, &mut dgram)?;
+                        records.seal(*epoch, ContentType::Handshake, payload, dgram)?;
                         offset += n;
                         if offset >= body.len() {
                             break;
@@ -84,9 +111,6 @@ impl Flight {
                     }
                 }
             }
-        }
-        if !dgram.is_empty() {
-            out.push_back(dgram);
         }
         Ok(())
     }

@@ -517,6 +517,9 @@ impl Session {
             return Ok(());
         }
         let mut buf = core::mem::take(&mut self.scratch);
+        if buf.capacity() == 0 {
+            buf = self.pool.take_spare();
+        }
         buf.clear();
         buf.extend_from_slice(body);
         let result = match self.ctx.records.open(&header, &mut buf) {

@@ -40,6 +40,10 @@ pub struct Negotiated {
 /// stays below it, so the transcript is not reallocated (and copied) as it grows.
 const TRANSCRIPT_CAPACITY: usize = 2048;
 
+/// The capacity of the buffer our messages are encoded in: a certificate message with a
+/// P-256 or RSA-2048 leaf fits.
+const ENCODE_CAPACITY: usize = 1024;
+
 /// Handshake-time state shared by client and server.
 pub struct Context {
     pub side: Side,
@@ -95,7 +99,7 @@ impl Context {
             rng,
             records: RecordLayer::new(),
             transcript: Vec::with_capacity(TRANSCRIPT_CAPACITY),
-            encode_buf: Vec::new(),
+            encode_buf: Vec::with_capacity(ENCODE_CAPACITY),
             transcript_hasher: None,
             send_seq: 0,
             building: Flight::default(),

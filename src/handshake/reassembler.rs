@@ -118,7 +118,8 @@ struct Pending {
     msg_type: HandshakeType,
     /// Sized to the declared length when the first fragment arrives.
     body: Vec<u8>,
-    /// One bit per body byte: set when that byte has been received.
+    /// One bit per body byte: set when that byte has been received. Empty for a message
+    /// that arrived whole in its first fragment (every byte is received).
     received: Vec<u64>,
     /// Body bytes not received yet; the message is complete at 0.
     missing: usize,
@@ -129,7 +130,16 @@ impl Pending {
         Self { msg_type, body: vec![0; length], received: vec![0; length.div_ceil(64)], missing: length }
     }
 
+    /// A message whose first fragment is the whole of it (the usual case): its body is a
+    /// copy of the fragment, and no zeroed body or bitmap is allocated.
+    fn whole(msg_type: HandshakeType, body: &[u8]) -> Self {
+        Self { msg_type, body: body.to_vec(), received: Vec::new(), missing: 0 }
+    }
+
     fn has(&self, pos: usize) -> bool {
+        if self.missing == 0 {
+            return pos < self.body.len();
+        }
         let bit = 1u64 << (pos % 64);
         self.received.get(pos / 64).is_some_and(|w| w & bit != 0)
     }
@@ -145,6 +155,10 @@ impl Pending {
     /// Copy the bytes of `fragment` not received yet. Bounds were validated by the caller;
     /// out-of-range bytes are ignored rather than trusted.
     fn write(&mut self, offset: usize, fragment: &[u8]) {
+        // A complete message has every byte already (a repeat was checked for conflicts).
+        if self.missing == 0 {
+            return;
+        }
         // Fast path: nothing of this message was received yet (the usual first and only
         // fragment), so every byte is new: copy the range and set its bits word by word.
         if self.missing == self.body.len() {
@@ -253,8 +267,13 @@ impl Reassembler {
                     return Err(InsertError::OverBudget);
                 }
                 // Allocation happens only here, after both caps were checked.
-                let mut pending = Pending::new(header.msg_type, length);
-                pending.write(offset, fragment);
+                let pending = if offset == 0 && fragment.len() == length {
+                    Pending::whole(header.msg_type, fragment)
+                } else {
+                    let mut pending = Pending::new(header.msg_type, length);
+                    pending.write(offset, fragment);
+                    pending
+                };
                 entry.insert(pending);
                 self.buffered = total;
             }

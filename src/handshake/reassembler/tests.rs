@@ -109,6 +109,23 @@ fn conflicting_overlap_is_rejected_and_first_bytes_kept() {
     assert_eq!(r.pop().unwrap().body, b);
 }
 
+/// A message that arrived whole in one fragment keeps no bitmap (the fast path): a repeat of
+/// any part of it must still be checked against its bytes, and must never change them.
+#[test]
+fn repeat_of_a_whole_message_is_checked_against_its_bytes() {
+    let mut r = Reassembler::default();
+    let b = body(20);
+    buffered(&mut r, 1, &b, 0, 20);
+    let mut forged = b.clone();
+    forged[15] ^= 0xff;
+    assert_eq!(put(&mut r, 1, &forged, 10, 10), Err(InsertError::Inconsistent));
+    assert_eq!(put(&mut r, 1, &forged, 0, 20), Err(InsertError::Inconsistent));
+    buffered(&mut r, 1, &b, 5, 10);
+    buffered(&mut r, 0, &body(3), 0, 3);
+    assert_eq!(r.pop().unwrap().body, body(3));
+    assert_eq!(r.pop().unwrap().body, b);
+}
+
 #[test]
 fn malformed_fragments_are_rejected() {
     let mut r = Reassembler::default();

@@ -35,13 +35,16 @@ pub struct Negotiated {
     pub master: Option<MasterSecret>,
 }
 
-/// Handshake-time state shared by client and server.
+/// Handshake-time state shared by client and server. `repr(C)`: the flag and the record
+/// layer that every received record reads come first (see `Session`).
+#[repr(C)]
 pub struct Context {
+    pub connected: bool,
     pub side: Side,
+    pub records: RecordLayer,
     pub peer: SocketAddr,
     pub common: Arc<dyn AsCommon>,
     pub rng: DetRng,
-    pub records: RecordLayer,
     /// Every handshake message of this handshake, as if unfragmented (RFC 6347 §4.2.6).
     pub transcript: Vec<u8>,
     /// A running hash of `transcript[..n]` (the suite's PRF hash, started at the first
@@ -55,7 +58,6 @@ pub struct Context {
     pub flight_ready: bool,
     /// Whether the flight just built waits for a reply (arms the retransmit timer).
     pub flight_expects_reply: bool,
-    pub connected: bool,
     pub info: Negotiated,
 }
 

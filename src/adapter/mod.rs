@@ -429,7 +429,9 @@ mod driver {
             }
         }
 
-        /// Pass one endpoint event on to the handles.
+        /// Pass one endpoint event on to the handles. Drain events before transmits: the
+        /// session of an `Accepted` or `Connected` event must still be there to be read, and
+        /// `poll_transmit` removes a session that ended (say, on its first ClientHello).
         pub(super) fn event(&mut self, core: &Core, h: SessionHandle, ev: EndpointEvent) {
             if let EndpointEvent::Accepted = ev {
                 if let Some(remote) = core.session(h).map(|s| s.remote_addr()) {

@@ -339,14 +339,16 @@ impl Driver {
     async fn flush(&mut self) {
         loop {
             let mut progressed = false;
+            // Events first: `poll_transmit` removes a session that has ended, and the
+            // handling of its `Accepted` and `Connected` still needs to read it.
+            while let Some((h, ev)) = self.core.poll_event() {
+                progressed = true;
+                self.slots.event(&self.core, h, ev);
+            }
             while let Some(Transmit { destination, contents }) = self.core.poll_transmit() {
                 progressed = true;
                 // A failed send is a lost datagram; DTLS retransmits what matters.
                 let _ = self.socket.send_to(&contents, destination).await;
-            }
-            while let Some((h, ev)) = self.core.poll_event() {
-                progressed = true;
-                self.slots.event(&self.core, h, ev);
             }
             if !progressed {
                 break;

@@ -240,3 +240,38 @@ async fn session_info_and_exporter_match_on_both_sides() {
     assert_eq!(x, y);
     assert!(client.export_keying_material(&mut x, b"master secret", None).await.is_err());
 }
+
+/// Regression: a server session that fails on its very first ClientHello (here, no common
+/// ALPN protocol) was removed by `poll_transmit` before the driver read its `Accepted` event,
+/// so `handshake_failure` never reported it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_failure_reports_an_alpn_mismatch() {
+    let c = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (c.cert.pem(), c.signing_key.serialize_pem());
+    let server_cfg = ServerConfig::builder()
+        .certificate_pem(cert.as_bytes(), key.as_bytes())
+        .unwrap()
+        .alpn_protocols(&[b"h2"])
+        .build()
+        .unwrap();
+    let client_cfg = ClientConfig::builder()
+        .root_certificates_pem(cert.as_bytes())
+        .unwrap()
+        .server_name("localhost")
+        .alpn_protocols(&[b"webrtc"])
+        .build()
+        .unwrap();
+    let server = listen("127.0.0.1:0", server_cfg, EndpointOptions::default()).await.unwrap();
+    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
+    let refused = client.connect(server.local_addr(), client_cfg).await;
+    assert!(refused.is_err(), "the server accepted a client with no common ALPN protocol");
+    let failure = tokio::time::timeout(Duration::from_secs(60), server.handshake_failure())
+        .await
+        .expect("no handshake failure reported")
+        .expect("endpoint closed");
+    assert_eq!(failure.remote, client.local_addr());
+    assert_eq!(
+        failure.error,
+        dtls_engine::Error::PeerIncompatible(dtls_engine::PeerIncompatible::NoCommonApplicationProtocol)
+    );
+}

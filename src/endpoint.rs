@@ -8,16 +8,20 @@
 //! bytes than it sent before its cookie verified (SECURITY.md item 11), and never scan all
 //! sessions to handle one datagram or one timer.
 //!
-//! Drive it like a [`Session`], draining the outputs after every input:
+//! Drive it like a [`Session`], draining the outputs after every input, events first:
 //!
 //! ```text
 //! loop {
 //!     endpoint.handle(now, from, &datagram);           // or handle_timeout, connect, send, close
-//!     while let Some(t) = endpoint.poll_transmit() { socket.send_to(&t.contents, t.destination) }
 //!     while let Some((h, e)) = endpoint.poll_event() { /* Accepted, Session(..), Destroyed */ }
+//!     while let Some(t) = endpoint.poll_transmit() { socket.send_to(&t.contents, t.destination) }
 //!     sleep_until(endpoint.poll_timeout());
 //! }
 //! ```
+//!
+//! Events first, because draining a failed session's last datagram (its alert) removes it: a
+//! handshake that fails on its first flight yields `Accepted` and `Failed` together, and
+//! [`Endpoint::session`] still answers for it only until `poll_transmit` has drained it.
 //!
 //! A session is removed (and [`EndpointEvent::Destroyed`] reported) when `poll_transmit`
 //! has drained its last datagram after it ended: fatal error (its alert goes out first),

@@ -20,6 +20,7 @@ GROUPS = [
     ("handshake/mutual-auth", "ring-floor"),
     ("endpoint/hello_verify_request", "hmac-sha256"),
     ("endpoint/routing", "10 sessions"),
+    ("endpoint/routing-aead-only", "ring, 10 keys"),
     ("peers/handshake/server-auth", "ring-floor"),
     ("peers/handshake/mutual-auth", "ring-floor"),
     ("peers/records/AES-128-GCM", "ring"),

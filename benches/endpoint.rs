@@ -9,6 +9,10 @@
 //!   alone. Three cases: 10 live sessions all sending; 10,000 live sessions of which 10 send
 //!   (the table size alone: routing must not depend on it); 10,000 live sessions all sending
 //!   in a scattered order (adds the memory latency of reaching a cold session's state).
+//! - `endpoint/routing-aead-only`: the memory reference: ring opening the same 64-byte
+//!   records with 10 keys, and with 10,000 keys visited in the same scattered order (each a
+//!   separate `LessSafeKey`, as each session has its own), so the part of the "all active"
+//!   slowdown that any per-peer AEAD key pays is measured, not guessed.
 
 use std::hint::black_box;
 use std::net::SocketAddr;
@@ -143,6 +147,88 @@ fn routing(c: &mut Criterion) {
         });
     }
     g.finish();
+
+    // The memory reference, in a group of its own so its ratio has its own denominator.
+    let mut g = c.benchmark_group("endpoint/routing-aead-only");
+    g.measurement_time(Duration::from_secs(5));
+    for (label, keys) in [("ring, 10 keys", 10usize), ("ring, 10000 keys, all active", 10_000)] {
+        let stride = if keys > 10 { 7919 } else { 3 };
+        g.bench_function(label, |b| {
+            let mut r = ColdKeys::new(keys);
+            let mut next = 0usize;
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                let mut left = iters;
+                while left > 0 {
+                    let k = left.min(1024) as usize;
+                    r.seal_batch(k, &mut next, stride);
+                    let clock = Instant::now();
+                    r.open_batch(k);
+                    total += clock.elapsed();
+                    left -= k as u64;
+                }
+                total
+            })
+        });
+    }
+    g.finish();
+}
+
+/// `n` peers' AES-128-GCM keys for ring: a sealing key per client and a separate opening key
+/// per server-side peer (as in the endpoint case, where the untimed sealing touches the
+/// clients' state and the timed opening the server's).
+struct ColdKeys {
+    seal: Vec<ring::aead::LessSafeKey>,
+    open: Vec<ring::aead::LessSafeKey>,
+    seq: Vec<u64>,
+    batch: Vec<(usize, u64, Vec<u8>)>,
+}
+
+impl ColdKeys {
+    fn new(n: usize) -> Self {
+        let key = |i: usize| {
+            let mut k = [0u8; 16];
+            k[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            ring::aead::LessSafeKey::new(ring::aead::UnboundKey::new(&ring::aead::AES_128_GCM, &k).unwrap())
+        };
+        Self {
+            seal: (0..n).map(key).collect(),
+            open: (0..n).map(key).collect(),
+            seq: vec![0; n],
+            batch: (0..1024).map(|_| (0, 0, Vec::with_capacity(128))).collect(),
+        }
+    }
+
+    fn nonce(seq: u64) -> ring::aead::Nonce {
+        let mut n = [0u8; 12];
+        n[4..].copy_from_slice(&seq.to_be_bytes());
+        ring::aead::Nonce::assume_unique_for_key(n)
+    }
+
+    /// Seal `k` 64-byte records for the next `k` peers in visiting order.
+    fn seal_batch(&mut self, k: usize, next: &mut usize, stride: usize) {
+        let n = self.seal.len();
+        for slot in self.batch.iter_mut().take(k) {
+            *next = (*next + stride) % n;
+            let seq = self.seq[*next];
+            self.seq[*next] += 1;
+            slot.0 = *next;
+            slot.1 = seq;
+            slot.2.clear();
+            slot.2.extend_from_slice(&[0x42; 64]);
+            let aad = ring::aead::Aad::from(seq.to_be_bytes());
+            self.seal[*next].seal_in_place_append_tag(Self::nonce(seq), aad, &mut slot.2).unwrap();
+        }
+    }
+
+    /// Open the sealed batch, each record with its peer's key.
+    fn open_batch(&mut self, k: usize) {
+        for (peer, seq, record) in self.batch.iter_mut().take(k) {
+            let aad = ring::aead::Aad::from(seq.to_be_bytes());
+            let plain = self.open[*peer].open_in_place(Self::nonce(*seq), aad, record).unwrap();
+            black_box(plain.len());
+        }
+    }
 }
 
 criterion_group!(benches, hello_verify_request, routing);

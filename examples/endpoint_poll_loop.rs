@@ -24,10 +24,12 @@ fn turn(ep: &mut Endpoint, socket: &UdpSocket, buf: &mut [u8]) -> Vec<(dtls_engi
         ep.handle(Instant::now(), from, &buf[..n]);
     }
     ep.handle_timeout(Instant::now());
+    // Events before transmits: draining a failed session's alert removes the session.
+    let events = std::iter::from_fn(|| ep.poll_event()).collect();
     while let Some(t) = ep.poll_transmit() {
         let _ = socket.send_to(&t.contents, t.destination);
     }
-    std::iter::from_fn(|| ep.poll_event()).collect()
+    events
 }
 
 fn main() -> Result<(), Box<dyn Error>> {

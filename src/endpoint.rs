@@ -8,16 +8,20 @@
 //! bytes than it sent before its cookie verified (SECURITY.md item 11), and never scan all
 //! sessions to handle one datagram or one timer.
 //!
-//! Drive it like a [`Session`], draining the outputs after every input:
+//! Drive it like a [`Session`], draining the outputs after every input, events first:
 //!
 //! ```text
 //! loop {
 //!     endpoint.handle(now, from, &datagram);           // or handle_timeout, connect, send, close
-//!     while let Some(t) = endpoint.poll_transmit() { socket.send_to(&t.contents, t.destination) }
 //!     while let Some((h, e)) = endpoint.poll_event() { /* Accepted, Session(..), Destroyed */ }
+//!     while let Some(t) = endpoint.poll_transmit() { socket.send_to(&t.contents, t.destination) }
 //!     sleep_until(endpoint.poll_timeout());
 //! }
 //! ```
+//!
+//! Events first, because draining a failed session's last datagram (its alert) removes it: a
+//! handshake that fails on its first flight yields `Accepted` and `Failed` together, and
+//! [`Endpoint::session`] still answers for it only until `poll_transmit` has drained it.
 //!
 //! A session is removed (and [`EndpointEvent::Destroyed`] reported) when `poll_transmit`
 //! has drained its last datagram after it ended: fatal error (its alert goes out first),
@@ -36,9 +40,11 @@ use crate::session::{Event, Session, Transmit};
 use crate::stats::{EndpointStats, SessionStats};
 
 mod hello;
+mod table;
 mod timers;
 
 use hello::{CookieSecrets, PeekedHello, may_be_client_hello, peek_client_hello};
+use table::Table;
 use timers::{Armed, TimerHeap};
 
 /// At most this many stateless HelloVerifyRequests wait in the output queue; beyond it
@@ -48,6 +54,9 @@ const MAX_QUEUED_STATELESS: usize = 1024;
 /// Bytes of one stateless HelloVerifyRequest datagram: record header (13), handshake header
 /// (12), server_version (2), cookie length (1) and cookie.
 const HELLO_VERIFY_REQUEST_LEN: usize = 13 + 12 + 3 + crate::cookie::COOKIE_LEN;
+
+/// Capacity of a new receive buffer: a typical MTU-sized datagram fits without regrowth.
+const RX_BUFFER_LEN: usize = 1500;
 
 /// Settings of an [`Endpoint`].
 #[derive(Debug, Clone)]
@@ -133,32 +142,40 @@ impl core::fmt::Display for ConnectError {
 
 impl std::error::Error for ConnectError {}
 
+/// `repr(C)`: the flags and the timer every routed datagram reads sit just before the
+/// session's own hot fields (see [`Session`]).
+#[repr(C)]
 struct Entry {
-    session: Session,
-    /// Server sessions: the random of the ClientHello that created them, to tell its
-    /// retransmissions from a restarted client. `None` for client sessions.
-    hello_random: Option<[u8; 32]>,
-    timer: Armed,
-    linger_until: Option<Instant>,
     peer_closed: bool,
     /// Ended: remove once its transmits are drained.
     ended: bool,
     /// In the `touched` queue.
     queued: bool,
+    timer: Armed,
+    linger_until: Option<Instant>,
+    session: Session,
+    /// Server sessions: the random of the ClientHello that created them, to tell its
+    /// retransmissions from a restarted client. `None` for client sessions. Read only for
+    /// datagrams that may be a ClientHello.
+    hello_random: Option<[u8; 32]>,
 }
 
 /// Many sessions on one socket. See the module documentation.
 pub struct Endpoint {
     config: EndpointConfig,
-    sessions: HashMap<SessionHandle, Entry>,
+    sessions: Table<Entry>,
     by_addr: HashMap<SocketAddr, SessionHandle>,
-    next_id: u64,
     timers: TimerHeap,
     /// Sessions that may have output or may have ended, in the order they were touched.
     touched: VecDeque<SessionHandle>,
     stateless: VecDeque<Transmit>,
     /// Recycled buffers for stateless answers, so a ClientHello flood allocates nothing.
     stateless_pool: BufferPool,
+    /// Buffers that datagrams for sessions are copied into and opened in place; each
+    /// application record's buffer becomes its event's payload and comes back through
+    /// [`Endpoint::recycle`]. One pool for all sessions, so the buffer reused for the next
+    /// datagram is the one most recently touched, whichever session it goes to.
+    rx_pool: BufferPool,
     events: VecDeque<(SessionHandle, EndpointEvent)>,
     cookies: Option<CookieSecrets>,
     busy: bool,
@@ -190,13 +207,13 @@ impl Endpoint {
         let cookies = rng.map(|r| CookieSecrets::new(r, config.cookie_rotation, now));
         Self {
             config,
-            sessions: HashMap::new(),
+            sessions: Table::default(),
             by_addr: HashMap::new(),
-            next_id: 0,
             timers: TimerHeap::default(),
             touched: VecDeque::new(),
             stateless: VecDeque::new(),
             stateless_pool: BufferPool::default(),
+            rx_pool: BufferPool::default(),
             events: VecDeque::new(),
             cookies,
             busy: false,
@@ -230,7 +247,7 @@ impl Endpoint {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.last_now = now;
         while let Some((h, t, g)) = self.timers.pop_due(now) {
-            let Some(e) = self.sessions.get_mut(&h) else { continue };
+            let Some(e) = self.sessions.get_mut(h) else { continue };
             if e.timer.at != Some(t) || e.timer.generation != g {
                 continue;
             }
@@ -270,7 +287,7 @@ impl Endpoint {
 
     /// Send one application record on session `h`.
     pub fn send(&mut self, h: SessionHandle, data: &[u8]) -> Result<(), Error> {
-        let e = self.sessions.get_mut(&h).ok_or(Error::Closed)?;
+        let e = self.sessions.get_mut(h).ok_or(Error::Closed)?;
         if e.ended {
             return Err(Error::Closed);
         }
@@ -284,7 +301,7 @@ impl Endpoint {
     pub fn close_session(&mut self, h: SessionHandle, now: Instant) {
         self.last_now = now;
         let linger = self.config.close_linger;
-        let Some(e) = self.sessions.get_mut(&h) else { return };
+        let Some(e) = self.sessions.get_mut(h) else { return };
         e.session.close(now);
         e.linger_until.get_or_insert(now + linger);
         self.settle(h);
@@ -314,7 +331,7 @@ impl Endpoint {
         }
         self.last_now = now;
         self.state = EndpointState::Closing;
-        let handles: Vec<SessionHandle> = self.sessions.keys().copied().collect();
+        let handles: Vec<SessionHandle> = self.sessions.handles();
         for h in handles {
             self.close_session(h, now);
         }
@@ -323,9 +340,7 @@ impl Endpoint {
 
     /// Drop every session at once, without close_notify. Each gets a `Destroyed` event.
     pub fn destroy(&mut self, now: Instant) {
-        let mut ended: Vec<(SessionHandle, Entry)> = self.sessions.drain().collect();
-        ended.sort_unstable_by_key(|(h, _)| *h);
-        for (h, e) in ended {
+        for (h, e) in self.sessions.drain() {
             let mut stats = e.session.stats().clone();
             stats.destroyed.get_or_insert(now);
             self.events.push_back((h, EndpointEvent::Destroyed(Box::new(stats))));
@@ -362,7 +377,7 @@ impl Endpoint {
             return Some(t.destination);
         }
         while let Some(&h) = self.touched.front() {
-            let Some(e) = self.sessions.get_mut(&h) else {
+            let Some(e) = self.sessions.get_mut(h) else {
                 self.touched.pop_front();
                 continue;
             };
@@ -373,7 +388,7 @@ impl Endpoint {
             e.queued = false;
             self.touched.pop_front();
             self.settle_quiet(h);
-            if self.sessions.get(&h).is_some_and(|e| e.ended) {
+            if self.sessions.get(h).is_some_and(|e| e.ended) {
                 self.remove(h);
             }
         }
@@ -381,12 +396,11 @@ impl Endpoint {
     }
 
     /// Hand back a buffer the endpoint gave out (the payload of an
-    /// [`Event::ApplicationData`] of session `h`, or a [`Transmit`]'s contents) for reuse.
-    pub fn recycle(&mut self, h: SessionHandle, buf: Vec<u8>) {
-        match self.sessions.get_mut(&h) {
-            Some(e) => e.session.recycle(buf),
-            None => self.stateless_pool.put(buf),
-        }
+    /// [`Event::ApplicationData`], or a [`Transmit`]'s contents) for reuse. All sessions
+    /// share the endpoint's receive pool, so which session `_session` names does not matter;
+    /// the parameter keeps call sites explicit about where a buffer came from.
+    pub fn recycle(&mut self, _session: SessionHandle, buf: Vec<u8>) {
+        self.rx_pool.put(buf);
     }
 
     /// The next event of any session.
@@ -400,20 +414,20 @@ impl Endpoint {
     #[must_use]
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         let sessions = &self.sessions;
-        self.timers.next(|h, t, g| sessions.get(&h).is_some_and(|e| e.timer.at == Some(t) && e.timer.generation == g))
+        self.timers.next(|h, t, g| sessions.get(h).is_some_and(|e| e.timer.at == Some(t) && e.timer.generation == g))
     }
 
     // ---- access ---------------------------------------------------------------------------
 
     /// The session behind `h`.
     pub fn session(&self, h: SessionHandle) -> Option<&Session> {
-        self.sessions.get(&h).map(|e| &e.session)
+        self.sessions.get(h).map(|e| &e.session)
     }
 
     /// The session behind `h`, mutably. Output it produces is picked up by the next
     /// `poll_transmit` / `poll_event`, and its timer re-armed then.
     pub fn session_mut(&mut self, h: SessionHandle) -> Option<&mut Session> {
-        let e = self.sessions.get_mut(&h)?;
+        let e = self.sessions.get_mut(h)?;
         if !e.queued {
             e.queued = true;
             self.touched.push_back(h);
@@ -458,9 +472,8 @@ impl Endpoint {
     /// Routing cookie-less hellos to the session instead would leave a restarted client
     /// (same address and port) without an answer until the old session timed out.
     fn handle_known(&mut self, now: Instant, h: SessionHandle, remote: SocketAddr, datagram: &[u8]) {
-        let hello_random = self.sessions.get(&h).and_then(|e| e.hello_random);
-        if let Some(old_random) = hello_random
-            && may_be_client_hello(datagram)
+        if may_be_client_hello(datagram)
+            && let Some(old_random) = self.sessions.get(h).and_then(|e| e.hello_random)
             && let Some(peeked) = peek_client_hello(datagram)
             && peeked.random != old_random
         {
@@ -550,14 +563,29 @@ impl Endpoint {
     }
 
     fn feed(&mut self, now: Instant, h: SessionHandle, datagram: &[u8]) {
-        let Some(e) = self.sessions.get_mut(&h) else { return };
+        let Some(e) = self.sessions.get_mut(h) else { return };
         if e.ended {
             self.stats.datagrams_dropped += 1;
             return;
         }
-        if let Err(err) = e.session.handle(now, datagram) {
-            e.ended = true;
-            self.events.push_back((h, EndpointEvent::Failed(err)));
+        let mut buf = self.rx_pool.take(datagram.len().max(RX_BUFFER_LEN));
+        buf.extend_from_slice(datagram);
+        let result = e.session.handle_in_place(now, &mut buf);
+        // Taken as a payload: `buf` is empty and unallocated, and the pool ignores it.
+        self.rx_pool.put(buf);
+        match result {
+            Ok(None) => {}
+            // The record's payload goes straight to the endpoint's queue when the session has
+            // no older event waiting (it never has, unless the application queued one through
+            // `session_mut`), sparing a visit to the session's own queue.
+            Ok(Some(payload)) if !e.session.has_events() => {
+                self.events.push_back((h, EndpointEvent::Session(Event::ApplicationData(payload))));
+            }
+            Ok(Some(payload)) => e.session.push_application_data(payload),
+            Err(err) => {
+                e.ended = true;
+                self.events.push_back((h, EndpointEvent::Failed(err)));
+            }
         }
         self.settle(h);
     }
@@ -565,26 +593,24 @@ impl Endpoint {
     // ---- bookkeeping ----------------------------------------------------------------------
 
     fn insert(&mut self, session: Session, hello_random: Option<[u8; 32]>) -> SessionHandle {
-        let h = SessionHandle(self.next_id);
-        self.next_id += 1;
-        self.by_addr.insert(session.remote_addr(), h);
-        let entry = Entry {
-            session,
-            hello_random,
-            timer: Armed::default(),
-            linger_until: None,
+        let remote = session.remote_addr();
+        let h = self.sessions.insert(Entry {
             peer_closed: false,
             ended: false,
             queued: false,
-        };
-        self.sessions.insert(h, entry);
+            timer: Armed::default(),
+            linger_until: None,
+            session,
+            hello_random,
+        });
+        self.by_addr.insert(remote, h);
         h
     }
 
     /// After any input to session `h`: queue it for transmit draining, then collect its
     /// events, decide whether it ended, and re-arm its timer.
     fn settle(&mut self, h: SessionHandle) {
-        if let Some(e) = self.sessions.get_mut(&h)
+        if let Some(e) = self.sessions.get_mut(h)
             && !e.queued
         {
             e.queued = true;
@@ -594,7 +620,7 @@ impl Endpoint {
     }
 
     fn settle_quiet(&mut self, h: SessionHandle) {
-        let Some(e) = self.sessions.get_mut(&h) else { return };
+        let Some(e) = self.sessions.get_mut(h) else { return };
         while let Some(ev) = e.session.poll_event() {
             if ev == Event::Closed {
                 e.peer_closed = true;
@@ -622,12 +648,12 @@ impl Endpoint {
         if self.timers.len() > 2 * self.sessions.len() + 64 {
             let sessions = &self.sessions;
             self.timers
-                .compact(|h, t, g| sessions.get(&h).is_some_and(|e| e.timer.at == Some(t) && e.timer.generation == g));
+                .compact(|h, t, g| sessions.get(h).is_some_and(|e| e.timer.at == Some(t) && e.timer.generation == g));
         }
     }
 
     fn remove(&mut self, h: SessionHandle) {
-        let Some(e) = self.sessions.remove(&h) else { return };
+        let Some(e) = self.sessions.remove(h) else { return };
         let remote = e.session.remote_addr();
         if self.by_addr.get(&remote) == Some(&h) {
             self.by_addr.remove(&remote);

@@ -81,33 +81,41 @@ enum Role {
 }
 
 /// One DTLS 1.2 association with one peer.
+///
+/// `repr(C)`, in the order a received application record reads the fields: the flags and
+/// limits, the timers, the event queue and the counters, then the context (whose record
+/// layer comes first); handshake-only state last. An endpoint routing datagrams for
+/// thousands of sessions reaches each one's state cold, and every extra cache line costs a
+/// memory round trip (`benches/endpoint.rs`, "all active").
+#[repr(C)]
 pub struct Session {
+    failed: bool,
+    close_sent: bool,
+    close_received: bool,
+    peer_ccs_pending: bool,
+    /// `config().max_queued`, `config().idle_timeout` and `config().mtu`, copied so the
+    /// per-record paths read them without going through the configuration's trait object.
+    max_queued: usize,
+    idle_timeout: Option<Duration>,
+    /// When the last authentic record arrived (for the idle timeout).
+    last_heard: Instant,
+    retransmit_at: Option<Instant>,
+    deadline: Option<Instant>,
+    events: VecDeque<Event>,
+    stats: SessionStats,
     ctx: Context,
+    mtu: usize,
     role: Role,
     reassembler: Reassembler,
     /// The last flight we sent, kept for retransmission.
     flight: Flight,
     flight_sent_at: Option<Instant>,
-    retransmit_at: Option<Instant>,
     rto: Duration,
-    deadline: Option<Instant>,
     /// Records of the next epoch that arrived before its ChangeCipherSpec (RFC 6347 §4.1).
     early: Vec<(RecordHeader, Vec<u8>)>,
-    peer_ccs_pending: bool,
-    /// When the last authentic record arrived (for the idle timeout).
-    last_heard: Instant,
     transmits: VecDeque<Vec<u8>>,
-    events: VecDeque<Event>,
     scratch: Vec<u8>,
     pool: BufferPool,
-    close_sent: bool,
-    close_received: bool,
-    failed: bool,
-    stats: SessionStats,
-    /// `config().max_queued` and `config().mtu`, copied so the per-record paths read them
-    /// without going through the configuration's trait object.
-    max_queued: usize,
-    mtu: usize,
 }
 
 impl core::fmt::Debug for Session {
@@ -166,7 +174,7 @@ impl Session {
         let reassembler = Reassembler::new(c.max_message_len, c.max_reassembly_bytes);
         let rto = c.initial_rto;
         let deadline = Some(now + c.handshake_timeout);
-        let (max_queued, mtu) = (c.max_queued, c.mtu);
+        let (max_queued, mtu, idle_timeout) = (c.max_queued, c.mtu, c.idle_timeout);
         Self {
             ctx,
             role: Role::Failed,
@@ -189,6 +197,7 @@ impl Session {
             stats: SessionStats::new(now),
             max_queued,
             mtu,
+            idle_timeout,
         }
     }
 
@@ -221,6 +230,19 @@ impl Session {
     /// discarded one, they are unspecified. With [`Session::recycle`] and
     /// [`Session::poll_transmit_into`], steady-state records need no heap allocation.
     pub fn handle_buf(&mut self, now: Instant, datagram: &mut Vec<u8>) -> Result<(), Error> {
+        if let Some(payload) = self.handle_in_place(now, datagram)? {
+            self.push_application_data(payload);
+            *datagram = self.pool.take_spare();
+        }
+        Ok(())
+    }
+
+    /// [`Session::handle_buf`] without the swap and without queueing: when `datagram` is an
+    /// authentic application record, returns its payload (in `datagram`'s allocation, an
+    /// empty unallocated vector left in its place), which the caller must deliver as the
+    /// next [`Event::ApplicationData`] after any events already queued. An endpoint uses this
+    /// with buffers of its own pool, so records it routes never drain the session's pool.
+    pub(crate) fn handle_in_place(&mut self, now: Instant, datagram: &mut Vec<u8>) -> Result<Option<Vec<u8>>, Error> {
         // One record exactly filling the datagram (RFC 6347 §4.1 header), else the general path.
         let header = match datagram.first_chunk::<RECORD_HEADER_LEN>() {
             Some(&[t, v0, v1, e0, e1, s0, s1, s2, s3, s4, s5, l0, l1])
@@ -234,7 +256,7 @@ impl Session {
                     length: u16::from_be_bytes([l0, l1]),
                 }
             }
-            _ => return self.handle(now, datagram),
+            _ => return self.handle(now, datagram).map(|()| None),
         };
         let read_epoch = self.ctx.records.read_epoch();
         if self.failed
@@ -244,7 +266,7 @@ impl Session {
             || header.epoch == 0
             || header.epoch != read_epoch
         {
-            return self.handle(now, datagram);
+            return self.handle(now, datagram).map(|()| None);
         }
         self.stats.packets_received += 1;
         self.stats.datagram_bytes_received += datagram.len() as u64;
@@ -252,22 +274,30 @@ impl Session {
         // once the handshake is complete (SECURITY.md item 2).
         if self.events.len() >= self.max_queued {
             self.stats.records_dropped += 1;
-            return Ok(());
+            return Ok(None);
         }
         if self.ctx.records.open_in_place(&header, datagram, RECORD_HEADER_LEN).is_err() {
             self.stats.records_dropped += 1;
-            return Ok(());
+            return Ok(None);
         }
         self.last_heard = now;
         if !self.ctx.connected || self.close_sent {
             self.stats.records_dropped += 1;
-            return Ok(());
+            return Ok(None);
         }
         self.stats.app_bytes_received += datagram.len() as u64;
         self.stats.app_messages_received += 1;
-        let spare = self.pool.take_spare();
-        self.events.push_back(Event::ApplicationData(core::mem::replace(datagram, spare)));
-        Ok(())
+        Ok(Some(core::mem::take(datagram)))
+    }
+
+    /// Whether events wait to be polled.
+    pub(crate) fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// Queue a received application record's payload.
+    pub(crate) fn push_application_data(&mut self, payload: Vec<u8>) {
+        self.events.push_back(Event::ApplicationData(payload));
     }
 
     /// Run timers that are due: retransmission and the handshake deadline.
@@ -337,7 +367,7 @@ impl Session {
         if self.close_sent || self.close_received {
             return None;
         }
-        Some(self.last_heard + self.ctx.config().idle_timeout?)
+        Some(self.last_heard + self.idle_timeout?)
     }
 
     /// The next event, if any.

@@ -4,58 +4,62 @@
 //! client+server pair, with and without the peer certificates it keeps, and holds it to
 //! 8 KiB without them (the session structs themselves included).
 //!
-//! The counting allocator is process-wide, so it counts only the thread that measures: the
-//! test harness allocates on other threads while it starts the other test of this file
-//! (that made the record-path count flaky, 6 allocations in some runs).
+//! The counting allocator counts only on the thread that set `ON`/`TRACK` (the harness
+//! allocates on other threads, e.g. to spawn the next test), and the tests of this file run
+//! one at a time.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
 
-use dtls_engine::{CipherSuite, ClientConfig, Event, ServerConfig, Session};
+use dtls_engine::{CipherSuite, ClientConfig, Endpoint, EndpointConfig, EndpointEvent, Event, ServerConfig, Session};
 
 struct Counting;
 
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
 static LIVE: AtomicI64 = AtomicI64::new(0);
-static ON: AtomicBool = AtomicBool::new(false);
-
 thread_local! {
-    /// Set on the thread whose allocations the counters see.
-    static MEASURED: Cell<bool> = const { Cell::new(false) };
+    /// Count allocations (for the zero-allocation assertion) made by this thread.
+    static ON: Cell<bool> = const { Cell::new(false) };
+    /// Track live heap bytes allocated and freed by this thread.
+    static TRACK: Cell<bool> = const { Cell::new(false) };
 }
 
-fn measured() -> bool {
-    MEASURED.try_with(Cell::get).unwrap_or(false)
+fn on() -> bool {
+    ON.try_with(Cell::get).unwrap_or(false)
+}
+
+fn tracked() -> bool {
+    TRACK.try_with(Cell::get).unwrap_or(false)
 }
 
 // SAFETY: forwards every call to the system allocator unchanged; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if measured() {
-            if ON.load(Ordering::Relaxed) {
-                ALLOCS.fetch_add(1, Ordering::Relaxed);
-            }
+        if on() {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        if tracked() {
             LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
         }
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if measured() {
+        if tracked() {
             LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
         }
         // SAFETY: same contract as the caller's.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if measured() {
-            if ON.load(Ordering::Relaxed) {
-                ALLOCS.fetch_add(1, Ordering::Relaxed);
-            }
+        if on() {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        if tracked() {
             LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
         }
         // SAFETY: same contract as the caller's.
@@ -110,7 +114,7 @@ const WARM: usize = 16;
 #[test]
 fn no_allocation_per_application_record() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    MEASURED.with(|m| m.set(true));
+    TRACK.set(true);
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
     let payload = [0x5au8; 1200 - 13 - 24];
@@ -128,11 +132,11 @@ fn no_allocation_per_application_record() {
                 exchange(&mut c, &mut s, &payload, &mut wire, now, in_place);
             }
             ALLOCS.store(0, Ordering::Relaxed);
-            ON.store(true, Ordering::Relaxed);
+            ON.set(true);
             for _ in 0..1000 {
                 exchange(&mut c, &mut s, &payload, &mut wire, now, in_place);
             }
-            ON.store(false, Ordering::Relaxed);
+            ON.set(false);
             let allocs = ALLOCS.load(Ordering::Relaxed);
             println!("{suite:?} (in place: {in_place}): {allocs} allocations for 2000 records");
             assert_eq!(allocs, 0, "{suite:?} (in place: {in_place}): heap allocations on the record path");
@@ -237,4 +241,79 @@ fn handle_buf_drops_tampered_and_replayed_records() {
         assert_eq!(s.poll_event(), None);
         assert_eq!(s.stats().records_dropped, dropped + 2);
     }
+}
+
+/// The endpoint path: records from several clients routed by one `Endpoint` (which copies
+/// each datagram into a buffer of its receive pool and opens it there), answered through
+/// `Endpoint::send` + `poll_transmit_into`, allocate nothing once warm.
+#[test]
+fn no_allocation_per_record_through_an_endpoint() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+    let (scfg, ccfg) = configs(CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, &cert_pem, &key_pem);
+    let now = Instant::now();
+    let mut ep = Endpoint::new(EndpointConfig { server: Some(scfg), ..EndpointConfig::default() }, now);
+    let server_addr: SocketAddr = "127.0.0.1:4433".parse().unwrap();
+    let peer = |i: u8| SocketAddr::from(([10, 0, 0, i], 5000));
+    let mut wire = Vec::with_capacity(2048);
+    let mut clients = Vec::new();
+    let mut handles = Vec::new();
+    for i in 0..4u8 {
+        let mut c = Session::client(ccfg.clone(), server_addr, now);
+        for _ in 0..8 {
+            while c.poll_transmit_into(&mut wire).is_some() {
+                ep.handle(now, peer(i), &wire);
+            }
+            while ep.poll_transmit_into(&mut wire).is_some() {
+                c.handle(now, &wire).unwrap();
+            }
+            while ep.poll_event().is_some() {}
+        }
+        assert!(c.is_connected());
+        while c.poll_event().is_some() {}
+        handles.push(ep.handle_for(peer(i)).unwrap());
+        clients.push(c);
+    }
+    let payload = [0x33u8; 1000];
+    let mut round = |count: &mut u64| {
+        for (i, c) in clients.iter_mut().enumerate() {
+            c.send(&payload).unwrap();
+            while c.poll_transmit_into(&mut wire).is_some() {
+                ep.handle(now, peer(i as u8), &wire);
+            }
+            while let Some((h, ev)) = ep.poll_event() {
+                if let EndpointEvent::Session(Event::ApplicationData(d)) = ev {
+                    assert_eq!(d, payload);
+                    *count += 1;
+                    ep.send(h, &d).unwrap();
+                    ep.recycle(h, d);
+                }
+            }
+            while ep.poll_transmit_into(&mut wire).is_some() {
+                c.handle_buf(now, &mut wire).unwrap();
+            }
+            while let Some(ev) = c.poll_event() {
+                if let Event::ApplicationData(d) = ev {
+                    assert_eq!(d, payload);
+                    c.recycle(d);
+                }
+            }
+        }
+    };
+    let mut delivered = 0;
+    for _ in 0..WARM {
+        round(&mut delivered);
+    }
+    ALLOCS.store(0, Ordering::Relaxed);
+    ON.set(true);
+    for _ in 0..250 {
+        round(&mut delivered);
+    }
+    ON.set(false);
+    let allocs = ALLOCS.load(Ordering::Relaxed);
+    println!("endpoint: {allocs} allocations for 2000 records");
+    assert_eq!(delivered, 4 * (250 + WARM as u64));
+    assert_eq!(allocs, 0, "heap allocations on the endpoint's record path");
+    assert_eq!(handles.len(), 4);
 }

@@ -1,23 +1,77 @@
-//! Smoke test of the blocking std adapter on 127.0.0.1: handshake, echo, graceful close.
+//! The blocking std adapter on 127.0.0.1: handshake, echo and graceful close; failed server
+//! handshakes through `handshake_failure`; live session statistics; busy; driver shutdown.
+//!
+//! Nothing here waits on a clock to decide an outcome: every wait is for an event, bounded
+//! by a generous deadline (`LONG`) only so that a bug fails the test instead of hanging it.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use dtls_engine::adapter::EndpointOptions;
-use dtls_engine::adapter::std::{Endpoint, connect, listen};
-use dtls_engine::{ClientConfig, EndpointState, ServerConfig};
+use dtls_engine::adapter::std::{Endpoint, Session, connect, listen};
+use dtls_engine::{AlertDescription, ClientConfig, EndpointState, Error, PeerIncompatible, ServerConfig};
+
+/// Deadline for anything that should happen promptly; only reached when something is broken.
+const LONG: Duration = Duration::from_secs(60);
+
+struct Identity {
+    cert: String,
+    key: String,
+}
+
+fn identity() -> Identity {
+    let c = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    Identity { cert: c.cert.pem(), key: c.signing_key.serialize_pem() }
+}
+
+fn server_config(id: &Identity, alpn: &[&[u8]]) -> Arc<ServerConfig> {
+    let mut b = ServerConfig::builder().certificate_pem(id.cert.as_bytes(), id.key.as_bytes()).unwrap();
+    if !alpn.is_empty() {
+        b = b.alpn_protocols(alpn);
+    }
+    b.build().unwrap()
+}
+
+/// A client that trusts `trusted`'s certificate, giving up on a handshake after `timeout`.
+fn client_config(trusted: &Identity, alpn: &[&[u8]], timeout: Duration) -> Arc<ClientConfig> {
+    let mut b = ClientConfig::builder()
+        .root_certificates_pem(trusted.cert.as_bytes())
+        .unwrap()
+        .server_name("localhost")
+        .handshake_timeout(timeout);
+    if !alpn.is_empty() {
+        b = b.alpn_protocols(alpn);
+    }
+    b.build().unwrap()
+}
+
+/// Run a blocking call on its own thread; fail the test if it has not returned by `LONG`.
+fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(LONG).unwrap_or_else(|_| panic!("{what}: still blocked after {LONG:?}"))
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + LONG;
+    while !f() {
+        assert!(Instant::now() < deadline, "never true: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A server session accepted by `server`, failing the test if none comes.
+fn accepted(server: &Endpoint) -> Session {
+    server.accept_timeout(LONG).unwrap().expect("no session accepted")
+}
 
 #[test]
 fn std_adapter_echo_and_close() {
-    let c = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let (cert, key) = (c.cert.pem(), c.signing_key.serialize_pem());
-    let server_cfg = ServerConfig::builder().certificate_pem(cert.as_bytes(), key.as_bytes()).unwrap().build().unwrap();
-    let client_cfg = ClientConfig::builder()
-        .root_certificates_pem(cert.as_bytes())
-        .unwrap()
-        .server_name("localhost")
-        .build()
-        .unwrap();
+    let id = identity();
+    let (server_cfg, client_cfg) = (server_config(&id, &[]), client_config(&id, &[], LONG));
 
     let server = Arc::new(listen("127.0.0.1:0", server_cfg, EndpointOptions::default()).unwrap());
     let acceptor = server.clone();
@@ -43,7 +97,7 @@ fn std_adapter_echo_and_close() {
     a.export_keying_material(&mut km, b"EXPERIMENTAL-test", None).unwrap();
     assert_ne!(km, [0u8; 16]);
     a.send(b"one").unwrap();
-    assert_eq!(a.recv_timeout(Duration::from_secs(5)).unwrap(), Some(b"one".to_vec()));
+    assert_eq!(a.recv_timeout(LONG).unwrap(), Some(b"one".to_vec()));
     a.close();
     assert_eq!(a.closed(), None);
     assert!(a.final_stats().is_some_and(|s| s.app_messages_received == 1));
@@ -52,7 +106,7 @@ fn std_adapter_echo_and_close() {
     let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
     let b = client.connect(server.local_addr(), client_cfg).unwrap();
     b.send(b"two").unwrap();
-    assert_eq!(b.recv_timeout(Duration::from_secs(5)).unwrap(), Some(b"two".to_vec()));
+    assert_eq!(b.recv_timeout(LONG).unwrap(), Some(b"two".to_vec()));
 
     // Closing the server sends close_notify to b.
     server.close();
@@ -63,4 +117,175 @@ fn std_adapter_echo_and_close() {
     assert_eq!(echo.join().unwrap(), 2);
     client.close();
     client.closed();
+}
+
+/// The server refuses a client whose only ALPN protocol it does not speak: the client's
+/// `connect` fails with the server's alert, and the server reports the failed handshake
+/// (the client's address, its own error) instead of accepting a session.
+#[test]
+fn handshake_failure_reports_an_alpn_mismatch() {
+    let id = identity();
+    let server = listen("127.0.0.1:0", server_config(&id, &[b"h2"]), EndpointOptions::default()).unwrap();
+    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
+
+    let refused = client.connect(server.local_addr(), client_config(&id, &[b"webrtc"], LONG));
+    assert!(
+        matches!(
+            refused,
+            Err(dtls_engine::adapter::Error::Dtls(Error::AlertReceived(AlertDescription::NoApplicationProtocol)))
+        ),
+        "{refused:?}"
+    );
+    let failure = server.handshake_failure_timeout(LONG).unwrap().expect("no handshake failure reported");
+    assert_eq!(failure.remote, client.local_addr());
+    assert_eq!(failure.error, Error::PeerIncompatible(PeerIncompatible::NoCommonApplicationProtocol));
+    // Exactly one failure, and it never became a session.
+    assert!(server.handshake_failure_timeout(Duration::from_millis(200)).unwrap().is_none());
+    assert!(server.accept_timeout(Duration::from_millis(200)).unwrap().is_none());
+
+    // A client that speaks the protocol is still accepted, and is no failure.
+    let ok = client.connect(server.local_addr(), client_config(&id, &[b"webrtc", b"h2"], LONG)).unwrap();
+    assert_eq!(ok.alpn_protocol().as_deref(), Some(&b"h2"[..]));
+    assert_eq!(accepted(&server).remote_addr(), client.local_addr());
+    assert!(server.handshake_failure_timeout(Duration::from_millis(200)).unwrap().is_none());
+}
+
+/// The client does not trust the server's certificate (it trusts another self-signed one)
+/// and aborts with an alert; the server reports that alert as a failed handshake through the
+/// blocking `handshake_failure`, and never accepts the session.
+#[test]
+fn handshake_failure_reports_a_client_that_trusts_another_certificate() {
+    let (id, stranger) = (identity(), identity());
+    let server = Arc::new(listen("127.0.0.1:0", server_config(&id, &[]), EndpointOptions::default()).unwrap());
+    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
+
+    let watcher = server.clone();
+    let failure = std::thread::spawn(move || watcher.handshake_failure());
+    let refused = client.connect(server.local_addr(), client_config(&stranger, &[], LONG));
+    let Err(dtls_engine::adapter::Error::Dtls(rejected @ Error::InvalidCertificate(_))) = refused else {
+        panic!("client accepted an untrusted server: {refused:?}");
+    };
+    let alert = rejected.alert().expect("a certificate error has an alert");
+
+    let failure = within("handshake_failure", move || failure.join().unwrap()).expect("endpoint closed");
+    assert_eq!(failure.remote, client.local_addr());
+    assert_eq!(failure.error, Error::AlertReceived(alert));
+    assert!(server.accept_timeout(Duration::from_millis(200)).unwrap().is_none());
+    assert_eq!(server.stats().server_sessions, 1);
+    wait_until("failed session removed", || server.session_count() == 0);
+}
+
+/// `accept` and `handshake_failure` end (`None`, or `Err(Closed)` for the timeout forms)
+/// once the endpoint is closed; `is_finished` turns true only when the driver has exited.
+#[test]
+fn accept_and_handshake_failure_end_once_the_endpoint_is_closed() {
+    let id = identity();
+    let server = Arc::new(listen("127.0.0.1:0", server_config(&id, &[]), EndpointOptions::default()).unwrap());
+    assert!(!server.is_finished());
+    // Blocked on both before the close, released by it.
+    let (a, f) = (server.clone(), server.clone());
+    let accept = std::thread::spawn(move || a.accept().is_none());
+    let failure = std::thread::spawn(move || f.handshake_failure().is_none());
+    server.close();
+    within("closed", {
+        let s = server.clone();
+        move || s.closed()
+    });
+    assert!(server.is_finished());
+    assert_eq!(server.state(), EndpointState::Closed);
+    assert!(within("accept", move || accept.join().unwrap()));
+    assert!(within("handshake_failure", move || failure.join().unwrap()));
+    assert!(matches!(server.accept_timeout(LONG), Err(dtls_engine::adapter::Error::Closed)));
+    assert!(matches!(server.handshake_failure_timeout(LONG), Err(dtls_engine::adapter::Error::Closed)));
+}
+
+/// `Session::stats` is live: each side's counters follow every message as it is sent and
+/// received, and after the close they are the final ones, kept.
+#[test]
+fn live_session_stats_count_data_as_it_flows() {
+    let id = identity();
+    let server = listen("127.0.0.1:0", server_config(&id, &[]), EndpointOptions::default()).unwrap();
+    let client_ep = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
+    let client = client_ep.connect(server.local_addr(), client_config(&id, &[], LONG)).unwrap();
+    let peer = accepted(&server);
+
+    let start = client.stats().unwrap();
+    assert!(start.handshake_completed.is_some());
+    assert_eq!((start.destroyed, start.app_messages_sent, start.app_messages_received), (None, 0, 0));
+    assert!(start.packets_sent > 0 && start.packets_received > 0, "{start:?}");
+    assert!(client.final_stats().is_none());
+
+    let mut sent_bytes = 0;
+    for (i, msg) in [&b"a"[..], b"bb", b"a longer message"].into_iter().enumerate() {
+        let n = i as u64 + 1;
+        sent_bytes += msg.len() as u64;
+        client.send(msg).unwrap();
+        let c = client.stats().unwrap();
+        assert_eq!((c.app_messages_sent, c.app_bytes_sent), (n, sent_bytes));
+
+        assert_eq!(peer.recv_timeout(LONG).unwrap().as_deref(), Some(msg));
+        let p = peer.stats().unwrap();
+        assert_eq!((p.app_messages_received, p.app_bytes_received, p.app_messages_sent), (n, sent_bytes, n - 1));
+
+        peer.send(msg).unwrap();
+        assert_eq!(client.recv_timeout(LONG).unwrap().as_deref(), Some(msg));
+        let c = client.stats().unwrap();
+        assert_eq!((c.app_messages_received, c.app_bytes_received), (n, sent_bytes));
+        assert!(c.packets_received > start.packets_received);
+        assert_eq!(c.destroyed, None);
+    }
+
+    client.close();
+    assert_eq!(client.closed(), None);
+    let last = client.stats().unwrap();
+    assert!(last.destroyed.is_some());
+    assert_eq!((last.app_messages_sent, last.app_messages_received, last.app_bytes_sent), (3, 3, sent_bytes));
+    assert_eq!(client.final_stats(), Some(last));
+}
+
+/// Regression: a destroyed session's `stats()` are its final statistics, never `None`, even
+/// when the driver reads the request in the same batch as the `destroy` (the session is gone
+/// from the endpoint before its final statistics reach the handle).
+#[test]
+fn stats_of_a_destroyed_session_are_its_final_ones() {
+    let id = identity();
+    let server = listen("127.0.0.1:0", server_config(&id, &[]), EndpointOptions::default()).unwrap();
+    let client_ep = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
+    let cfg = client_config(&id, &[], LONG);
+    for _ in 0..20 {
+        let client = client_ep.connect(server.local_addr(), cfg.clone()).unwrap();
+        client.send(b"x").unwrap();
+        client.destroy();
+        let st = client.stats().expect("no statistics for a destroyed session");
+        assert!(st.destroyed.is_some(), "{st:?}");
+        assert_eq!(st.app_messages_sent, 1);
+        drop(accepted(&server));
+    }
+}
+
+/// A busy server refuses new handshakes and `is_busy` says so; the session it already has
+/// keeps working, and new ones are accepted again once it is not busy.
+#[test]
+fn busy_is_reported_and_refuses_new_sessions() {
+    let id = identity();
+    let server = listen("127.0.0.1:0", server_config(&id, &[]), EndpointOptions::default()).unwrap();
+    let existing = connect(server.local_addr(), client_config(&id, &[], LONG)).unwrap();
+    let existing_peer = accepted(&server);
+    assert!(!server.is_busy());
+
+    server.set_busy(true);
+    wait_until("busy", || server.is_busy());
+    let refused = connect(server.local_addr(), client_config(&id, &[], Duration::from_secs(2)));
+    assert!(matches!(refused, Err(dtls_engine::adapter::Error::Dtls(Error::HandshakeTimeout))), "{refused:?}");
+    let st = server.stats();
+    assert!(st.busy_rejections >= 1, "{st:?}");
+    assert_eq!((st.server_sessions, server.session_count()), (1, 1));
+
+    existing.send(b"still served").unwrap();
+    assert_eq!(existing_peer.recv_timeout(LONG).unwrap().as_deref(), Some(&b"still served"[..]));
+
+    server.set_busy(false);
+    wait_until("not busy", || !server.is_busy());
+    let _later = connect(server.local_addr(), client_config(&id, &[], LONG)).unwrap();
+    assert_eq!(server.stats().server_sessions, 2);
 }

@@ -9,17 +9,30 @@ use dtls_engine::adapter::tokio::{Endpoint, Session, connect, listen};
 use dtls_engine::{ClientConfig, EndpointState, ServerConfig};
 
 fn configs(handshake_timeout: Duration) -> (Arc<ServerConfig>, Arc<ClientConfig>) {
+    alpn_configs(handshake_timeout, &[], &[])
+}
+
+/// Like [`configs`], each side offering these ALPN protocols (none when empty).
+fn alpn_configs(
+    handshake_timeout: Duration,
+    server_alpn: &[&[u8]],
+    client_alpn: &[&[u8]],
+) -> (Arc<ServerConfig>, Arc<ClientConfig>) {
     let c = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let (cert, key) = (c.cert.pem(), c.signing_key.serialize_pem());
-    let server = ServerConfig::builder().certificate_pem(cert.as_bytes(), key.as_bytes()).unwrap().build().unwrap();
-    let client = ClientConfig::builder()
+    let mut server = ServerConfig::builder().certificate_pem(cert.as_bytes(), key.as_bytes()).unwrap();
+    if !server_alpn.is_empty() {
+        server = server.alpn_protocols(server_alpn);
+    }
+    let mut client = ClientConfig::builder()
         .root_certificates_pem(cert.as_bytes())
         .unwrap()
         .server_name("localhost")
-        .handshake_timeout(handshake_timeout)
-        .build()
-        .unwrap();
-    (server, client)
+        .handshake_timeout(handshake_timeout);
+    if !client_alpn.is_empty() {
+        client = client.alpn_protocols(client_alpn);
+    }
+    (server.build().unwrap(), client.build().unwrap())
 }
 
 /// An echo server: every accepted session sends back what it receives.
@@ -239,4 +252,25 @@ async fn session_info_and_exporter_match_on_both_sides() {
     accepted.export_keying_material(&mut y, b"EXPERIMENTAL-test", Some(b"ctx")).await.unwrap();
     assert_eq!(x, y);
     assert!(client.export_keying_material(&mut x, b"master secret", None).await.is_err());
+}
+
+/// Regression: a server session that fails on its very first ClientHello (here, no common
+/// ALPN protocol) was removed by `poll_transmit` before the driver read its `Accepted` event,
+/// so `handshake_failure` never reported it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_failure_reports_an_alpn_mismatch() {
+    let (server_cfg, client_cfg) = alpn_configs(Duration::from_secs(60), &[b"h2"], &[b"webrtc"]);
+    let server = listen("127.0.0.1:0", server_cfg, EndpointOptions::default()).await.unwrap();
+    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
+    let refused = client.connect(server.local_addr(), client_cfg).await;
+    assert!(refused.is_err(), "the server accepted a client with no common ALPN protocol");
+    let failure = tokio::time::timeout(Duration::from_secs(60), server.handshake_failure())
+        .await
+        .expect("no handshake failure reported")
+        .expect("endpoint closed");
+    assert_eq!(failure.remote, client.local_addr());
+    assert_eq!(
+        failure.error,
+        dtls_engine::Error::PeerIncompatible(dtls_engine::PeerIncompatible::NoCommonApplicationProtocol)
+    );
 }

@@ -1,20 +1,33 @@
 //! Thin drivers that put a sans-IO [`crate::endpoint::Endpoint`] on a real UDP socket.
 //!
 //! A driver owns the socket and the endpoint and loops: receive → `handle` → drain
-//! transmits and events → sleep until `poll_timeout`. This module owns the types both
-//! drivers share (options, errors, the session description). It must never make a protocol
-//! decision: everything about DTLS happens in the sans-IO core.
+//! transmits and events → sleep until `poll_timeout`. This module owns what both drivers
+//! share: options, errors, the session description, the public accessors (as macros) and, in
+//! `driver`, the table of session handles with the handling of every request and endpoint
+//! event. A driver adds only its socket loop and its channel types. Nothing here may make a
+//! protocol decision: everything about DTLS happens in the sans-IO core.
 
+use ::std::net::SocketAddr;
 use ::std::time::Duration;
 
 use crate::endpoint::{ConnectError, EndpointConfig};
 
-/// The session-information accessors both adapters' `Session` share: each reads the
-/// snapshot taken when the handshake completed, through the adapter's own
-/// `established(|e| ..)` (a `Mutex` in std, a watch channel in tokio).
+/// The session-information accessors both adapters' `Session` share: besides the address
+/// and protocol, each reads the snapshot taken when the handshake completed, through the
+/// adapter's own `established(|e| ..)` (a `Mutex` in std, a watch channel in tokio).
 #[cfg(any(feature = "std-net", feature = "tokio"))]
 macro_rules! session_info_accessors {
     () => {
+        /// The peer's address.
+        pub fn remote_addr(&self) -> SocketAddr {
+            self.remote
+        }
+
+        /// Always `"DTLSv1.2"`.
+        pub fn protocol(&self) -> &'static str {
+            PROTOCOL
+        }
+
         /// The negotiated cipher suite (OpenSSL name, IANA name, version).
         pub fn cipher(&self) -> Option<CipherInfo> {
             self.established(|e| e.cipher)
@@ -43,6 +56,55 @@ macro_rules! session_info_accessors {
         /// SRTP master keys and salts (RFC 5764 §4.2), when a profile was agreed.
         pub fn srtp_keying_material(&self) -> Option<SrtpKeyingMaterial> {
             self.established(|e| e.srtp_keying_material.clone())
+        }
+    };
+}
+
+/// The endpoint accessors and requests both adapters' `Endpoint` share: each reads the
+/// status the driver publishes after every batch through the adapter's own
+/// `status_of(|s| ..)`, and sends requests it needs no answer to through `request(..)`.
+#[cfg(any(feature = "std-net", feature = "tokio"))]
+macro_rules! endpoint_accessors {
+    () => {
+        /// The local address of the socket.
+        pub fn local_addr(&self) -> SocketAddr {
+            self.local_addr
+        }
+
+        /// Open, closing or closed.
+        pub fn state(&self) -> EndpointState {
+            self.status_of(|s| s.state)
+        }
+
+        /// A snapshot of the endpoint's statistics (updated by the driver after every batch).
+        pub fn stats(&self) -> EndpointStats {
+            self.status_of(|s| s.stats.clone())
+        }
+
+        /// Live sessions, as of the driver's last batch.
+        pub fn session_count(&self) -> usize {
+            self.status_of(|s| s.sessions)
+        }
+
+        /// Whether new sessions are refused, as of the driver's last batch.
+        pub fn is_busy(&self) -> bool {
+            self.status_of(|s| s.busy)
+        }
+
+        /// Refuse (`true`) or accept again new sessions; existing ones are not affected. Takes
+        /// effect when the driver reads it; [`Endpoint::is_busy`] then reports it.
+        pub fn set_busy(&self, busy: bool) {
+            self.request(Command::SetBusy(busy));
+        }
+
+        /// Close every session gracefully (close_notify), then stop. See [`Endpoint::closed`].
+        pub fn close(&self) {
+            self.request(Command::CloseEndpoint);
+        }
+
+        /// Drop every session at once, without close_notify, and stop.
+        pub fn destroy(&self) {
+            self.request(Command::DestroyEndpoint);
         }
     };
 }
@@ -98,6 +160,16 @@ impl EndpointOptions {
             rng_seed: self.rng_seed,
         }
     }
+}
+
+/// A server handshake that failed before the session could be accepted, as an endpoint's
+/// `handshake_failure` reports it.
+#[derive(Debug, Clone)]
+pub struct HandshakeFailure {
+    /// The client's address.
+    pub remote: SocketAddr,
+    /// What went wrong (its alert, if any, was sent to the client).
+    pub error: crate::Error,
 }
 
 /// What can go wrong in an adapter.
@@ -214,4 +286,206 @@ pub(crate) struct Status {
     pub error: Option<crate::Error>,
     /// Final statistics, once the session was destroyed.
     pub final_stats: Option<crate::SessionStats>,
+}
+
+/// What both drivers share: the table of their sessions' handles and the handling of every
+/// request and endpoint event. A driver supplies the socket loop and, through
+/// [`driver::HandleChannels`], its own channel types; everything else happens here, once.
+#[cfg(any(feature = "std-net", feature = "tokio"))]
+mod driver {
+    use ::std::collections::HashMap;
+    use ::std::net::SocketAddr;
+    use ::std::sync::Arc;
+    use ::std::time::Instant;
+
+    use super::{Error, Established, ExportRequest, HandshakeFailure, Status};
+    use crate::config::ClientConfig;
+    use crate::endpoint::{Endpoint as Core, EndpointEvent, EndpointState, SessionHandle};
+    use crate::session::Event;
+    use crate::stats::{EndpointStats, SessionStats};
+
+    /// Failed server handshakes kept for `handshake_failure`; later ones are dropped until
+    /// the application reads them.
+    pub(super) const FAILURE_QUEUE: usize = 64;
+
+    /// How a driver reaches the handles of one adapter: its channel types and how to send on
+    /// them. Implemented by the adapter's `Session`. No send may block the driver: a value
+    /// that finds its channel full or closed is dropped, as a datagram would be.
+    pub(super) trait HandleChannels: Sized {
+        /// What a handle keeps to send requests to the driver.
+        type Control;
+        /// The driver's end of one session's bounded queue of application records.
+        type Data;
+        /// The driver's end of one session's [`Status`], which its handle reads and waits on.
+        type Status;
+        /// The driver's end of the answer to one request.
+        type Reply<T>;
+        /// Where established server sessions go (`accept`).
+        type Accept;
+        /// Where failed server handshakes go (`handshake_failure`), at most [`FAILURE_QUEUE`].
+        type Failures;
+
+        /// A handle for a new session, with the driver's ends of its channels.
+        fn open(control: &Self::Control, receive_queue: usize, h: SessionHandle, remote: SocketAddr) -> Slot<Self>;
+        fn deliver(to: &Self::Data, data: Vec<u8>);
+        fn publish(to: &Self::Status, f: impl FnOnce(&mut Status));
+        fn reply<T>(to: Self::Reply<T>, value: T);
+        fn accept(to: &Self::Accept, session: Self);
+        fn fail(to: &Self::Failures, failure: HandshakeFailure);
+    }
+
+    /// A request from a handle to its driver.
+    pub(super) enum Command<C: HandleChannels> {
+        Connect { config: Arc<ClientConfig>, remote: SocketAddr, reply: C::Reply<Result<C, Error>> },
+        Send { h: SessionHandle, data: Vec<u8>, reply: C::Reply<Result<(), Error>> },
+        Stats { h: SessionHandle, reply: C::Reply<Option<SessionStats>> },
+        Export { h: SessionHandle, request: ExportRequest, reply: C::Reply<Result<Vec<u8>, Error>> },
+        Close(SessionHandle),
+        Destroy(SessionHandle),
+        SetBusy(bool),
+        CloseEndpoint,
+        DestroyEndpoint,
+    }
+
+    /// What the endpoint's handle shows, published by the driver after every batch.
+    #[derive(Debug, Clone)]
+    pub(super) struct EndpointStatus {
+        pub state: EndpointState,
+        pub stats: EndpointStats,
+        pub sessions: usize,
+        pub busy: bool,
+    }
+
+    impl EndpointStatus {
+        pub(super) fn of(core: &Core) -> Self {
+            Self {
+                state: core.state(),
+                stats: core.stats().clone(),
+                sessions: core.session_count(),
+                busy: core.is_busy(),
+            }
+        }
+    }
+
+    /// The driver's view of one session.
+    pub(super) struct Slot<C: HandleChannels> {
+        remote: SocketAddr,
+        /// `None` once the peer closed: the handle's `recv` then ends.
+        data: Option<C::Data>,
+        status: C::Status,
+        /// The handle, until the handshake completes and it is handed out.
+        pending: Option<C>,
+        /// For sessions made by `connect`: where the handle goes.
+        reply: Option<C::Reply<Result<C, Error>>>,
+    }
+
+    impl<C: HandleChannels> Slot<C> {
+        pub(super) fn new(remote: SocketAddr, handle: C, data: C::Data, status: C::Status) -> Self {
+            Self { remote, data: Some(data), status, pending: Some(handle), reply: None }
+        }
+    }
+
+    /// Every session's slot, and where finished handshakes go.
+    pub(super) struct Slots<C: HandleChannels> {
+        slots: HashMap<SessionHandle, Slot<C>>,
+        control: C::Control,
+        receive_queue: usize,
+        /// `None` once the endpoint is closing: `accept` then ends.
+        accept: Option<C::Accept>,
+        failures: C::Failures,
+    }
+
+    impl<C: HandleChannels> Slots<C> {
+        pub(super) fn new(control: C::Control, receive_queue: usize, accept: C::Accept, failures: C::Failures) -> Self {
+            let receive_queue = receive_queue.max(1);
+            Self { slots: HashMap::new(), control, receive_queue, accept: Some(accept), failures }
+        }
+
+        /// Carry out one request from a handle.
+        pub(super) fn command(&mut self, core: &mut Core, c: Command<C>, now: Instant) {
+            match c {
+                Command::Connect { config, remote, reply } => match core.connect(config, remote, now) {
+                    Ok(h) => {
+                        let mut slot = C::open(&self.control, self.receive_queue, h, remote);
+                        slot.reply = Some(reply);
+                        self.slots.insert(h, slot);
+                    }
+                    Err(e) => C::reply(reply, Err(e.into())),
+                },
+                Command::Send { h, data, reply } => C::reply(reply, core.send(h, &data).map_err(Error::from)),
+                Command::Stats { h, reply } => C::reply(reply, core.session(h).map(|s| s.stats().clone())),
+                Command::Export { h, request, reply } => C::reply(reply, request.run(core.session(h))),
+                Command::Close(h) => core.close_session(h, now),
+                Command::Destroy(h) => core.destroy_session(h),
+                Command::SetBusy(b) => core.set_busy(b),
+                Command::CloseEndpoint => {
+                    self.accept = None;
+                    core.close(now);
+                }
+                Command::DestroyEndpoint => {
+                    self.accept = None;
+                    core.destroy(now);
+                }
+            }
+        }
+
+        /// Pass one endpoint event on to the handles. Drain events before transmits: the
+        /// session of an `Accepted` or `Connected` event must still be there to be read, and
+        /// `poll_transmit` removes a session that ended (say, on its first ClientHello).
+        pub(super) fn event(&mut self, core: &Core, h: SessionHandle, ev: EndpointEvent) {
+            if let EndpointEvent::Accepted = ev {
+                if let Some(remote) = core.session(h).map(|s| s.remote_addr()) {
+                    let slot = C::open(&self.control, self.receive_queue, h, remote);
+                    self.slots.insert(h, slot);
+                }
+                return;
+            }
+            let Some(slot) = self.slots.get_mut(&h) else { return };
+            match ev {
+                EndpointEvent::Session(Event::Connected) => {
+                    let established = core.session(h).map(Established::of);
+                    C::publish(&slot.status, |s| s.established = established);
+                    if let Some(session) = slot.pending.take() {
+                        match (slot.reply.take(), &self.accept) {
+                            (Some(reply), _) => C::reply(reply, Ok(session)),
+                            (None, Some(accept)) => C::accept(accept, session),
+                            (None, None) => {}
+                        }
+                    }
+                }
+                EndpointEvent::Session(Event::ApplicationData(d)) => {
+                    if let Some(tx) = &slot.data {
+                        C::deliver(tx, d);
+                    }
+                }
+                EndpointEvent::Session(Event::Closed) => slot.data = None,
+                EndpointEvent::Failed(e) => {
+                    if let Some(reply) = slot.reply.take() {
+                        C::reply(reply, Err(Error::Dtls(e.clone())));
+                    } else if slot.pending.is_some() {
+                        C::fail(&self.failures, HandshakeFailure { remote: slot.remote, error: e.clone() });
+                    }
+                    C::publish(&slot.status, |s| s.error = Some(e));
+                }
+                EndpointEvent::Destroyed(stats) => {
+                    if let Some(slot) = self.slots.remove(&h) {
+                        if let Some(reply) = slot.reply {
+                            C::reply(reply, Err(Error::Closed));
+                        }
+                        C::publish(&slot.status, |s| s.final_stats = Some(*stats));
+                    }
+                }
+                EndpointEvent::Accepted => {}
+            }
+        }
+
+        /// The driver stops: wake every handle still waiting for its session to end.
+        pub(super) fn finish(&mut self, now: Instant) {
+            for (_, slot) in self.slots.drain() {
+                C::publish(&slot.status, |s| {
+                    s.final_stats.get_or_insert_with(|| SessionStats::new(now));
+                });
+            }
+        }
+    }
 }

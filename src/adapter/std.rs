@@ -9,7 +9,6 @@
 //! [`Endpoint::accept`] yields established server sessions, and dropping a handle closes
 //! it gracefully.
 
-use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -17,26 +16,19 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::driver::{self, EndpointStatus, FAILURE_QUEUE, HandleChannels, Slot, Slots};
 use super::{EndpointOptions, Error, Established, ExportRequest, PROTOCOL, Status};
 use crate::config::{ClientConfig, ServerConfig};
-use crate::endpoint::{Endpoint as Core, EndpointEvent, EndpointState, SessionHandle};
-use crate::session::Event;
+use crate::endpoint::{Endpoint as Core, EndpointState, SessionHandle};
 use crate::stats::{EndpointStats, SessionStats};
 use crate::{CertificateDer, CipherInfo, SrtpKeyingMaterial, SrtpProtectionProfile, Transmit};
 
-enum Command {
-    Connect { config: Arc<ClientConfig>, remote: SocketAddr, reply: Sender<Result<Session, Error>> },
-    Send { h: SessionHandle, data: Vec<u8>, reply: Sender<Result<(), Error>> },
-    Export { h: SessionHandle, request: ExportRequest, reply: Sender<Result<Vec<u8>, Error>> },
-    Close(SessionHandle),
-    Destroy(SessionHandle),
-    SetBusy(bool),
-    CloseEndpoint,
-    DestroyEndpoint,
-}
+pub use super::HandshakeFailure;
+
+type Command = driver::Command<Session>;
 
 /// A value guarded by a mutex, with a condition variable to wait for changes.
-struct Watched<T> {
+pub(super) struct Watched<T> {
     value: Mutex<T>,
     changed: Condvar,
 }
@@ -65,7 +57,7 @@ impl<T> Watched<T> {
 
 /// Sends commands to the driver and wakes it.
 #[derive(Clone)]
-struct Control {
+pub(super) struct Control {
     cmd: Sender<Command>,
     socket: Arc<UdpSocket>,
     wake_to: SocketAddr,
@@ -79,17 +71,11 @@ impl Control {
     }
 }
 
-#[derive(Debug, Clone)]
-struct EndpointStatus {
-    state: EndpointState,
-    stats: EndpointStats,
-    sessions: usize,
-}
-
 /// A UDP socket carrying many DTLS sessions, driven by a background thread.
 pub struct Endpoint {
     control: Control,
     accept: Mutex<Receiver<Session>>,
+    failures: Mutex<Receiver<HandshakeFailure>>,
     status: Arc<Watched<EndpointStatus>>,
     local_addr: SocketAddr,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -125,6 +111,20 @@ fn resolve(addr: impl ToSocketAddrs) -> Result<SocketAddr, Error> {
     addr.to_socket_addrs()?.next().ok_or_else(|| Error::Io(ErrorKind::AddrNotAvailable.into()))
 }
 
+/// `Ok(Some)` for a value, `Ok(None)` when `timeout` passed first, `Err(Closed)` when the
+/// sender is gone.
+fn recv_timeout<T>(rx: &Receiver<T>, timeout: Duration) -> Result<Option<T>, Error> {
+    match rx.recv_timeout(timeout) {
+        Ok(v) => Ok(Some(v)),
+        Err(mpsc::RecvTimeoutError::Timeout) => Ok(None),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::Closed),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Endpoint {
     /// A client-only endpoint on `addr`.
     pub fn bind(addr: impl ToSocketAddrs, options: EndpointOptions) -> Result<Endpoint, Error> {
@@ -149,24 +149,47 @@ impl Endpoint {
         let core = Core::new(options.endpoint_config(server), Instant::now());
         let (cmd_tx, cmd_rx) = mpsc::channel();
         let (accept_tx, accept_rx) = mpsc::channel();
+        let (failure_tx, failure_rx) = mpsc::sync_channel(FAILURE_QUEUE);
         let control = Control { cmd: cmd_tx, socket: socket.clone(), wake_to };
-        let status = Watched::new(EndpointStatus { state: core.state(), stats: core.stats().clone(), sessions: 0 });
+        let status = Watched::new(EndpointStatus::of(&core));
         let driver = Driver {
             socket,
             core,
-            control: control.clone(),
-            accept_tx: Some(accept_tx),
             status: status.clone(),
-            slots: HashMap::new(),
-            receive_queue: options.receive_queue.max(1),
+            slots: Slots::new(control.clone(), options.receive_queue, accept_tx, failure_tx),
         };
         let thread = std::thread::Builder::new().name("dtls-endpoint".into()).spawn(move || driver.run(cmd_rx))?;
-        Ok(Self { control, accept: Mutex::new(accept_rx), status, local_addr, thread: Mutex::new(Some(thread)) })
+        Ok(Self {
+            control,
+            accept: Mutex::new(accept_rx),
+            failures: Mutex::new(failure_rx),
+            status,
+            local_addr,
+            thread: Mutex::new(Some(thread)),
+        })
     }
 
     /// The next established server session; `None` once the endpoint is closing.
     pub fn accept(&self) -> Option<Session> {
-        self.accept.lock().unwrap_or_else(|p| p.into_inner()).recv().ok()
+        lock(&self.accept).recv().ok()
+    }
+
+    /// Like [`Endpoint::accept`], giving up after `timeout` (`Ok(None)`); `Err(Closed)` once
+    /// the endpoint is closing.
+    pub fn accept_timeout(&self, timeout: Duration) -> Result<Option<Session>, Error> {
+        recv_timeout(&lock(&self.accept), timeout)
+    }
+
+    /// The next server handshake that failed (so it never reached [`Endpoint::accept`]);
+    /// `None` once the endpoint is closed. At most a few unread failures are kept.
+    pub fn handshake_failure(&self) -> Option<HandshakeFailure> {
+        lock(&self.failures).recv().ok()
+    }
+
+    /// Like [`Endpoint::handshake_failure`], giving up after `timeout` (`Ok(None)`);
+    /// `Err(Closed)` once the endpoint is closed.
+    pub fn handshake_failure_timeout(&self, timeout: Duration) -> Result<Option<HandshakeFailure>, Error> {
+        recv_timeout(&lock(&self.failures), timeout)
     }
 
     /// Start a client session to `addr` on this socket and wait for the handshake.
@@ -177,54 +200,35 @@ impl Endpoint {
         rx.recv().map_err(|_| Error::Closed)?
     }
 
-    /// The local address of the socket.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+    fn status_of<T>(&self, f: impl FnOnce(&EndpointStatus) -> T) -> T {
+        f(&self.status.lock())
     }
 
-    /// Open, closing or closed.
-    pub fn state(&self) -> EndpointState {
-        self.status.lock().state
+    /// A request without an answer; a stopped driver has nothing left to do with it.
+    fn request(&self, c: Command) {
+        let _ = self.control.send(c);
     }
 
-    /// A snapshot of the statistics.
-    pub fn stats(&self) -> EndpointStats {
-        self.status.lock().stats.clone()
-    }
-
-    /// Live sessions.
-    pub fn session_count(&self) -> usize {
-        self.status.lock().sessions
-    }
-
-    /// Refuse (`true`) or accept again new sessions.
-    pub fn set_busy(&self, busy: bool) {
-        let _ = self.control.send(Command::SetBusy(busy));
-    }
-
-    /// Close every session gracefully, then stop.
-    pub fn close(&self) {
-        let _ = self.control.send(Command::CloseEndpoint);
-    }
-
-    /// Drop every session at once and stop.
-    pub fn destroy(&self) {
-        let _ = self.control.send(Command::DestroyEndpoint);
-    }
+    endpoint_accessors!();
 
     /// Block until the endpoint is closed and its driver thread has exited.
     pub fn closed(&self) {
         self.status.wait_until(|s| s.state == EndpointState::Closed);
-        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let thread = lock(&self.thread).take();
         if let Some(t) = thread {
             let _ = t.join();
         }
+    }
+
+    /// True once the driver thread has exited (nothing of the endpoint is left running).
+    pub fn is_finished(&self) -> bool {
+        lock(&self.thread).as_ref().is_none_or(JoinHandle::is_finished)
     }
 }
 
 impl Drop for Endpoint {
     fn drop(&mut self) {
-        let _ = self.control.send(Command::CloseEndpoint);
+        self.request(Command::CloseEndpoint);
     }
 }
 
@@ -257,39 +261,27 @@ impl Session {
         self.data.recv().ok()
     }
 
-    /// Like [`Session::recv`], giving up after `timeout` (`Err(Closed)` when closed).
+    /// Like [`Session::recv`], giving up after `timeout` (`Ok(None)`); `Err(Closed)` once
+    /// the session is closed.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Option<Vec<u8>>, Error> {
-        match self.data.recv_timeout(timeout) {
-            Ok(d) => Ok(Some(d)),
-            Err(mpsc::RecvTimeoutError::Timeout) => Ok(None),
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::Closed),
-        }
+        recv_timeout(&self.data, timeout)
     }
 
-    /// Close gracefully (close_notify).
+    /// Close gracefully: send close_notify; [`Session::closed`] returns when it is done.
     pub fn close(&self) {
         let _ = self.control.send(Command::Close(self.handle));
     }
 
-    /// Drop the session at once.
+    /// Drop the session at once, without close_notify.
     pub fn destroy(&self) {
         let _ = self.control.send(Command::Destroy(self.handle));
     }
 
-    /// Block until the session is gone; returns the error that ended it, if any.
+    /// Block until the session is gone (close_notify exchanged, linger elapsed, error, or
+    /// destroyed). Returns the error that ended it, if any.
     pub fn closed(&self) -> Option<crate::Error> {
         self.status.wait_until(|s| s.final_stats.is_some());
         self.status.lock().error.clone()
-    }
-
-    /// The peer's address.
-    pub fn remote_addr(&self) -> SocketAddr {
-        self.remote
-    }
-
-    /// Always `"DTLSv1.2"`.
-    pub fn protocol(&self) -> &'static str {
-        PROTOCOL
     }
 
     fn established<T>(&self, f: impl FnOnce(&Established) -> Option<T>) -> Option<T> {
@@ -309,6 +301,21 @@ impl Session {
         Ok(())
     }
 
+    /// The session's statistics: live from the driver, or the final ones once destroyed.
+    pub fn stats(&self) -> Option<SessionStats> {
+        let (reply, rx) = mpsc::channel();
+        if self.control.send(Command::Stats { h: self.handle, reply }).is_ok() {
+            match rx.recv() {
+                Ok(Some(s)) => return Some(s),
+                // Gone from the endpoint: its final statistics are on their way (the driver
+                // may still hold the event in the batch it is working through).
+                Ok(None) => self.status.wait_until(|s| s.final_stats.is_some()),
+                Err(_) => {}
+            }
+        }
+        self.final_stats()
+    }
+
     /// Final statistics, once the session is gone.
     pub fn final_stats(&self) -> Option<SessionStats> {
         self.status.lock().final_stats.clone()
@@ -321,21 +328,54 @@ impl Drop for Session {
     }
 }
 
-struct Slot {
-    data: Option<SyncSender<Vec<u8>>>,
-    status: Arc<Watched<Status>>,
-    pending: Option<Session>,
-    reply: Option<Sender<Result<Session, Error>>>,
+impl HandleChannels for Session {
+    type Control = Control;
+    type Data = SyncSender<Vec<u8>>;
+    type Status = Arc<Watched<Status>>;
+    type Reply<T> = Sender<T>;
+    type Accept = Sender<Session>;
+    type Failures = SyncSender<HandshakeFailure>;
+
+    fn open(control: &Control, receive_queue: usize, h: SessionHandle, remote: SocketAddr) -> Slot<Self> {
+        let (data_tx, data_rx) = mpsc::sync_channel(receive_queue);
+        let status = Watched::new(Status::default());
+        let session = Session {
+            handle: h,
+            remote,
+            control: control.clone(),
+            data: data_rx,
+            status: status.clone(),
+            endpoint: None,
+        };
+        Slot::new(remote, session, data_tx, status)
+    }
+
+    fn deliver(to: &Self::Data, data: Vec<u8>) {
+        let _ = to.try_send(data);
+    }
+
+    fn publish(to: &Self::Status, f: impl FnOnce(&mut Status)) {
+        to.update(f);
+    }
+
+    fn reply<T>(to: Sender<T>, value: T) {
+        let _ = to.send(value);
+    }
+
+    fn accept(to: &Self::Accept, session: Session) {
+        let _ = to.send(session);
+    }
+
+    fn fail(to: &Self::Failures, failure: HandshakeFailure) {
+        let _ = to.try_send(failure);
+    }
 }
 
 struct Driver {
     socket: Arc<UdpSocket>,
     core: Core,
-    control: Control,
-    accept_tx: Option<Sender<Session>>,
     status: Arc<Watched<EndpointStatus>>,
-    slots: HashMap<SessionHandle, Slot>,
-    receive_queue: usize,
+    slots: Slots<Session>,
 }
 
 impl Driver {
@@ -343,7 +383,7 @@ impl Driver {
         let mut buf = vec![0u8; 65536];
         loop {
             while let Ok(c) = cmds.try_recv() {
-                self.command(c);
+                self.slots.command(&mut self.core, c, Instant::now());
             }
             self.flush();
             if self.core.state() == EndpointState::Closed {
@@ -359,126 +399,29 @@ impl Driver {
             }
             self.core.handle_timeout(Instant::now());
         }
-        for (_, slot) in self.slots.drain() {
-            slot.status.update(|s| {
-                s.final_stats.get_or_insert_with(|| SessionStats::new(Instant::now()));
-            });
-        }
+        self.slots.finish(Instant::now());
     }
 
-    fn command(&mut self, c: Command) {
-        let now = Instant::now();
-        match c {
-            Command::Connect { config, remote, reply } => match self.core.connect(config, remote, now) {
-                Ok(h) => {
-                    let mut slot = self.new_slot(h, remote);
-                    slot.reply = Some(reply);
-                    self.slots.insert(h, slot);
-                }
-                Err(e) => {
-                    let _ = reply.send(Err(e.into()));
-                }
-            },
-            Command::Send { h, data, reply } => {
-                let _ = reply.send(self.core.send(h, &data).map_err(Error::from));
-            }
-            Command::Export { h, request, reply } => {
-                let _ = reply.send(request.run(self.core.session(h)));
-            }
-            Command::Close(h) => self.core.close_session(h, now),
-            Command::Destroy(h) => self.core.destroy_session(h),
-            Command::SetBusy(b) => self.core.set_busy(b),
-            Command::CloseEndpoint => {
-                self.accept_tx = None;
-                self.core.close(now);
-            }
-            Command::DestroyEndpoint => {
-                self.accept_tx = None;
-                self.core.destroy(now);
-            }
-        }
-    }
-
-    fn new_slot(&self, h: SessionHandle, remote: SocketAddr) -> Slot {
-        let (data_tx, data_rx) = mpsc::sync_channel(self.receive_queue);
-        let status = Watched::new(Status::default());
-        let session = Session {
-            handle: h,
-            remote,
-            control: self.control.clone(),
-            data: data_rx,
-            status: status.clone(),
-            endpoint: None,
-        };
-        Slot { data: Some(data_tx), status, pending: Some(session), reply: None }
-    }
-
+    /// Drain every output of the core: datagrams to the socket, events to the handles.
     fn flush(&mut self) {
         loop {
             let mut progressed = false;
-            while let Some(Transmit { destination, contents }) = self.core.poll_transmit() {
-                progressed = true;
-                let _ = self.socket.send_to(&contents, destination);
-            }
+            // Events first: `poll_transmit` removes a session that has ended, and the
+            // handling of its `Accepted` and `Connected` still needs to read it.
             while let Some((h, ev)) = self.core.poll_event() {
                 progressed = true;
-                self.event(h, ev);
+                self.slots.event(&self.core, h, ev);
+            }
+            while let Some(Transmit { destination, contents }) = self.core.poll_transmit() {
+                progressed = true;
+                // A failed send is a lost datagram; DTLS retransmits what matters.
+                let _ = self.socket.send_to(&contents, destination);
             }
             if !progressed {
                 break;
             }
         }
-        let (state, stats, sessions) = (self.core.state(), self.core.stats().clone(), self.core.session_count());
-        self.status.update(|s| *s = EndpointStatus { state, stats, sessions });
-    }
-
-    fn event(&mut self, h: SessionHandle, ev: EndpointEvent) {
-        if let EndpointEvent::Accepted = ev {
-            if let Some(remote) = self.core.session(h).map(|s| s.remote_addr()) {
-                let slot = self.new_slot(h, remote);
-                self.slots.insert(h, slot);
-            }
-            return;
-        }
-        let Some(slot) = self.slots.get_mut(&h) else { return };
-        match ev {
-            EndpointEvent::Session(Event::Connected) => {
-                let established = self.core.session(h).map(Established::of);
-                slot.status.update(|s| s.established = established);
-                if let Some(session) = slot.pending.take() {
-                    match slot.reply.take() {
-                        Some(reply) => {
-                            let _ = reply.send(Ok(session));
-                        }
-                        None => {
-                            if let Some(tx) = &self.accept_tx {
-                                let _ = tx.send(session);
-                            }
-                        }
-                    }
-                }
-            }
-            EndpointEvent::Session(Event::ApplicationData(d)) => {
-                if let Some(tx) = &slot.data {
-                    let _ = tx.try_send(d);
-                }
-            }
-            EndpointEvent::Session(Event::Closed) => slot.data = None,
-            EndpointEvent::Failed(e) => {
-                if let Some(reply) = slot.reply.take() {
-                    let _ = reply.send(Err(Error::Dtls(e.clone())));
-                }
-                slot.status.update(|s| s.error = Some(e));
-            }
-            EndpointEvent::Destroyed(stats) => {
-                if let Some(slot) = self.slots.remove(&h) {
-                    if let Some(reply) = slot.reply {
-                        let _ = reply.send(Err(Error::Closed));
-                    }
-                    slot.status.update(|s| s.final_stats = Some(*stats));
-                }
-            }
-            EndpointEvent::Accepted => {}
-        }
+        let status = EndpointStatus::of(&self.core);
+        self.status.update(|s| *s = status);
     }
 }

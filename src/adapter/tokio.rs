@@ -22,48 +22,19 @@ use ::tokio::net::{ToSocketAddrs, UdpSocket, lookup_host};
 use ::tokio::sync::{mpsc, oneshot, watch};
 use ::tokio::task::JoinHandle;
 
+use super::driver::{self, EndpointStatus, FAILURE_QUEUE, HandleChannels, Slot, Slots};
 use super::{EndpointOptions, Error, Established, ExportRequest, PROTOCOL, Status};
 use crate::config::{ClientConfig, ServerConfig};
-use crate::endpoint::{Endpoint as Core, EndpointEvent, EndpointState, SessionHandle};
-use crate::session::Event;
+use crate::endpoint::{Endpoint as Core, EndpointState, SessionHandle};
 use crate::stats::{EndpointStats, SessionStats};
 use crate::{CertificateDer, CipherInfo, SrtpKeyingMaterial, SrtpProtectionProfile, Transmit};
+
+pub use super::HandshakeFailure;
 
 /// Most datagrams read from the socket in one go before outputs are drained.
 const RECEIVE_BATCH: usize = 64;
 
-/// Failed server handshakes kept for [`Endpoint::handshake_failure`]; later ones are
-/// dropped until the application reads them.
-const FAILURE_QUEUE: usize = 64;
-
-/// A server handshake that failed before the session could be accepted.
-#[derive(Debug, Clone)]
-pub struct HandshakeFailure {
-    /// The client's address.
-    pub remote: SocketAddr,
-    /// What went wrong (its alert, if any, was sent to the client).
-    pub error: crate::Error,
-}
-
-enum Command {
-    Connect { config: Arc<ClientConfig>, remote: SocketAddr, reply: oneshot::Sender<Result<Session, Error>> },
-    Send { h: SessionHandle, data: Vec<u8>, reply: oneshot::Sender<Result<(), Error>> },
-    Stats { h: SessionHandle, reply: oneshot::Sender<Option<SessionStats>> },
-    Export { h: SessionHandle, request: ExportRequest, reply: oneshot::Sender<Result<Vec<u8>, Error>> },
-    Close(SessionHandle),
-    Destroy(SessionHandle),
-    SetBusy(bool),
-    CloseEndpoint,
-    DestroyEndpoint,
-}
-
-#[derive(Debug, Clone)]
-struct EndpointStatus {
-    state: EndpointState,
-    stats: EndpointStats,
-    sessions: usize,
-    busy: bool,
-}
+type Command = driver::Command<Session>;
 
 /// Start a server endpoint on `addr`: it accepts sessions with `config`; take them with
 /// [`Endpoint::accept`]. Must be called within a tokio runtime.
@@ -124,21 +95,12 @@ impl Endpoint {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (accept_tx, accept_rx) = mpsc::unbounded_channel();
         let (failure_tx, failure_rx) = mpsc::channel(FAILURE_QUEUE);
-        let (status_tx, status_rx) = watch::channel(EndpointStatus {
-            state: core.state(),
-            stats: core.stats().clone(),
-            sessions: 0,
-            busy: false,
-        });
+        let (status_tx, status_rx) = watch::channel(EndpointStatus::of(&core));
         let driver = Driver {
             socket,
             core,
-            cmd_tx: cmd_tx.clone(),
-            accept_tx: Some(accept_tx),
-            failure_tx,
             status: status_tx,
-            slots: std::collections::HashMap::new(),
-            receive_queue: options.receive_queue.max(1),
+            slots: Slots::new(cmd_tx.clone(), options.receive_queue, accept_tx, failure_tx),
         };
         let task = ::tokio::spawn(driver.run(cmd_rx));
         Ok(Endpoint {
@@ -170,46 +132,16 @@ impl Endpoint {
         rx.await.map_err(|_| Error::Closed)?
     }
 
-    /// The local address of the socket.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+    fn status_of<T>(&self, f: impl FnOnce(&EndpointStatus) -> T) -> T {
+        f(&self.status.borrow())
     }
 
-    /// Open, closing or closed.
-    pub fn state(&self) -> EndpointState {
-        self.status.borrow().state
+    /// A request without an answer; a stopped driver has nothing left to do with it.
+    fn request(&self, c: Command) {
+        let _ = self.cmd.send(c);
     }
 
-    /// A snapshot of the endpoint's statistics (updated by the driver after every batch).
-    pub fn stats(&self) -> EndpointStats {
-        self.status.borrow().stats.clone()
-    }
-
-    /// Live sessions, as of the driver's last batch.
-    pub fn session_count(&self) -> usize {
-        self.status.borrow().sessions
-    }
-
-    /// Whether new sessions are refused, as of the driver's last batch.
-    pub fn is_busy(&self) -> bool {
-        self.status.borrow().busy
-    }
-
-    /// Refuse (`true`) or accept again new sessions; existing ones are not affected. Takes
-    /// effect when the driver reads it; [`Endpoint::is_busy`] then reports it.
-    pub fn set_busy(&self, busy: bool) {
-        let _ = self.cmd.send(Command::SetBusy(busy));
-    }
-
-    /// Close every session gracefully (close_notify), then stop. See [`Endpoint::closed`].
-    pub fn close(&self) {
-        let _ = self.cmd.send(Command::CloseEndpoint);
-    }
-
-    /// Drop every session at once, without close_notify, and stop.
-    pub fn destroy(&self) {
-        let _ = self.cmd.send(Command::DestroyEndpoint);
-    }
+    endpoint_accessors!();
 
     /// Resolves when the endpoint is closed and its driver task has finished.
     pub async fn closed(&self) {
@@ -229,7 +161,7 @@ impl Endpoint {
 
 impl Drop for Endpoint {
     fn drop(&mut self) {
-        let _ = self.cmd.send(Command::CloseEndpoint);
+        self.request(Command::CloseEndpoint);
     }
 }
 
@@ -283,16 +215,6 @@ impl Session {
         }
     }
 
-    /// The peer's address.
-    pub fn remote_addr(&self) -> SocketAddr {
-        self.remote
-    }
-
-    /// Always `"DTLSv1.2"`.
-    pub fn protocol(&self) -> &'static str {
-        PROTOCOL
-    }
-
     fn established<T>(&self, f: impl FnOnce(&Established) -> Option<T>) -> Option<T> {
         self.status.borrow().established.as_ref().and_then(f)
     }
@@ -333,25 +255,48 @@ impl Drop for Session {
     }
 }
 
-/// The driver's view of one session.
-struct Slot {
-    data: Option<mpsc::Sender<Vec<u8>>>,
-    status: watch::Sender<Status>,
-    /// The handle, until the handshake completes and it is handed out.
-    pending: Option<Session>,
-    /// For sessions made by `connect`: where the handle goes.
-    reply: Option<oneshot::Sender<Result<Session, Error>>>,
+impl HandleChannels for Session {
+    type Control = mpsc::UnboundedSender<Command>;
+    type Data = mpsc::Sender<Vec<u8>>;
+    type Status = watch::Sender<Status>;
+    type Reply<T> = oneshot::Sender<T>;
+    type Accept = mpsc::UnboundedSender<Session>;
+    type Failures = mpsc::Sender<HandshakeFailure>;
+
+    fn open(control: &Self::Control, receive_queue: usize, h: SessionHandle, remote: SocketAddr) -> Slot<Self> {
+        let (data_tx, data_rx) = mpsc::channel(receive_queue);
+        let (status_tx, status_rx) = watch::channel(Status::default());
+        let session =
+            Session { handle: h, remote, cmd: control.clone(), data: data_rx, status: status_rx, endpoint: None };
+        Slot::new(remote, session, data_tx, status_tx)
+    }
+
+    fn deliver(to: &Self::Data, data: Vec<u8>) {
+        let _ = to.try_send(data);
+    }
+
+    fn publish(to: &Self::Status, f: impl FnOnce(&mut Status)) {
+        to.send_modify(f);
+    }
+
+    fn reply<T>(to: oneshot::Sender<T>, value: T) {
+        let _ = to.send(value);
+    }
+
+    fn accept(to: &Self::Accept, session: Session) {
+        let _ = to.send(session);
+    }
+
+    fn fail(to: &Self::Failures, failure: HandshakeFailure) {
+        let _ = to.try_send(failure);
+    }
 }
 
 struct Driver {
     socket: UdpSocket,
     core: Core,
-    cmd_tx: mpsc::UnboundedSender<Command>,
-    accept_tx: Option<mpsc::UnboundedSender<Session>>,
-    failure_tx: mpsc::Sender<HandshakeFailure>,
     status: watch::Sender<EndpointStatus>,
-    slots: std::collections::HashMap<SessionHandle, Slot>,
-    receive_queue: usize,
+    slots: Slots<Session>,
 }
 
 impl Driver {
@@ -380,142 +325,36 @@ impl Driver {
                     }
                 }
                 c = cmds.recv() => match c {
-                    Some(c) => self.command(c),
+                    Some(c) => self.slots.command(&mut self.core, c, Instant::now()),
                     None => self.core.close(Instant::now()),
                 },
                 () = sleep => self.core.handle_timeout(Instant::now()),
             }
         }
         // Closed: wake every waiter; the socket is dropped with the driver.
-        for (_, slot) in self.slots.drain() {
-            slot.status.send_modify(|s| {
-                s.final_stats.get_or_insert_with(|| SessionStats::new(Instant::now()));
-            });
-        }
-    }
-
-    fn command(&mut self, c: Command) {
-        let now = Instant::now();
-        match c {
-            Command::Connect { config, remote, reply } => match self.core.connect(config, remote, now) {
-                Ok(h) => {
-                    let mut slot = self.new_slot(h, remote);
-                    slot.reply = Some(reply);
-                    self.slots.insert(h, slot);
-                }
-                Err(e) => {
-                    let _ = reply.send(Err(e.into()));
-                }
-            },
-            Command::Send { h, data, reply } => {
-                let _ = reply.send(self.core.send(h, &data).map_err(Error::from));
-            }
-            Command::Stats { h, reply } => {
-                let _ = reply.send(self.core.session(h).map(|s| s.stats().clone()));
-            }
-            Command::Export { h, request, reply } => {
-                let _ = reply.send(request.run(self.core.session(h)));
-            }
-            Command::Close(h) => self.core.close_session(h, now),
-            Command::Destroy(h) => self.core.destroy_session(h),
-            Command::SetBusy(b) => self.core.set_busy(b),
-            Command::CloseEndpoint => {
-                self.accept_tx = None;
-                self.core.close(now);
-            }
-            Command::DestroyEndpoint => {
-                self.accept_tx = None;
-                self.core.destroy(now);
-            }
-        }
-    }
-
-    fn new_slot(&self, h: SessionHandle, remote: SocketAddr) -> Slot {
-        let (data_tx, data_rx) = mpsc::channel(self.receive_queue);
-        let (status_tx, status_rx) = watch::channel(Status::default());
-        let session =
-            Session { handle: h, remote, cmd: self.cmd_tx.clone(), data: data_rx, status: status_rx, endpoint: None };
-        Slot { data: Some(data_tx), status: status_tx, pending: Some(session), reply: None }
+        self.slots.finish(Instant::now());
     }
 
     /// Drain every output of the core: datagrams to the socket, events to the handles.
     async fn flush(&mut self) {
         loop {
             let mut progressed = false;
+            // Events first: `poll_transmit` removes a session that has ended, and the
+            // handling of its `Accepted` and `Connected` still needs to read it.
+            while let Some((h, ev)) = self.core.poll_event() {
+                progressed = true;
+                self.slots.event(&self.core, h, ev);
+            }
             while let Some(Transmit { destination, contents }) = self.core.poll_transmit() {
                 progressed = true;
                 // A failed send is a lost datagram; DTLS retransmits what matters.
                 let _ = self.socket.send_to(&contents, destination).await;
             }
-            while let Some((h, ev)) = self.core.poll_event() {
-                progressed = true;
-                self.event(h, ev);
-            }
             if !progressed {
                 break;
             }
         }
-        let (state, stats) = (self.core.state(), self.core.stats().clone());
-        let (sessions, busy) = (self.core.session_count(), self.core.is_busy());
-        self.status.send_modify(|s| {
-            s.state = state;
-            s.stats = stats;
-            s.sessions = sessions;
-            s.busy = busy;
-        });
-    }
-
-    fn event(&mut self, h: SessionHandle, ev: EndpointEvent) {
-        if let EndpointEvent::Accepted = ev {
-            let remote = self.core.session(h).map(|s| s.remote_addr());
-            if let Some(remote) = remote {
-                let slot = self.new_slot(h, remote);
-                self.slots.insert(h, slot);
-            }
-            return;
-        }
-        let Some(slot) = self.slots.get_mut(&h) else { return };
-        match ev {
-            EndpointEvent::Session(Event::Connected) => {
-                let established = self.core.session(h).map(Established::of);
-                slot.status.send_modify(|s| s.established = established);
-                if let Some(session) = slot.pending.take() {
-                    match slot.reply.take() {
-                        Some(reply) => {
-                            let _ = reply.send(Ok(session));
-                        }
-                        None => {
-                            if let Some(tx) = &self.accept_tx {
-                                let _ = tx.send(session);
-                            }
-                        }
-                    }
-                }
-            }
-            EndpointEvent::Session(Event::ApplicationData(d)) => {
-                if let Some(tx) = &slot.data {
-                    let _ = tx.try_send(d);
-                }
-            }
-            EndpointEvent::Session(Event::Closed) => slot.data = None,
-            EndpointEvent::Failed(e) => {
-                if let Some(reply) = slot.reply.take() {
-                    let _ = reply.send(Err(Error::Dtls(e.clone())));
-                } else if let Some(pending) = &slot.pending {
-                    let failure = HandshakeFailure { remote: pending.remote, error: e.clone() };
-                    let _ = self.failure_tx.try_send(failure);
-                }
-                slot.status.send_modify(|s| s.error = Some(e));
-            }
-            EndpointEvent::Destroyed(stats) => {
-                if let Some(slot) = self.slots.remove(&h) {
-                    if let Some(reply) = slot.reply {
-                        let _ = reply.send(Err(Error::Closed));
-                    }
-                    slot.status.send_modify(|s| s.final_stats = Some(*stats));
-                }
-            }
-            EndpointEvent::Accepted => {}
-        }
+        let status = EndpointStatus::of(&self.core);
+        self.status.send_modify(|s| *s = status);
     }
 }

@@ -58,15 +58,17 @@ impl AeadAlgorithm {
     }
 }
 
-/// One direction's key and implicit IV for one epoch.
+/// One direction's key and implicit IV for one epoch. `repr(C)`: the small fields every
+/// record reads come first, next to whatever precedes the key (see `RecordLayer`).
+#[repr(C)]
 pub struct RecordKey {
     alg: AeadAlgorithm,
-    key: LessSafeKey,
     /// The first 4 bytes of every nonce (the GCM salt, or the first 4 ChaCha20 IV bytes).
     iv_head: [u8; 4],
     /// XORed with `epoch || sequence` for the last 8 nonce bytes: the last 8 ChaCha20 IV
     /// bytes, or 0 for GCM (whose explicit nonce is `epoch || sequence` itself).
     iv_tail: u64,
+    key: LessSafeKey,
 }
 
 impl core::fmt::Debug for RecordKey {

@@ -44,13 +44,16 @@ const TRANSCRIPT_CAPACITY: usize = 2048;
 /// P-256 or RSA-2048 leaf fits.
 const ENCODE_CAPACITY: usize = 1024;
 
-/// Handshake-time state shared by client and server.
+/// Handshake-time state shared by client and server. `repr(C)`: the flag and the record
+/// layer that every received record reads come first (see `Session`).
+#[repr(C)]
 pub struct Context {
+    pub connected: bool,
     pub side: Side,
+    pub records: RecordLayer,
     pub peer: SocketAddr,
     pub common: Arc<dyn AsCommon>,
     pub rng: DetRng,
-    pub records: RecordLayer,
     /// Every handshake message of this handshake, as if unfragmented (RFC 6347 §4.2.6).
     pub transcript: Vec<u8>,
     /// Where [`Context::push_message`] encodes a message body before the flight takes an
@@ -68,7 +71,6 @@ pub struct Context {
     pub flight_ready: bool,
     /// Whether the flight just built waits for a reply (arms the retransmit timer).
     pub flight_expects_reply: bool,
-    pub connected: bool,
     pub info: Negotiated,
 }
 

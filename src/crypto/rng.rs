@@ -262,6 +262,44 @@ mod tests {
         );
     }
 
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    /// NIST CAVP known answers (DRBGVS, CAVS 14.3, `drbgvectors_no_reseed/Hash_DRBG.rsp`,
+    /// `[SHA-256]`, no prediction resistance, no additional input, COUNT = 0, without and with
+    /// a personalization string): instantiate with entropy || nonce || personalization,
+    /// generate 1024 bits twice, the second output is ReturnedBits.
+    #[test]
+    fn nist_cavp_hash_drbg_sha256() {
+        let cases = [
+            (
+                "a65ad0f345db4e0effe875c3a2e71f42c7129d620ff5c119a9ef55f05185e0fb",
+                "8581f9317517276e06e9607ddbcbcc2e",
+                "",
+                "d3e160c35b99f340b2628264d1751060e0045da383ff57a57d73a673d2b8d80daaf6a6c35a91bb4579d73fd0\
+                 c8fed111b0391306828adfed528f018121b3febdc343e797b87dbb63db1333ded9d1ece177cfa6b71fe8ab1d\
+                 a46624ed6415e51ccde2c7ca86e283990eeaeb91120415528b2295910281b02dd431f4c9f70427df",
+            ),
+            (
+                "dfeabab904bfe93a37bb5b1ea4a696f881ab5ab4be87ffbf2d4e8cdfaabb37fd",
+                "a2d458b475053a0346b57fc518849ba1",
+                "d15d5d9a4a3a41877b4ea98dbda5079ee393f6ab24105dbd70f5bf145772b15c",
+                "86d8c63ed4a8a19f3429b4dd57ede5ca573e861712e631400645ceee763c37cf950bdcc4d9c886ead3f0f1bf\
+                 46a63bf22bd2eb39b2dac61d2e8c8f29e26045b3db56b2265adc8152d4f736c09ee90364a1e265eb5e77b0c5\
+                 988c8fa52717fd33b6da760e78f2a7c27065227c47ac2134b95b7dadbf96e4ea2dad78ef200e174b",
+            ),
+        ];
+        for (entropy, nonce, personalization, returned) in cases {
+            let (e, n, p) = (unhex(entropy), unhex(nonce), unhex(personalization));
+            let mut drbg = DetRng::instantiate(&[&e, &n, &p]);
+            let mut out = [0u8; 128];
+            drbg.generate(&mut out);
+            drbg.generate(&mut out);
+            assert_eq!(hex(&out), returned);
+        }
+    }
+
     /// `V + x` wraps modulo 2^440 and carries across bytes.
     #[test]
     fn add_mod_carries_and_wraps() {

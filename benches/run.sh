@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every benchmark, then draw docs/bench.png and print the README table.
 #
-#   benches/run.sh            full run (about 10 minutes on 2 cores)
+#   benches/run.sh            full run (about 8 minutes on 2 cores)
 #   benches/run.sh --quick    criterion's --warm-up-time 1 --measurement-time 3
 #
 # The peer benchmarks (dimpl, OpenSSL) live in benches/peers, a crate of its own, so the

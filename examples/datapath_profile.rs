@@ -1,0 +1,138 @@
+//! The record and routing workloads of `benches/records.rs` and `benches/endpoint.rs`, for
+//! callgrind: instruction counts, and cache misses with its cache simulation, are repeatable
+//! where timings on a shared machine are not. The measured loops are functions of their own,
+//! so `--toggle-collect` counts them alone (setup and handshakes excluded):
+//!
+//! ```sh
+//! cargo build --release --example datapath_profile
+//! # one 1200-byte record client → server (suite 0 AES-128-GCM, 1 AES-256-GCM, 2 ChaCha20),
+//! # 1,016 times through the sessions, then 1,000 times through raw ring:
+//! valgrind --tool=callgrind --toggle-collect='datapath_profile::engine_records' \
+//!     target/release/examples/datapath_profile records 0 1000
+//! valgrind --tool=callgrind --toggle-collect='datapath_profile::ring_records' \
+//!     target/release/examples/datapath_profile records 0 1000
+//! # 64-byte records from 2,000 sessions in scattered order, 4 batches of 1,024 datagrams:
+//! valgrind --tool=callgrind --cache-sim=yes --D1=65536,8,64 --LL=1048576,16,64 \
+//!     --toggle-collect='datapath_profile::route' \
+//!     target/release/examples/datapath_profile routing 2000 4
+//! ```
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use common::{RawAead, SUITES, client_config, handshake, ring_alg, server_config};
+use dtls_engine::{CipherSuite, Endpoint, EndpointConfig, EndpointEvent, Event, Session};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let usage = "usage: datapath_profile records SUITE N | routing SESSIONS BATCHES";
+    let (Some(mode), Some(a), Some(b)) = (args.get(1), args.get(2), args.get(3)) else {
+        eprintln!("{usage}");
+        std::process::exit(2);
+    };
+    let (Ok(a), Ok(b)) = (a.parse::<usize>(), b.parse::<usize>()) else {
+        eprintln!("{usage}");
+        std::process::exit(2);
+    };
+    match mode.as_str() {
+        "records" => records(a, b),
+        "routing" => routing(a, b),
+        _ => {
+            eprintln!("{usage}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn records(suite: usize, n: usize) {
+    let (_, suite) = SUITES[suite.min(SUITES.len() - 1)];
+    let mut wire = Vec::with_capacity(2048);
+    let (mut c, mut s) = handshake(&client_config(suite, false), &server_config(suite, false), &mut wire);
+    let payload = [0x5au8; common::RECORD_LEN - 13 - 24];
+    let now = Instant::now();
+    // Warm-up: the pools reach their steady size.
+    engine_records(&mut c, &mut s, &payload, &mut wire, now, 16);
+    engine_records(&mut c, &mut s, &payload, &mut wire, now, n);
+    let mut raw = RawAead::new(ring_alg(suite));
+    ring_records(&mut raw, &payload, n);
+}
+
+#[inline(never)]
+fn engine_records(c: &mut Session, s: &mut Session, payload: &[u8], wire: &mut Vec<u8>, now: Instant, n: usize) {
+    for _ in 0..n {
+        common::one_record(c, s, payload, wire, now);
+    }
+}
+
+#[inline(never)]
+fn ring_records(raw: &mut RawAead, payload: &[u8], n: usize) {
+    for _ in 0..n {
+        black_box(raw.seal_open(black_box(payload)));
+    }
+}
+
+fn peer(i: usize) -> SocketAddr {
+    SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 5000))
+}
+
+fn routing(sessions: usize, batches: usize) {
+    const SUITE: CipherSuite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+    let now = Instant::now();
+    let config = EndpointConfig {
+        server: Some(server_config(SUITE, false)),
+        rng_seed: Some([9; 32]),
+        ..EndpointConfig::default()
+    };
+    let mut ep = Endpoint::new(config, now);
+    let ccfg = client_config(SUITE, false);
+    let server_addr: SocketAddr = common::SERVER_ADDR.parse().expect("address");
+    let mut wire = Vec::with_capacity(2048);
+    let mut clients = Vec::with_capacity(sessions);
+    for i in 0..sessions {
+        let mut c = Session::client(ccfg.clone(), server_addr, now);
+        for _ in 0..8 {
+            while c.poll_transmit_into(&mut wire).is_some() {
+                ep.handle(now, peer(i), &wire);
+            }
+            while ep.poll_transmit_into(&mut wire).is_some() {
+                c.handle(now, &wire).expect("handshake");
+            }
+            while ep.poll_event().is_some() {}
+        }
+        assert!(c.is_connected());
+        while c.poll_event().is_some() {}
+        clients.push(c);
+    }
+    // The benchmark's visiting order: a stride coprime with the session count.
+    let stride = if sessions > 10 { 7919 } else { 3 };
+    let mut next = 0;
+    let payload = [0x42u8; 64];
+    let mut batch: Vec<(SocketAddr, Vec<u8>)> = (0..1024).map(|_| (peer(0), Vec::with_capacity(128))).collect();
+    for _ in 0..batches {
+        for slot in batch.iter_mut() {
+            next = (next + stride) % sessions;
+            let c = &mut clients[next];
+            c.send(&payload).expect("send");
+            c.poll_transmit_into(&mut slot.1).expect("datagram");
+            slot.0 = peer(next);
+        }
+        route(&mut ep, &batch, now);
+    }
+    black_box(ep.stats().packets_received);
+}
+
+#[inline(never)]
+fn route(ep: &mut Endpoint, batch: &[(SocketAddr, Vec<u8>)], now: Instant) {
+    for (from, datagram) in batch {
+        ep.handle(now, *from, datagram);
+        while let Some((h, ev)) = ep.poll_event() {
+            if let EndpointEvent::Session(Event::ApplicationData(d)) = ev {
+                ep.recycle(h, d);
+            }
+        }
+    }
+}

@@ -68,9 +68,19 @@ pub fn pki() -> &'static Pki {
     })
 }
 
-/// Server configuration: the CA-signed P-256 leaf, ECDHE on P-256, the cookie exchange on,
-/// and (with `client_auth`) a client certificate required from the same CA.
-pub fn server_config(suite: CipherSuite, client_auth: bool) -> Arc<ServerConfig> {
+/// How the peer is authenticated in a benchmark configuration.
+#[derive(Clone, Copy)]
+enum PeerAuth {
+    /// Chains validated against the CA (webpki), the server's name checked.
+    Ca,
+    /// The peer's certificate fingerprint pinned (WebRTC style): no chain validation, only
+    /// the pin and the peer's signatures.
+    Pinned,
+}
+
+/// The server side: the CA-signed P-256 leaf, ECDHE on P-256, MTU 1500, the cookie exchange
+/// on, and (with `client_auth`) a client certificate required and checked as `auth` says.
+fn server(suite: CipherSuite, client_auth: bool, auth: PeerAuth) -> Arc<ServerConfig> {
     let p = pki();
     let mut b = ServerConfig::builder()
         .certificate_pem(p.server_pem.as_bytes(), p.server_key_pem.as_bytes())
@@ -80,25 +90,43 @@ pub fn server_config(suite: CipherSuite, client_auth: bool) -> Arc<ServerConfig>
         .mtu(1500)
         .cookie(true);
     if client_auth {
-        b = b.require_client_certificate_pem(p.ca_pem.as_bytes()).expect("client CA");
+        b = match auth {
+            PeerAuth::Ca => b.require_client_certificate_pem(p.ca_pem.as_bytes()).expect("client CA"),
+            PeerAuth::Pinned => {
+                let pin = FingerprintVerifier::new(&fingerprint(&p.client_der)).expect("client pin");
+                b.client_auth(ClientAuth::Required(Arc::new(pin)))
+            }
+        };
     }
     b.build().expect("server config")
 }
 
-/// Client configuration trusting the CA, for server name `localhost`.
-pub fn client_config(suite: CipherSuite, client_auth: bool) -> Arc<ClientConfig> {
+/// The client side: ECDHE on P-256, MTU 1500, the server checked as `auth` says, and (with
+/// `client_auth`) the client's CA-signed leaf.
+fn client(suite: CipherSuite, client_auth: bool, auth: PeerAuth) -> Arc<ClientConfig> {
     let p = pki();
-    let mut b = ClientConfig::builder()
-        .root_certificates_pem(p.ca_pem.as_bytes())
-        .expect("roots")
-        .server_name("localhost")
-        .cipher_suites(&[suite])
-        .groups_by_name(&["P-256"])
-        .mtu(1500);
+    let b = match auth {
+        PeerAuth::Ca => {
+            ClientConfig::builder().root_certificates_pem(p.ca_pem.as_bytes()).expect("roots").server_name("localhost")
+        }
+        PeerAuth::Pinned => ClientConfig::builder().pin_fingerprint(&fingerprint(&p.server_der)).expect("server pin"),
+    };
+    let mut b = b.cipher_suites(&[suite]).groups_by_name(&["P-256"]).mtu(1500);
     if client_auth {
         b = b.client_certificate_pem(p.client_pem.as_bytes(), p.client_key_pem.as_bytes()).expect("client cert");
     }
     b.build().expect("client config")
+}
+
+/// Server configuration: the CA-signed P-256 leaf, ECDHE on P-256, the cookie exchange on,
+/// and (with `client_auth`) a client certificate required from the same CA.
+pub fn server_config(suite: CipherSuite, client_auth: bool) -> Arc<ServerConfig> {
+    server(suite, client_auth, PeerAuth::Ca)
+}
+
+/// Client configuration trusting the CA, for server name `localhost`.
+pub fn client_config(suite: CipherSuite, client_auth: bool) -> Arc<ClientConfig> {
+    client(suite, client_auth, PeerAuth::Ca)
 }
 
 /// The SHA-256 fingerprint (`sha-256 AB:CD:...`) of a DER certificate.
@@ -109,35 +137,13 @@ fn fingerprint(der: &[u8]) -> String {
 /// [`server_config`] authenticating the client by its pinned certificate fingerprint
 /// (WebRTC style): no chain validation, only the pin and the CertificateVerify signature.
 pub fn server_config_pinned(suite: CipherSuite, client_auth: bool) -> Arc<ServerConfig> {
-    let p = pki();
-    let mut b = ServerConfig::builder()
-        .certificate_pem(p.server_pem.as_bytes(), p.server_key_pem.as_bytes())
-        .expect("server cert")
-        .cipher_suites(&[suite])
-        .groups_by_name(&["P-256"])
-        .mtu(1500)
-        .cookie(true);
-    if client_auth {
-        let pin = FingerprintVerifier::new(&fingerprint(&p.client_der)).expect("client pin");
-        b = b.client_auth(ClientAuth::Required(Arc::new(pin)));
-    }
-    b.build().expect("server config")
+    server(suite, client_auth, PeerAuth::Pinned)
 }
 
 /// [`client_config`] authenticating the server by its pinned certificate fingerprint
 /// instead of the CA (no chain validation, no name check).
 pub fn client_config_pinned(suite: CipherSuite, client_auth: bool) -> Arc<ClientConfig> {
-    let p = pki();
-    let mut b = ClientConfig::builder()
-        .pin_fingerprint(&fingerprint(&p.server_der))
-        .expect("server pin")
-        .cipher_suites(&[suite])
-        .groups_by_name(&["P-256"])
-        .mtu(1500);
-    if client_auth {
-        b = b.client_certificate_pem(p.client_pem.as_bytes(), p.client_key_pem.as_bytes()).expect("client cert");
-    }
-    b.build().expect("client config")
+    client(suite, client_auth, PeerAuth::Pinned)
 }
 
 pub const CLIENT_ADDR: &str = "127.0.0.1:40000";

@@ -20,13 +20,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls_pki_types::CertificateDer;
-
 use crate::codec::Codec;
 use crate::config::{ClientConfig, ServerConfig};
 use crate::error::{Error, PeerMisbehaved};
-use crate::exporter;
-use crate::extensions::srtp::{self, SrtpKeyingMaterial};
 use crate::handshake::client::{self, ClientState};
 use crate::handshake::context::Context;
 use crate::handshake::flight::Flight;
@@ -37,10 +33,8 @@ use crate::handshake::server::ServerState;
 use crate::pool::BufferPool;
 use crate::record::header::{Deframer, RECORD_HEADER_LEN, RecordHeader};
 use crate::stats::SessionStats;
-use crate::suites::SuiteInfo;
 use crate::wire::{
-    Alert, AlertDescription, AlertLevel, CipherSuite, ContentType, DTLS_1_0, DTLS_1_2, HandshakePayload, HandshakeType,
-    NamedGroup, SrtpProtectionProfile,
+    Alert, AlertDescription, AlertLevel, ContentType, DTLS_1_0, DTLS_1_2, HandshakePayload, HandshakeType,
 };
 
 /// A datagram to send.
@@ -117,6 +111,8 @@ pub struct Session {
     scratch: Vec<u8>,
     pool: BufferPool,
 }
+
+mod info;
 
 impl core::fmt::Debug for Session {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -415,111 +411,6 @@ impl Session {
         self.retransmit_at = None;
         self.deadline = None;
         self.send_alert(AlertLevel::Warning, AlertDescription::CloseNotify);
-    }
-
-    /// True once the handshake completed.
-    pub fn is_connected(&self) -> bool {
-        self.ctx.connected
-    }
-
-    /// True once the session can carry no more data: we sent close_notify, the peer did,
-    /// or a fatal error occurred.
-    pub fn is_closed(&self) -> bool {
-        self.close_sent || self.close_received || self.failed
-    }
-
-    /// The peer's address.
-    pub fn remote_addr(&self) -> SocketAddr {
-        self.ctx.peer
-    }
-
-    /// The negotiated cipher suite.
-    pub fn cipher_suite(&self) -> Option<CipherSuite> {
-        self.ctx.info.suite.map(|s| s.suite)
-    }
-
-    /// Names and parameters of the negotiated suite.
-    pub fn suite_info(&self) -> Option<&'static SuiteInfo> {
-        self.ctx.info.suite
-    }
-
-    /// The negotiated key exchange group.
-    pub fn negotiated_group(&self) -> Option<NamedGroup> {
-        self.ctx.info.group
-    }
-
-    /// The peer's certificate chain (leaf first), once verified.
-    pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
-        self.ctx.info.peer_chain.as_deref()
-    }
-
-    /// The server name the client asked for (server side) or sent (client side).
-    pub fn server_name(&self) -> Option<&str> {
-        self.ctx.info.server_name.as_deref()
-    }
-
-    /// Whether the extended master secret (RFC 7627) was negotiated.
-    pub fn extended_master_secret(&self) -> bool {
-        self.ctx.info.extended_master_secret
-    }
-
-    /// The protocol version, always `DTLSv1.2`.
-    pub fn protocol(&self) -> &'static str {
-        "DTLSv1.2"
-    }
-
-    /// The negotiated cipher, named as OpenSSL and IANA name it.
-    pub fn cipher(&self) -> Option<CipherInfo> {
-        self.ctx.info.suite.map(|s| CipherInfo {
-            name: s.openssl_name,
-            standard_name: s.iana_name,
-            version: "DTLSv1.2",
-        })
-    }
-
-    /// The peer's leaf certificate in PEM, once verified.
-    pub fn peer_certificate_pem(&self) -> Option<String> {
-        let leaf = self.ctx.info.peer_chain.as_ref()?.first()?;
-        Some(crate::crypto::pem::encode("CERTIFICATE", leaf.as_ref()))
-    }
-
-    /// The application protocol agreed through ALPN (RFC 7301).
-    pub fn alpn_protocol(&self) -> Option<&[u8]> {
-        self.ctx.info.alpn_protocol.as_deref()
-    }
-
-    /// The SRTP protection profile agreed through use_srtp (RFC 5764).
-    pub fn srtp_profile(&self) -> Option<SrtpProtectionProfile> {
-        self.ctx.info.srtp_profile
-    }
-
-    /// The MKI agreed for SRTP (empty when none is used).
-    pub fn srtp_mki(&self) -> &[u8] {
-        &self.ctx.info.srtp_mki
-    }
-
-    /// SRTP master keys and salts (RFC 5764 §4.2), exported with `EXTRACTOR-dtls_srtp`.
-    pub fn srtp_keying_material(&self) -> Result<SrtpKeyingMaterial, Error> {
-        let profile = self.ctx.info.srtp_profile.ok_or(Error::ExporterRefused)?;
-        let (k, s) = srtp::key_salt_len(profile).ok_or(Error::ExporterRefused)?;
-        let mut material = zeroize::Zeroizing::new(vec![0u8; 2 * (k + s)]);
-        self.export_keying_material(&mut material, srtp::EXPORTER_LABEL, None)?;
-        SrtpKeyingMaterial::split(profile, &material).ok_or(Error::ExporterRefused)
-    }
-
-    /// Fill `out` with keying material (RFC 5705) for `label` and an optional `context`.
-    /// Refused before the handshake completes and for the labels TLS itself uses.
-    pub fn export_keying_material(&self, out: &mut [u8], label: &[u8], context: Option<&[u8]>) -> Result<(), Error> {
-        let master = match (&self.ctx.info.master, self.ctx.connected) {
-            (Some(m), true) => m,
-            _ => return Err(Error::HandshakeNotComplete),
-        };
-        exporter::export(master, &self.ctx.info.client_random, &self.ctx.info.server_random, label, context, out)
-    }
-
-    /// Statistics of this session.
-    pub fn stats(&self) -> &SessionStats {
-        &self.stats
     }
 
     // ---- receive path -------------------------------------------------------------------

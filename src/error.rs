@@ -190,13 +190,28 @@ impl From<CertificateError> for Error {
     }
 }
 
+impl fmt::Display for CertificateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::BadEncoding => "malformed certificate",
+            Self::Expired => "certificate expired",
+            Self::NotValidYet => "certificate not valid yet",
+            Self::UnknownIssuer => "issued by an untrusted or unknown CA",
+            Self::NotValidForName => "not valid for the server name",
+            Self::BadSignature => "bad signature in the chain",
+            Self::UnsupportedKey => "unsupported key or signature algorithm",
+            Self::Other(reason) => reason,
+        })
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidMessage(e) => write!(f, "invalid message: {e:?}"),
             Self::PeerMisbehaved(e) => write!(f, "peer misbehaved: {e:?}"),
             Self::PeerIncompatible(e) => write!(f, "peer incompatible: {e:?}"),
-            Self::InvalidCertificate(e) => write!(f, "invalid peer certificate: {e:?}"),
+            Self::InvalidCertificate(e) => write!(f, "invalid peer certificate: {e}"),
             Self::AlertReceived(a) => write!(f, "received fatal alert: {}", alert_name(*a)),
             Self::HandshakeTimeout => f.write_str("handshake timed out"),
             Self::IdleTimeout => f.write_str("idle timeout: nothing heard from the peer"),
@@ -244,4 +259,18 @@ pub fn alert_name(a: AlertDescription) -> String {
         A::Unknown(v) => return format!("alert_{v}"),
     };
     s.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Certificate failures read as sentences, not as variant names.
+    #[test]
+    fn certificate_errors_display_as_text() {
+        let e = Error::InvalidCertificate(CertificateError::UnknownIssuer);
+        assert_eq!(e.to_string(), "invalid peer certificate: issued by an untrusted or unknown CA");
+        let other = Error::InvalidCertificate(CertificateError::Other("pin mismatch".into()));
+        assert_eq!(other.to_string(), "invalid peer certificate: pin mismatch");
+    }
 }

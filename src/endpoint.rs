@@ -27,7 +27,7 @@
 //! has drained its last datagram after it ended: fatal error (its alert goes out first),
 //! close_notify exchanged, or linger timeout after a local close.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -74,6 +74,32 @@ pub struct EndpointConfig {
     /// Seed for the cookie secrets (tests). Without it they are drawn from the server
     /// configuration's RNG.
     pub rng_seed: Option<[u8; 32]>,
+    /// Most server sessions still in their handshake (created after a verified cookie, not
+    /// yet connected). ClientHellos beyond it are refused and counted in
+    /// [`EndpointStats::half_open_rejections`]; established sessions are not affected. Each
+    /// half-open session holds at most its configuration's `max_reassembly_bytes` of
+    /// handshake fragments besides its fixed state.
+    pub max_half_open: usize,
+    /// Which addresses may start a handshake with a ClientHello (default: any).
+    pub hello_policy: HelloPolicy,
+}
+
+/// Which peers may start a server handshake on an [`Endpoint`].
+///
+/// WebRTC runs DTLS over the address pair ICE has validated with STUN connectivity checks;
+/// a ClientHello from any other address is an attempt to win the race to the server (OWASP
+/// ASVS 5.0 V12 / "DTLS ClientHello race"). With [`HelloPolicy::ApprovedOnly`] the endpoint
+/// answers ClientHellos only from addresses the application approved with
+/// [`Endpoint::approve_peer`]; everything else is dropped without state and counted in
+/// [`EndpointStats::policy_rejections`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HelloPolicy {
+    /// Any address may send a ClientHello (it must still pass the cookie exchange).
+    #[default]
+    AcceptAll,
+    /// Only addresses approved with [`Endpoint::approve_peer`] may.
+    ApprovedOnly,
 }
 
 impl Default for EndpointConfig {
@@ -84,6 +110,8 @@ impl Default for EndpointConfig {
             cookie_rotation: Duration::from_secs(60),
             close_linger: Duration::from_secs(2),
             rng_seed: None,
+            max_half_open: 4096,
+            hello_policy: HelloPolicy::AcceptAll,
         }
     }
 }
@@ -158,6 +186,8 @@ struct Entry {
     /// retransmissions from a restarted client. `None` for client sessions. Read only for
     /// datagrams that may be a ClientHello.
     hello_random: Option<[u8; 32]>,
+    /// A server session not connected yet: counted against `max_half_open`.
+    half_open: bool,
 }
 
 /// Many sessions on one socket. See the module documentation.
@@ -178,6 +208,10 @@ pub struct Endpoint {
     rx_pool: BufferPool,
     events: VecDeque<(SessionHandle, EndpointEvent)>,
     cookies: Option<CookieSecrets>,
+    /// Addresses allowed to send a ClientHello under [`HelloPolicy::ApprovedOnly`].
+    approved: HashSet<SocketAddr>,
+    /// Server sessions with `half_open` set.
+    half_open: usize,
     busy: bool,
     state: EndpointState,
     stats: EndpointStats,
@@ -216,6 +250,8 @@ impl Endpoint {
             rx_pool: BufferPool::default(),
             events: VecDeque::new(),
             cookies,
+            approved: HashSet::new(),
+            half_open: 0,
             busy: false,
             state: EndpointState::Open,
             stats: EndpointStats::new(now),
@@ -323,6 +359,31 @@ impl Endpoint {
         self.busy
     }
 
+    /// Allow `remote` to start a handshake under [`HelloPolicy::ApprovedOnly`] (for WebRTC:
+    /// once ICE has validated the candidate pair). Has no effect on sessions that exist.
+    pub fn approve_peer(&mut self, remote: SocketAddr) {
+        self.approved.insert(remote);
+    }
+
+    /// Withdraw an approval given with [`Endpoint::approve_peer`]. A session that exists
+    /// with `remote` is not affected (destroy it to end it).
+    pub fn revoke_peer(&mut self, remote: SocketAddr) {
+        self.approved.remove(&remote);
+    }
+
+    /// Whether `remote` may start a handshake under the endpoint's [`HelloPolicy`].
+    pub fn may_send_hello(&self, remote: SocketAddr) -> bool {
+        match self.config.hello_policy {
+            HelloPolicy::AcceptAll => true,
+            HelloPolicy::ApprovedOnly => self.approved.contains(&remote),
+        }
+    }
+
+    /// Server sessions created after a verified cookie whose handshake has not completed.
+    pub fn half_open_count(&self) -> usize {
+        self.half_open
+    }
+
     /// Close every session gracefully and accept no new ones. The endpoint becomes
     /// [`EndpointState::Closed`] once every session has ended.
     pub fn close(&mut self, now: Instant) {
@@ -346,6 +407,7 @@ impl Endpoint {
             self.events.push_back((h, EndpointEvent::Destroyed(Box::new(stats))));
         }
         self.by_addr.clear();
+        self.half_open = 0;
         self.touched.clear();
         self.stateless.clear();
         self.timers.clear();
@@ -474,11 +536,13 @@ impl Endpoint {
     fn handle_known(&mut self, now: Instant, h: SessionHandle, remote: SocketAddr, datagram: &[u8]) {
         if may_be_client_hello(datagram)
             && let Some(old_random) = self.sessions.get(h).and_then(|e| e.hello_random)
-            && let Some(peeked) = peek_client_hello(datagram)
+            && let Some(peeked) = peek_client_hello(datagram, self.max_hello_len())
             && peeked.random != old_random
         {
             let verified = self.cookies.as_ref().is_some_and(|c| c.verify(remote, &peeked));
-            if !verified {
+            if !self.may_send_hello(remote) {
+                self.stats.policy_rejections += 1;
+            } else if !verified {
                 self.send_hello_verify_request(remote, &peeked, datagram.len());
             } else if self.state != EndpointState::Open {
                 self.stats.datagrams_dropped += 1;
@@ -494,20 +558,30 @@ impl Endpoint {
         self.feed(now, h, datagram);
     }
 
+    /// The largest ClientHello a server session would reassemble.
+    fn max_hello_len(&self) -> usize {
+        self.config.server.as_ref().map_or(0, |s| s.common.max_message_len)
+    }
+
     fn handle_unknown(&mut self, now: Instant, remote: SocketAddr, datagram: &[u8]) {
         let Some(server) = self.config.server.as_ref() else {
             self.stats.datagrams_dropped += 1;
             return;
         };
         let cookie_exchange = server.cookie;
-        // Anything but a ClientHello from an unknown peer is dropped, with no state.
-        let peeked = match peek_client_hello(datagram) {
+        // Anything but a ClientHello (or its first fragment) from an unknown peer is
+        // dropped, with no state.
+        let peeked = match peek_client_hello(datagram, self.max_hello_len()) {
             Some(p) if self.state == EndpointState::Open => p,
             _ => {
                 self.stats.datagrams_dropped += 1;
                 return;
             }
         };
+        if !self.may_send_hello(remote) {
+            self.stats.policy_rejections += 1;
+            return;
+        }
         if self.busy {
             self.stats.busy_rejections += 1;
             return;
@@ -515,6 +589,9 @@ impl Endpoint {
         if self.sessions.len() >= self.config.max_sessions {
             self.stats.session_limit_rejections += 1;
             return;
+        }
+        if peeked.fragmented {
+            self.stats.fragmented_hellos += 1;
         }
         let verified = self.cookies.as_ref().is_some_and(|c| c.verify(remote, &peeked));
         if verified || !cookie_exchange {
@@ -525,9 +602,16 @@ impl Endpoint {
     }
 
     /// Create a server session for a ClientHello whose cookie verified (or, with the cookie
-    /// exchange switched off in the server configuration, for any ClientHello).
+    /// exchange switched off in the server configuration, for any ClientHello), unless
+    /// `max_half_open` sessions are already in their handshake. The session is fed the
+    /// datagram; when it held only the hello's first fragment, the session reassembles the
+    /// rest from the peer's next datagrams under its configuration's reassembly caps.
     fn accept(&mut self, now: Instant, remote: SocketAddr, peeked: &PeekedHello<'_>, datagram: &[u8]) {
         let Some(server) = self.config.server.clone() else { return };
+        if self.half_open >= self.config.max_half_open {
+            self.stats.half_open_rejections += 1;
+            return;
+        }
         let session = if server.cookie {
             let mut s = Session::server_after_cookie(server, remote, now, peeked.message_seq);
             s.continue_record_sequence(peeked.record_seq);
@@ -592,8 +676,12 @@ impl Endpoint {
 
     // ---- bookkeeping ----------------------------------------------------------------------
 
+    /// Insert a session; a server session (`hello_random` set) counts as half-open until
+    /// it connects or is removed.
     fn insert(&mut self, session: Session, hello_random: Option<[u8; 32]>) -> SessionHandle {
         let remote = session.remote_addr();
+        let half_open = hello_random.is_some();
+        self.half_open += usize::from(half_open);
         let h = self.sessions.insert(Entry {
             peer_closed: false,
             ended: false,
@@ -602,6 +690,7 @@ impl Endpoint {
             linger_until: None,
             session,
             hello_random,
+            half_open,
         });
         self.by_addr.insert(remote, h);
         h
@@ -624,6 +713,10 @@ impl Endpoint {
         while let Some(ev) = e.session.poll_event() {
             if ev == Event::Closed {
                 e.peer_closed = true;
+            }
+            if ev == Event::Connected && e.half_open {
+                e.half_open = false;
+                self.half_open -= 1;
             }
             self.events.push_back((h, EndpointEvent::Session(ev)));
         }
@@ -654,6 +747,7 @@ impl Endpoint {
 
     fn remove(&mut self, h: SessionHandle) {
         let Some(e) = self.sessions.remove(h) else { return };
+        self.half_open -= usize::from(e.half_open);
         let remote = e.session.remote_addr();
         if self.by_addr.get(&remote) == Some(&h) {
             self.by_addr.remove(&remote);

@@ -44,7 +44,7 @@ pub use crypto::verify::{
     AcceptAnyClientCert, AcceptAnyServerCert, ClientCertVerifier, ServerCertVerifier, WebPkiClientVerifier,
     WebPkiServerVerifier,
 };
-pub use endpoint::{ConnectError, Endpoint, EndpointConfig, EndpointEvent, EndpointState, SessionHandle};
+pub use endpoint::{ConnectError, Endpoint, EndpointConfig, EndpointEvent, EndpointState, HelloPolicy, SessionHandle};
 pub use error::{CertificateError, Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
 pub use extensions::srtp::SrtpKeyingMaterial;
 pub use keylog::{KeyLog, KeyLogFile};

@@ -86,6 +86,15 @@ pub struct EndpointStats {
     /// Live server sessions replaced by a new handshake from the same address
     /// (RFC 6347 §4.2.8).
     pub sessions_replaced: u64,
+    /// ClientHellos with a valid cookie refused because `max_half_open` server sessions
+    /// were still in their handshake.
+    pub half_open_rejections: u64,
+    /// ClientHellos dropped because the endpoint's `HelloPolicy` does not allow their
+    /// address (not approved with `approve_peer`).
+    pub policy_rejections: u64,
+    /// ClientHellos from unknown peers that arrived fragmented and were answered (or
+    /// accepted) from their first fragment.
+    pub fragmented_hellos: u64,
 }
 
 impl EndpointStats {
@@ -105,6 +114,9 @@ impl EndpointStats {
             hello_verify_requests_sent: 0,
             amplification_refusals: 0,
             sessions_replaced: 0,
+            half_open_rejections: 0,
+            policy_rejections: 0,
+            fragmented_hellos: 0,
         }
     }
 }

@@ -158,6 +158,7 @@ impl EndpointOptions {
             cookie_rotation: self.cookie_rotation,
             close_linger: self.close_linger,
             rng_seed: self.rng_seed,
+            ..EndpointConfig::default()
         }
     }
 }

@@ -32,8 +32,11 @@ pub(crate) struct PeekedHello<'a> {
     pub record_seq: u64,
     /// The handshake message_seq; the HelloVerifyRequest reuses it (RFC 6347 §4.2.2).
     pub message_seq: u16,
-    /// The ClientHello body (what the cookie MAC covers, less the cookie).
+    /// The ClientHello body as far as this fragment carries it: all of it, or (when
+    /// `fragmented`) a prefix that holds at least the fields the cookie binds.
     pub body: &'a [u8],
+    /// Only the first fragment of a larger ClientHello is in this datagram.
+    pub fragmented: bool,
     pub random: [u8; 32],
     #[cfg_attr(not(test), allow(dead_code))]
     pub session_id: &'a [u8],
@@ -49,14 +52,16 @@ pub(crate) fn may_be_client_hello(datagram: &[u8]) -> bool {
 
 /// Parse just enough of `datagram` to find one ClientHello: the first record must be a
 /// handshake record of epoch 0 with a DTLS 1.0 or 1.2 record version, whose first fragment
-/// is a whole (unfragmented) ClientHello that starts a handshake. Anything else is `None`.
-/// A ClientHello too large for one record is not supported from unknown peers.
+/// is a ClientHello that starts a handshake, of at most `max_len` bytes, and either whole
+/// or the fragment at offset 0 (RFC 6347 §4.2.3). Anything else is `None`.
 ///
-/// The hello's structure is checked (RFC 5246 §7.4.1.2: every length prefix fits, the
-/// session_id is at most 32 bytes, cipher_suites and compression_methods are non-empty,
-/// the extension block is well-formed and nothing trails it); its contents are checked by
-/// the session once the cookie verified.
-pub(crate) fn peek_client_hello(datagram: &[u8]) -> Option<PeekedHello<'_>> {
+/// A first fragment must hold every field the cookie binds (version, random, session_id,
+/// cookie, cipher_suites, compression_methods: the first ~100 bytes, as OpenSSL's
+/// `DTLSv1_listen` also requires), so the cookie is computed and verified from it alone and
+/// no state is kept for the rest until it verifies. A whole hello's structure is checked
+/// too (RFC 5246 §7.4.1.2: every length prefix fits, the extension block is well-formed and
+/// nothing trails it); its contents are checked by the session once the cookie verified.
+pub(crate) fn peek_client_hello(datagram: &[u8], max_len: usize) -> Option<PeekedHello<'_>> {
     let (header, body) = Deframer::new(datagram).next()?;
     if header.content_type != ContentType::Handshake
         || header.epoch != 0
@@ -65,7 +70,12 @@ pub(crate) fn peek_client_hello(datagram: &[u8]) -> Option<PeekedHello<'_>> {
         return None;
     }
     let (hs, msg) = parse_fragments(body).next()?.ok()?;
-    if hs.msg_type != HandshakeType::ClientHello || !hs.is_whole_message() || hs.message_seq > MAX_FRESH_HELLO_SEQ {
+    let fragmented = !hs.is_whole_message();
+    if hs.msg_type != HandshakeType::ClientHello
+        || hs.fragment_offset != 0
+        || hs.message_seq > MAX_FRESH_HELLO_SEQ
+        || hs.length as usize > max_len
+    {
         return None;
     }
     let mut r = Reader::new(msg);
@@ -78,7 +88,7 @@ pub(crate) fn peek_client_hello(datagram: &[u8]) -> Option<PeekedHello<'_>> {
     if session_id.len() > 32 || suites.is_empty() || suites.left() % 2 != 0 || compression.is_empty() {
         return None;
     }
-    if !r.is_empty() {
+    if !fragmented && !r.is_empty() {
         let mut exts = r.sub_u16().ok()?;
         while !exts.is_empty() {
             exts.u16().ok()?;
@@ -92,6 +102,7 @@ pub(crate) fn peek_client_hello(datagram: &[u8]) -> Option<PeekedHello<'_>> {
         record_seq: header.sequence,
         message_seq: hs.message_seq,
         body: msg,
+        fragmented,
         random,
         session_id,
         cookie,

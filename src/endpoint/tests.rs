@@ -212,7 +212,7 @@ fn bad_cookies_create_no_state() {
     // Forged: one bit of the cookie flipped.
     let mut server = server_endpoint(now, |_| {});
     let (_, mut second) = hellos(&mut server, me, now);
-    let peeked = peek_client_hello(&second).unwrap();
+    let peeked = peek_client_hello(&second, 1 << 16).unwrap();
     assert!(!peeked.cookie.is_empty());
     let cookie_at = 13 + 12 + 2 + 32 + 1 + peeked.session_id.len() + 1;
     second[cookie_at] ^= 1;

@@ -49,6 +49,10 @@ pub enum PeerMisbehaved {
     BadCookie,
     ReassemblyOverflow,
     NoSharedProtocol,
+    /// A ClientHello whose compression_methods lack `null` (RFC 5246 §7.4.1.2).
+    NullCompressionMissing,
+    /// An ec_point_formats list without `uncompressed` (RFC 8422 §5.1.2).
+    UncompressedPointFormatMissing,
 }
 
 /// The peer is valid but wants something we do not support.
@@ -125,6 +129,8 @@ impl Error {
                 | PeerMisbehaved::UnofferedSignatureScheme
                 | PeerMisbehaved::UnofferedProtocol
                 | PeerMisbehaved::DuplicateExtension
+                | PeerMisbehaved::NullCompressionMissing
+                | PeerMisbehaved::UncompressedPointFormatMissing
                 | PeerMisbehaved::BadCookie => A::IllegalParameter,
                 PeerMisbehaved::UnofferedExtension => A::UnsupportedExtension,
                 PeerMisbehaved::WrongVersion => A::ProtocolVersion,

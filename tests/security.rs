@@ -405,6 +405,79 @@ fn cookie_is_bound_to_address_and_client_hello() {
         assert_eq!(out.len(), 1);
         assert_eq!(handshake_types(&out[0]), [HandshakeType::HelloVerifyRequest]);
     }
+
+    // RFC 6347 §4.2.1 pins only version, random, session_id, cipher_suites and
+    // compression_method: a second ClientHello with other extensions (a DTLS 1.3-capable
+    // client drops key_share and supported_versions once it falls back to 1.2) and the same
+    // cookie is accepted.
+    let mut v = ch.clone();
+    v.extensions.retain(|e| e.ext_type() != dtls_engine::wire::ExtensionType::EcPointFormats);
+    v.extensions.push(dtls_engine::wire::Extension::Unknown {
+        typ: dtls_engine::wire::ExtensionType::from(0x0033),
+        data: vec![0, 0],
+    });
+    let body = handshake_body(HandshakeType::ClientHello, h.message_seq, &v.to_vec());
+    let out = answer(CLIENT_ADDR, &datagram(&[Record { body, ..rec.clone() }]));
+    assert_eq!(handshake_types(&out[0])[0], HandshakeType::ServerHello);
+}
+
+/// Run a ClientHello through the cookie round of a real server session and return the
+/// server's error and the alerts it sent.
+fn answer_hello(hello: ClientHello) -> (Option<Error>, Vec<dtls_engine::wire::Alert>) {
+    let now = Instant::now();
+    let mut server = Session::server(sim_pki().server_config(2), CLIENT_ADDR, now);
+    let first = datagram(&[plaintext_handshake(0, 0, &HandshakePayload::ClientHello(hello.clone()))]);
+    server.handle(now, &first).expect("first ClientHello");
+    let hvr = server.poll_transmit().expect("HelloVerifyRequest").contents;
+    let cookie = records(&hvr)
+        .into_iter()
+        .flat_map(|r| r.fragments())
+        .find_map(|(h, body)| match HandshakePayload::read(h.msg_type, &body) {
+            Ok(HandshakePayload::HelloVerifyRequest(v)) => Some(v.cookie),
+            _ => None,
+        })
+        .expect("a cookie");
+    let mut second = hello;
+    second.cookie = cookie;
+    let err = server
+        .handle(now, &datagram(&[plaintext_handshake(1, 1, &HandshakePayload::ClientHello(second))]))
+        .err();
+    let alerts = std::iter::from_fn(|| server.poll_transmit()).flat_map(|t| plaintext_alerts(&t.contents)).collect();
+    (err, alerts)
+}
+
+/// Hostile testing found two malformed hellos answered with the wrong alert (or none):
+/// compression_methods without `null` must be illegal_parameter (RFC 5246 §7.4.1.2), and an
+/// ec_point_formats list without `uncompressed` must abort with illegal_parameter
+/// (RFC 8422 §5.1.2) rather than be ignored.
+#[test]
+fn malformed_hello_lists_are_illegal_parameter() {
+    let mut no_null = evil_client_hello([3; 32], NamedGroup::X25519);
+    no_null.compression_methods = vec![1];
+    let (err, alerts) = answer_hello(no_null);
+    assert_eq!(err, Some(Error::PeerMisbehaved(PeerMisbehaved::NullCompressionMissing)));
+    assert!(has_fatal(&alerts, AlertDescription::IllegalParameter), "{alerts:?}");
+
+    let mut no_uncompressed = evil_client_hello([4; 32], NamedGroup::X25519);
+    for e in &mut no_uncompressed.extensions {
+        if let dtls_engine::wire::Extension::EcPointFormats(f) = e {
+            *f = vec![dtls_engine::wire::EcPointFormat::from(1u8), dtls_engine::wire::EcPointFormat::from(2u8)];
+        }
+    }
+    let (err, alerts) = answer_hello(no_uncompressed);
+    assert_eq!(err, Some(Error::PeerMisbehaved(PeerMisbehaved::UncompressedPointFormatMissing)));
+    assert!(has_fatal(&alerts, AlertDescription::IllegalParameter), "{alerts:?}");
+
+    // Control: null among others, uncompressed among others, are fine.
+    let mut fine = evil_client_hello([5; 32], NamedGroup::X25519);
+    fine.compression_methods = vec![1, 0];
+    for e in &mut fine.extensions {
+        if let dtls_engine::wire::Extension::EcPointFormats(f) = e {
+            f.insert(0, dtls_engine::wire::EcPointFormat::from(2u8));
+        }
+    }
+    let (err, alerts) = answer_hello(fine);
+    assert_eq!(err, None, "{alerts:?}");
 }
 
 // =====================================================================================

@@ -196,8 +196,9 @@ fn on_server_hello(
     let suite = suites::lookup(sh.cipher_suite)
         .filter(|s| config.common.suites.iter().any(|o| o.suite == s.suite))
         .ok_or(PeerMisbehaved::UnofferedCipherSuite)?;
+    // We offer only null compression; another choice is an unoffered parameter.
     if sh.compression_method != 0 {
-        return Err(PeerMisbehaved::UnexpectedMessage.into());
+        return Err(PeerMisbehaved::NullCompressionMissing.into());
     }
     // RFC 5246 §7.4.1.4: a server may only answer extensions the client offered.
     let mut ems = false;
@@ -208,6 +209,10 @@ fn on_server_hello(
         }
         match ext {
             Extension::ExtendedMasterSecret => ems = true,
+            // RFC 8422 §5.1.2: the server's list, too, must contain uncompressed.
+            Extension::EcPointFormats(formats) if !formats.contains(&EcPointFormat::Uncompressed) => {
+                return Err(PeerMisbehaved::UncompressedPointFormatMissing.into());
+            }
             Extension::Alpn(answer) => {
                 ctx.info.alpn_protocol = Some(alpn::check_answer(&config.common.alpn_protocols, answer)?);
             }

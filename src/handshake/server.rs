@@ -211,8 +211,19 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
     if hello.client_version > DTLS_1_2 {
         return Err(PeerIncompatible::UnsupportedVersion.into());
     }
+    // RFC 5246 §7.4.1.2: "this vector MUST contain, and all implementations MUST support,
+    // CompressionMethod.null"; a list without it is an illegal parameter, not a wrong message.
     if !hello.compression_methods.contains(&0) {
-        return Err(PeerMisbehaved::UnexpectedMessage.into());
+        return Err(PeerMisbehaved::NullCompressionMissing.into());
+    }
+    // RFC 8422 §5.1.2: "If the Supported Point Formats Extension is indeed sent, it MUST
+    // contain the value 0 (uncompressed) as one of the items in the list of point formats."
+    // A server receiving a list without it "MUST abort the handshake" with illegal_parameter
+    // (RFC 8422 §5.1.2, which also governs the server's own list the client checks).
+    if let Some(Extension::EcPointFormats(formats)) = find_extension(&hello.extensions, ExtensionType::EcPointFormats)
+        && !formats.contains(&EcPointFormat::Uncompressed)
+    {
+        return Err(PeerMisbehaved::UncompressedPointFormatMissing.into());
     }
     let client_schemes = match find_extension(&hello.extensions, ExtensionType::SignatureAlgorithms) {
         Some(Extension::SignatureAlgorithms(s)) => s.clone(),

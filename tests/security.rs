@@ -439,9 +439,7 @@ fn answer_hello(hello: ClientHello) -> (Option<Error>, Vec<dtls_engine::wire::Al
         .expect("a cookie");
     let mut second = hello;
     second.cookie = cookie;
-    let err = server
-        .handle(now, &datagram(&[plaintext_handshake(1, 1, &HandshakePayload::ClientHello(second))]))
-        .err();
+    let err = server.handle(now, &datagram(&[plaintext_handshake(1, 1, &HandshakePayload::ClientHello(second))])).err();
     let alerts = std::iter::from_fn(|| server.poll_transmit()).flat_map(|t| plaintext_alerts(&t.contents)).collect();
     (err, alerts)
 }

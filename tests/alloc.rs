@@ -317,3 +317,106 @@ fn no_allocation_per_record_through_an_endpoint() {
     assert_eq!(allocs, 0, "heap allocations on the endpoint's record path");
     assert_eq!(handles.len(), 4);
 }
+
+/// The first fragment of a ClientHello whose whole body is `total` bytes (padded with an
+/// unknown extension), from `random`, carrying `cookie`: one datagram, one record, holding
+/// the body up to and including compression_methods (what the endpoint needs to verify a
+/// cookie) and nothing more.
+fn first_fragment(random: [u8; 32], cookie: &[u8], total: usize) -> Vec<u8> {
+    use dtls_engine::codec::Codec;
+    use dtls_engine::handshake::fragment::{HandshakeHeader, encode_fragment};
+    use dtls_engine::record::header::RecordHeader;
+    use dtls_engine::wire::{ClientHello, ContentType, DTLS_1_2, Extension, ExtensionType, HandshakeType};
+    let mut hello = ClientHello {
+        client_version: DTLS_1_2,
+        random,
+        session_id: Vec::new(),
+        cookie: cookie.to_vec(),
+        cipher_suites: vec![CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256],
+        compression_methods: vec![0],
+        extensions: vec![Extension::Unknown { typ: ExtensionType::from(0xff01u16 ^ 0x0f00), data: Vec::new() }],
+    };
+    let bare = hello.to_vec().len();
+    hello.extensions = vec![Extension::Unknown { typ: ExtensionType::from(0x0015u16), data: vec![0; total - bare] }];
+    let body = hello.to_vec();
+    assert_eq!(body.len(), total);
+    let pinned = dtls_engine::cookie::pinned_fields(&body).unwrap();
+    let part = &body[..pinned.end];
+    let hs = HandshakeHeader {
+        msg_type: HandshakeType::ClientHello,
+        length: total as u32,
+        message_seq: u16::from(!cookie.is_empty()),
+        fragment_offset: 0,
+        fragment_length: part.len() as u32,
+    };
+    let mut frag = Vec::new();
+    encode_fragment(&hs, part, &mut frag);
+    let mut out = Vec::new();
+    RecordHeader {
+        content_type: ContentType::Handshake,
+        version: DTLS_1_2,
+        epoch: 0,
+        sequence: u64::from(!cookie.is_empty()),
+        length: frag.len() as u16,
+    }
+    .encode(&mut out);
+    out.extend_from_slice(&frag);
+    out
+}
+
+/// Half-open sessions (created once a fragmented ClientHello's cookie verified, waiting for
+/// the rest of it) are capped by `EndpointConfig::max_half_open`, refusals are counted, and
+/// each holds a bounded amount of heap: measured here for a browser-sized hello (1.5 KB)
+/// and for the largest the endpoint accepts (16 KiB), by the Rust allocations of the
+/// endpoint while the sessions are created.
+#[test]
+fn half_open_sessions_are_capped_and_bounded() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+    let (scfg, _) = configs(CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, &cert_pem, &key_pem);
+    const CAP: usize = 200;
+    for total in [1500usize, 16 * 1024] {
+        let now = Instant::now();
+        let config = EndpointConfig {
+            server: Some(scfg.clone()),
+            max_half_open: CAP,
+            rng_seed: Some([4; 32]),
+            ..Default::default()
+        };
+        let mut ep = Endpoint::new(config, now);
+        let peer = |i: usize| SocketAddr::from(([10, 1, (i >> 8) as u8, i as u8], 7000));
+        // Cookies first (stateless: nothing is kept), then the first fragments with them.
+        let mut second = Vec::new();
+        for i in 0..CAP + 10 {
+            let random = [i as u8; 32];
+            ep.handle(now, peer(i), &first_fragment(random, &[], total));
+            let hvr = ep.poll_transmit().expect("HelloVerifyRequest from the first fragment");
+            assert_eq!(hvr.destination, peer(i));
+            // server_version(2) cookie_len(1) cookie(32) at the end of the datagram.
+            let cookie = hvr.contents[hvr.contents.len() - 32..].to_vec();
+            second.push(first_fragment(random, &cookie, total));
+        }
+        assert_eq!(ep.session_count(), 0, "no state before a cookie verified");
+        assert_eq!(ep.stats().fragmented_hellos, (CAP + 10) as u64);
+        LIVE.store(0, Ordering::Relaxed);
+        TRACK.set(true);
+        for (i, d) in second.iter().enumerate().take(CAP) {
+            ep.handle(now, peer(i), d);
+        }
+        TRACK.set(false);
+        let per_session = LIVE.load(Ordering::Relaxed) / CAP as i64;
+        for (i, d) in second.iter().enumerate().skip(CAP) {
+            ep.handle(now, peer(i), d);
+        }
+        while ep.poll_event().is_some() {}
+        assert_eq!(ep.half_open_count(), CAP);
+        assert_eq!(ep.session_count(), CAP);
+        assert_eq!(ep.stats().half_open_rejections, 10);
+        println!("half-open session waiting for the rest of a {total}-byte ClientHello: {per_session} bytes of heap");
+        // Fixed state (session, table slot, address map entry) about 7.5 KB, plus the body
+        // being reassembled and its bitmap.
+        let bound = 8_192 + total as i64 + total as i64 / 8;
+        assert!(per_session <= bound, "{per_session} bytes per half-open session (bound {bound})");
+    }
+}

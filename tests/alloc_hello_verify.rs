@@ -47,7 +47,12 @@ fn hello_verify_request_allocates_nothing() {
     let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
     let scfg =
         ServerConfig::builder().certificate_pem(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap().build().unwrap();
-    let ccfg = ClientConfig::builder().root_certificates_pem(cert_pem.as_bytes()).unwrap().build().unwrap();
+    let ccfg = ClientConfig::builder()
+        .root_certificates_pem(cert_pem.as_bytes())
+        .unwrap()
+        .server_name("localhost")
+        .build()
+        .unwrap();
     let now = Instant::now();
     let server_addr: SocketAddr = "127.0.0.1:4433".parse().unwrap();
     let hello = Session::client(ccfg, server_addr, now).poll_transmit().unwrap().contents;

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::certs::pki;
+use common::certs::{fresh_temp_dir, pki};
 use common::openssl::{OpensslPeer, hex_lower, s_client, s_server};
 
 const DTLS: &str = env!("CARGO_BIN_EXE_dtls");
@@ -293,4 +293,49 @@ fn missing_client_certificate_fails_with_handshake_failure_and_a_good_one_passes
     assert_exit(&mut server, 1);
     assert!(server.has_output("handshake_failure"), "{}", server.transcript());
     assert!(server.has_output("reason=close_notify"), "{}", server.transcript());
+}
+
+/// With --ca-file and no --server-name, the host of --connect is the name the server's
+/// certificate must be valid for (as `openssl s_client -verify_hostname HOST` checks).
+#[test]
+fn client_checks_the_host_of_connect_by_default() {
+    let pki = pki();
+    // server_p256 names localhost and 127.0.0.1: connecting to 127.0.0.1 passes.
+    let (mut server, port) =
+        dtls_server(&["--cert", &arg(&pki.server_p256.cert), "--key", &arg(&pki.server_p256.key), "--sessions", "1"]);
+    let connect = format!("127.0.0.1:{port}");
+    let mut client =
+        dtls("dtls client (127.0.0.1)", &["client", "--connect", &connect, "--ca-file", &arg(&pki.ca.cert)]);
+    client.close_stdin();
+    assert_exit(&mut client, 0);
+    assert_exit(&mut server, 0);
+
+    // A certificate for good.example only (self-signed, trusted as its own root).
+    let dir = fresh_temp_dir("dtls-cli-name");
+    let generated = dtls_engine::certgen::generate_self_signed(&["good.example"]).expect("certificate");
+    let (cert, key) = (dir.join("good.pem"), dir.join("good.key"));
+    std::fs::write(&cert, &generated.cert_pem).expect("write certificate");
+    std::fs::write(&key, &generated.key_pem).expect("write key");
+    let (cert, key) = (arg(&cert), arg(&key));
+    let (mut server, port) = dtls_server(&["--cert", &cert, "--key", &key, "--sessions", "2"]);
+    let connect = format!("127.0.0.1:{port}");
+    let args = ["client", "--connect", &connect, "--ca-file", &cert];
+
+    let mut refused = dtls("dtls client (name from --connect)", &args);
+    assert_exit(&mut refused, 1);
+    let error = refused.expect_line_after("error: ", WAIT);
+    assert!(error.contains("not valid for the server name"), "{}", refused.transcript());
+    assert!(!refused.has_output("connected "), "{}", refused.transcript());
+
+    let mut accepted = dtls("dtls client (--server-name)", &[&args[..], &["--server-name", "good.example"]].concat());
+    accepted.close_stdin();
+    assert_exit(&mut accepted, 0);
+    assert_exit(&mut server, 1);
+    assert!(server.has_output("bad_certificate"), "{}", server.transcript());
+
+    // A host that is no name cannot be checked: the client refuses to start without one.
+    let mut nameless = dtls("dtls client (no name)", &["client", "--connect", "bad_host!:4433", "--ca-file", &cert]);
+    assert_exit(&mut nameless, 1);
+    let error = nameless.expect_line_after("error: ", WAIT);
+    assert!(error.contains("give --server-name"), "{}", nameless.transcript());
 }

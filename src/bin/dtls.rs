@@ -134,8 +134,9 @@ struct ClientArgs {
     /// or `sha-256 AB:CD:..`, as the server prints it).
     #[arg(long, value_name = "sha-256:HEX")]
     fingerprint: Option<String>,
-    /// Name the server certificate must match, also sent as SNI (default: the host of
-    /// --connect; checked with --ca-file only).
+    /// Name the server certificate must match, also sent as SNI when it is a DNS name
+    /// (default: the host of --connect when it is a DNS name or an IP address; checked with
+    /// --ca-file only, where a name is required).
     #[arg(long, value_name = "NAME")]
     server_name: Option<String>,
     /// After stdin ends, wait for this many datagrams before closing.

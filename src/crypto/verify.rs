@@ -91,12 +91,27 @@ pub fn verify_signature(
 pub trait ServerCertVerifier: Send + Sync + fmt::Debug {
     /// Verify `chain` (end-entity first, then intermediates, as sent in Certificate, RFC 5246
     /// §7.4.2) at time `now`, for `server_name` (a DNS name or an IP address literal) if given.
+    ///
+    /// When [`requires_server_name`](Self::requires_server_name) is true, the client
+    /// configuration guarantees `server_name` is `Some` (a valid DNS name or IP address),
+    /// unless it was built with
+    /// [`dangerous_skip_server_name_check`](crate::ClientConfigBuilder::dangerous_skip_server_name_check),
+    /// which passes `None`.
     fn verify_server_cert(
         &self,
         chain: &[CertificateDer<'_>],
         server_name: Option<&str>,
         now: UnixTime,
     ) -> Result<(), CertificateError>;
+
+    /// Whether this verifier authenticates the server by name, so that a client
+    /// configuration without a `server_name` must be refused (as a CA-issued certificate
+    /// proves nothing until its name is checked). Defaults to `false`: right for verifiers
+    /// that identify the server otherwise (fingerprint pinning, an allow-list of keys).
+    /// Return `true` from a verifier that checks certificate chains against CAs.
+    fn requires_server_name(&self) -> bool {
+        false
+    }
 }
 
 /// Decides whether a client's certificate chain is acceptable.
@@ -202,7 +217,9 @@ fn map_webpki_error(e: webpki::Error) -> CertificateError {
 }
 
 /// Verifies server chains against a set of roots with rustls-webpki (path building, signatures,
-/// validity, the serverAuth extended key usage, and the server name).
+/// validity, the serverAuth extended key usage, and the server name). It
+/// [requires a server name](ServerCertVerifier::requires_server_name): called directly with
+/// `None`, it checks the chain only.
 #[derive(Debug)]
 pub struct WebPkiServerVerifier {
     roots: Roots,
@@ -224,6 +241,11 @@ impl ServerCertVerifier for WebPkiServerVerifier {
         now: UnixTime,
     ) -> Result<(), CertificateError> {
         self.roots.verify(chain, KeyUsage::server_auth(), server_name, now)
+    }
+
+    /// Always `true`: any certificate the roots issued would pass without the name check.
+    fn requires_server_name(&self) -> bool {
+        true
     }
 }
 

@@ -132,6 +132,18 @@ pub fn server(args: &ServerArgs) -> Result<Server, Problem> {
     Ok(Server { config, generated_fingerprint: generated, export: Export::of(c)? })
 }
 
+/// The name to check the server's certificate against (and send as SNI): `--server-name`,
+/// else the host of `--connect` (`HOST:PORT`, `[IPv6]:PORT`) when it is a DNS name or an IP
+/// address literal, as `openssl s_client -verify_hostname` would be given.
+pub fn server_name(args: &ClientArgs) -> Option<&str> {
+    if let Some(name) = args.server_name.as_deref() {
+        return Some(name);
+    }
+    let host = args.connect.rsplit_once(':').map_or(args.connect.as_str(), |(h, _)| h);
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    rustls_pki_types::ServerName::try_from(host).is_ok().then_some(host)
+}
+
 /// The client configuration.
 pub fn client(args: &ClientArgs) -> Result<(Arc<ClientConfig>, Option<Export>), Problem> {
     let c = &args.common;
@@ -143,10 +155,16 @@ pub fn client(args: &ClientArgs) -> Result<(Arc<ClientConfig>, Option<Export>), 
     } else if args.insecure {
         b = b.dangerous_accept_any_server_certificate();
     }
-    let host = args.connect.rsplit_once(':').map_or(args.connect.as_str(), |(h, _)| h).trim_matches(['[', ']']);
-    let name = args.server_name.as_deref().unwrap_or(host);
-    if !name.is_empty() {
-        b = b.server_name(name);
+    match server_name(args) {
+        Some(name) => b = b.server_name(name),
+        None if args.ca_file.is_some() => {
+            return Err(format!(
+                "--ca-file: the host of --connect {:?} is neither a DNS name nor an IP address; give \
+                 --server-name NAME, the name the server's certificate must be valid for",
+                args.connect
+            ));
+        }
+        None => {}
     }
     if let (Some(cert), Some(key)) = (&c.cert, &c.key) {
         b = b.client_certificate_pem(&read(cert)?, &read(key)?).map_err(|e| format!("--cert/--key: {e}"))?;

@@ -99,6 +99,37 @@ impl Scripted {
         self.push_record(epoch, ContentType::Handshake, &body);
     }
 
+    /// Send one handshake message (next message_seq, in the transcript) in `pieces`
+    /// fragments, each in a record and datagram of its own, last fragment first: what a
+    /// peer with a small MTU sends, reordered by the network. Anything pushed before is
+    /// flushed first.
+    pub fn send_fragmented(&mut self, epoch: u16, payload: &HandshakePayload, pieces: usize) {
+        self.flush();
+        let message_seq = self.send_seq;
+        self.send_seq += 1;
+        let body = payload_body(payload);
+        let whole = handshake_body(payload.msg_type(), message_seq, &body);
+        self.transcript.extend_from_slice(&whole);
+        let size = body.len().div_ceil(pieces.max(1)).max(1);
+        let mut datagrams = Vec::new();
+        for (i, part) in body.chunks(size).enumerate() {
+            let h = dtls_engine::handshake::fragment::HandshakeHeader {
+                msg_type: payload.msg_type(),
+                length: body.len() as u32,
+                message_seq,
+                fragment_offset: (i * size) as u32,
+                fragment_length: part.len() as u32,
+            };
+            let mut fragment = Vec::new();
+            dtls_engine::handshake::fragment::encode_fragment(&h, part, &mut fragment);
+            self.push_record(epoch, ContentType::Handshake, &fragment);
+            datagrams.push(core::mem::take(&mut self.out));
+        }
+        for d in datagrams.into_iter().rev() {
+            self.deliver(&d);
+        }
+    }
+
     /// Append one record of any type, sealed in `epoch` with the next sequence number.
     pub fn push_record(&mut self, epoch: u16, content_type: ContentType, payload: &[u8]) {
         self.records.seal(epoch, content_type, payload, &mut self.out).expect("seal");
@@ -358,15 +389,20 @@ impl EvilServer {
     }
 
     pub fn push_server_hello(&mut self) {
-        let sh = ServerHello {
+        let sh = self.server_hello();
+        self.s.push(0, &HandshakePayload::ServerHello(sh), true);
+    }
+
+    /// The ServerHello [`push_server_hello`](Self::push_server_hello) sends.
+    pub fn server_hello(&self) -> ServerHello {
+        ServerHello {
             server_version: DTLS_1_2,
             random: self.s.server_random,
             session_id: Vec::new(),
             cipher_suite: self.s.suite.suite,
             compression_method: 0,
             extensions: vec![Extension::RenegotiationInfo(Vec::new()), Extension::ExtendedMasterSecret],
-        };
-        self.s.push(0, &HandshakePayload::ServerHello(sh), true);
+        }
     }
 
     /// Certificate, ServerKeyExchange (over `public` if given, else a real X25519 share),

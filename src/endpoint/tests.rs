@@ -433,3 +433,42 @@ fn close_lingers_then_gives_up_on_a_silent_peer() {
     assert_eq!(net.ep(client).session_count(), 0);
     assert_eq!(net.now, now + EndpointConfig::default().close_linger);
 }
+
+/// `HelloPolicy::ApprovedOnly` (the WebRTC ClientHello race): a ClientHello from an address
+/// the application has not approved gets nothing — no HelloVerifyRequest, no state — and is
+/// counted; once approved the same client gets in; after a revocation a new ClientHello
+/// from that address (a restarted client) cannot replace the live session.
+#[test]
+fn approved_only_policy_drops_hellos_from_unapproved_addresses() {
+    let client_at = "127.0.0.1:5000";
+    let now = Instant::now();
+    let mut net = Net::new(now);
+    net.add(SERVER, server_endpoint(now, |c| c.hello_policy = HelloPolicy::ApprovedOnly));
+    net.add(client_at, Endpoint::new(EndpointConfig::default(), now));
+    net.ep(client_at).connect(client_config(2), addr(SERVER), now).unwrap();
+    net.pump();
+    let s = net.ep(SERVER).stats().clone();
+    assert_eq!((s.policy_rejections, s.hello_verify_requests_sent, s.server_sessions), (1, 0, 0));
+    assert!(!net.ep(SERVER).may_send_hello(addr(client_at)));
+    assert_eq!(net.ep(SERVER).session_count(), 0);
+
+    // Approve; the client's retransmitted ClientHello gets in.
+    net.ep(SERVER).approve_peer(addr(client_at));
+    while net.connected(client_at) == 0 {
+        assert!(net.advance(), "no timer left");
+    }
+    assert_eq!(net.connected(SERVER), 1);
+    assert_eq!(net.ep(SERVER).stats().policy_rejections, 1);
+
+    // Revoked: a ClientHello with a new random (and a valid cookie) from that address no
+    // longer replaces the session.
+    net.ep(SERVER).revoke_peer(addr(client_at));
+    let mut server = server_endpoint(now, |_| {});
+    let (_, second) = hellos(&mut server, addr(client_at), now);
+    let before = net.ep(SERVER).stats().clone();
+    net.ep(SERVER).handle(now, addr(client_at), &second);
+    let after = net.ep(SERVER).stats().clone();
+    assert_eq!(after.policy_rejections, before.policy_rejections + 1);
+    assert_eq!(after.sessions_replaced, 0);
+    assert_eq!(net.ep(SERVER).session_count(), 1);
+}

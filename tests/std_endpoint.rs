@@ -1,5 +1,6 @@
 //! The blocking std adapter on 127.0.0.1: handshake, echo and graceful close; failed server
-//! handshakes through `handshake_failure`; live session statistics; busy; driver shutdown.
+//! handshakes through `handshake_failure`; live session statistics; busy; driver shutdown;
+//! the approved-only hello policy; refused and timed-out connects.
 //!
 //! Nothing here waits on a clock to decide an outcome: every wait is for an event, bounded
 //! by a generous deadline (`LONG`) only so that a bug fails the test instead of hanging it.
@@ -9,8 +10,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use dtls_engine::adapter::EndpointOptions;
-use dtls_engine::adapter::std::{Endpoint, Session, connect, listen};
-use dtls_engine::{AlertDescription, ClientConfig, EndpointState, Error, PeerIncompatible, ServerConfig};
+use dtls_engine::adapter::std::{Endpoint, Session, connect, connect_timeout, listen};
+use dtls_engine::{AlertDescription, ClientConfig, EndpointState, Error, HelloPolicy, PeerIncompatible, ServerConfig};
 
 /// Deadline for anything that should happen promptly; only reached when something is broken.
 const LONG: Duration = Duration::from_secs(60);
@@ -288,4 +289,139 @@ fn busy_is_reported_and_refuses_new_sessions() {
     wait_until("not busy", || !server.is_busy());
     let _later = connect(server.local_addr(), client_config(&id, &[], LONG)).unwrap();
     assert_eq!(server.stats().server_sessions, 2);
+}
+
+/// Fail the test unless `r` is the error of a handshake given up by `connect_timeout`.
+fn assert_connect_timeout(r: Result<Session, dtls_engine::adapter::Error>, timeout: Duration) {
+    match r {
+        Err(e @ dtls_engine::adapter::Error::ConnectTimeout(t)) => {
+            assert_eq!(t, timeout);
+            assert!(e.to_string().contains(&format!("{timeout:?}")), "{e}");
+        }
+        other => panic!("expected a connect timeout, got {other:?}"),
+    }
+}
+
+/// With `HelloPolicy::ApprovedOnly` the server ignores ClientHellos from every address the
+/// application has not approved (the WebRTC ClientHello race): no HelloVerifyRequest, no
+/// session, only `policy_rejections`. Once the address is approved, a client there connects
+/// and is served; a revoked address is refused again, while its live session is not touched.
+#[test]
+fn approved_only_serves_only_approved_addresses() {
+    let id = identity();
+    let options = EndpointOptions { hello_policy: HelloPolicy::ApprovedOnly, ..EndpointOptions::default() };
+    let server = Arc::new(listen("127.0.0.1:0", server_config(&id, &[]), options).unwrap());
+    let acceptor = server.clone();
+    std::thread::spawn(move || {
+        while let Some(s) = acceptor.accept() {
+            std::thread::spawn(move || {
+                while let Some(d) = s.recv() {
+                    let _ = s.send(&d);
+                }
+            });
+        }
+    });
+    let cfg = client_config(&id, &[], LONG);
+    let short = Duration::from_millis(400);
+
+    // Unapproved: a client endpoint and a free `connect` from its own socket both time out.
+    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
+    assert!(!server.may_send_hello(client.local_addr()));
+    assert_connect_timeout(client.connect_timeout(server.local_addr(), cfg.clone(), short), short);
+    assert_connect_timeout(connect_timeout(server.local_addr(), cfg.clone(), short), short);
+    let st = server.stats();
+    assert!(st.policy_rejections >= 2, "{st:?}");
+    assert_eq!((st.server_sessions, st.hello_verify_requests_sent, server.session_count()), (0, 0, 0), "{st:?}");
+
+    // Approved (as ICE would, for the validated address): it connects and is served.
+    server.approve_peer(client.local_addr());
+    assert!(server.may_send_hello(client.local_addr()));
+    let s = client.connect_timeout(server.local_addr(), cfg.clone(), LONG).unwrap();
+    s.send(b"approved").unwrap();
+    assert_eq!(s.recv_timeout(LONG).unwrap().as_deref(), Some(&b"approved"[..]));
+    assert_eq!(server.stats().server_sessions, 1);
+    assert_eq!(server.half_open_count(), 0);
+
+    // Revoked: the live session still works, a new handshake from there is ignored again.
+    server.revoke_peer(client.local_addr());
+    assert!(!server.may_send_hello(client.local_addr()));
+    s.send(b"still served").unwrap();
+    assert_eq!(s.recv_timeout(LONG).unwrap().as_deref(), Some(&b"still served"[..]));
+    s.close();
+    assert_eq!(s.closed(), None);
+    wait_until("server session gone", || server.session_count() == 0);
+    let rejected = server.stats().policy_rejections;
+    assert_connect_timeout(client.connect_timeout(server.local_addr(), cfg, short), short);
+    assert!(server.stats().policy_rejections > rejected);
+    assert_eq!(server.stats().server_sessions, 1);
+}
+
+/// A port where nothing listens, on 127.0.0.1 (bound, noted, closed).
+fn closed_port() -> std::net::SocketAddr {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.local_addr().unwrap()
+}
+
+/// `connect` (and `connect_timeout`) connect their socket to the peer, so the ICMP "port
+/// unreachable" for a port where nothing listens fails them at once, with an error that says
+/// so, instead of after the 60 s handshake deadline.
+#[test]
+fn connect_to_a_closed_port_is_refused_at_once() {
+    let id = identity();
+    for with_timeout in [false, true] {
+        let dead = closed_port();
+        let started = Instant::now();
+        let r = if with_timeout {
+            connect_timeout(dead, client_config(&id, &[], LONG), LONG)
+        } else {
+            connect(dead, client_config(&id, &[], LONG))
+        };
+        let elapsed = started.elapsed();
+        match r {
+            Err(dtls_engine::adapter::Error::Io(e)) => {
+                assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{e}");
+                assert!(e.to_string().to_lowercase().contains("refused"), "{e}");
+                assert!(e.to_string().contains(&dead.to_string()), "{e}");
+            }
+            other => panic!("expected connection refused, got {other:?}"),
+        }
+        assert!(elapsed < Duration::from_secs(2), "refusal took {elapsed:?}");
+    }
+}
+
+/// `connect_timeout` gives up on a peer that never answers after about its timeout, destroys
+/// the pending session (a second attempt to the same address is not refused as a duplicate),
+/// and says which timeout passed.
+#[test]
+fn connect_timeout_gives_up_on_a_silent_peer() {
+    let id = identity();
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let timeout = Duration::from_millis(300);
+    let in_time = |elapsed: Duration| elapsed >= timeout && elapsed < timeout + Duration::from_secs(2);
+
+    let started = Instant::now();
+    assert_connect_timeout(
+        connect_timeout(silent.local_addr().unwrap(), client_config(&id, &[], LONG), timeout),
+        timeout,
+    );
+    let elapsed = started.elapsed();
+    assert!(in_time(elapsed), "gave up after {elapsed:?}");
+
+    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
+    for _ in 0..2 {
+        let started = Instant::now();
+        assert_connect_timeout(
+            client.connect_timeout(silent.local_addr().unwrap(), client_config(&id, &[], LONG), timeout),
+            timeout,
+        );
+        let elapsed = started.elapsed();
+        assert!(in_time(elapsed), "gave up after {elapsed:?}");
+        wait_until("pending session destroyed", || client.session_count() == 0);
+    }
+    // The silent peer did get the ClientHellos.
+    silent.set_read_timeout(Some(LONG)).unwrap();
+    let mut buf = [0u8; 2048];
+    let (n, _) = silent.recv_from(&mut buf).unwrap();
+    assert_eq!(buf[0], 22, "not a handshake record: {:?}", &buf[..n]);
+    assert_eq!(client.stats().client_sessions, 2);
 }

@@ -1,12 +1,12 @@
 //! The tokio adapter on 127.0.0.1: many sessions on one server endpoint, restart, busy,
-//! graceful close.
+//! graceful close, the approved-only hello policy, refused and timed-out connects.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dtls_engine::adapter::EndpointOptions;
-use dtls_engine::adapter::tokio::{Endpoint, Session, connect, listen};
-use dtls_engine::{ClientConfig, EndpointState, ServerConfig};
+use dtls_engine::adapter::tokio::{Endpoint, Session, connect, connect_timeout, listen};
+use dtls_engine::{ClientConfig, EndpointState, HelloPolicy, ServerConfig};
 
 fn configs(handshake_timeout: Duration) -> (Arc<ServerConfig>, Arc<ClientConfig>) {
     alpn_configs(handshake_timeout, &[], &[])
@@ -273,4 +273,132 @@ async fn handshake_failure_reports_an_alpn_mismatch() {
         failure.error,
         dtls_engine::Error::PeerIncompatible(dtls_engine::PeerIncompatible::NoCommonApplicationProtocol)
     );
+}
+
+/// Fail the test unless `r` is the error of a handshake given up by `connect_timeout`.
+fn assert_connect_timeout(r: Result<Session, dtls_engine::adapter::Error>, timeout: Duration) {
+    match r {
+        Err(e @ dtls_engine::adapter::Error::ConnectTimeout(t)) => {
+            assert_eq!(t, timeout);
+            assert!(e.to_string().contains(&format!("{timeout:?}")), "{e}");
+        }
+        other => panic!("expected a connect timeout, got {other:?}"),
+    }
+}
+
+/// With `HelloPolicy::ApprovedOnly` the server ignores ClientHellos from every address the
+/// application has not approved (the WebRTC ClientHello race): no HelloVerifyRequest, no
+/// session, only `policy_rejections`. Once the address is approved, a client there connects
+/// and is served; a revoked address is refused again, while its live session is not touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approved_only_serves_only_approved_addresses() {
+    let (server_cfg, client_cfg) = configs(Duration::from_secs(60));
+    let options = EndpointOptions { hello_policy: HelloPolicy::ApprovedOnly, ..EndpointOptions::default() };
+    let server = Arc::new(listen("127.0.0.1:0", server_cfg, options).await.unwrap());
+    let acceptor = server.clone();
+    tokio::spawn(async move {
+        while let Some(mut s) = acceptor.accept().await {
+            tokio::spawn(async move {
+                while let Some(d) = s.recv().await {
+                    if s.send(&d).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let short = Duration::from_millis(400);
+
+    // Unapproved: a client endpoint and a free `connect` from its own socket both time out.
+    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
+    assert!(!server.may_send_hello(client.local_addr()).await);
+    assert_connect_timeout(client.connect_timeout(server.local_addr(), client_cfg.clone(), short).await, short);
+    assert_connect_timeout(connect_timeout(server.local_addr(), client_cfg.clone(), short).await, short);
+    let st = server.stats();
+    assert!(st.policy_rejections >= 2, "{st:?}");
+    assert_eq!((st.server_sessions, st.hello_verify_requests_sent, server.session_count()), (0, 0, 0), "{st:?}");
+
+    // Approved (as ICE would, for the validated address): it connects and is served.
+    server.approve_peer(client.local_addr());
+    assert!(server.may_send_hello(client.local_addr()).await);
+    let mut s = client.connect_timeout(server.local_addr(), client_cfg.clone(), Duration::from_secs(60)).await.unwrap();
+    echo(&mut s, b"approved").await;
+    assert_eq!(server.stats().server_sessions, 1);
+    assert_eq!(server.half_open_count(), 0);
+
+    // Revoked: the live session still works, a new handshake from there is ignored again.
+    server.revoke_peer(client.local_addr());
+    assert!(!server.may_send_hello(client.local_addr()).await);
+    echo(&mut s, b"still served").await;
+    s.close();
+    assert_eq!(tokio::time::timeout(Duration::from_secs(20), s.closed()).await.unwrap(), None);
+    wait_until("server session gone", || server.session_count() == 0).await;
+    let rejected = server.stats().policy_rejections;
+    assert_connect_timeout(client.connect_timeout(server.local_addr(), client_cfg, short).await, short);
+    assert!(server.stats().policy_rejections > rejected);
+    assert_eq!(server.stats().server_sessions, 1);
+}
+
+/// A port where nothing listens, on 127.0.0.1 (bound, noted, closed).
+fn closed_port() -> std::net::SocketAddr {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.local_addr().unwrap()
+}
+
+/// `connect` (and `connect_timeout`) connect their socket to the peer, so the ICMP "port
+/// unreachable" for a port where nothing listens fails them at once, with an error that says
+/// so, instead of after the 60 s handshake deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_to_a_closed_port_is_refused_at_once() {
+    let (_, client_cfg) = configs(Duration::from_secs(60));
+    for with_timeout in [false, true] {
+        let dead = closed_port();
+        let started = Instant::now();
+        let r = if with_timeout {
+            connect_timeout(dead, client_cfg.clone(), Duration::from_secs(60)).await
+        } else {
+            connect(dead, client_cfg.clone()).await
+        };
+        let elapsed = started.elapsed();
+        match r {
+            Err(dtls_engine::adapter::Error::Io(e)) => {
+                assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{e}");
+                assert!(e.to_string().to_lowercase().contains("refused"), "{e}");
+                assert!(e.to_string().contains(&dead.to_string()), "{e}");
+            }
+            other => panic!("expected connection refused, got {other:?}"),
+        }
+        assert!(elapsed < Duration::from_secs(2), "refusal took {elapsed:?}");
+    }
+}
+
+/// `connect_timeout` gives up on a peer that never answers after about its timeout, destroys
+/// the pending session (a second attempt to the same address is not refused as a duplicate),
+/// and says which timeout passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_timeout_gives_up_on_a_silent_peer() {
+    let (_, client_cfg) = configs(Duration::from_secs(60));
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let to = silent.local_addr().unwrap();
+    let timeout = Duration::from_millis(300);
+    let in_time = |elapsed: Duration| elapsed >= timeout && elapsed < timeout + Duration::from_secs(2);
+
+    let started = Instant::now();
+    assert_connect_timeout(connect_timeout(to, client_cfg.clone(), timeout).await, timeout);
+    let elapsed = started.elapsed();
+    assert!(in_time(elapsed), "gave up after {elapsed:?}");
+
+    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
+    for _ in 0..2 {
+        let started = Instant::now();
+        assert_connect_timeout(client.connect_timeout(to, client_cfg.clone(), timeout).await, timeout);
+        let elapsed = started.elapsed();
+        assert!(in_time(elapsed), "gave up after {elapsed:?}");
+        wait_until("pending session destroyed", || client.session_count() == 0).await;
+    }
+    // The silent peer did get the ClientHellos.
+    let mut buf = [0u8; 2048];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(5), silent.recv_from(&mut buf)).await.unwrap().unwrap();
+    assert_eq!(buf[0], 22, "not a handshake record: {:?}", &buf[..n]);
+    assert_eq!(client.stats().client_sessions, 2);
 }

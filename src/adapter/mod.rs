@@ -6,11 +6,32 @@
 //! `driver`, the table of session handles with the handling of every request and endpoint
 //! event. A driver adds only its socket loop and its channel types. Nothing here may make a
 //! protocol decision: everything about DTLS happens in the sans-IO core.
+//!
+//! # Unreachable peers and connect timeouts
+//!
+//! The free `connect` and `connect_timeout` functions of each adapter make an endpoint with
+//! its own socket for their one peer, and *connect* that UDP socket to the peer. The OS then
+//! reports an ICMP "port unreachable" for the peer on the socket (as `ECONNREFUSED` on
+//! Linux), and a `connect` still waiting for its handshake fails at once with [`Error::Io`]
+//! of kind [`ConnectionRefused`](::std::io::ErrorKind::ConnectionRefused), instead of
+//! waiting for the handshake deadline. The OS reports no ICMP errors on an unconnected
+//! socket, so on a shared endpoint (`listen`, `Endpoint::bind`) `Endpoint::connect` learns
+//! of an unreachable peer only from its timeout: bound it with `Endpoint::connect_timeout`
+//! (or the client configuration's handshake timeout, 60 s by default).
+//!
+//! Once established, a session treats an ICMP error as a soft error, as TCP does in its
+//! synchronized states (RFC 5927): an unauthenticated ICMP message, which an off-path
+//! attacker may forge, never ends an authenticated session. A vanished peer is detected by
+//! the session's idle timeout (`ClientConfigBuilder::idle_timeout`).
+//!
+//! `connect_timeout` bounds the handshake from the moment the driver starts it (name
+//! resolution before it is not counted); on expiry the pending session is destroyed and the
+//! call fails with [`Error::ConnectTimeout`].
 
 use ::std::net::SocketAddr;
 use ::std::time::Duration;
 
-use crate::endpoint::{ConnectError, EndpointConfig};
+use crate::endpoint::{ConnectError, EndpointConfig, HelloPolicy};
 
 /// The session-information accessors both adapters' `Session` share: besides the address
 /// and protocol, each reads the snapshot taken when the handshake completed, through the
@@ -106,6 +127,37 @@ macro_rules! endpoint_accessors {
         pub fn destroy(&self) {
             self.request(Command::DestroyEndpoint);
         }
+
+        /// Allow a ClientHello from `remote` under [`crate::HelloPolicy::ApprovedOnly`]
+        /// ([`crate::adapter::EndpointOptions::hello_policy`]).
+        ///
+        /// This is the defence against the WebRTC "DTLS ClientHello race" (OWASP ASVS 5.0
+        /// V12): an attacker who learns the server's address races the real peer with its own
+        /// ClientHello. The application approves only the address that ICE validated with
+        /// STUN connectivity checks (the selected candidate pair's remote address) and the
+        /// endpoint ignores every other one, counting it in
+        /// [`EndpointStats::policy_rejections`].
+        ///
+        /// Sent to the driver like the other requests: it is in force for every datagram that
+        /// reaches the socket after this call returns. Sessions that exist are not affected.
+        /// Under [`crate::HelloPolicy::AcceptAll`] approvals are kept but change nothing.
+        pub fn approve_peer(&self, remote: SocketAddr) {
+            self.request(Command::ApprovePeer(remote));
+        }
+
+        /// Withdraw an approval given with [`Endpoint::approve_peer`] (the ICE pair failed or
+        /// was replaced, say). A session with `remote` that exists is not affected: destroy
+        /// it to end it.
+        pub fn revoke_peer(&self, remote: SocketAddr) {
+            self.request(Command::RevokePeer(remote));
+        }
+
+        /// Server sessions whose handshake has started (after a verified cookie) and not
+        /// completed, as of the driver's last batch; at most
+        /// [`crate::adapter::EndpointOptions::max_half_open`].
+        pub fn half_open_count(&self) -> usize {
+            self.status_of(|s| s.half_open)
+        }
     };
 }
 
@@ -131,6 +183,14 @@ pub struct EndpointOptions {
     /// Application records buffered per session before new ones are dropped, as a slow
     /// reader of a UDP socket would lose them.
     pub receive_queue: usize,
+    /// Most server sessions in their handshake at once (see
+    /// [`EndpointConfig::max_half_open`]); further ClientHellos are refused and counted in
+    /// [`crate::EndpointStats::half_open_rejections`].
+    pub max_half_open: usize,
+    /// Which addresses may start a server handshake (default: any). With
+    /// [`HelloPolicy::ApprovedOnly`], only those approved with the adapter's
+    /// `Endpoint::approve_peer`; see there.
+    pub hello_policy: HelloPolicy,
 }
 
 impl Default for EndpointOptions {
@@ -142,6 +202,8 @@ impl Default for EndpointOptions {
             close_linger: c.close_linger,
             rng_seed: None,
             receive_queue: 1024,
+            max_half_open: c.max_half_open,
+            hello_policy: c.hello_policy,
         }
     }
 }
@@ -158,7 +220,8 @@ impl EndpointOptions {
             cookie_rotation: self.cookie_rotation,
             close_linger: self.close_linger,
             rng_seed: self.rng_seed,
-            ..EndpointConfig::default()
+            max_half_open: self.max_half_open,
+            hello_policy: self.hello_policy,
         }
     }
 }
@@ -177,7 +240,10 @@ pub struct HandshakeFailure {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The socket failed (bind, address resolution, send).
+    /// The socket failed (bind, address resolution, send). A `connect` from its own socket
+    /// whose peer answered with ICMP "port unreachable" before the handshake completed
+    /// fails with kind [`::std::io::ErrorKind::ConnectionRefused`] (see the module
+    /// documentation).
     Io(::std::io::Error),
     /// The DTLS session failed; the peer got the matching alert.
     Dtls(crate::Error),
@@ -185,6 +251,9 @@ pub enum Error {
     Connect(ConnectError),
     /// The endpoint or session is closed (or its driver has stopped).
     Closed,
+    /// `connect_timeout`: the handshake did not complete within this time; the pending
+    /// session was destroyed.
+    ConnectTimeout(Duration),
 }
 
 impl core::fmt::Display for Error {
@@ -194,6 +263,7 @@ impl core::fmt::Display for Error {
             Self::Dtls(e) => write!(f, "dtls: {e}"),
             Self::Connect(e) => write!(f, "connect: {e}"),
             Self::Closed => f.write_str("closed"),
+            Self::ConnectTimeout(t) => write!(f, "connect: no handshake within the timeout of {t:?}"),
         }
     }
 }
@@ -204,7 +274,7 @@ impl ::std::error::Error for Error {
             Self::Io(e) => Some(e),
             Self::Dtls(e) => Some(e),
             Self::Connect(e) => Some(e),
-            Self::Closed => None,
+            Self::Closed | Self::ConnectTimeout(_) => None,
         }
     }
 }
@@ -294,10 +364,10 @@ pub(crate) struct Status {
 /// [`driver::HandleChannels`], its own channel types; everything else happens here, once.
 #[cfg(any(feature = "std-net", feature = "tokio"))]
 mod driver {
-    use ::std::collections::HashMap;
+    use ::std::collections::{BTreeSet, HashMap};
     use ::std::net::SocketAddr;
     use ::std::sync::Arc;
-    use ::std::time::Instant;
+    use ::std::time::{Duration, Instant};
 
     use super::{Error, Established, ExportRequest, HandshakeFailure, Status};
     use crate::config::ClientConfig;
@@ -308,6 +378,14 @@ mod driver {
     /// Failed server handshakes kept for `handshake_failure`; later ones are dropped until
     /// the application reads them.
     pub(super) const FAILURE_QUEUE: usize = 64;
+
+    /// How long a driver pauses after its socket failed `consecutive` times in a row, so a
+    /// socket that keeps failing cannot make it spin: not at all after a single failure (an
+    /// ICMP error is reported once), then 1 ms, doubling up to 64 ms.
+    pub(super) fn error_pause(consecutive: u32) -> Option<Duration> {
+        let n = consecutive.checked_sub(2)?;
+        Some(Duration::from_millis(1 << n.min(6)))
+    }
 
     /// How a driver reaches the handles of one adapter: its channel types and how to send on
     /// them. Implemented by the adapter's `Session`. No send may block the driver: a value
@@ -337,13 +415,36 @@ mod driver {
 
     /// A request from a handle to its driver.
     pub(super) enum Command<C: HandleChannels> {
-        Connect { config: Arc<ClientConfig>, remote: SocketAddr, reply: C::Reply<Result<C, Error>> },
-        Send { h: SessionHandle, data: Vec<u8>, reply: C::Reply<Result<(), Error>> },
-        Stats { h: SessionHandle, reply: C::Reply<Option<SessionStats>> },
-        Export { h: SessionHandle, request: ExportRequest, reply: C::Reply<Result<Vec<u8>, Error>> },
+        Connect {
+            config: Arc<ClientConfig>,
+            remote: SocketAddr,
+            /// Give up (destroying the session) if the handshake has not completed by then.
+            timeout: Option<Duration>,
+            reply: C::Reply<Result<C, Error>>,
+        },
+        Send {
+            h: SessionHandle,
+            data: Vec<u8>,
+            reply: C::Reply<Result<(), Error>>,
+        },
+        Stats {
+            h: SessionHandle,
+            reply: C::Reply<Option<SessionStats>>,
+        },
+        Export {
+            h: SessionHandle,
+            request: ExportRequest,
+            reply: C::Reply<Result<Vec<u8>, Error>>,
+        },
         Close(SessionHandle),
         Destroy(SessionHandle),
         SetBusy(bool),
+        ApprovePeer(SocketAddr),
+        RevokePeer(SocketAddr),
+        MaySendHello {
+            remote: SocketAddr,
+            reply: C::Reply<bool>,
+        },
         CloseEndpoint,
         DestroyEndpoint,
     }
@@ -355,6 +456,7 @@ mod driver {
         pub stats: EndpointStats,
         pub sessions: usize,
         pub busy: bool,
+        pub half_open: usize,
     }
 
     impl EndpointStatus {
@@ -364,6 +466,7 @@ mod driver {
                 stats: core.stats().clone(),
                 sessions: core.session_count(),
                 busy: core.is_busy(),
+                half_open: core.half_open_count(),
             }
         }
     }
@@ -378,11 +481,25 @@ mod driver {
         pending: Option<C>,
         /// For sessions made by `connect`: where the handle goes.
         reply: Option<C::Reply<Result<C, Error>>>,
+        /// For `connect_timeout`: when the connect gives up, and the timeout it was given.
+        deadline: Option<(Instant, Duration)>,
     }
 
     impl<C: HandleChannels> Slot<C> {
         pub(super) fn new(remote: SocketAddr, handle: C, data: C::Data, status: C::Status) -> Self {
-            Self { remote, data: Some(data), status, pending: Some(handle), reply: None }
+            Self { remote, data: Some(data), status, pending: Some(handle), reply: None, deadline: None }
+        }
+
+        /// The reply of a `connect` still waiting, taken with its deadline (if any).
+        fn take_reply(
+            &mut self,
+            h: SessionHandle,
+            deadlines: &mut BTreeSet<(Instant, SessionHandle)>,
+        ) -> Option<C::Reply<Result<C, Error>>> {
+            if let Some((at, _)) = self.deadline.take() {
+                deadlines.remove(&(at, h));
+            }
+            self.reply.take()
         }
     }
 
@@ -394,21 +511,83 @@ mod driver {
         /// `None` once the endpoint is closing: `accept` then ends.
         accept: Option<C::Accept>,
         failures: C::Failures,
+        /// The deadlines of `connect_timeout` calls still waiting, earliest first.
+        deadlines: BTreeSet<(Instant, SessionHandle)>,
     }
 
     impl<C: HandleChannels> Slots<C> {
         pub(super) fn new(control: C::Control, receive_queue: usize, accept: C::Accept, failures: C::Failures) -> Self {
             let receive_queue = receive_queue.max(1);
-            Self { slots: HashMap::new(), control, receive_queue, accept: Some(accept), failures }
+            Self {
+                slots: HashMap::new(),
+                control,
+                receive_queue,
+                accept: Some(accept),
+                failures,
+                deadlines: BTreeSet::new(),
+            }
+        }
+
+        /// When the driver must wake next: the core's next timer or the earliest
+        /// `connect_timeout` deadline.
+        pub(super) fn wake_at(&self, core: &mut Core) -> Option<Instant> {
+            let connect = self.deadlines.first().map(|&(at, _)| at);
+            match (core.poll_timeout(), connect) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        }
+
+        /// Run what is due at `now`: every `connect_timeout` whose deadline passed fails with
+        /// [`Error::ConnectTimeout`] and its session is destroyed; then the core's timers.
+        pub(super) fn handle_timeout(&mut self, core: &mut Core, now: Instant) {
+            while let Some(&(at, h)) = self.deadlines.first() {
+                if at > now {
+                    break;
+                }
+                self.deadlines.remove(&(at, h));
+                let timeout = self.slots.get(&h).and_then(|s| s.deadline).map_or(Duration::ZERO, |(_, t)| t);
+                self.abandon(core, h, Error::ConnectTimeout(timeout));
+            }
+            core.handle_timeout(now);
+        }
+
+        /// End the `connect` of session `h` if it is still waiting for its handshake: it
+        /// fails with `error` and the session is destroyed. Its handle is dropped too, so
+        /// that a `Connected` event the core queued meanwhile hands it to nobody.
+        fn abandon(&mut self, core: &mut Core, h: SessionHandle, error: Error) {
+            let Some(slot) = self.slots.get_mut(&h) else { return };
+            let Some(reply) = slot.take_reply(h, &mut self.deadlines) else { return };
+            slot.pending = None;
+            C::reply(reply, Err(error));
+            core.destroy_session(h);
+        }
+
+        /// The socket, connected to `remote`, reported that `remote` refused (ICMP port
+        /// unreachable): a `connect` to it still waiting for its handshake fails at once with
+        /// `error` and its session is destroyed. An established session is left alone, as
+        /// TCP treats hard ICMP errors in its synchronized states (RFC 5927): an
+        /// unauthenticated ICMP message must not end an authenticated session.
+        pub(super) fn refused(&mut self, core: &mut Core, remote: SocketAddr, error: &::std::io::Error) {
+            let Some(h) = core.handle_for(remote) else { return };
+            let error = ::std::io::Error::new(error.kind(), format!("{remote}: {error}"));
+            self.abandon(core, h, Error::Io(error));
         }
 
         /// Carry out one request from a handle.
         pub(super) fn command(&mut self, core: &mut Core, c: Command<C>, now: Instant) {
             match c {
-                Command::Connect { config, remote, reply } => match core.connect(config, remote, now) {
+                Command::Connect { config, remote, timeout, reply } => match core.connect(config, remote, now) {
                     Ok(h) => {
                         let mut slot = C::open(&self.control, self.receive_queue, h, remote);
                         slot.reply = Some(reply);
+                        // A deadline too far away to represent is no deadline.
+                        if let Some(t) = timeout
+                            && let Some(at) = now.checked_add(t)
+                        {
+                            slot.deadline = Some((at, t));
+                            self.deadlines.insert((at, h));
+                        }
                         self.slots.insert(h, slot);
                     }
                     Err(e) => C::reply(reply, Err(e.into())),
@@ -419,6 +598,9 @@ mod driver {
                 Command::Close(h) => core.close_session(h, now),
                 Command::Destroy(h) => core.destroy_session(h),
                 Command::SetBusy(b) => core.set_busy(b),
+                Command::ApprovePeer(remote) => core.approve_peer(remote),
+                Command::RevokePeer(remote) => core.revoke_peer(remote),
+                Command::MaySendHello { remote, reply } => C::reply(reply, core.may_send_hello(remote)),
                 Command::CloseEndpoint => {
                     self.accept = None;
                     core.close(now);
@@ -447,7 +629,7 @@ mod driver {
                     let established = core.session(h).map(Established::of);
                     C::publish(&slot.status, |s| s.established = established);
                     if let Some(session) = slot.pending.take() {
-                        match (slot.reply.take(), &self.accept) {
+                        match (slot.take_reply(h, &mut self.deadlines), &self.accept) {
                             (Some(reply), _) => C::reply(reply, Ok(session)),
                             (None, Some(accept)) => C::accept(accept, session),
                             (None, None) => {}
@@ -461,7 +643,7 @@ mod driver {
                 }
                 EndpointEvent::Session(Event::Closed) => slot.data = None,
                 EndpointEvent::Failed(e) => {
-                    if let Some(reply) = slot.reply.take() {
+                    if let Some(reply) = slot.take_reply(h, &mut self.deadlines) {
                         C::reply(reply, Err(Error::Dtls(e.clone())));
                     } else if slot.pending.is_some() {
                         C::fail(&self.failures, HandshakeFailure { remote: slot.remote, error: e.clone() });
@@ -469,8 +651,8 @@ mod driver {
                     C::publish(&slot.status, |s| s.error = Some(e));
                 }
                 EndpointEvent::Destroyed(stats) => {
-                    if let Some(slot) = self.slots.remove(&h) {
-                        if let Some(reply) = slot.reply {
+                    if let Some(mut slot) = self.slots.remove(&h) {
+                        if let Some(reply) = slot.take_reply(h, &mut self.deadlines) {
                             C::reply(reply, Err(Error::Closed));
                         }
                         C::publish(&slot.status, |s| s.final_stats = Some(*stats));
@@ -482,11 +664,44 @@ mod driver {
 
         /// The driver stops: wake every handle still waiting for its session to end.
         pub(super) fn finish(&mut self, now: Instant) {
+            self.deadlines.clear();
             for (_, slot) in self.slots.drain() {
                 C::publish(&slot.status, |s| {
                     s.final_stats.get_or_insert_with(|| SessionStats::new(now));
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_pass_the_hello_policy_and_half_open_cap_to_the_core() {
+        let defaults = EndpointOptions::default();
+        let core = EndpointConfig::default();
+        assert_eq!((defaults.hello_policy, defaults.max_half_open), (core.hello_policy, core.max_half_open));
+        let options =
+            EndpointOptions { hello_policy: HelloPolicy::ApprovedOnly, max_half_open: 7, ..EndpointOptions::default() };
+        let config = options.endpoint_config(None);
+        assert_eq!((config.hello_policy, config.max_half_open), (HelloPolicy::ApprovedOnly, 7));
+    }
+
+    #[test]
+    fn connect_timeout_error_names_the_timeout() {
+        let e = Error::ConnectTimeout(Duration::from_millis(300));
+        assert!(e.to_string().contains("300ms"), "{e}");
+    }
+
+    #[cfg(any(feature = "std-net", feature = "tokio"))]
+    #[test]
+    fn socket_error_pauses_start_at_the_second_error_and_are_capped() {
+        let pauses: Vec<_> = (0..12).map(driver::error_pause).collect();
+        assert_eq!(&pauses[..3], &[None, None, Some(Duration::from_millis(1))]);
+        assert_eq!(pauses[3], Some(Duration::from_millis(2)));
+        assert_eq!(pauses[11], Some(Duration::from_millis(64)));
+        assert_eq!(driver::error_pause(u32::MAX), Some(Duration::from_millis(64)));
     }
 }

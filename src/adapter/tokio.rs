@@ -13,10 +13,15 @@
 //!   closes every session and then stops the driver.
 //! - Received records wait in a bounded queue ([`EndpointOptions::receive_queue`]); when it
 //!   is full, new records are dropped, as datagrams would be.
+//! - [`connect`] and [`connect_timeout`] connect their own socket to the peer, so that an
+//!   ICMP "port unreachable" ends the attempt at once (see the [parent module](super)).
+//! - A request sent before a datagram arrived is carried out before that datagram is
+//!   handled (an [`Endpoint::approve_peer`] before the approved peer's ClientHello, say).
 
+use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ::tokio::net::{ToSocketAddrs, UdpSocket, lookup_host};
 use ::tokio::sync::{mpsc, oneshot, watch};
@@ -43,16 +48,44 @@ pub async fn listen(
     config: Arc<ServerConfig>,
     options: EndpointOptions,
 ) -> Result<Endpoint, Error> {
-    Endpoint::start(addr, Some(config), options).await
+    Endpoint::start(addr, Some(config), options, None).await
 }
 
 /// Connect to a server from a fresh ephemeral socket and complete the handshake. The
 /// returned session owns its endpoint; dropping the session closes both.
+///
+/// The socket is connected to the peer, so a peer that answers with ICMP "port unreachable"
+/// (nothing listens there) fails the call at once with [`Error::Io`] of kind
+/// [`ErrorKind::ConnectionRefused`]. A peer that does not answer at all is given up after
+/// the client configuration's handshake timeout ([`Error::Dtls`] with
+/// [`crate::Error::HandshakeTimeout`]); bound the wait with [`connect_timeout`].
 pub async fn connect(addr: impl ToSocketAddrs, config: Arc<ClientConfig>) -> Result<Session, Error> {
+    connect_own(addr, config, None).await
+}
+
+/// Like [`connect`], giving up when the handshake has not completed within `timeout`: the
+/// pending session is destroyed and the call fails with [`Error::ConnectTimeout`]. Name
+/// resolution of `addr` happens before and is not counted.
+///
+/// Prefer it to wrapping [`connect`] in `tokio::time::timeout`, which leaves the abandoned
+/// handshake running in the driver until its own deadline.
+pub async fn connect_timeout(
+    addr: impl ToSocketAddrs,
+    config: Arc<ClientConfig>,
+    timeout: Duration,
+) -> Result<Session, Error> {
+    connect_own(addr, config, Some(timeout)).await
+}
+
+async fn connect_own(
+    addr: impl ToSocketAddrs,
+    config: Arc<ClientConfig>,
+    timeout: Option<Duration>,
+) -> Result<Session, Error> {
     let remote = resolve(addr).await?;
     let bind: SocketAddr = if remote.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
-    let endpoint = Endpoint::bind(bind, EndpointOptions::default()).await?;
-    let mut session = endpoint.connect(remote, config).await?;
+    let endpoint = Endpoint::start(bind, None, EndpointOptions::default(), Some(remote)).await?;
+    let mut session = endpoint.open(remote, config, timeout).await?;
     session.endpoint = Some(endpoint);
     Ok(session)
 }
@@ -80,15 +113,20 @@ impl core::fmt::Debug for Endpoint {
 impl Endpoint {
     /// A client-only endpoint on `addr` (use [`Endpoint::connect`] for sessions).
     pub async fn bind(addr: impl ToSocketAddrs, options: EndpointOptions) -> Result<Endpoint, Error> {
-        Self::start(addr, None, options).await
+        Self::start(addr, None, options, None).await
     }
 
+    /// An endpoint on `addr`; with `peer`, its socket is connected to that one peer.
     async fn start(
         addr: impl ToSocketAddrs,
         server: Option<Arc<ServerConfig>>,
         options: EndpointOptions,
+        peer: Option<SocketAddr>,
     ) -> Result<Endpoint, Error> {
         let socket = UdpSocket::bind(addr).await?;
+        if let Some(remote) = peer {
+            socket.connect(remote).await?;
+        }
         let local_addr = socket.local_addr()?;
         let now = Instant::now();
         let core = Core::new(options.endpoint_config(server), now);
@@ -98,6 +136,7 @@ impl Endpoint {
         let (status_tx, status_rx) = watch::channel(EndpointStatus::of(&core));
         let driver = Driver {
             socket,
+            peer,
             core,
             status: status_tx,
             slots: Slots::new(cmd_tx.clone(), options.receive_queue, accept_tx, failure_tx),
@@ -125,11 +164,45 @@ impl Endpoint {
     }
 
     /// Start a client session to `addr` on this endpoint's socket and wait for the handshake.
+    ///
+    /// This socket is not connected to the peer (it may serve many), and the OS reports no
+    /// ICMP errors on an unconnected socket: a peer where nothing listens is given up only
+    /// after the client configuration's handshake timeout (60 s by default). Use
+    /// [`Endpoint::connect_timeout`] to bound the wait, or [`connect`] for a socket of its own
+    /// that learns of a refusal at once.
     pub async fn connect(&self, addr: impl ToSocketAddrs, config: Arc<ClientConfig>) -> Result<Session, Error> {
-        let remote = resolve(addr).await?;
+        self.open(resolve(addr).await?, config, None).await
+    }
+
+    /// Like [`Endpoint::connect`], giving up when the handshake has not completed within
+    /// `timeout`: the pending session is destroyed and the call fails with
+    /// [`Error::ConnectTimeout`]. Name resolution of `addr` happens before and is not
+    /// counted.
+    pub async fn connect_timeout(
+        &self,
+        addr: impl ToSocketAddrs,
+        config: Arc<ClientConfig>,
+        timeout: Duration,
+    ) -> Result<Session, Error> {
+        self.open(resolve(addr).await?, config, Some(timeout)).await
+    }
+
+    async fn open(
+        &self,
+        remote: SocketAddr,
+        config: Arc<ClientConfig>,
+        timeout: Option<Duration>,
+    ) -> Result<Session, Error> {
         let (reply, rx) = oneshot::channel();
-        self.cmd.send(Command::Connect { config, remote, reply }).map_err(|_| Error::Closed)?;
+        self.cmd.send(Command::Connect { config, remote, timeout, reply }).map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Whether `remote` may start a server handshake now under
+    /// [`EndpointOptions::hello_policy`] (asks the driver); `false` once it has stopped.
+    pub async fn may_send_hello(&self, remote: SocketAddr) -> bool {
+        let (reply, rx) = oneshot::channel();
+        self.cmd.send(Command::MaySendHello { remote, reply }).is_ok() && rx.await.unwrap_or(false)
     }
 
     fn status_of<T>(&self, f: impl FnOnce(&EndpointStatus) -> T) -> T {
@@ -294,6 +367,8 @@ impl HandleChannels for Session {
 
 struct Driver {
     socket: UdpSocket,
+    /// The peer a connected socket is connected to.
+    peer: Option<SocketAddr>,
     core: Core,
     status: watch::Sender<EndpointStatus>,
     slots: Slots<Session>,
@@ -302,12 +377,14 @@ struct Driver {
 impl Driver {
     async fn run(mut self, mut cmds: mpsc::UnboundedReceiver<Command>) {
         let mut buf = vec![0u8; 65536];
+        // Receive errors in a row.
+        let mut errors = 0u32;
         loop {
             self.flush().await;
             if self.core.state() == EndpointState::Closed {
                 break;
             }
-            let deadline = self.core.poll_timeout();
+            let deadline = self.slots.wake_at(&mut self.core);
             let sleep = async {
                 match deadline {
                     Some(t) => ::tokio::time::sleep_until(t.into()).await,
@@ -315,24 +392,56 @@ impl Driver {
                 }
             };
             ::tokio::select! {
-                r = self.socket.recv_from(&mut buf) => {
-                    if let Ok((n, from)) = r {
+                r = self.socket.recv_from(&mut buf) => match r {
+                    Ok((n, from)) => {
+                        errors = 0;
+                        // Requests sent before this datagram arrived come first.
+                        while let Ok(c) = cmds.try_recv() {
+                            self.slots.command(&mut self.core, c, Instant::now());
+                        }
                         self.core.handle(Instant::now(), from, buf.get(..n).unwrap_or_default());
                         for _ in 1..RECEIVE_BATCH {
-                            let Ok((n, from)) = self.socket.try_recv_from(&mut buf) else { break };
-                            self.core.handle(Instant::now(), from, buf.get(..n).unwrap_or_default());
+                            match self.socket.try_recv_from(&mut buf) {
+                                Ok((n, from)) => {
+                                    self.core.handle(Instant::now(), from, buf.get(..n).unwrap_or_default());
+                                }
+                                Err(e) => {
+                                    if e.kind() != ErrorKind::WouldBlock {
+                                        self.socket_error(&e);
+                                    }
+                                    break;
+                                }
+                            }
                         }
                     }
-                }
+                    Err(e) => {
+                        errors = errors.saturating_add(1);
+                        self.socket_error(&e);
+                        if let Some(pause) = driver::error_pause(errors) {
+                            ::tokio::time::sleep(pause).await;
+                        }
+                    }
+                },
                 c = cmds.recv() => match c {
                     Some(c) => self.slots.command(&mut self.core, c, Instant::now()),
                     None => self.core.close(Instant::now()),
                 },
-                () = sleep => self.core.handle_timeout(Instant::now()),
+                () = sleep => {}
             }
+            self.slots.handle_timeout(&mut self.core, Instant::now());
         }
         // Closed: wake every waiter; the socket is dropped with the driver.
         self.slots.finish(Instant::now());
+    }
+
+    /// A receive or send failed. Only a refusal reported on a connected socket matters:
+    /// anything else is a lost datagram, which DTLS retransmits if it matters.
+    fn socket_error(&mut self, e: &std::io::Error) {
+        if e.kind() == ErrorKind::ConnectionRefused
+            && let Some(peer) = self.peer
+        {
+            self.slots.refused(&mut self.core, peer, e);
+        }
     }
 
     /// Drain every output of the core: datagrams to the socket, events to the handles.
@@ -347,8 +456,14 @@ impl Driver {
             }
             while let Some(Transmit { destination, contents }) = self.core.poll_transmit() {
                 progressed = true;
-                // A failed send is a lost datagram; DTLS retransmits what matters.
-                let _ = self.socket.send_to(&contents, destination).await;
+                // Some systems refuse `send_to` on a connected socket.
+                let sent = match self.peer {
+                    Some(peer) if peer == destination => self.socket.send(&contents).await,
+                    _ => self.socket.send_to(&contents, destination).await,
+                };
+                if let Err(e) = sent {
+                    self.socket_error(&e);
+                }
             }
             if !progressed {
                 break;

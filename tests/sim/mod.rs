@@ -12,7 +12,9 @@
 
 #![allow(dead_code)]
 
+pub mod endpoint_pair;
 pub mod evil;
+pub mod hello_client;
 pub mod test_rsa_key;
 pub mod wire;
 

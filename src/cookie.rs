@@ -54,7 +54,7 @@ pub fn pinned_fields(body: &[u8]) -> Option<PinnedFields> {
 
 // RFC 6347 §4.2.1: "Cookie = HMAC(Secret, Client-IP, Client-Parameters)". We bind the
 // address and port and the pinned parameters, so a cookie is useless from another address
-// or with another random, session_id, suite list or compression list (SECURITY.md item 7).
+// or with another random, session_id, suite list or compression list (docs/security.md item 7).
 fn mac(key: &hmac::Key, peer: SocketAddr, body: &[u8], f: &PinnedFields) -> hmac::Tag {
     let mut m = hmac::Context::with_key(key);
     match peer {

@@ -4,8 +4,8 @@
 //!
 //! The endpoint owns the session table, the cookie secrets, the busy flag and the session
 //! cap, and its [`EndpointStats`]. It must never touch a socket or a clock, never keep state
-//! for a peer whose cookie has not verified (SECURITY.md item 7), never send a peer more
-//! bytes than it sent before its cookie verified (SECURITY.md item 11), and never scan all
+//! for a peer whose cookie has not verified (docs/security.md item 7), never send a peer more
+//! bytes than it sent before its cookie verified (docs/security.md item 11), and never scan all
 //! sessions to handle one datagram or one timer.
 //!
 //! Drive it like a [`Session`], draining the outputs after every input, events first:
@@ -646,7 +646,7 @@ impl Endpoint {
         }
         let mut contents = self.stateless_pool.take(HELLO_VERIFY_REQUEST_LEN);
         cookies.hello_verify_request(remote, peeked, &mut contents);
-        // SECURITY.md item 11: never answer with more bytes than the ClientHello had.
+        // docs/security.md item 11: never answer with more bytes than the ClientHello had.
         if contents.len() > hello_len {
             self.stats.amplification_refusals += 1;
             self.stateless_pool.put(contents);

@@ -267,7 +267,7 @@ impl Session {
         self.stats.packets_received += 1;
         self.stats.datagram_bytes_received += datagram.len() as u64;
         // As in `handle_application_record`: bounded queue, authenticate, then deliver only
-        // once the handshake is complete (SECURITY.md item 2).
+        // once the handshake is complete (docs/security.md item 2).
         if self.events.len() >= self.max_queued {
             self.stats.records_dropped += 1;
             return Ok(None);
@@ -480,7 +480,7 @@ impl Session {
             return;
         }
         self.last_heard = now;
-        // SECURITY.md item 2: application data only once the handshake is complete.
+        // docs/security.md item 2: application data only once the handshake is complete.
         if !self.ctx.connected || self.close_sent {
             self.stats.records_dropped += 1;
             self.pool.put(buf);
@@ -508,7 +508,7 @@ impl Session {
             }
             ContentType::Alert => self.handle_alert(now, header.epoch, plain),
             ContentType::ApplicationData => {
-                // SECURITY.md item 2: application data only in an epoch with keys; records
+                // docs/security.md item 2: application data only in an epoch with keys; records
                 // of the current epoch went to `handle_application_record`, so what reaches
                 // here is plaintext (epoch 0) or of an old epoch.
                 self.stats.records_dropped += 1;
@@ -560,14 +560,14 @@ impl Session {
                 self.stats.records_dropped += 1;
                 break;
             };
-            // RFC 5746 §4.4 / SECURITY.md item 9: after the handshake, a handshake message
+            // RFC 5746 §4.4 / docs/security.md item 9: after the handshake, a handshake message
             // in the protected epoch other than a repeated Finished starts a renegotiation
             // (its message_seq restarts at 0, RFC 6347 §4.2.2); refuse it with a warning.
             if self.ctx.connected && epoch == 1 && header.msg_type != HandshakeType::Finished {
                 self.send_alert(AlertLevel::Warning, AlertDescription::NoRenegotiation);
                 break;
             }
-            // SECURITY.md item 8: Finished only in epoch 1, everything else of the initial
+            // docs/security.md item 8: Finished only in epoch 1, everything else of the initial
             // handshake only in epoch 0.
             if (header.msg_type == HandshakeType::Finished) != (epoch == 1) {
                 self.stats.records_dropped += 1;
@@ -610,7 +610,7 @@ impl Session {
 
     fn handle_message(&mut self, now: Instant, msg: HandshakeMessage) -> Result<(), Error> {
         if self.ctx.connected {
-            // RFC 5746 §4.4 / SECURITY.md item 9: refuse renegotiation with a warning.
+            // RFC 5746 §4.4 / docs/security.md item 9: refuse renegotiation with a warning.
             self.send_alert(AlertLevel::Warning, AlertDescription::NoRenegotiation);
             return Ok(());
         }

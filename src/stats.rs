@@ -81,7 +81,7 @@ pub struct EndpointStats {
     /// Stateless HelloVerifyRequests sent.
     pub hello_verify_requests_sent: u64,
     /// HelloVerifyRequests not sent because they would have been larger than the
-    /// ClientHello datagram (SECURITY.md item 11; never expected to happen).
+    /// ClientHello datagram (docs/security.md item 11; never expected to happen).
     pub amplification_refusals: u64,
     /// Live server sessions replaced by a new handshake from the same address
     /// (RFC 6347 §4.2.8).

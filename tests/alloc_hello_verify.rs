@@ -1,6 +1,6 @@
 //! The stateless answer to a ClientHello from an unknown peer allocates nothing once the
 //! endpoint's output queue and buffer pool reached their steady size: a flood of cookie-less
-//! ClientHellos costs the server no heap (SECURITY.md item 7).
+//! ClientHellos costs the server no heap (docs/security.md item 7).
 //!
 //! A binary of its own: the counting allocator is process-wide.
 

@@ -1,5 +1,5 @@
 //! ClientHello floods against one sans-IO `Endpoint` with a server configuration
-//! (SECURITY.md items 7 and 11).
+//! (docs/security.md items 7 and 11).
 //!
 //! - A million cookie-less ClientHellos from distinct spoofed addresses create no state,
 //!   get exactly one HelloVerifyRequest each, never a larger one, and leave the heap flat
@@ -207,7 +207,7 @@ fn million_spoofed_client_hellos_create_no_state_and_keep_memory_flat() {
     assert!(growth <= 1024, "live heap moved by {growth} bytes: {live_after_warm_up} -> {live_after_flood}");
 }
 
-/// SECURITY.md item 7, the other half: once cookies verify, state is bounded by
+/// docs/security.md item 7, the other half: once cookies verify, state is bounded by
 /// `max_sessions`. Every address first gets its cookie (while the endpoint is empty), then
 /// all of them return with it at once.
 #[test]

@@ -109,7 +109,7 @@ impl RecordKey {
     }
 
     // RFC 5288 §3: nonce = salt (4) || explicit nonce (8); we set the explicit part to the
-    // record's epoch||sequence (RFC 6347 §4.1.2.1 / SECURITY.md item 6), so it never repeats.
+    // record's epoch||sequence (RFC 6347 §4.1.2.1 / docs/security.md item 6), so it never repeats.
     // RFC 7905 §2: nonce = IV XOR (0^32 || epoch||sequence), left-padded.
     fn nonce(&self, epoch_seq: u64) -> Nonce {
         let [h0, h1, h2, h3] = self.iv_head;

@@ -191,7 +191,7 @@ fn hello_verify_request_is_stateless_small_and_echoes_sequence_numbers() {
     assert_eq!(server.poll_timeout(), None);
     let hvr = server.poll_transmit().unwrap().contents;
     assert!(server.poll_transmit().is_none());
-    // SECURITY.md item 11.
+    // docs/security.md item 11.
     assert!(hvr.len() <= first.len(), "HVR {} > ClientHello {}", hvr.len(), first.len());
     assert_eq!(server.stats().amplification_refusals, 0);
     // RFC 6347 §4.2.1: record sequence of the ClientHello, DTLS 1.0 like OpenSSL.

@@ -4,8 +4,8 @@
 //! This module owns the buffering of not-yet-delivered handshake messages and the caps on
 //! it. It must never allocate beyond its caps (per message and per session, checked before
 //! any allocation), never match fragments on message type alone (fragments are keyed by
-//! message_seq and must agree on type and length, SECURITY.md item 3), never loop without
-//! progress on degenerate fragments (SECURITY.md item 4), and never interpret message
+//! message_seq and must agree on type and length, docs/security.md item 3), never loop without
+//! progress on degenerate fragments (docs/security.md item 4), and never interpret message
 //! bodies. It does not decide what a repeated flight means; it reports it
 //! ([`Inserted::Old`]) and the session decides.
 
@@ -243,7 +243,7 @@ impl Reassembler {
         match self.pending.entry(header.message_seq) {
             Entry::Occupied(entry) => {
                 let pending = entry.into_mut();
-                // SECURITY.md item 3: a fragment joins a message only if type, length and the
+                // docs/security.md item 3: a fragment joins a message only if type, length and the
                 // bytes it overlaps all agree with what that message_seq already holds.
                 if pending.msg_type != header.msg_type
                     || pending.body.len() != length
@@ -257,7 +257,7 @@ impl Reassembler {
                 if length > self.max_message_len {
                     return Err(InsertError::TooLarge);
                 }
-                // SECURITY.md item 4: an empty fragment of a non-empty message adds nothing;
+                // docs/security.md item 4: an empty fragment of a non-empty message adds nothing;
                 // do not allocate for it.
                 if length > 0 && fragment.is_empty() {
                     return Ok(Inserted::Buffered);

@@ -71,7 +71,7 @@ impl ServerState {
     ///
     /// Also while a CertificateVerify is awaited: the keys exist already, and a Finished
     /// that follows the client's Certificate without a CertificateVerify must be read to be
-    /// refused (SECURITY.md item 1) rather than buffered until the handshake times out. The
+    /// refused (docs/security.md item 1) rather than buffered until the handshake times out. The
     /// reassembler still delivers strictly in message_seq order, so a lost CertificateVerify
     /// is waited for, not skipped.
     pub fn expects_ccs(&self) -> bool {
@@ -125,7 +125,7 @@ impl ServerState {
                 };
                 ctx.add_received(received);
                 if chain.is_empty() {
-                    // RFC 5246 §7.4.6 / SECURITY.md item 1: no certificate when one is
+                    // RFC 5246 §7.4.6 / docs/security.md item 1: no certificate when one is
                     // required ends the handshake.
                     if matches!(config.client_auth, ClientAuth::Required(_)) {
                         return Err(PeerIncompatible::CertificateRequired.into());
@@ -158,7 +158,7 @@ impl ServerState {
                 Ok(Self::ExpectFinished)
             }
             (Self::ExpectCertificateVerify { .. }, HandshakePayload::Finished(_)) => {
-                // SECURITY.md item 1: a client certificate without proof of possession.
+                // docs/security.md item 1: a client certificate without proof of possession.
                 Err(PeerMisbehaved::MissingCertificateVerify.into())
             }
             (Self::ExpectFinished, HandshakePayload::Finished(fin)) => {

@@ -2,7 +2,7 @@
 //! windows. Renegotiation is refused, so only epochs 0 (plaintext) and 1 (negotiated keys)
 //! ever exist; each has its own write sequence counter and its own replay window.
 //!
-//! Never updates a replay window before the record authenticated (SECURITY.md item 5), never
+//! Never updates a replay window before the record authenticated (docs/security.md item 5), never
 //! reuses a sequence number (item 6).
 
 use crate::crypto::aead::{RecordKey, TAG_LEN};

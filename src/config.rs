@@ -333,6 +333,7 @@ pub struct ClientConfig {
     pub(crate) verifier: Arc<dyn ServerCertVerifier>,
     pub(crate) certificate: Option<(Vec<CertificateDer<'static>>, Arc<SigningKey>)>,
     pub(crate) srtp_mki: Vec<u8>,
+    pub(crate) session_store: Option<Arc<crate::resumption::ClientSessionStore>>,
 }
 
 impl ClientConfig {
@@ -346,6 +347,7 @@ impl ClientConfig {
             skip_server_name_check: false,
             certificate: None,
             srtp_mki: Vec::new(),
+            session_store: None,
         }
     }
 }
@@ -370,6 +372,7 @@ pub struct ClientConfigBuilder {
     skip_server_name_check: bool,
     certificate: Option<(Vec<CertificateDer<'static>>, Arc<SigningKey>)>,
     srtp_mki: Vec<u8>,
+    session_store: Option<Arc<crate::resumption::ClientSessionStore>>,
 }
 
 impl ClientConfigBuilder {
@@ -449,6 +452,16 @@ impl ClientConfigBuilder {
         self
     }
 
+    /// Resume sessions (RFC 5246 §7.3 abbreviated handshake): each session made with this
+    /// configuration offers the session `store` holds for its server (by session ID, or by
+    /// an RFC 5077 ticket, which it always asks for), and stores the session its handshake
+    /// establishes. Off by default. A resumed session skips certificate exchange and key
+    /// agreement; [`Session::is_resumed`](crate::Session::is_resumed) tells which happened.
+    pub fn resumption(mut self, store: Arc<crate::resumption::ClientSessionStore>) -> Self {
+        self.session_store = Some(store);
+        self
+    }
+
     /// A client certificate chain and key (PEM), sent when the server asks for one.
     pub fn client_certificate_pem(mut self, chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
         let chain = load_certificates(chain_pem)?;
@@ -484,6 +497,7 @@ impl ClientConfigBuilder {
             verifier,
             certificate: self.certificate,
             srtp_mki: self.srtp_mki,
+            session_store: self.session_store,
         }))
     }
 }
@@ -542,6 +556,8 @@ pub struct ServerConfig {
     /// The HelloVerifyRequest cookie key, made once from a random secret (ring keeps the
     /// HMAC pads, so a ClientHello costs no key setup; the secret itself is not kept).
     pub(crate) cookie_key: ring::hmac::Key,
+    /// Session-ID cache and ticket keys for resumption.
+    pub(crate) resumption: crate::resumption::ServerResumption,
 }
 
 /// A certificate chain with its private key.
@@ -560,6 +576,9 @@ impl ServerConfig {
             sni_identities: Vec::new(),
             client_auth: ClientAuth::None,
             cookie: true,
+            session_cache: DEFAULT_SESSION_CACHE,
+            session_tickets: true,
+            session_lifetime: DEFAULT_SESSION_LIFETIME,
         }
     }
 
@@ -579,7 +598,16 @@ pub struct ServerConfigBuilder {
     sni_identities: Vec<(String, Identity)>,
     client_auth: ClientAuth,
     cookie: bool,
+    session_cache: usize,
+    session_tickets: bool,
+    session_lifetime: Duration,
 }
+
+/// Sessions a server keeps for resumption by session ID unless configured otherwise.
+pub const DEFAULT_SESSION_CACHE: usize = 1024;
+
+/// How long a session may be resumed unless configured otherwise (two hours).
+pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
 
 impl ServerConfigBuilder {
     common_setters!();
@@ -630,6 +658,32 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// How many sessions to keep for resumption by session ID (RFC 5246 §7.4.1.2; default
+    /// [`DEFAULT_SESSION_CACHE`]; 0 turns the cache off and ServerHellos carry an empty
+    /// session ID). The oldest session is forgotten first. The cache is shared by every
+    /// session made with this configuration.
+    pub fn session_cache(mut self, capacity: usize) -> Self {
+        self.session_cache = capacity;
+        self
+    }
+
+    /// Whether to issue RFC 5077 session tickets to clients that ask for them (default on).
+    /// Tickets are sealed with AES-256-GCM under a key drawn from this configuration's RNG
+    /// and replaced every session lifetime; a ticket opens under the current and the
+    /// previous key only.
+    pub fn session_tickets(mut self, on: bool) -> Self {
+        self.session_tickets = on;
+        self
+    }
+
+    /// How long after its full handshake a session may be resumed (default
+    /// [`DEFAULT_SESSION_LIFETIME`], at least one second), by session ID or ticket; also the
+    /// ticket key rotation period and the lifetime hint sent with tickets.
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.session_lifetime = lifetime;
+        self
+    }
+
     /// Validate and freeze the configuration.
     pub fn build(self) -> Result<Arc<ServerConfig>, Error> {
         let (chain, key) = self.identity.ok_or_else(|| Error::InvalidConfig("server needs a certificate".into()))?;
@@ -638,8 +692,22 @@ impl ServerConfigBuilder {
         }
         let common = self.common.build()?;
         let mut cookie_secret = zeroize::Zeroizing::new([0u8; 32]);
-        rand_core::RngCore::fill_bytes(&mut common.session_rng(), &mut *cookie_secret);
+        // One fork of the configuration's RNG for the server's own secrets (the cookie key
+        // first, then the ticket keys), so sessions draw the same streams as before.
+        let mut own = common.session_rng();
+        rand_core::RngCore::fill_bytes(&mut own, &mut *cookie_secret);
         let cookie_key = crate::cookie::key(&cookie_secret);
+        let lifetime = u32::try_from(self.session_lifetime.as_secs()).unwrap_or(u32::MAX).max(1);
+        let tickets = if self.session_tickets {
+            Some(
+                crate::resumption::TicketKeys::new(own.fork(), u64::from(lifetime))
+                    .ok_or(Error::Crypto("ticket key"))?,
+            )
+        } else {
+            None
+        };
+        let cache =
+            (self.session_cache > 0).then(|| Arc::new(crate::resumption::SessionCache::new(self.session_cache)));
         Ok(Arc::new(ServerConfig {
             common,
             identity: Identity { chain, key: Arc::new(key) },
@@ -647,6 +715,7 @@ impl ServerConfigBuilder {
             client_auth: self.client_auth,
             cookie: self.cookie,
             cookie_key,
+            resumption: crate::resumption::ServerResumption { cache, tickets, lifetime },
         }))
     }
 }

@@ -32,6 +32,7 @@ pub mod handshake;
 pub mod keylog;
 pub mod pool;
 pub mod record;
+mod resumption;
 pub mod session;
 pub mod stats;
 pub mod suites;
@@ -48,6 +49,7 @@ pub use endpoint::{ConnectError, Endpoint, EndpointConfig, EndpointEvent, Endpoi
 pub use error::{CertificateError, Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
 pub use extensions::srtp::SrtpKeyingMaterial;
 pub use keylog::{KeyLog, KeyLogFile};
+pub use resumption::ClientSessionStore;
 pub use rustls_pki_types::{CertificateDer, UnixTime};
 pub use session::{CipherInfo, Event, Session, Transmit};
 pub use stats::{EndpointStats, SessionStats};

@@ -597,9 +597,6 @@ impl Session {
         if self.flight.is_empty() || self.close_sent {
             return Ok(());
         }
-        if self.ctx.side == Side::Client && self.ctx.connected {
-            return Ok(());
-        }
         let guard = self.ctx.config().initial_rto / 8;
         if self.flight_sent_at.is_some_and(|t| now.saturating_duration_since(t) < guard) {
             return Ok(());
@@ -646,8 +643,12 @@ impl Session {
         if self.ctx.connected && self.stats.handshake_completed.is_none() {
             self.stats.handshake_completed = Some(now);
             self.deadline = None;
-            if self.ctx.side == Side::Client {
-                // The server's Finished proves it has our last flight.
+            if self.retransmit_at.is_some() {
+                // Our last flight waited for a reply and the peer's Finished is that reply
+                // (the client's flight 5 in a full handshake, the server's flight in an
+                // abbreviated one): it has our flight. A last flight without a timer (the
+                // server's flight 6, the client's Finished when resuming) is kept, to be
+                // re-sent if the peer repeats its own (RFC 6347 §4.2.4).
                 self.retransmit_at = None;
                 self.flight = Flight::default();
             }
@@ -702,6 +703,13 @@ impl Session {
         if !self.failed {
             if let Some(alert) = e.alert() {
                 self.send_alert(AlertLevel::Fatal, alert);
+            }
+            // RFC 5246 §7.2.2: a session ended by a fatal alert, sent or received, must not
+            // be resumed.
+            if (e.alert().is_some() || matches!(e, Error::AlertReceived(_)))
+                && let Some(forget) = self.ctx.forget.take()
+            {
+                forget.forget();
             }
             self.failed = true;
             self.retransmit_at = None;

@@ -26,6 +26,7 @@ use crate::extensions::{alpn, srtp};
 use crate::handshake::context::{Context, ct_eq};
 use crate::handshake::key_schedule::Side;
 use crate::handshake::reassembler::HandshakeMessage;
+use crate::resumption::{ClientSession, Forget};
 use crate::suites::{self, AuthKind};
 use crate::wire::{
     CertificateMsg, CertificateRequest, CertificateVerify, ClientHello, ClientKeyExchange, DTLS_1_2, EcPointFormat,
@@ -34,12 +35,28 @@ use crate::wire::{
 
 /// Where the client is in the handshake.
 pub enum ClientState {
-    ExpectServerHello { hello: Box<ClientHello>, hello_verify_requests: u8 },
+    /// `offered`: the stored session this hello offers to resume, if any.
+    ExpectServerHello {
+        hello: Box<ClientHello>,
+        hello_verify_requests: u8,
+        offered: Option<Box<ClientSession>>,
+    },
     ExpectCertificate,
-    ExpectServerKeyExchange { chain: Vec<CertificateDer<'static>> },
-    ExpectCertificateRequestOrDone { peer_public: Vec<u8> },
-    ExpectServerHelloDone { peer_public: Vec<u8>, request: CertificateRequest },
-    ExpectFinished { expected: [u8; 12] },
+    ExpectServerKeyExchange {
+        chain: Vec<CertificateDer<'static>>,
+    },
+    ExpectCertificateRequestOrDone {
+        peer_public: Vec<u8>,
+    },
+    ExpectServerHelloDone {
+        peer_public: Vec<u8>,
+        request: CertificateRequest,
+    },
+    /// Full handshake, flight 5 sent: [NewSessionTicket], ChangeCipherSpec, Finished due.
+    ExpectFinished,
+    /// Abbreviated handshake (RFC 5246 §7.3): the server's [NewSessionTicket],
+    /// ChangeCipherSpec and Finished are due; ours follow them.
+    ExpectResumedFinished,
     Connected,
 }
 
@@ -47,11 +64,31 @@ pub enum ClientState {
 // few, then stop (a server looping on cookies is broken or hostile).
 const MAX_HELLO_VERIFY_REQUESTS: u8 = 4;
 
-/// Build and queue the first ClientHello (flight 1).
+/// The key a client session store files this session's server under: the configured
+/// server name, else the server's address.
+fn store_key(ctx: &Context, config: &ClientConfig) -> String {
+    config.server_name.clone().unwrap_or_else(|| ctx.peer.to_string())
+}
+
+/// Build and queue the first ClientHello (flight 1), offering a stored session if the
+/// configuration has a store with one for this server.
 pub fn start(ctx: &mut Context, config: &ClientConfig) -> ClientState {
     let random = ctx.random32();
     ctx.info.client_random = random;
     let common = &config.common;
+    let now = ctx.now_secs();
+    let offered = config.session_store.as_ref().and_then(|store| {
+        let key = store_key(ctx, config);
+        ctx.forget = Some(Forget::Client(store.clone(), key.clone()));
+        store.get(&key, now).filter(|s| common.suites.iter().any(|o| o.suite == s.session.suite))
+    });
+    // RFC 5077 §3.4: with a ticket, a fresh random session ID tells whether the server
+    // accepted it (it echoes the ID); with a cached ID, the ID itself.
+    let session_id = match &offered {
+        Some(s) if s.ticket.is_some() => ctx.random32().to_vec(),
+        Some(s) => s.session_id.clone(),
+        None => Vec::new(),
+    };
     let mut extensions = Vec::new();
     // RFC 6066 §3: literal IP addresses are not permitted in server_name.
     if let Some(name) = &config.server_name
@@ -72,10 +109,15 @@ pub fn start(ctx: &mut Context, config: &ClientConfig) -> ClientState {
     if !common.srtp_profiles.is_empty() {
         extensions.push(Extension::UseSrtp { profiles: common.srtp_profiles.clone(), mki: config.srtp_mki.clone() });
     }
+    // RFC 5077 §3.2: with a session store, ask for a ticket (empty) or present ours.
+    if config.session_store.is_some() {
+        let ticket = offered.as_ref().and_then(|s| s.ticket.clone()).unwrap_or_default();
+        extensions.push(Extension::SessionTicket(ticket));
+    }
     let hello = ClientHello {
         client_version: DTLS_1_2,
         random,
-        session_id: Vec::new(),
+        session_id,
         cookie: Vec::new(),
         cipher_suites: common.suites.iter().map(|s| s.suite).collect(),
         compression_methods: vec![0],
@@ -83,13 +125,13 @@ pub fn start(ctx: &mut Context, config: &ClientConfig) -> ClientState {
     };
     ctx.push_message(&HandshakePayload::ClientHello(hello.clone()), true);
     ctx.finish_flight(true);
-    ClientState::ExpectServerHello { hello: Box::new(hello), hello_verify_requests: 0 }
+    ClientState::ExpectServerHello { hello: Box::new(hello), hello_verify_requests: 0, offered: offered.map(Box::new) }
 }
 
 impl ClientState {
     /// True when the peer's ChangeCipherSpec is due (the epoch may switch).
     pub fn expects_ccs(&self) -> bool {
-        matches!(self, Self::ExpectFinished { .. })
+        matches!(self, Self::ExpectFinished | Self::ExpectResumedFinished)
     }
 
     /// Advance on one complete handshake message: `msg` parsed from `received`.
@@ -102,7 +144,7 @@ impl ClientState {
     ) -> Result<Self, Error> {
         match (self, msg) {
             (
-                Self::ExpectServerHello { mut hello, hello_verify_requests },
+                Self::ExpectServerHello { mut hello, hello_verify_requests, offered },
                 HandshakePayload::HelloVerifyRequest(hvr),
             ) => {
                 if hello_verify_requests >= MAX_HELLO_VERIFY_REQUESTS {
@@ -119,12 +161,22 @@ impl ClientState {
                 ctx.clear_transcript();
                 ctx.push_message(&HandshakePayload::ClientHello((*hello).clone()), true);
                 ctx.finish_flight(true);
-                Ok(Self::ExpectServerHello { hello, hello_verify_requests: hello_verify_requests + 1 })
+                Ok(Self::ExpectServerHello { hello, hello_verify_requests: hello_verify_requests + 1, offered })
             }
-            (Self::ExpectServerHello { hello, .. }, HandshakePayload::ServerHello(sh)) => {
+            (Self::ExpectServerHello { hello, offered, .. }, HandshakePayload::ServerHello(sh)) => {
                 on_server_hello(ctx, config, &hello, &sh)?;
                 ctx.add_received(received);
-                Ok(Self::ExpectCertificate)
+                // RFC 5246 §7.4.1.3: the server resumes by echoing the session ID we sent.
+                match offered {
+                    Some(offered) if !hello.session_id.is_empty() && sh.session_id == hello.session_id => {
+                        resume(ctx, &offered)?;
+                        Ok(Self::ExpectResumedFinished)
+                    }
+                    _ => {
+                        ctx.info.session_id = sh.session_id;
+                        Ok(Self::ExpectCertificate)
+                    }
+                }
             }
             (Self::ExpectCertificate, HandshakePayload::Certificate(cert)) => {
                 if cert.chain.is_empty() {
@@ -169,11 +221,32 @@ impl ClientState {
                 ctx.add_received(received);
                 send_final_flight(ctx, config, &peer_public, Some(&request))
             }
-            (Self::ExpectFinished { expected }, HandshakePayload::Finished(fin)) => {
-                if !ct_eq(&fin.verify_data, &expected) {
-                    return Err(PeerMisbehaved::BadFinished.into());
-                }
+            // RFC 5077 §3.3: the ticket the ServerHello promised, before the ChangeCipherSpec.
+            (state @ (Self::ExpectFinished | Self::ExpectResumedFinished), HandshakePayload::NewSessionTicket(nst))
+                if ctx.info.ticket_promised && ctx.info.new_ticket.is_none() =>
+            {
+                ctx.add_received(received);
+                ctx.info.new_ticket = Some((nst.ticket, nst.lifetime_hint));
+                Ok(state)
+            }
+            (Self::ExpectFinished, HandshakePayload::Finished(fin)) => {
+                check_server_finished(ctx, &fin)?;
                 ctx.connected = true;
+                store_session(ctx, config);
+                Ok(Self::Connected)
+            }
+            (Self::ExpectResumedFinished, HandshakePayload::Finished(fin)) => {
+                check_server_finished(ctx, &fin)?;
+                ctx.add_received(received);
+                // RFC 5246 §7.3: our ChangeCipherSpec and Finished end the abbreviated
+                // handshake; re-sent only when the server repeats its flight.
+                ctx.push_change_cipher_spec();
+                let hash = ctx.transcript_hash()?;
+                let verify_data = ctx.master()?.verify_data(Side::Client, hash.as_ref());
+                ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
+                ctx.finish_flight(false);
+                ctx.connected = true;
+                store_session(ctx, config);
                 Ok(Self::Connected)
             }
             (_, HandshakePayload::HelloVerifyRequest(_)) => {
@@ -209,6 +282,9 @@ fn on_server_hello(
         }
         match ext {
             Extension::ExtendedMasterSecret => ems = true,
+            // RFC 5077 §3.2: the server will send a NewSessionTicket before its
+            // ChangeCipherSpec.
+            Extension::SessionTicket(_) => ctx.info.ticket_promised = true,
             // RFC 8422 §5.1.2: the server's list, too, must contain uncompressed.
             Extension::EcPointFormats(formats) if !formats.contains(&EcPointFormat::Uncompressed) => {
                 return Err(PeerMisbehaved::UncompressedPointFormatMissing.into());
@@ -240,6 +316,66 @@ fn on_server_hello(
         ctx.info.server_name = config.server_name.clone();
     }
     Ok(())
+}
+
+/// RFC 5077 §3.3 and RFC 5246 §7.4.9: the server's Finished covers everything before it,
+/// the NewSessionTicket included. A promised ticket that never came is an unexpected
+/// Finished.
+fn check_server_finished(ctx: &mut Context, fin: &Finished) -> Result<(), Error> {
+    if ctx.info.ticket_promised && ctx.info.new_ticket.is_none() {
+        return Err(PeerMisbehaved::UnexpectedMessage.into());
+    }
+    let hash = ctx.transcript_hash()?;
+    let expected = ctx.master()?.verify_data(Side::Server, hash.as_ref());
+    if !ct_eq(&fin.verify_data, &expected) {
+        return Err(PeerMisbehaved::BadFinished.into());
+    }
+    Ok(())
+}
+
+/// The server resumed the session we offered (RFC 5246 §7.3): it must keep that session's
+/// suite (RFC 5246 §7.4.1.3), and the extended master secret on both or neither
+/// (RFC 7627 §5.3); keys come from the stored master secret.
+fn resume(ctx: &mut Context, offered: &ClientSession) -> Result<(), Error> {
+    let stored = &offered.session;
+    if ctx.info.suite.map(|s| s.suite) != Some(stored.suite) {
+        return Err(PeerMisbehaved::UnofferedCipherSuite.into());
+    }
+    if ctx.info.extended_master_secret != stored.ems {
+        return Err(PeerMisbehaved::MissingExtendedMasterSecret.into());
+    }
+    ctx.info.session_id = offered.session_id.clone();
+    ctx.resume_keys(stored)?;
+    // A resumed session keeps its ticket unless the server sends a new one.
+    ctx.info.new_ticket = None;
+    Ok(())
+}
+
+/// Keep the session just established in the configuration's store, by session ID or by
+/// the ticket received (an empty ticket and an empty ID leave nothing to resume).
+fn store_session(ctx: &mut Context, config: &ClientConfig) {
+    let Some(store) = &config.session_store else { return };
+    let key = store_key(ctx, config);
+    let resumed_ticket = ctx.info.resumed.then(|| store.get(&key, 0)).flatten().and_then(|s| s.ticket);
+    let (ticket, hint) = match ctx.info.new_ticket.take() {
+        Some((t, hint)) if !t.is_empty() => (Some(t), hint),
+        _ => (resumed_ticket, 0),
+    };
+    if ticket.is_none() && ctx.info.session_id.is_empty() {
+        store.remove(&key);
+        return;
+    }
+    // RFC 5077 §5.6: keep a ticket no longer than its hint; without one, a day.
+    let lifetime = if hint == 0 { 24 * 60 * 60 } else { hint };
+    let Some(mut session) = ctx.stored_session(lifetime) else { return };
+    if ctx.info.resumed
+        && let Some(old) = store.get(&key, 0)
+    {
+        // A resumed session is as old as its full handshake.
+        session.issued = old.session.issued;
+        session.lifetime = old.session.lifetime.max(lifetime);
+    }
+    store.insert(&key, ClientSession { session, session_id: ctx.info.session_id.clone(), ticket });
 }
 
 /// Which signature schemes a suite's authentication allows.
@@ -298,8 +434,6 @@ fn send_final_flight(
     let hash = ctx.transcript_hash()?;
     let verify_data = finished.verify_data(Side::Client, hash.as_ref());
     ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
-    let hash = ctx.transcript_hash()?;
-    let expected = finished.verify_data(Side::Server, hash.as_ref());
     ctx.finish_flight(true);
-    Ok(ClientState::ExpectFinished { expected })
+    Ok(ClientState::ExpectFinished)
 }

@@ -34,6 +34,15 @@ pub struct Negotiated {
     /// The MKI both sides agreed to use (empty: none).
     pub srtp_mki: Vec<u8>,
     pub master: Option<MasterSecret>,
+    /// This handshake resumed a session (RFC 5246 §7.3 abbreviated handshake).
+    pub resumed: bool,
+    /// The session ID of the ServerHello (empty: the session cannot be resumed by ID).
+    pub session_id: Vec<u8>,
+    /// The ServerHello acknowledged the session_ticket extension: a NewSessionTicket
+    /// precedes the server's ChangeCipherSpec (RFC 5077 §3.2).
+    pub ticket_promised: bool,
+    /// Client: the ticket received in this handshake, with its lifetime hint.
+    pub new_ticket: Option<(Vec<u8>, u32)>,
 }
 
 /// The transcript capacity reserved up front: a handshake with P-256 certificates both ways
@@ -72,6 +81,8 @@ pub struct Context {
     /// Whether the flight just built waits for a reply (arms the retransmit timer).
     pub flight_expects_reply: bool,
     pub info: Negotiated,
+    /// What to forget if this session ends in a fatal alert (RFC 5246 §7.2.2).
+    pub(crate) forget: Option<crate::resumption::Forget>,
 }
 
 /// Access to the role-independent configuration behind either config type.
@@ -109,6 +120,7 @@ impl Context {
             flight_expects_reply: false,
             connected: false,
             info: Negotiated::default(),
+            forget: None,
         }
     }
 
@@ -206,6 +218,47 @@ impl Context {
         }
         self.info.master = Some(master);
         Ok(())
+    }
+
+    /// RFC 5246 §7.3 abbreviated handshake: with both randoms and the suite in place, take
+    /// the resumed session's master secret, install the epoch-1 record keys and write the
+    /// key log line (the client random is new, so the line is too).
+    pub(crate) fn resume_keys(&mut self, stored: &crate::resumption::StoredSession) -> Result<(), crate::error::Error> {
+        let suite = self.info.suite.ok_or(crate::error::Error::Crypto("suite not chosen"))?;
+        let master = MasterSecret::from_bytes(suite.prf, *stored.master);
+        let (client_random, server_random) = (&self.info.client_random, &self.info.server_random);
+        let (write, read) = master.record_keys(suite, self.side, client_random, server_random)?;
+        self.records.install_keys(write, read);
+        if let Some(log) = &self.config().key_log {
+            log.log("CLIENT_RANDOM", client_random, master.secret());
+        }
+        self.info.master = Some(master);
+        self.info.extended_master_secret = stored.ems;
+        self.info.resumed = true;
+        if !stored.peer_chain.is_empty() {
+            self.info.peer_chain = Some(stored.peer_chain.clone());
+        }
+        Ok(())
+    }
+
+    /// The session this handshake established, for resumption, resumable for `lifetime`
+    /// seconds from now.
+    pub(crate) fn stored_session(&self, lifetime: u32) -> Option<crate::resumption::StoredSession> {
+        let suite = self.info.suite?;
+        let master = self.info.master.as_ref()?;
+        Some(crate::resumption::StoredSession {
+            suite: suite.suite,
+            master: zeroize::Zeroizing::new(*master.secret()),
+            ems: self.info.extended_master_secret,
+            issued: self.now_secs(),
+            lifetime,
+            peer_chain: self.info.peer_chain.clone().unwrap_or_default(),
+        })
+    }
+
+    /// Wall-clock seconds since the Unix epoch, from the configuration's time source.
+    pub fn now_secs(&self) -> u64 {
+        (self.config().time)().as_secs()
     }
 
     /// The master secret, once derived.

@@ -29,11 +29,12 @@ use crate::handshake::client::scheme_fits;
 use crate::handshake::context::{Context, ct_eq};
 use crate::handshake::key_schedule::Side;
 use crate::handshake::reassembler::HandshakeMessage;
-use crate::suites::{AuthKind, SuiteInfo};
+use crate::resumption::{Forget, StoredSession};
+use crate::suites::{self, AuthKind, SuiteInfo};
 use crate::wire::{
     CertificateMsg, CertificateRequest, CipherSuite, ClientCertificateType, ClientHello, DTLS_1_2, EcPointFormat,
-    EcdheParams, Extension, ExtensionType, Finished, HandshakePayload, HelloVerifyRequest, ServerHello,
-    ServerKeyExchange, SignatureScheme, find_extension,
+    EcdheParams, Extension, ExtensionType, Finished, HandshakePayload, HelloVerifyRequest, NewSessionTicket,
+    ServerHello, ServerKeyExchange, SignatureScheme, find_extension,
 };
 
 /// Where the server is in the handshake.
@@ -54,6 +55,9 @@ pub enum ServerState {
         client_chain: Vec<CertificateDer<'static>>,
     },
     ExpectFinished,
+    /// Abbreviated handshake (RFC 5246 §7.3): our ServerHello, ChangeCipherSpec and
+    /// Finished are sent; the client's ChangeCipherSpec and Finished are due.
+    ExpectResumedFinished,
     Connected,
 }
 
@@ -75,7 +79,7 @@ impl ServerState {
     /// reassembler still delivers strictly in message_seq order, so a lost CertificateVerify
     /// is waited for, not skipped.
     pub fn expects_ccs(&self) -> bool {
-        matches!(self, Self::ExpectFinished | Self::ExpectCertificateVerify { .. })
+        matches!(self, Self::ExpectFinished | Self::ExpectCertificateVerify { .. } | Self::ExpectResumedFinished)
     }
 
     /// Advance on one complete handshake message: `msg` parsed from `received`.
@@ -169,6 +173,15 @@ impl ServerState {
                     return Err(PeerMisbehaved::BadFinished.into());
                 }
                 ctx.add_received(received);
+                // RFC 5077 §3.3: the NewSessionTicket goes before our ChangeCipherSpec.
+                if ctx.info.ticket_promised {
+                    let ticket = issue_ticket(ctx, config);
+                    let lifetime_hint = if ticket.is_empty() { 0 } else { config.resumption.lifetime };
+                    ctx.push_message(
+                        &HandshakePayload::NewSessionTicket(NewSessionTicket { lifetime_hint, ticket }),
+                        true,
+                    );
+                }
                 let hash = ctx.transcript_hash()?;
                 let verify_data = finished.verify_data(Side::Server, hash.as_ref());
                 ctx.push_change_cipher_spec();
@@ -176,6 +189,19 @@ impl ServerState {
                 // Flight 6 ends the handshake; it is re-sent only when the client repeats
                 // flight 5 (RFC 6347 §4.2.4).
                 ctx.finish_flight(false);
+                remember_session(ctx, config);
+                ctx.connected = true;
+                Ok(Self::Connected)
+            }
+            (Self::ExpectResumedFinished, HandshakePayload::Finished(fin)) => {
+                // RFC 5246 §7.4.9: the client's Finished covers ClientHello, ServerHello and
+                // our Finished.
+                let hash = ctx.transcript_hash()?;
+                let expected = ctx.master()?.verify_data(Side::Client, hash.as_ref());
+                if !ct_eq(&fin.verify_data, &expected) {
+                    return Err(PeerMisbehaved::BadFinished.into());
+                }
+                ctx.add_received(received);
                 ctx.connected = true;
                 Ok(Self::Connected)
             }
@@ -225,23 +251,10 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
     {
         return Err(PeerMisbehaved::UncompressedPointFormatMissing.into());
     }
-    let client_schemes = match find_extension(&hello.extensions, ExtensionType::SignatureAlgorithms) {
-        Some(Extension::SignatureAlgorithms(s)) => s.clone(),
-        _ => Vec::new(),
-    };
     // RFC 6066 §3: the server may choose its certificate by the name the client asked for.
     if let Some(Extension::ServerName(Some(name))) = find_extension(&hello.extensions, ExtensionType::ServerName) {
         ctx.info.server_name = Some(name.clone());
     }
-    let identity = config.identity_for(ctx.info.server_name.as_deref());
-    let (suite, scheme) =
-        choose_suite(config, identity, hello, &client_schemes).ok_or(PeerIncompatible::NoCommonCipherSuite)?;
-    let group = match find_extension(&hello.extensions, ExtensionType::SupportedGroups) {
-        Some(Extension::SupportedGroups(g)) => config.common.groups.iter().copied().find(|ours| g.contains(ours)),
-        _ => config.common.groups.first().copied(),
-    }
-    .ok_or(PeerIncompatible::NoCommonGroup)?;
-
     // RFC 5746 §3.6: on the initial handshake renegotiated_connection must be empty.
     let reneg = find_extension(&hello.extensions, ExtensionType::RenegotiationInfo);
     if let Some(Extension::RenegotiationInfo(v)) = reneg
@@ -268,8 +281,6 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
 
     ctx.info.client_random = hello.random;
     ctx.info.server_random = ctx.random32();
-    ctx.info.suite = Some(suite);
-    ctx.info.group = Some(group);
     ctx.info.extended_master_secret = ems;
 
     let mut extensions = Vec::new();
@@ -290,10 +301,122 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
     }
     ctx.info.alpn_protocol = alpn;
     ctx.info.srtp_profile = srtp_answer;
+
+    if let Some(stored) = resumable(ctx, config, hello, ems)? {
+        return resume(ctx, config, hello, &stored, extensions);
+    }
+    full_handshake(ctx, config, hello, extensions)
+}
+
+/// The session `hello` asks to resume, if we have it and may resume it (RFC 5246 §7.4.1.2,
+/// RFC 5077 §3.4): a ticket we sealed, else a session ID in our cache; still fresh; its
+/// suite offered by the client and enabled here; a client certificate on record if we
+/// require one. A session with the extended master secret and a hello without it is fatal
+/// (RFC 7627 §5.3: "the server MUST abort the abbreviated handshake"); the reverse means a
+/// full handshake.
+fn resumable(
+    ctx: &Context,
+    config: &ServerConfig,
+    hello: &ClientHello,
+    ems: bool,
+) -> Result<Option<StoredSession>, Error> {
+    let now = ctx.now_secs();
+    let r = &config.resumption;
+    let ticket = match find_extension(&hello.extensions, ExtensionType::SessionTicket) {
+        Some(Extension::SessionTicket(t)) if !t.is_empty() => Some(t),
+        _ => None,
+    };
+    let stored = match (ticket, &r.tickets, &r.cache) {
+        // RFC 5077 §3.4: a client offering a ticket sends a session ID to recognise the
+        // server's acceptance by; without one it cannot tell, so the ticket is ignored.
+        (Some(t), Some(keys), _) if !hello.session_id.is_empty() => keys.open(t, now),
+        (None, _, Some(cache)) if !hello.session_id.is_empty() => cache.get(&hello.session_id, now),
+        _ => None,
+    };
+    let Some(stored) = stored.filter(|s| s.is_fresh(now)) else { return Ok(None) };
+    let suite_ok =
+        hello.cipher_suites.contains(&stored.suite) && config.common.suites.iter().any(|s| s.suite == stored.suite);
+    let cert_ok = !matches!(config.client_auth, ClientAuth::Required(_)) || !stored.peer_chain.is_empty();
+    if !suite_ok || !cert_ok {
+        return Ok(None);
+    }
+    if stored.ems && !ems {
+        return Err(PeerMisbehaved::MissingExtendedMasterSecret.into());
+    }
+    Ok((stored.ems == ems).then_some(stored))
+}
+
+/// RFC 5246 §7.3 abbreviated handshake, server side: ServerHello with the client's session
+/// ID, ChangeCipherSpec and Finished, keys from the resumed master secret. The flight waits
+/// for the client's ChangeCipherSpec and Finished, re-sent on its timer until they come.
+fn resume(
+    ctx: &mut Context,
+    config: &ServerConfig,
+    hello: &ClientHello,
+    stored: &StoredSession,
+    extensions: Vec<Extension>,
+) -> Result<ServerState, Error> {
+    let suite = suites::lookup(stored.suite).ok_or(PeerIncompatible::NoCommonCipherSuite)?;
+    ctx.info.suite = Some(suite);
+    ctx.info.session_id = hello.session_id.clone();
     let server_hello = ServerHello {
         server_version: DTLS_1_2,
         random: ctx.info.server_random,
-        session_id: Vec::new(),
+        session_id: hello.session_id.clone(),
+        cipher_suite: suite.suite,
+        compression_method: 0,
+        extensions,
+    };
+    ctx.push_message(&HandshakePayload::ServerHello(server_hello), true);
+    ctx.resume_keys(stored)?;
+    let hash = ctx.transcript_hash()?;
+    let verify_data = ctx.master()?.verify_data(Side::Server, hash.as_ref());
+    ctx.push_change_cipher_spec();
+    ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
+    ctx.finish_flight(true);
+    if let Some(cache) = &config.resumption.cache {
+        ctx.forget = Some(Forget::Server(cache.clone(), hello.session_id.clone()));
+    }
+    Ok(ServerState::ExpectResumedFinished)
+}
+
+fn full_handshake(
+    ctx: &mut Context,
+    config: &ServerConfig,
+    hello: &ClientHello,
+    mut extensions: Vec<Extension>,
+) -> Result<ServerState, Error> {
+    let client_schemes = match find_extension(&hello.extensions, ExtensionType::SignatureAlgorithms) {
+        Some(Extension::SignatureAlgorithms(s)) => s.clone(),
+        _ => Vec::new(),
+    };
+    let identity = config.identity_for(ctx.info.server_name.as_deref());
+    let (suite, scheme) =
+        choose_suite(config, identity, hello, &client_schemes).ok_or(PeerIncompatible::NoCommonCipherSuite)?;
+    let group = match find_extension(&hello.extensions, ExtensionType::SupportedGroups) {
+        Some(Extension::SupportedGroups(g)) => config.common.groups.iter().copied().find(|ours| g.contains(ours)),
+        _ => config.common.groups.first().copied(),
+    }
+    .ok_or(PeerIncompatible::NoCommonGroup)?;
+    ctx.info.suite = Some(suite);
+    ctx.info.group = Some(group);
+
+    // RFC 5077 §3.2: a client that sent the session_ticket extension (empty, or with a
+    // ticket we did not accept) gets a new ticket if we issue them; the empty extension in
+    // our ServerHello says one follows.
+    if config.resumption.tickets.is_some() && find_extension(&hello.extensions, ExtensionType::SessionTicket).is_some()
+    {
+        extensions.push(Extension::SessionTicket(Vec::new()));
+        ctx.info.ticket_promised = true;
+    }
+    // RFC 5246 §7.4.1.3: a session ID names the session for later resumption when we cache.
+    if config.resumption.cache.is_some() {
+        ctx.info.session_id = ctx.random32().to_vec();
+    }
+    let server_hello = ServerHello {
+        server_version: DTLS_1_2,
+        random: ctx.info.server_random,
+        session_id: ctx.info.session_id.clone(),
         cipher_suite: suite.suite,
         compression_method: 0,
         extensions,
@@ -325,4 +448,23 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
     } else {
         ServerState::ExpectClientKeyExchange { kx, client_chain: None }
     })
+}
+
+/// Seal this handshake's session into a ticket (empty if we cannot: RFC 5077 §3.3 allows
+/// an empty ticket when the server promised one and then has none to give).
+fn issue_ticket(ctx: &Context, config: &ServerConfig) -> Vec<u8> {
+    let r = &config.resumption;
+    let sealed = r.tickets.as_ref().zip(ctx.stored_session(r.lifetime)).and_then(|(k, s)| k.seal(&s, s.issued));
+    sealed.unwrap_or_default()
+}
+
+/// Cache the session just established under its session ID, and forget it again if the
+/// connection ends in a fatal alert.
+fn remember_session(ctx: &mut Context, config: &ServerConfig) {
+    let r = &config.resumption;
+    let (Some(cache), Ok(id)) = (&r.cache, <[u8; 32]>::try_from(ctx.info.session_id.as_slice())) else { return };
+    if let Some(session) = ctx.stored_session(r.lifetime) {
+        cache.insert(id, session);
+        ctx.forget = Some(Forget::Server(cache.clone(), id.to_vec()));
+    }
 }

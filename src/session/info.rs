@@ -56,6 +56,12 @@ impl Session {
         self.ctx.info.server_name.as_deref()
     }
 
+    /// Whether the handshake resumed an earlier session (RFC 5246 §7.3 abbreviated
+    /// handshake, by session ID or RFC 5077 ticket) instead of running a full one.
+    pub fn is_resumed(&self) -> bool {
+        self.ctx.info.resumed
+    }
+
     /// Whether the extended master secret (RFC 7627) was negotiated.
     pub fn extended_master_secret(&self) -> bool {
         self.ctx.info.extended_master_secret

@@ -42,6 +42,9 @@ pub enum Extension {
     ExtendedMasterSecret,
     /// The `renegotiated_connection` field, u8-prefixed (RFC 5746 §3.2).
     RenegotiationInfo(Vec<u8>),
+    /// A session ticket (RFC 5077 §3.2): the client's ticket, or empty to ask for one; the
+    /// server's acknowledgement is always empty.
+    SessionTicket(Vec<u8>),
     /// Any other extension, kept verbatim.
     Unknown {
         /// The extension type.
@@ -63,6 +66,7 @@ impl Extension {
             Self::Alpn(_) => ExtensionType::Alpn,
             Self::ExtendedMasterSecret => ExtensionType::ExtendedMasterSecret,
             Self::RenegotiationInfo(_) => ExtensionType::RenegotiationInfo,
+            Self::SessionTicket(_) => ExtensionType::SessionTicket,
             Self::Unknown { typ, .. } => *typ,
         }
     }
@@ -103,6 +107,8 @@ impl Extension {
             Self::ExtendedMasterSecret => {}
             // RFC 5746 §3.2: opaque renegotiated_connection<0..255>;
             Self::RenegotiationInfo(data) => put_prefixed(out, LenPrefix::U8, |o| o.put_slice(data)),
+            // RFC 5077 §3.2: the extension_data is the ticket itself, without a length.
+            Self::SessionTicket(ticket) => out.put_slice(ticket),
             Self::Unknown { data, .. } => out.put_slice(data),
         }
     }
@@ -128,6 +134,7 @@ impl Extension {
             ExtensionType::Alpn => Self::Alpn(read_alpn(r)?),
             ExtensionType::ExtendedMasterSecret => Self::ExtendedMasterSecret,
             ExtensionType::RenegotiationInfo => Self::RenegotiationInfo(r.sub_u8()?.take_rest().to_vec()),
+            ExtensionType::SessionTicket => Self::SessionTicket(r.take_rest().to_vec()),
             typ => Self::Unknown { typ, data: r.take_rest().to_vec() },
         })
     }
@@ -280,7 +287,9 @@ mod tests {
             ]),
             "00 0d 00 06 00 04 04 03 08 04",
         );
-        layout(Extension::Unknown { typ: ExtensionType::SessionTicket, data: vec![] }, "00 23 00 00");
+        // RFC 5077 §3.2: the ticket is the whole extension_data (empty: asking for one).
+        layout(Extension::SessionTicket(vec![]), "00 23 00 00");
+        layout(Extension::SessionTicket(vec![0xab; 3]), "00 23 00 03 ab ab ab");
         layout(Extension::Unknown { typ: ExtensionType::Unknown(0xabcd), data: vec![1, 2] }, "ab cd 00 02 01 02");
     }
 

@@ -414,6 +414,31 @@ impl Codec for Finished {
     }
 }
 
+/// A NewSessionTicket (RFC 5077 §3.3): the server's sealed session state for the client
+/// to present in a later ClientHello.
+// RFC 5077 §3.3
+//   struct { uint32 ticket_lifetime_hint; opaque ticket<0..2^16-1>; } NewSessionTicket;
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSessionTicket {
+    /// Seconds the ticket should be kept; 0 means unspecified.
+    pub lifetime_hint: u32,
+    /// The opaque ticket (empty: the server has no ticket for us after all).
+    pub ticket: Vec<u8>,
+}
+
+impl Codec for NewSessionTicket {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.put_u32(self.lifetime_hint);
+        put_opaque(out, LenPrefix::U16, &self.ticket);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        let lifetime_hint = r.u32()?;
+        let ticket = r.sub_u16()?.take_rest().to_vec();
+        Ok(Self { lifetime_hint, ticket })
+    }
+}
+
 /// The body of one handshake message.
 // RFC 5246 §7.4, RFC 6347 §4.3.2
 //   struct { HandshakeType msg_type; ...; select (HandshakeType) { ... } body; } Handshake;
@@ -427,6 +452,8 @@ pub enum HandshakePayload {
     ServerHello(ServerHello),
     /// HelloVerifyRequest.
     HelloVerifyRequest(HelloVerifyRequest),
+    /// NewSessionTicket (RFC 5077).
+    NewSessionTicket(NewSessionTicket),
     /// Certificate.
     Certificate(CertificateMsg),
     /// ServerKeyExchange (ECDHE).
@@ -451,6 +478,7 @@ impl HandshakePayload {
             Self::ClientHello(_) => HandshakeType::ClientHello,
             Self::ServerHello(_) => HandshakeType::ServerHello,
             Self::HelloVerifyRequest(_) => HandshakeType::HelloVerifyRequest,
+            Self::NewSessionTicket(_) => HandshakeType::NewSessionTicket,
             Self::Certificate(_) => HandshakeType::Certificate,
             Self::ServerKeyExchange(_) => HandshakeType::ServerKeyExchange,
             Self::CertificateRequest(_) => HandshakeType::CertificateRequest,
@@ -468,6 +496,7 @@ impl HandshakePayload {
             Self::ClientHello(m) => m.encode(out),
             Self::ServerHello(m) => m.encode(out),
             Self::HelloVerifyRequest(m) => m.encode(out),
+            Self::NewSessionTicket(m) => m.encode(out),
             Self::Certificate(m) => m.encode(out),
             Self::ServerKeyExchange(m) => m.encode(out),
             Self::CertificateRequest(m) => m.encode(out),
@@ -486,6 +515,7 @@ impl HandshakePayload {
             HandshakeType::ClientHello => Self::ClientHello(ClientHello::read(&mut r)?),
             HandshakeType::ServerHello => Self::ServerHello(ServerHello::read(&mut r)?),
             HandshakeType::HelloVerifyRequest => Self::HelloVerifyRequest(HelloVerifyRequest::read(&mut r)?),
+            HandshakeType::NewSessionTicket => Self::NewSessionTicket(NewSessionTicket::read(&mut r)?),
             HandshakeType::Certificate => Self::Certificate(CertificateMsg::read(&mut r)?),
             HandshakeType::ServerKeyExchange => Self::ServerKeyExchange(ServerKeyExchange::read(&mut r)?),
             HandshakeType::CertificateRequest => Self::CertificateRequest(CertificateRequest::read(&mut r)?),

@@ -68,6 +68,7 @@ registry! {
         ClientHello = 0x01,
         ServerHello = 0x02,
         HelloVerifyRequest = 0x03,
+        NewSessionTicket = 0x04,
         Certificate = 0x0b,
         ServerKeyExchange = 0x0c,
         CertificateRequest = 0x0d,

@@ -206,12 +206,20 @@ fn client_key_exchange_and_change_cipher_spec() {
     assert!(recs.iter().any(|r| r.typ == ContentType::Handshake && r.epoch == 1));
 }
 
+/// OpenSSL's NewSessionTicket (RFC 5077 §3.3) parses: a lifetime hint and a ticket.
 #[test]
-fn new_session_ticket_is_not_ours() {
+fn new_session_ticket_from_openssl_parses() {
     let msgs = handshakes(S2C_03);
     assert_eq!(msgs.len(), 1);
-    assert_eq!(msgs[0].0, HandshakeType::Unknown(4));
-    assert_eq!(HandshakePayload::read(msgs[0].0, &msgs[0].1), Err(InvalidMessage::IllegalValue("handshake type")));
+    assert_eq!(msgs[0].0, HandshakeType::NewSessionTicket);
+    match parse_exact(msgs[0].0, &msgs[0].1) {
+        HandshakePayload::NewSessionTicket(nst) => {
+            assert!(nst.lifetime_hint > 0);
+            assert!(!nst.ticket.is_empty());
+            assert_eq!(nst.to_vec(), msgs[0].1);
+        }
+        other => panic!("expected NewSessionTicket, got {other:?}"),
+    }
     let ccs = records(S2C_03).into_iter().find(|r| r.typ == ContentType::ChangeCipherSpec);
     assert_eq!(ChangeCipherSpec::read_all(&ccs.unwrap().fragment), Ok(ChangeCipherSpec));
 }

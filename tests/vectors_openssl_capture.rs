@@ -14,6 +14,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use dtls_engine::CertificateDer;
 use dtls_engine::codec::Codec;
 use dtls_engine::crypto::verify_signature;
 use dtls_engine::handshake::fragment::parse_fragments;
@@ -26,7 +27,6 @@ use dtls_engine::wire::{
     Alert, AlertDescription, AlertLevel, ChangeCipherSpec, CipherSuite, ClientHello, ContentType, DTLS_1_0, DTLS_1_2,
     Extension, ExtensionType, HandshakePayload, HandshakeType, NamedGroup, ServerKeyExchange, find_extension,
 };
-use dtls_engine::CertificateDer;
 
 /// What each capture is meant to show; the test checks the capture really is that.
 struct Expect {

@@ -10,35 +10,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dtls_engine::{ClientConfig, ClientSessionStore, ServerConfig};
-use sim::{Flight, LinkConfig, Pair, SIM_HANDSHAKE_TIMEOUT, sim_pki};
+use sim::{Flight, LinkConfig, Pair, sim_pki};
 
 const DEADLINE: Duration = Duration::from_secs(120);
 
 fn client_config(store: &Arc<ClientSessionStore>) -> Arc<ClientConfig> {
-    let pki = sim_pki();
-    ClientConfig::builder()
-        .root_certificates_pem(pki.ca_pem.as_bytes())
-        .expect("sim CA")
-        .server_name("localhost")
-        .initial_retransmit_timeout(Duration::from_secs(1))
-        .handshake_timeout(SIM_HANDSHAKE_TIMEOUT)
-        .rng_seed([1; 32])
-        .resumption(store.clone())
-        .build()
-        .expect("client config")
+    sim_pki().client_builder(1).resumption(store.clone()).build().expect("client config")
 }
 
 fn server_config(
     f: impl FnOnce(dtls_engine::ServerConfigBuilder) -> dtls_engine::ServerConfigBuilder,
 ) -> Arc<ServerConfig> {
-    let pki = sim_pki();
-    let b = ServerConfig::builder()
-        .certificate_pem(pki.server_cert_pem.as_bytes(), pki.server_key_pem.as_bytes())
-        .expect("server certificate")
-        .initial_retransmit_timeout(Duration::from_secs(1))
-        .handshake_timeout(SIM_HANDSHAKE_TIMEOUT)
-        .rng_seed([2; 32]);
-    f(b).build().expect("server config")
+    f(sim_pki().server_builder(2)).build().expect("server config")
 }
 
 /// One handshake over a lossless link, with data both ways; returns the pair.

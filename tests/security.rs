@@ -27,14 +27,7 @@ const DEADLINE: Duration = Duration::from_secs(10);
 fn server_config_with(
     f: impl FnOnce(dtls_engine::ServerConfigBuilder) -> dtls_engine::ServerConfigBuilder,
 ) -> Arc<ServerConfig> {
-    let pki = sim_pki();
-    let b = ServerConfig::builder()
-        .certificate_pem(pki.server_cert_pem.as_bytes(), pki.server_key_pem.as_bytes())
-        .expect("server certificate")
-        .initial_retransmit_timeout(Duration::from_secs(1))
-        .handshake_timeout(SIM_HANDSHAKE_TIMEOUT)
-        .rng_seed([2; 32]);
-    f(b).build().expect("server config")
+    f(sim_pki().server_builder(2)).build().expect("server config")
 }
 
 fn mutual_server_config() -> Arc<ServerConfig> {

@@ -688,6 +688,11 @@ pub const SIM_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(600);
 impl SimPki {
     /// Client config: trusts the sim CA, 1 s initial retransmit timeout, seeded RNG.
     pub fn client_config(&self, seed: u8) -> Arc<ClientConfig> {
+        self.client_builder(seed).build().expect("client config")
+    }
+
+    /// The builder behind [`client_config`](Self::client_config), for tests that add to it.
+    pub fn client_builder(&self, seed: u8) -> dtls_engine::ClientConfigBuilder {
         ClientConfig::builder()
             .root_certificates_pem(self.ca_pem.as_bytes())
             .expect("sim CA")
@@ -695,19 +700,20 @@ impl SimPki {
             .initial_retransmit_timeout(Duration::from_secs(1))
             .handshake_timeout(SIM_HANDSHAKE_TIMEOUT)
             .rng_seed([seed; 32])
-            .build()
-            .expect("client config")
     }
 
     /// Server config with the ECDSA P-256 certificate, cookie exchange on (the default).
     pub fn server_config(&self, seed: u8) -> Arc<ServerConfig> {
+        self.server_builder(seed).build().expect("server config")
+    }
+
+    /// The builder behind [`server_config`](Self::server_config), for tests that add to it.
+    pub fn server_builder(&self, seed: u8) -> dtls_engine::ServerConfigBuilder {
         ServerConfig::builder()
             .certificate_pem(self.server_cert_pem.as_bytes(), self.server_key_pem.as_bytes())
             .expect("server certificate")
             .initial_retransmit_timeout(Duration::from_secs(1))
             .handshake_timeout(SIM_HANDSHAKE_TIMEOUT)
             .rng_seed([seed; 32])
-            .build()
-            .expect("server config")
     }
 }

@@ -157,3 +157,25 @@ fn abbreviated_handshake_survives_loss() {
     // of these resume.
     assert!(resumed >= 90, "only {resumed} of 100 resumed");
 }
+
+/// Regression (found against `openssl s_server` and `gnutls-serv` in
+/// `tests/resumption_interop.rs`): a ticket stays usable after the abbreviated handshake it
+/// resumed when the server sends no new ticket then (RFC 5077 §3.4: it MAY renew it; our
+/// server, OpenSSL 3.0 and GnuTLS 3.7 do not). The server's session-ID cache is off, so
+/// only the ticket names the session. The client used to look the resumed entry up in its
+/// store at time 0, where every entry looks issued in the future, so it lost the ticket
+/// (and here, with no session ID either, the whole entry) and the third connection ran a
+/// full handshake.
+#[test]
+fn a_ticket_stays_usable_after_the_resumption_it_served() {
+    let store = ClientSessionStore::new(8);
+    let client = client_config(&store);
+    let server = server_config(|b| b.session_cache(0));
+    let first = connect(&client, &server);
+    assert!(!first.client.session.is_resumed());
+    for n in 2..=4 {
+        let pair = connect(&client, &server);
+        assert!(pair.client.session.is_resumed() && pair.server.session.is_resumed(), "connection {n}");
+        assert_eq!(store.len(), 1, "connection {n}");
+    }
+}

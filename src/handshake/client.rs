@@ -356,7 +356,10 @@ fn resume(ctx: &mut Context, offered: &ClientSession) -> Result<(), Error> {
 fn store_session(ctx: &mut Context, config: &ClientConfig) {
     let Some(store) = &config.session_store else { return };
     let key = store_key(ctx, config);
-    let resumed_ticket = ctx.info.resumed.then(|| store.get(&key, 0)).flatten().and_then(|s| s.ticket);
+    // The entry this handshake resumed (`get` returns only fresh entries, so it needs the
+    // real time: at time 0 every entry looks issued in the future and nothing is found).
+    let now = ctx.now_secs();
+    let resumed_ticket = ctx.info.resumed.then(|| store.get(&key, now)).flatten().and_then(|s| s.ticket);
     let (ticket, hint) = match ctx.info.new_ticket.take() {
         Some((t, hint)) if !t.is_empty() => (Some(t), hint),
         _ => (resumed_ticket, 0),
@@ -369,7 +372,7 @@ fn store_session(ctx: &mut Context, config: &ClientConfig) {
     let lifetime = if hint == 0 { 24 * 60 * 60 } else { hint };
     let Some(mut session) = ctx.stored_session(lifetime) else { return };
     if ctx.info.resumed
-        && let Some(old) = store.get(&key, 0)
+        && let Some(old) = store.get(&key, now)
     {
         // A resumed session is as old as its full handshake.
         session.issued = old.session.issued;

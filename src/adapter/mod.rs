@@ -78,6 +78,12 @@ macro_rules! session_info_accessors {
         pub fn srtp_keying_material(&self) -> Option<SrtpKeyingMaterial> {
             self.established(|e| e.srtp_keying_material.clone())
         }
+
+        /// Whether the handshake resumed an earlier session (RFC 5246 §7.3 abbreviated
+        /// handshake) instead of running a full one; false before it completed.
+        pub fn is_resumed(&self) -> bool {
+            self.established(|e| Some(e.resumed)).unwrap_or(false)
+        }
     };
 }
 
@@ -309,6 +315,7 @@ pub(crate) struct Established {
     pub alpn_protocol: Option<Vec<u8>>,
     pub srtp_profile: Option<crate::SrtpProtectionProfile>,
     pub srtp_keying_material: Option<crate::SrtpKeyingMaterial>,
+    pub resumed: bool,
 }
 
 #[cfg_attr(not(any(feature = "std-net", feature = "tokio")), allow(dead_code))]
@@ -321,6 +328,7 @@ impl Established {
             alpn_protocol: s.alpn_protocol().map(<[u8]>::to_vec),
             srtp_profile: s.srtp_profile(),
             srtp_keying_material: s.srtp_keying_material().ok(),
+            resumed: s.is_resumed(),
         }
     }
 }

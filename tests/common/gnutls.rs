@@ -53,6 +53,14 @@ pub const CLI_PEER_CLOSED: &str = "- Peer has closed the GnuTLS connection";
 /// What `gnutls-cli --x509cafile ...` prints for a certificate it verified.
 pub const CLI_TRUSTED: &str = "- Status: The certificate is trusted.";
 
+/// What `gnutls-cli --resume` prints when it starts its second connection.
+pub const CLI_RECONNECTING: &str = "- Connecting again- trying to resume previous session";
+/// What `gnutls-cli --resume` prints once the second handshake completed (resumed or not).
+pub const CLI_RESUME_HANDSHAKE_DONE: &str = "- Resume Handshake was completed";
+/// What `gnutls-cli` prints after [`CLI_RESUME_HANDSHAKE_DONE`] when the server resumed the
+/// session; GnuTLS 3.7 prints nothing in its place when it did not.
+pub const CLI_RESUMED: &str = "*** This is a resumed session";
+
 /// What `gnutls-serv --udp --echo -p PORT` prints once bound, followed by `PORT...done`.
 pub const SERV_READY: &str = "UDP Echo Server listening on IPv4 0.0.0.0 port ";
 /// What `gnutls-serv` prints for each application-data record, as
@@ -160,6 +168,14 @@ impl CliBuilder {
 
     common_options!();
 
+    /// `--resume`: after the first handshake, disconnect and connect again from a new
+    /// socket, offering that session (see [`CLI_RESUMED`]). Its stdin is read only on the
+    /// second connection.
+    pub fn resume(mut self) -> Self {
+        self.common.push(&["--resume"]);
+        self
+    }
+
     /// `--keymatexport LABEL --keymatexportsize N`; printed after [`CLI_KEY_MATERIAL`].
     pub fn keymatexport(mut self, label: &str, len: usize) -> Self {
         self.common.push(&["--keymatexport", label, "--keymatexportsize", &len.to_string()]);
@@ -202,6 +218,13 @@ impl ServBuilder {
     /// `--require-client-cert --verify-client-cert --x509cafile CA`.
     pub fn require_client_cert(mut self, ca: &Path) -> Self {
         self.common.push(&["--require-client-cert", "--verify-client-cert", "--x509cafile", &path_arg(ca)]);
+        self
+    }
+
+    /// `--noticket`: no RFC 5077 session tickets; sessions resume by session ID from its
+    /// resumption database (on by default).
+    pub fn no_ticket(mut self) -> Self {
+        self.common.push(&["--noticket"]);
         self
     }
 

@@ -51,6 +51,22 @@ pub const SRTP_NEGOTIATED: &str = "SRTP Extension negotiated, profile=";
 /// What `s_client -alpn` prints when ALPN was negotiated (followed by the protocol);
 /// otherwise it prints `No ALPN negotiated`.
 pub const CLIENT_ALPN: &str = "ALPN protocol: ";
+/// What `s_client` prints (after `---`) for a session it resumed, followed by the suite
+/// name; a full handshake prints [`CLIENT_NEW_SESSION`] instead. (OpenSSL 3.0 names the
+/// cipher's version, `TLSv1.2`, for DTLS 1.2 too.)
+pub const CLIENT_REUSED_SESSION: &str = "Reused, TLSv1.2, Cipher is ";
+/// What `s_client` prints for a session from a full handshake, followed by the suite name.
+pub const CLIENT_NEW_SESSION: &str = "New, TLSv1.2, Cipher is ";
+/// What `s_server` prints (on a line of its own, after `CIPHER is ...`) for a resumed
+/// session, by session ID and by ticket alike.
+pub const SERVER_REUSED_SESSION: &str = "Reused session-id";
+/// What `s_server -tlsextdebug` prints for the client's session_ticket extension,
+/// followed by its length (`len=0`: a request for a ticket, more: a ticket offered).
+pub const SERVER_TICKET_EXTENSION: &str = "TLS client extension \"session ticket\" (id=35), len=";
+/// What `s_server` prints in its statistics as it exits, preceded by the count right
+/// aligned (`   1 items in the session cache`).
+pub const SERVER_CACHE_ITEMS: &str = " items in the session cache";
+
 /// What `s_server -alpn` prints: the client's list (`webrtc, h2`), then its choice.
 pub const SERVER_ALPN_OFFERED: &str = "ALPN protocols advertised by the client: ";
 pub const SERVER_ALPN_SELECTED: &str = "ALPN protocols selected: ";
@@ -467,6 +483,27 @@ impl ServerBuilder {
         self
     }
 
+    /// `-naccept N`: serve `n` connections one after the other, then exit (printing its
+    /// statistics). It overrides the `-naccept 1` that [`spawn`](Self::spawn) passes (the
+    /// last one given wins).
+    pub fn naccept(mut self, n: u32) -> Self {
+        self.common.push(&["-naccept", &n.to_string()]);
+        self
+    }
+
+    /// `-no_ticket`: issue no RFC 5077 session tickets (resumption by session ID only).
+    pub fn no_ticket(mut self) -> Self {
+        self.common.push(&["-no_ticket"]);
+        self
+    }
+
+    /// `-tlsextdebug`: print each ClientHello extension with its length (see
+    /// [`SERVER_TICKET_EXTENSION`]).
+    pub fn tlsextdebug(mut self) -> Self {
+        self.common.push(&["-tlsextdebug"]);
+        self
+    }
+
     /// Any other argument(s).
     pub fn args(mut self, args: &[&str]) -> Self {
         self.common.push(args);
@@ -544,6 +581,27 @@ impl ClientBuilder {
     /// `-servername NAME` (SNI). Without it `s_client` sends no SNI to `127.0.0.1`.
     pub fn servername(mut self, name: &str) -> Self {
         self.common.push(&["-servername", name]);
+        self
+    }
+
+    /// `-sess_out FILE`: write the session (PEM) once the handshake established it.
+    pub fn sess_out(mut self, path: &Path) -> Self {
+        self.common.push(&["-sess_out", &path_arg(path)]);
+        self
+    }
+
+    /// `-sess_in FILE`: offer the session read from `path` (by its session ID, or its
+    /// ticket if it has one).
+    pub fn sess_in(mut self, path: &Path) -> Self {
+        self.common.push(&["-sess_in", &path_arg(path)]);
+        self
+    }
+
+    /// `-reconnect`: after the first handshake, drop the connection and resume its session
+    /// five times, each from a new socket (so a new source port), printing a session
+    /// summary ([`CLIENT_NEW_SESSION`] / [`CLIENT_REUSED_SESSION`]) for each.
+    pub fn reconnect(mut self) -> Self {
+        self.common.push(&["-reconnect"]);
         self
     }
 

@@ -356,28 +356,22 @@ fn resume(ctx: &mut Context, offered: &ClientSession) -> Result<(), Error> {
 fn store_session(ctx: &mut Context, config: &ClientConfig) {
     let Some(store) = &config.session_store else { return };
     let key = store_key(ctx, config);
-    // The entry this handshake resumed (`get` returns only fresh entries, so it needs the
-    // real time: at time 0 every entry looks issued in the future and nothing is found).
-    let now = ctx.now_secs();
-    let resumed_ticket = ctx.info.resumed.then(|| store.get(&key, now)).flatten().and_then(|s| s.ticket);
-    let (ticket, hint) = match ctx.info.new_ticket.take() {
-        Some((t, hint)) if !t.is_empty() => (Some(t), hint),
-        _ => (resumed_ticket, 0),
-    };
-    if ticket.is_none() && ctx.info.session_id.is_empty() {
+    let new_ticket = ctx.info.new_ticket.take().filter(|(t, _)| !t.is_empty());
+    // RFC 5077 §3.4: a server may renew the ticket in an abbreviated handshake; if it did
+    // not, the stored entry (ticket, session ID, lifetime) stays as it was.
+    if ctx.info.resumed && new_ticket.is_none() {
+        return;
+    }
+    if new_ticket.is_none() && ctx.info.session_id.is_empty() {
         store.remove(&key);
         return;
     }
-    // RFC 5077 §5.6: keep a ticket no longer than its hint; without one, a day.
+    // RFC 5077 §5.6: keep a ticket no longer than its lifetime hint; a session ID (or a
+    // ticket without a hint) for a day.
+    let hint = new_ticket.as_ref().map_or(0, |(_, hint)| *hint);
     let lifetime = if hint == 0 { 24 * 60 * 60 } else { hint };
-    let Some(mut session) = ctx.stored_session(lifetime) else { return };
-    if ctx.info.resumed
-        && let Some(old) = store.get(&key, now)
-    {
-        // A resumed session is as old as its full handshake.
-        session.issued = old.session.issued;
-        session.lifetime = old.session.lifetime.max(lifetime);
-    }
+    let Some(session) = ctx.stored_session(lifetime) else { return };
+    let ticket = new_ticket.map(|(t, _)| t);
     store.insert(&key, ClientSession { session, session_id: ctx.info.session_id.clone(), ticket });
 }
 

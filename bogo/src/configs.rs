@@ -1,0 +1,135 @@
+//! The runner's flags as dtls-engine configurations, through the public builders only.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dtls_engine::{
+    CertificateDer, CertificateError, ClientAuth, ClientCertVerifier, ClientConfig, ServerCertVerifier, ServerConfig,
+    UnixTime,
+};
+
+use crate::Failure;
+use crate::flags::Opts;
+
+/// The runner's timeout schedule adds up to minutes of simulated time; the handshake
+/// deadline must not cut it short (it counts on the virtual clock only).
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Without `-mtu`, BoringSSL sends application records of up to 16384 bytes whatever its
+/// MTU; the engine never sends a record larger than its MTU (RFC 6347 §4.1.1), so the shim
+/// sets one that fits a full record and its AEAD overhead. Tests of fragmentation pass `-mtu`.
+const MTU_FOR_FULL_RECORDS: usize = 16384 + 64;
+
+/// Accepts any certificate, or rejects every one with `-verify-fail` (BoringSSL's shim
+/// installs a verify callback that does the same: it never checks chains).
+#[derive(Debug)]
+struct ShimVerifier {
+    fail: bool,
+}
+
+impl ShimVerifier {
+    fn verify(&self, chain: &[CertificateDer<'_>]) -> Result<(), CertificateError> {
+        if chain.is_empty() {
+            Err(CertificateError::BadEncoding)
+        } else if self.fail {
+            Err(CertificateError::Other("rejected by -verify-fail".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl ServerCertVerifier for ShimVerifier {
+    fn verify_server_cert(
+        &self,
+        chain: &[CertificateDer<'_>],
+        _server_name: Option<&str>,
+        _now: UnixTime,
+    ) -> Result<(), CertificateError> {
+        self.verify(chain)
+    }
+}
+
+impl ClientCertVerifier for ShimVerifier {
+    fn verify_client_cert(&self, chain: &[CertificateDer<'_>], _now: UnixTime) -> Result<(), CertificateError> {
+        self.verify(chain)
+    }
+}
+
+fn read(path: &str) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| Failure::Failed(format!("cannot read {path}: {e}")))
+}
+
+/// A configuration the engine refuses (a key type it lacks, an MTU below its minimum, ...)
+/// is a feature we do not have.
+fn refused(e: dtls_engine::Error) -> Failure {
+    Failure::Unimplemented(format!("configuration refused by the engine: {e}"))
+}
+
+/// Settings both roles share, applied to either builder (they have the same setters).
+macro_rules! common {
+    ($builder:expr, $o:expr) => {{
+        let o: &Opts = $o;
+        let mut b = $builder.handshake_timeout(HANDSHAKE_TIMEOUT);
+        b = b.mtu(o.mtu.unwrap_or(MTU_FOR_FULL_RECORDS));
+        if !o.curves.is_empty() {
+            b = b.groups(&o.curves);
+        }
+        if let Some(suites) = &o.cipher_suites {
+            b = b.cipher_suites(suites);
+        }
+        if let Some(ms) = o.initial_timeout_ms {
+            b = b.initial_retransmit_timeout(Duration::from_millis(ms));
+        }
+        if !o.srtp_profiles.is_empty() {
+            b = b.srtp_profiles(&o.srtp_profiles);
+        }
+        if let Some(max) = o.max_cert_list {
+            // BoringSSL's cap on a handshake message's length; ours also bounds the bytes
+            // buffered for reassembly, which we leave at a comfortable multiple.
+            b = b.reassembly_limits(max, 4 * max);
+        }
+        b
+    }};
+}
+
+pub fn client(o: &Opts) -> Result<Arc<ClientConfig>, Failure> {
+    // BoringSSL's client verifies in SSL_VERIFY_NONE mode unless told otherwise: a rejected
+    // certificate is recorded, not fatal. The engine always aborts on a rejection.
+    if o.verify_fail && !o.verify_peer {
+        return Err(Failure::Unimplemented(
+            "-verify-fail without -verify-peer: a soft certificate failure (SSL_VERIFY_NONE) has no equivalent".into(),
+        ));
+    }
+    let mut b = common!(ClientConfig::builder(), o).verifier(Arc::new(ShimVerifier { fail: o.verify_fail }));
+    if let Some(name) = &o.host_name {
+        b = b.server_name(name);
+    }
+    if !o.advertise_alpn.is_empty() {
+        let protocols: Vec<&[u8]> = o.advertise_alpn.iter().map(Vec::as_slice).collect();
+        b = b.alpn_protocols(&protocols);
+    }
+    if let (Some(cert), Some(key)) = (&o.cert_file, &o.key_file) {
+        b = b.client_certificate_pem(&read(cert)?, &read(key)?).map_err(refused)?;
+    }
+    b.build().map_err(refused)
+}
+
+pub fn server(o: &Opts) -> Result<Arc<ServerConfig>, Failure> {
+    let (Some(cert), Some(key)) = (&o.cert_file, &o.key_file) else {
+        return Err(Failure::Unimplemented("a server without -cert-file and -key-file".into()));
+    };
+    let mut b = common!(ServerConfig::builder(), o).certificate_pem(&read(cert)?, &read(key)?).map_err(refused)?;
+    let verifier = Arc::new(ShimVerifier { fail: o.verify_fail });
+    if o.require_any_client_certificate {
+        b = b.client_auth(ClientAuth::Required(verifier));
+    } else if o.verify_peer {
+        b = b.client_auth(ClientAuth::Optional(verifier));
+    }
+    if let Some(protocol) = &o.select_alpn
+        && !o.decline_alpn
+    {
+        b = b.alpn_protocols(&[protocol.as_slice()]);
+    }
+    b.build().map_err(refused)
+}

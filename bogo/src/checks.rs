@@ -11,9 +11,15 @@ fn fail(msg: String) -> Result<(), Failure> {
     Err(Failure::Failed(msg))
 }
 
-pub fn after_handshake(o: &Opts, s: &Session) -> Result<(), Failure> {
+pub fn after_handshake(o: &Opts, s: &Session, is_resume: bool) -> Result<(), Failure> {
     if s.cipher_suite().is_none() {
         return fail("no cipher suite after the handshake".into());
+    }
+    // A resumption must resume unless the test expects a miss; a first connection cannot.
+    let expect_resumed = is_resume && !o.expect_session_miss;
+    if s.is_resumed() != expect_resumed {
+        let was = if s.is_resumed() { "was" } else { "was not" };
+        return fail(format!("session unexpectedly {was} resumed"));
     }
     if let Some(want) = o.expect_version {
         // The engine speaks DTLS 1.2 only, and says so.
@@ -57,7 +63,8 @@ pub fn after_handshake(o: &Opts, s: &Session) -> Result<(), Failure> {
     if o.expect_extended_master_secret && !s.extended_master_secret() {
         return fail("no extended master secret, expected one".into());
     }
-    // A client always authenticates the server; a server requiring a certificate has one.
+    // A client always authenticates the server; a server requiring a certificate has one
+    // (a resumed session keeps the certificates of its full handshake).
     if (!o.server || o.require_any_client_certificate) && s.peer_certificates().is_none() {
         return fail("no peer certificate, expected one".into());
     }

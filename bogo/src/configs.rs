@@ -1,11 +1,12 @@
 //! The runner's flags as dtls-engine configurations, through the public builders only.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use dtls_engine::{
-    CertificateDer, CertificateError, ClientAuth, ClientCertVerifier, ClientConfig, ServerCertVerifier, ServerConfig,
-    UnixTime,
+    CertificateDer, CertificateError, ClientAuth, ClientCertVerifier, ClientConfig, ClientSessionStore,
+    ServerCertVerifier, ServerConfig, UnixTime,
 };
 
 use crate::Failure;
@@ -21,17 +22,20 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3600);
 const MTU_FOR_FULL_RECORDS: usize = 16384 + 64;
 
 /// Accepts any certificate, or rejects every one with `-verify-fail` (BoringSSL's shim
-/// installs a verify callback that does the same: it never checks chains).
+/// installs a verify callback that does the same: it never checks chains). The switch is
+/// shared, so that one server configuration serves every connection of a test, each with its
+/// own `-verify-fail` (`-on-resume-verify-fail`), as a verify callback reading the current
+/// connection's settings would.
 #[derive(Debug)]
 struct ShimVerifier {
-    fail: bool,
+    fail: Arc<AtomicBool>,
 }
 
 impl ShimVerifier {
     fn verify(&self, chain: &[CertificateDer<'_>]) -> Result<(), CertificateError> {
         if chain.is_empty() {
             Err(CertificateError::BadEncoding)
-        } else if self.fail {
+        } else if self.fail.load(Ordering::Relaxed) {
             Err(CertificateError::Other("rejected by -verify-fail".into()))
         } else {
             Ok(())
@@ -93,7 +97,9 @@ macro_rules! common {
     }};
 }
 
-pub fn client(o: &Opts) -> Result<Arc<ClientConfig>, Failure> {
+/// A client configuration for one connection; every connection of a test shares `store`,
+/// so the later ones offer the session the earlier ones established.
+pub fn client(o: &Opts, store: &Arc<ClientSessionStore>) -> Result<Arc<ClientConfig>, Failure> {
     // BoringSSL's client verifies in SSL_VERIFY_NONE mode unless told otherwise: a rejected
     // certificate is recorded, not fatal. The engine always aborts on a rejection.
     if o.verify_fail && !o.verify_peer {
@@ -101,7 +107,14 @@ pub fn client(o: &Opts) -> Result<Arc<ClientConfig>, Failure> {
             "-verify-fail without -verify-peer: a soft certificate failure (SSL_VERIFY_NONE) has no equivalent".into(),
         ));
     }
-    let mut b = common!(ClientConfig::builder(), o).verifier(Arc::new(ShimVerifier { fail: o.verify_fail }));
+    if o.no_ticket {
+        return Err(Failure::Unimplemented(
+            "-no-ticket on a client: the engine's client always asks for a ticket".into(),
+        ));
+    }
+    let mut b = common!(ClientConfig::builder(), o)
+        .verifier(Arc::new(ShimVerifier { fail: Arc::new(AtomicBool::new(o.verify_fail)) }))
+        .resumption(store.clone());
     if let Some(name) = &o.host_name {
         b = b.server_name(name);
     }
@@ -115,12 +128,14 @@ pub fn client(o: &Opts) -> Result<Arc<ClientConfig>, Failure> {
     b.build().map_err(refused)
 }
 
-pub fn server(o: &Opts) -> Result<Arc<ServerConfig>, Failure> {
+/// The server configuration for every connection of a test: its session cache and ticket keys
+/// live in it, so resumptions need the same one. `verify_fail` is the verifier's switch.
+pub fn server(o: &Opts, verify_fail: &Arc<AtomicBool>) -> Result<Arc<ServerConfig>, Failure> {
     let (Some(cert), Some(key)) = (&o.cert_file, &o.key_file) else {
         return Err(Failure::Unimplemented("a server without -cert-file and -key-file".into()));
     };
     let mut b = common!(ServerConfig::builder(), o).certificate_pem(&read(cert)?, &read(key)?).map_err(refused)?;
-    let verifier = Arc::new(ShimVerifier { fail: o.verify_fail });
+    let verifier = Arc::new(ShimVerifier { fail: verify_fail.clone() });
     if o.require_any_client_certificate {
         b = b.client_auth(ClientAuth::Required(verifier));
     } else if o.verify_peer {
@@ -131,5 +146,21 @@ pub fn server(o: &Opts) -> Result<Arc<ServerConfig>, Failure> {
     {
         b = b.alpn_protocols(&[protocol.as_slice()]);
     }
+    if o.no_ticket {
+        b = b.session_tickets(false);
+    }
     b.build().map_err(refused)
+}
+
+/// Whether a server configured for `initial` also serves `resume` (every setting `server`
+/// reads but `-verify-fail`, which switches at run time, must agree).
+pub fn same_server_settings(initial: &Opts, resume: &Opts) -> bool {
+    fn settings(o: &Opts) -> impl PartialEq + '_ {
+        (
+            (&o.cert_file, &o.key_file, o.verify_peer, o.require_any_client_certificate),
+            (o.mtu, &o.curves, &o.cipher_suites, o.initial_timeout_ms, &o.srtp_profiles, o.max_cert_list),
+            (&o.select_alpn, o.decline_alpn, o.no_ticket),
+        )
+    }
+    settings(initial) == settings(resume)
 }

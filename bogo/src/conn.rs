@@ -7,9 +7,10 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use dtls_engine::{ClientConfig, Event, ServerConfig, Session};
+use dtls_engine::{ClientSessionStore, Event, ServerConfig, Session};
 
 use crate::flags::Opts;
 use crate::transport::{Incoming, Transport};
@@ -23,9 +24,13 @@ fn runner_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 1))
 }
 
-enum Role {
-    Client(Arc<ClientConfig>),
-    Server(Arc<ServerConfig>),
+/// What the connections of one test share.
+pub enum Shared {
+    /// The client's session store: each connection gets a configuration of its own.
+    Client(Arc<ClientSessionStore>),
+    /// The server's one configuration (its session cache and ticket keys) and the switch of
+    /// its certificate verifier.
+    Server(Arc<ServerConfig>, Arc<AtomicBool>),
 }
 
 struct Conn<'a> {
@@ -33,19 +38,27 @@ struct Conn<'a> {
     transport: Transport,
     session: Session,
     now: Instant,
+    is_resume: bool,
 }
 
 /// Run one connection to completion. `Ok` means the test's expectations held.
-pub fn run(o: &Opts) -> Result<(), Failure> {
+pub fn run(o: &Opts, shared: &Shared, is_resume: bool) -> Result<(), Failure> {
     // Configure first: a refused configuration is a feature we lack, whatever the runner does.
-    let role = if o.server { Role::Server(configs::server(o)?) } else { Role::Client(configs::client(o)?) };
+    let client = match shared {
+        Shared::Client(store) => Some(configs::client(o, store)?),
+        Shared::Server(_, verify_fail) => {
+            verify_fail.store(o.verify_fail, Ordering::Relaxed);
+            None
+        }
+    };
     let transport = Transport::connect(o.port).map_err(|e| Failure::Failed(format!("connect to runner: {e}")))?;
     let now = Instant::now();
-    let session = match role {
-        Role::Server(config) => Session::server(config, runner_addr(), now),
-        Role::Client(config) => Session::client(config, runner_addr(), now),
+    let session = match (client, shared) {
+        (Some(config), _) => Session::client(config, runner_addr(), now),
+        (None, Shared::Server(config, _)) => Session::server(config.clone(), runner_addr(), now),
+        (None, Shared::Client(_)) => unreachable!("a client always has a configuration"),
     };
-    let mut conn = Conn { o, transport, session, now };
+    let mut conn = Conn { o, transport, session, now, is_resume };
     let result = conn.drive();
     // Whatever happened, the alert (if any) is queued: get it out before hanging up.
     let _ = conn.flush();
@@ -106,7 +119,7 @@ impl Conn<'_> {
     /// After the handshake: check expectations, then write what the test asks for first.
     /// Returns true when the connection is over.
     fn on_connected(&mut self) -> Result<bool, Failure> {
-        checks::after_handshake(self.o, &self.session)?;
+        checks::after_handshake(self.o, &self.session, self.is_resume)?;
         if self.o.export_keying_material > 0 {
             let mut out = vec![0u8; self.o.export_keying_material];
             let context = self.o.use_export_context.then_some(self.o.export_context.as_bytes());

@@ -12,7 +12,7 @@ use dtls_engine::{CipherSuite, NamedGroup, SrtpProtectionProfile};
 pub const DTLS1_2: u16 = 0xfefd;
 
 /// Settings of one connection (the initial one or a resumption).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Opts {
     pub port: u16,
     pub server: bool,
@@ -54,6 +54,12 @@ pub struct Opts {
     pub max_cert_list: Option<usize>,
     pub min_version: Option<u16>,
     pub max_version: Option<u16>,
+    /// SSL_OP_NO_TICKET: a server issues no session tickets.
+    pub no_ticket: bool,
+    /// On a resumption: the session must not have been resumed.
+    pub expect_session_miss: bool,
+    /// On a resumption: verify the peer's certificate again (refused when a resumption needs it).
+    pub reverify_on_resume: bool,
 }
 
 /// The outcome of parsing the command line.
@@ -151,6 +157,18 @@ const BOOL_FLAGS: &[(&str, Setter)] = &[
     ("-no-tls11", |_, _| Ok(())),
     ("-no-tls13", |_, _| Ok(())),
     ("-no-tls12", |_, _| Err(unimplemented("-no-tls12: DTLS 1.2 is the only version implemented"))),
+    ("-no-ticket", |o, _| {
+        o.no_ticket = true;
+        Ok(())
+    }),
+    ("-expect-session-miss", |o, _| {
+        o.expect_session_miss = true;
+        Ok(())
+    }),
+    ("-reverify-on-resume", |o, _| {
+        o.reverify_on_resume = true;
+        Ok(())
+    }),
 ];
 
 /// Flags with a value, and what they set.
@@ -300,7 +318,6 @@ const REFUSED: &[(&str, bool, &str)] = &[
     ("-write-different-record-sizes", false, "TLS-only record sizing"),
     ("-cbc-record-splitting", false, "CBC cipher suites"),
     ("-partial-write", false, "partial writes (TLS only)"),
-    ("-no-ticket", false, "session tickets (resumption)"),
     ("-expect-channel-id", true, "Channel ID"),
     ("-enable-channel-id", false, "Channel ID"),
     ("-send-channel-id", true, "Channel ID"),
@@ -315,7 +332,6 @@ const REFUSED: &[(&str, bool, &str)] = &[
     ("-expect-quic-transport-params", true, "QUIC"),
     ("-quic-use-legacy-codepoint", true, "QUIC"),
     ("-quic-early-data-context", true, "QUIC"),
-    ("-expect-session-miss", false, "session resumption"),
     ("-psk", true, "PSK cipher suites"),
     ("-psk-identity", true, "PSK cipher suites"),
     ("-enable-ocsp-stapling", false, "OCSP stapling"),
@@ -334,14 +350,14 @@ const REFUSED: &[(&str, bool, &str)] = &[
     ("-fail-cert-callback", false, "a failing certificate callback (no API)"),
     ("-handshake-never-done", false, "stopping mid-handshake (no API)"),
     ("-tls-unique", false, "tls-unique channel binding (no API)"),
-    ("-expect-ticket-renewal", false, "session tickets (resumption)"),
-    ("-expect-no-session", false, "session resumption"),
+    ("-expect-ticket-renewal", false, "reporting whether a resumption renewed the ticket (no API)"),
+    ("-expect-no-session", false, "reporting whether a new session was stored (no API)"),
     ("-expect-ticket-supports-early-data", false, "0-RTT (TLS 1.3)"),
     ("-expect-accept-early-data", false, "0-RTT (TLS 1.3)"),
     ("-expect-reject-early-data", false, "0-RTT (TLS 1.3)"),
     ("-expect-no-offer-early-data", false, "0-RTT (TLS 1.3)"),
-    ("-use-ticket-callback", false, "session tickets (resumption)"),
-    ("-renew-ticket", false, "session tickets (resumption)"),
+    ("-use-ticket-callback", false, "a ticket key callback (no API)"),
+    ("-renew-ticket", false, "a ticket key callback (no API)"),
     ("-enable-early-data", false, "0-RTT (TLS 1.3)"),
     ("-verify-peer-if-no-obc", false, "Channel ID"),
     ("-renegotiate-once", false, "renegotiation (refused, RFC 5746)"),
@@ -356,11 +372,11 @@ const REFUSED: &[(&str, bool, &str)] = &[
     ("-peek-then-read", false, "SSL_peek (no equivalent)"),
     ("-enable-grease", false, "GREASE"),
     ("-permute-extensions", false, "ClientHello extension permutation"),
-    ("-ticket-key", true, "session tickets (resumption)"),
+    ("-ticket-key", true, "setting the ticket key (no API)"),
     ("-use-exporter-between-reads", false, "renegotiation (refused, RFC 5746)"),
     ("-expect-cipher-aes", true, "reporting AES hardware support"),
     ("-expect-cipher-no-aes", true, "reporting AES hardware support"),
-    ("-resumption-delay", true, "session resumption"),
+    ("-resumption-delay", true, "a delay before resuming (no API to move the clock of session lifetimes)"),
     ("-retain-only-sha256-client-cert", false, "keeping only a hash of the client certificate"),
     ("-expect-sha256-client-cert", false, "keeping only a hash of the client certificate"),
     ("-read-with-unfinished-write", false, "partial writes (no equivalent in a sans-IO engine)"),
@@ -368,8 +384,8 @@ const REFUSED: &[(&str, bool, &str)] = &[
     ("-expect-no-secure-renegotiation", false, "reporting renegotiation_info (no API)"),
     ("-max-send-fragment", true, "a record size cap below the MTU (no API)"),
     ("-read-size", true, "short reads (SSL_read sizes have no equivalent)"),
-    ("-expect-session-id", false, "session resumption"),
-    ("-expect-no-session-id", false, "session resumption"),
+    ("-expect-session-id", false, "reporting whether the server cached the session by ID (no API)"),
+    ("-expect-no-session-id", false, "reporting whether the server cached the session by ID (no API)"),
     ("-expect-ticket-age-skew", true, "0-RTT (TLS 1.3)"),
     ("-no-op-extra-handshake", false, "SSL_do_handshake idempotence (no equivalent)"),
     ("-handshake-twice", false, "SSL_do_handshake idempotence (no equivalent)"),
@@ -380,7 +396,6 @@ const REFUSED: &[(&str, bool, &str)] = &[
     ("-allow-hint-mismatch", false, "split handshakes"),
     ("-install-cert-compression-algs", false, "certificate compression (TLS 1.3)"),
     ("-install-one-cert-compression-alg", true, "certificate compression (TLS 1.3)"),
-    ("-reverify-on-resume", false, "session resumption"),
     ("-enforce-rsa-key-usage", false, "RSA key usage enforcement switch"),
     ("-handshaker-resume", false, "split handshakes"),
     ("-handshaker-path", true, "split handshakes"),

@@ -94,3 +94,32 @@ impl Transport {
         while matches!(self.reader.read(&mut sink), Ok(n) if n > 0) {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// The runner's side of the framing, against ours over loopback.
+    #[test]
+    fn packets_timeouts_and_acks() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let runner = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.write_all(&[b'P', 0, 0, 0, 3, 1, 2, 3]).unwrap();
+            s.write_all(&[b'T', 0, 0, 0, 0, 0x3b, 0x9a, 0xca, 0x00]).unwrap();
+            let mut got = [0u8; 8];
+            s.read_exact(&mut got).unwrap();
+            drop(s);
+            got
+        });
+        let mut t = Transport::connect(port).unwrap();
+        assert!(matches!(t.read().unwrap(), Incoming::Packet(p) if p == [1, 2, 3]));
+        assert!(matches!(t.read().unwrap(), Incoming::Timeout(d) if d == Duration::from_secs(1)));
+        t.ack_timeout().unwrap();
+        t.send(&[9, 8]).unwrap();
+        assert_eq!(runner.join().unwrap(), [b't', b'P', 0, 0, 0, 2, 9, 8]);
+        assert!(matches!(t.read().unwrap(), Incoming::Closed));
+    }
+}

@@ -53,6 +53,9 @@ pub enum PeerMisbehaved {
     NullCompressionMissing,
     /// An ec_point_formats list without `uncompressed` (RFC 8422 §5.1.2).
     UncompressedPointFormatMissing,
+    /// A use_srtp answer with a profile we did not offer, several profiles, or another MKI
+    /// (RFC 5764 §4.1.1).
+    BadSrtpAnswer,
 }
 
 /// The peer is valid but wants something we do not support.
@@ -131,6 +134,7 @@ impl Error {
                 | PeerMisbehaved::DuplicateExtension
                 | PeerMisbehaved::NullCompressionMissing
                 | PeerMisbehaved::UncompressedPointFormatMissing
+                | PeerMisbehaved::BadSrtpAnswer
                 | PeerMisbehaved::BadCookie => A::IllegalParameter,
                 PeerMisbehaved::UnofferedExtension => A::UnsupportedExtension,
                 PeerMisbehaved::WrongVersion => A::ProtocolVersion,

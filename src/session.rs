@@ -521,7 +521,24 @@ impl Session {
         }
     }
 
+    /// RFC 5246 §6.2.1: messages of one content type may be coalesced into one record, so
+    /// an alert record may hold several alerts; each is handled in turn. A record that is not
+    /// a whole number of alerts is dropped.
     fn handle_alert(&mut self, now: Instant, epoch: u16, plain: &[u8]) -> Result<(), Error> {
+        if plain.is_empty() || plain.len() % 2 != 0 {
+            self.stats.records_dropped += 1;
+            return Ok(());
+        }
+        for one in plain.chunks_exact(2) {
+            self.handle_one_alert(now, epoch, one)?;
+            if self.close_received {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn handle_one_alert(&mut self, now: Instant, epoch: u16, plain: &[u8]) -> Result<(), Error> {
         let Ok(alert) = Alert::read_all(plain) else {
             self.stats.records_dropped += 1;
             return Ok(());
@@ -607,9 +624,19 @@ impl Session {
 
     fn handle_message(&mut self, now: Instant, msg: HandshakeMessage) -> Result<(), Error> {
         if self.ctx.connected {
-            // RFC 5746 §4.4 / docs/security.md item 9: refuse renegotiation with a warning.
-            self.send_alert(AlertLevel::Warning, AlertDescription::NoRenegotiation);
-            return Ok(());
+            // RFC 5746 §4.4 / docs/security.md item 9: refuse renegotiation (a HelloRequest
+            // or ClientHello) with a warning. Any other new message after the handshake (a
+            // second Finished, say; a retransmitted one has an old message_seq and never
+            // gets here) is out of place: RFC 5246 §7.4, fatal unexpected_message.
+            if matches!(msg.msg_type, HandshakeType::HelloRequest | HandshakeType::ClientHello) {
+                self.send_alert(AlertLevel::Warning, AlertDescription::NoRenegotiation);
+                return Ok(());
+            }
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
+        }
+        // A handshake type we do not know is a message out of place, not a malformed one.
+        if matches!(msg.msg_type, HandshakeType::Unknown(_)) {
+            return Err(PeerMisbehaved::UnexpectedMessage.into());
         }
         let payload = HandshakePayload::read(msg.msg_type, &msg.body)?;
         let role = core::mem::replace(&mut self.role, Role::Failed);

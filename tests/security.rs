@@ -542,6 +542,52 @@ fn duplicate_finished_after_completion_is_harmless() {
     assert_eq!(pair.client.app_data.pop_front().as_deref(), Some(&b"me too"[..]));
 }
 
+/// BoGo DTLS-SendExtraFinished: after the handshake, a second Finished with a new
+/// message_seq (not a retransmission) is out of place: fatal unexpected_message (RFC 5246
+/// §7.4), not the no_renegotiation warning a renegotiation attempt gets.
+#[test]
+fn extra_finished_after_completion_is_unexpected_message() {
+    let mut evil = EvilServer::new(sim_pki().client_config(1));
+    evil.push_server_hello();
+    evil.push_rest_of_flight_4(None);
+    evil.s.flush();
+    evil.finish();
+    assert!(evil.s.connected(), "{:?}", evil.s.error);
+    let extra = evil.s.finished(dtls_engine::handshake::key_schedule::Side::Server);
+    evil.s.push(1, &extra, false);
+    evil.s.flush();
+    assert_eq!(evil.s.error, Some(Error::PeerMisbehaved(PeerMisbehaved::UnexpectedMessage)));
+    assert!(has_fatal(&evil.s.alerts, AlertDescription::UnexpectedMessage), "{:?}", evil.s.alerts);
+}
+
+/// BoGo WrongMessageType-*: a handshake message of a type we do not know, where a known one
+/// is due, is an unexpected message, not a decode error.
+#[test]
+fn unknown_handshake_type_is_unexpected_message() {
+    let mut evil = EvilServer::new(sim_pki().client_config(1));
+    let body = handshake_body(HandshakeType::from(0x63u8), 0, &[1, 2, 3]);
+    evil.s.push_record(0, ContentType::Handshake, &body);
+    evil.s.flush();
+    assert_eq!(evil.s.error, Some(Error::PeerMisbehaved(PeerMisbehaved::UnexpectedMessage)));
+    assert!(has_fatal(&evil.s.alerts, AlertDescription::UnexpectedMessage), "{:?}", evil.s.alerts);
+}
+
+/// RFC 5246 §6.2.1 lets messages of one content type share a record: two alerts in one
+/// protected record (a warning, then close_notify) are both handled.
+#[test]
+fn coalesced_alerts_are_each_handled() {
+    let mut evil = EvilServer::new(sim_pki().client_config(1));
+    evil.push_server_hello();
+    evil.push_rest_of_flight_4(None);
+    evil.s.flush();
+    evil.finish();
+    assert!(evil.s.connected());
+    // user_canceled (90) as a warning, then close_notify (0).
+    evil.s.send_protected(ContentType::Alert, &[1, 90, 1, 0]);
+    assert!(evil.s.error.is_none(), "{:?}", evil.s.error);
+    assert!(evil.s.events.contains(&dtls_engine::Event::Closed), "{:?}", evil.s.events);
+}
+
 fn ccs(seq: u64, body: &[u8]) -> Vec<u8> {
     datagram(&[Record::new(ContentType::ChangeCipherSpec, 0, seq, body.to_vec())])
 }
@@ -764,6 +810,13 @@ fn server_answers_unverified_hellos_with_one_small_hello_verify_request() {
         assert_eq!(out.len(), 1, "the server sent {} datagrams before the cookie verified", out.len());
         assert_eq!(handshake_types(&out[0]), [HandshakeType::HelloVerifyRequest]);
         assert!(out[0].len() <= hello.len(), "HVR of {} bytes for a {}-byte ClientHello", out[0].len(), hello.len());
+        // RFC 6347 §4.2.1: a DTLS 1.2 server SHOULD put DTLS 1.0 in HelloVerifyRequest
+        // (BoGo rejects anything else), as the endpoint's stateless answer does.
+        let hvr = records(&out[0]).into_iter().flat_map(|r| r.fragments()).next().expect("HVR fragment");
+        match HandshakePayload::read(hvr.0.msg_type, &hvr.1) {
+            Ok(HandshakePayload::HelloVerifyRequest(v)) => assert_eq!(v.server_version, DTLS_1_0),
+            other => panic!("not a HelloVerifyRequest: {other:?}"),
+        }
     }
 }
 

@@ -61,7 +61,9 @@ pub fn check_answer(
 ) -> Result<SrtpProtectionProfile, Error> {
     match profiles {
         [one] if offered.contains(one) && (mki.is_empty() || mki == our_mki) => Ok(*one),
-        _ => Err(PeerMisbehaved::UnofferedExtension.into()),
+        // RFC 5764 §4.1.1: an MKI other than ours "MUST abort the handshake and SHOULD send
+        // an invalid_parameter alert"; a profile we did not offer is the same kind of fault.
+        _ => Err(PeerMisbehaved::BadSrtpAnswer.into()),
     }
 }
 
@@ -148,7 +150,9 @@ mod tests {
         assert!(check_answer(&offered, b"", &[P::SRTP_AES128_CM_SHA1_80], b"").is_ok());
         assert!(check_answer(&offered, b"", &[P::SRTP_AES128_CM_SHA1_32], b"").is_err());
         assert!(check_answer(&offered, b"ab", &[P::SRTP_AES128_CM_SHA1_80], b"ab").is_ok());
-        assert!(check_answer(&offered, b"ab", &[P::SRTP_AES128_CM_SHA1_80], b"zz").is_err());
+        // RFC 5764 §4.1.1: another MKI (or an unoffered profile) is illegal_parameter.
+        let bad = check_answer(&offered, b"ab", &[P::SRTP_AES128_CM_SHA1_80], b"zz").unwrap_err();
+        assert_eq!(bad.alert(), Some(crate::wire::AlertDescription::IllegalParameter));
         assert_eq!(profile_by_name("srtp_aead_aes_256_gcm"), Some(P::SRTP_AEAD_AES_256_GCM));
     }
 }

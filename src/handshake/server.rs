@@ -103,8 +103,11 @@ impl ServerState {
                     }
                     // RFC 6347 §4.2.1: answer with a cookie; the HelloVerifyRequest carries
                     // the ClientHello's message_seq and is kept out of the handshake hash.
+                    // RFC 6347 §4.2.1: "DTLS 1.2 server implementations SHOULD use DTLS
+                    // version 1.0 regardless of the version of TLS that is expected to be
+                    // negotiated" (as the endpoint's stateless answer does).
                     let hvr = HelloVerifyRequest {
-                        server_version: DTLS_1_2,
+                        server_version: crate::wire::DTLS_1_0,
                         cookie: cookie::compute(cookie_key, ctx.peer, body).ok_or(PeerMisbehaved::BadCookie)?.to_vec(),
                     };
                     ctx.send_seq = received.message_seq;
@@ -327,9 +330,10 @@ fn resumable(
         _ => None,
     };
     let stored = match (ticket, &r.tickets, &r.cache) {
-        // RFC 5077 §3.4: a client offering a ticket sends a session ID to recognise the
-        // server's acceptance by; without one it cannot tell, so the ticket is ignored.
-        (Some(t), Some(keys), _) if !hello.session_id.is_empty() => keys.open(t, now),
+        // RFC 5077 §3.4: a client offering a ticket may send a session ID, which we echo on
+        // acceptance; without one it tells acceptance by our next message (ChangeCipherSpec
+        // rather than Certificate).
+        (Some(t), Some(keys), _) => keys.open(t, now),
         (None, _, Some(cache)) if !hello.session_id.is_empty() => cache.get(&hello.session_id, now),
         _ => None,
     };

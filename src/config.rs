@@ -334,6 +334,7 @@ pub struct ClientConfig {
     pub(crate) certificate: Option<(Vec<CertificateDer<'static>>, Arc<SigningKey>)>,
     pub(crate) srtp_mki: Vec<u8>,
     pub(crate) session_store: Option<Arc<crate::resumption::ClientSessionStore>>,
+    pub(crate) reverify_on_resume: bool,
 }
 
 impl ClientConfig {
@@ -348,6 +349,7 @@ impl ClientConfig {
             certificate: None,
             srtp_mki: Vec::new(),
             session_store: None,
+            reverify_on_resume: false,
         }
     }
 }
@@ -373,6 +375,7 @@ pub struct ClientConfigBuilder {
     certificate: Option<(Vec<CertificateDer<'static>>, Arc<SigningKey>)>,
     srtp_mki: Vec<u8>,
     session_store: Option<Arc<crate::resumption::ClientSessionStore>>,
+    reverify_on_resume: bool,
 }
 
 impl ClientConfigBuilder {
@@ -462,6 +465,16 @@ impl ClientConfigBuilder {
         self
     }
 
+    /// Verify the server's certificate chain again, with this configuration's verifier and
+    /// the current time, when a session is resumed (default off: a resumed session was
+    /// authenticated by its full handshake, and the server sends no certificate). A chain
+    /// that no longer verifies (expired, or refused by a verifier that changed its mind)
+    /// fails the handshake as it would a full one.
+    pub fn reverify_on_resume(mut self, on: bool) -> Self {
+        self.reverify_on_resume = on;
+        self
+    }
+
     /// A client certificate chain and key (PEM), sent when the server asks for one.
     pub fn client_certificate_pem(mut self, chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
         let chain = load_certificates(chain_pem)?;
@@ -498,6 +511,7 @@ impl ClientConfigBuilder {
             certificate: self.certificate,
             srtp_mki: self.srtp_mki,
             session_store: self.session_store,
+            reverify_on_resume: self.reverify_on_resume,
         }))
     }
 }

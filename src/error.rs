@@ -56,6 +56,9 @@ pub enum PeerMisbehaved {
     /// A use_srtp answer with a profile we did not offer, several profiles, or another MKI
     /// (RFC 5764 §4.1.1).
     BadSrtpAnswer,
+    /// A new handshake message after the peer's Finished ended its last flight (RFC 5246
+    /// §7.4), other than a renegotiation attempt.
+    HandshakeDataAfterFinished,
 }
 
 /// The peer is valid but wants something we do not support.

@@ -107,6 +107,8 @@ pub struct Session {
     rto: Duration,
     /// Records of the next epoch that arrived before its ChangeCipherSpec (RFC 6347 §4.1).
     early: Vec<(RecordHeader, Vec<u8>)>,
+    /// The message_seq of the peer's Finished, once a fragment of it arrived.
+    peer_finished_seq: Option<u16>,
     transmits: VecDeque<Vec<u8>>,
     scratch: Vec<u8>,
     pool: BufferPool,
@@ -181,6 +183,7 @@ impl Session {
             rto,
             deadline,
             early: Vec::new(),
+            peer_finished_seq: None,
             peer_ccs_pending: false,
             last_heard: now,
             transmits: VecDeque::new(),
@@ -525,7 +528,7 @@ impl Session {
     /// an alert record may hold several alerts; each is handled in turn. A record that is not
     /// a whole number of alerts is dropped.
     fn handle_alert(&mut self, now: Instant, epoch: u16, plain: &[u8]) -> Result<(), Error> {
-        if plain.is_empty() || plain.len() % 2 != 0 {
+        if plain.is_empty() || !plain.len().is_multiple_of(2) {
             self.stats.records_dropped += 1;
             return Ok(());
         }
@@ -590,6 +593,17 @@ impl Session {
                 self.stats.records_dropped += 1;
                 continue;
             }
+            // The peer's Finished ends its last flight (RFC 5246 §7.4): a second one in the
+            // protected epoch with another message_seq, in whichever order the two arrive,
+            // is authenticated handshake data after the end of the flight.
+            if epoch == 1 && !self.ctx.connected {
+                match self.peer_finished_seq {
+                    Some(seq) if seq != header.message_seq => {
+                        return Err(PeerMisbehaved::HandshakeDataAfterFinished.into());
+                    }
+                    _ => self.peer_finished_seq = Some(header.message_seq),
+                }
+            }
             match self.reassembler.insert(&header, data) {
                 Ok(Inserted::Old) => repeated = true,
                 Ok(_) => {}
@@ -632,7 +646,7 @@ impl Session {
                 self.send_alert(AlertLevel::Warning, AlertDescription::NoRenegotiation);
                 return Ok(());
             }
-            return Err(PeerMisbehaved::UnexpectedMessage.into());
+            return Err(PeerMisbehaved::HandshakeDataAfterFinished.into());
         }
         // A handshake type we do not know is a message out of place, not a malformed one.
         if matches!(msg.msg_type, HandshakeType::Unknown(_)) {

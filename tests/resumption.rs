@@ -179,3 +179,76 @@ fn a_ticket_stays_usable_after_the_resumption_it_served() {
         assert_eq!(store.len(), 1, "connection {n}");
     }
 }
+
+/// The server caches a session by ID only when it issues no ticket for it (BoGo
+/// Basic-Server / Basic-Server-NoTickets): a ticketed session's ServerHello carries an empty
+/// session ID, a cached one a 32-byte ID the client stores and offers.
+#[test]
+fn a_ticketed_session_is_not_cached_by_id() {
+    for tickets in [true, false] {
+        let store = ClientSessionStore::new(8);
+        let client = client_config(&store);
+        let server = server_config(|b| b.session_tickets(tickets));
+        let first = connect(&client, &server);
+        let id = first.server.session.session_id();
+        assert_eq!(id.is_empty(), tickets, "tickets {tickets}: session ID {id:?}");
+        assert_eq!(first.client.session.session_id(), id);
+        let second = connect(&client, &server);
+        assert!(second.server.session.is_resumed(), "tickets {tickets}");
+    }
+}
+
+/// A verifier that accepts until told to refuse.
+#[derive(Debug)]
+struct Switch(Arc<std::sync::atomic::AtomicBool>);
+
+impl dtls_engine::ServerCertVerifier for Switch {
+    fn verify_server_cert(
+        &self,
+        chain: &[dtls_engine::CertificateDer<'_>],
+        _server_name: Option<&str>,
+        _now: dtls_engine::UnixTime,
+    ) -> Result<(), dtls_engine::CertificateError> {
+        assert!(!chain.is_empty(), "verified an empty chain");
+        if self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            Err(dtls_engine::CertificateError::Other("refused on the second look".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// `reverify_on_resume`: the stored chain goes through the verifier again when a session
+/// is resumed (BoGo CertificateVerificationFailsOnResume / PassesOnResume); without it a
+/// resumption does not consult the verifier.
+#[test]
+fn reverify_on_resume_checks_the_stored_chain_again() {
+    for reverify in [true, false] {
+        let refuse = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let store = ClientSessionStore::new(8);
+        let client = sim_pki()
+            .client_builder(1)
+            .verifier(Arc::new(Switch(refuse.clone())))
+            .resumption(store.clone())
+            .reverify_on_resume(reverify)
+            .build()
+            .expect("client config");
+        let server = server_config(|b| b);
+        connect(&client, &server);
+        refuse.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut pair = Pair::new(client.clone(), server.clone(), LinkConfig::default(), LinkConfig::default(), 9);
+        let result = pair.handshake(DEADLINE);
+        if reverify {
+            assert!(
+                matches!(
+                    pair.client.error,
+                    Some(dtls_engine::Error::InvalidCertificate(dtls_engine::CertificateError::Other(_)))
+                ),
+                "{result:?} {:?}",
+                pair.client.error
+            );
+        } else {
+            assert!(result.is_ok() && pair.client.session.is_resumed(), "{result:?}");
+        }
+    }
+}

@@ -556,7 +556,25 @@ fn extra_finished_after_completion_is_unexpected_message() {
     let extra = evil.s.finished(dtls_engine::handshake::key_schedule::Side::Server);
     evil.s.push(1, &extra, false);
     evil.s.flush();
-    assert_eq!(evil.s.error, Some(Error::PeerMisbehaved(PeerMisbehaved::UnexpectedMessage)));
+    assert_eq!(evil.s.error, Some(Error::PeerMisbehaved(PeerMisbehaved::HandshakeDataAfterFinished)));
+    assert!(has_fatal(&evil.s.alerts, AlertDescription::UnexpectedMessage), "{:?}", evil.s.alerts);
+}
+
+/// BoGo DTLS-SendExtraFinished-Reordered: a fragment of a second Finished (another
+/// message_seq, protected epoch) arrives before the real one: fatal. (Epoch-0 fragments of
+/// later messages, which anybody can inject, stay harmless: see
+/// `reassembly_is_bounded_and_keyed_by_seq_type_and_length`.)
+#[test]
+fn handshake_data_pending_at_completion_is_unexpected_message() {
+    let mut evil = EvilServer::new(sim_pki().client_config(1));
+    evil.push_server_hello();
+    evil.push_rest_of_flight_4(None);
+    evil.s.flush();
+    // The client's flight 5, then our CCS, a fragment of a second Finished (message_seq
+    // one past the real one) and the real Finished, in one datagram.
+    evil.finish_with_extra_fragment();
+    assert_eq!(evil.s.error, Some(Error::PeerMisbehaved(PeerMisbehaved::HandshakeDataAfterFinished)));
+    assert!(!evil.s.connected());
     assert!(has_fatal(&evil.s.alerts, AlertDescription::UnexpectedMessage), "{:?}", evil.s.alerts);
 }
 

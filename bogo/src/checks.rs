@@ -60,6 +60,16 @@ pub fn after_handshake(o: &Opts, s: &Session, is_resume: bool) -> Result<(), Fai
     {
         return fail(format!("server name {:?}, wanted {want:?}", s.server_name()));
     }
+    // BoringSSL's "new session" callback on a server: the first connection's session went
+    // into the server's cache by ID (a ticketed session does not).
+    if let Some(want) = o.expect_session_id
+        && o.server
+        && !is_resume
+        && want == s.session_id().is_empty()
+    {
+        let was = if want { "was not" } else { "was unexpectedly" };
+        return fail(format!("session {was} cached on the server"));
+    }
     if o.expect_extended_master_secret && !s.extended_master_secret() {
         return fail("no extended master secret, expected one".into());
     }

@@ -114,7 +114,8 @@ pub fn client(o: &Opts, store: &Arc<ClientSessionStore>) -> Result<Arc<ClientCon
     }
     let mut b = common!(ClientConfig::builder(), o)
         .verifier(Arc::new(ShimVerifier { fail: Arc::new(AtomicBool::new(o.verify_fail)) }))
-        .resumption(store.clone());
+        .resumption(store.clone())
+        .reverify_on_resume(o.reverify_on_resume);
     if let Some(name) = &o.host_name {
         b = b.server_name(name);
     }

@@ -60,6 +60,9 @@ pub struct Opts {
     pub expect_session_miss: bool,
     /// On a resumption: verify the peer's certificate again (refused when a resumption needs it).
     pub reverify_on_resume: bool,
+    /// Server, first connection: whether the session must be in the server's cache by ID
+    /// (`-expect-session-id`) or not (`-expect-no-session-id`).
+    pub expect_session_id: Option<bool>,
 }
 
 /// The outcome of parsing the command line.
@@ -167,6 +170,14 @@ const BOOL_FLAGS: &[(&str, Setter)] = &[
     }),
     ("-reverify-on-resume", |o, _| {
         o.reverify_on_resume = true;
+        Ok(())
+    }),
+    ("-expect-session-id", |o, _| {
+        o.expect_session_id = Some(true);
+        Ok(())
+    }),
+    ("-expect-no-session-id", |o, _| {
+        o.expect_session_id = Some(false);
         Ok(())
     }),
 ];
@@ -384,8 +395,6 @@ const REFUSED: &[(&str, bool, &str)] = &[
     ("-expect-no-secure-renegotiation", false, "reporting renegotiation_info (no API)"),
     ("-max-send-fragment", true, "a record size cap below the MTU (no API)"),
     ("-read-size", true, "short reads (SSL_read sizes have no equivalent)"),
-    ("-expect-session-id", false, "reporting whether the server cached the session by ID (no API)"),
-    ("-expect-no-session-id", false, "reporting whether the server cached the session by ID (no API)"),
     ("-expect-ticket-age-skew", true, "0-RTT (TLS 1.3)"),
     ("-no-op-extra-handshake", false, "SSL_do_handshake idempotence (no equivalent)"),
     ("-handshake-twice", false, "SSL_do_handshake idempotence (no equivalent)"),

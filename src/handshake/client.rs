@@ -169,6 +169,11 @@ impl ClientState {
                 // RFC 5246 §7.4.1.3: the server resumes by echoing the session ID we sent.
                 match offered {
                     Some(offered) if !hello.session_id.is_empty() && sh.session_id == hello.session_id => {
+                        if config.reverify_on_resume {
+                            let now = (ctx.config().time)();
+                            let chain = &offered.session.peer_chain;
+                            config.verifier.verify_server_cert(chain, config.server_name.as_deref(), now)?;
+                        }
                         resume(ctx, &offered)?;
                         Ok(Self::ExpectResumedFinished)
                     }

@@ -414,7 +414,10 @@ fn full_handshake(
         ctx.info.ticket_promised = true;
     }
     // RFC 5246 §7.4.1.3: a session ID names the session for later resumption when we cache.
-    if config.resumption.cache.is_some() {
+    // A session we give a ticket for is not cached as well (RFC 5077 §3.4 lets the server
+    // send an empty session ID then): the ticket carries it, and the cache stays free for
+    // clients that cannot hold tickets.
+    if config.resumption.cache.is_some() && !ctx.info.ticket_promised {
         ctx.info.session_id = ctx.random32().to_vec();
     }
     let server_hello = ServerHello {

@@ -56,6 +56,14 @@ impl Session {
         self.ctx.info.server_name.as_deref()
     }
 
+    /// The session ID of the ServerHello: what names this session for resumption by ID
+    /// (RFC 5246 §7.4.1.3). Empty when the server keeps no session cache, or issued a
+    /// session ticket instead (RFC 5077). On a server, non-empty exactly when the session is
+    /// in its cache.
+    pub fn session_id(&self) -> &[u8] {
+        &self.ctx.info.session_id
+    }
+
     /// Whether the handshake resumed an earlier session (RFC 5246 §7.3 abbreviated
     /// handshake, by session ID or RFC 5077 ticket) instead of running a full one.
     pub fn is_resumed(&self) -> bool {

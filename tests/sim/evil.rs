@@ -422,6 +422,35 @@ impl EvilServer {
 
     /// Read the client's flight 5, derive keys and answer with ChangeCipherSpec + Finished.
     pub fn finish(&mut self) {
+        self.prepare_finished();
+        let finished = self.s.finished(KeySide::Server);
+        self.s.push(1, &finished, true);
+        self.s.flush();
+    }
+
+    /// Like [`finish`](Self::finish), with the first bytes of a second Finished (the next
+    /// message_seq) placed before the real one in the same datagram: handshake data that is
+    /// pending when the real Finished completes the handshake.
+    pub fn finish_with_extra_fragment(&mut self) {
+        self.prepare_finished();
+        let finished = self.s.finished(KeySide::Server);
+        let body = payload_body(&finished);
+        let header = dtls_engine::handshake::fragment::HandshakeHeader {
+            msg_type: finished.msg_type(),
+            length: body.len() as u32,
+            message_seq: self.s.send_seq + 1,
+            fragment_offset: 0,
+            fragment_length: 4,
+        };
+        let mut fragment = Vec::new();
+        dtls_engine::handshake::fragment::encode_fragment(&header, &body[..4], &mut fragment);
+        self.s.push_record(1, ContentType::Handshake, &fragment);
+        self.s.push(1, &finished, true);
+        self.s.flush();
+    }
+
+    /// Read the client's flight 5, derive the keys, queue our ChangeCipherSpec.
+    fn prepare_finished(&mut self) {
         let msgs: Vec<_> = self.s.messages.iter().skip(1).cloned().collect();
         for m in msgs {
             m.transcript_bytes(&mut self.s.transcript);
@@ -439,9 +468,6 @@ impl EvilServer {
             m.transcript_bytes(&mut s.transcript);
         }
         self.s.push_ccs();
-        let finished = self.s.finished(KeySide::Server);
-        self.s.push(1, &finished, true);
-        self.s.flush();
     }
 }
 

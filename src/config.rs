@@ -17,7 +17,7 @@ use crate::error::{CertificateError, Error};
 use crate::extensions::srtp;
 use crate::keylog::KeyLog;
 use crate::suites::{self, SuiteInfo};
-use crate::wire::{NamedGroup, SrtpProtectionProfile};
+use crate::wire::{NamedGroup, SignatureScheme, SrtpProtectionProfile};
 
 /// Default path MTU: the largest datagram we send.
 pub const DEFAULT_MTU: usize = 1200;
@@ -39,6 +39,8 @@ pub type TimeSource = Arc<dyn Fn() -> UnixTime + Send + Sync>;
 pub struct CommonConfig {
     pub(crate) suites: Vec<&'static SuiteInfo>,
     pub(crate) groups: Vec<NamedGroup>,
+    /// The signature schemes accepted from the peer, in preference order.
+    pub(crate) verify_schemes: Vec<SignatureScheme>,
     pub(crate) mtu: usize,
     pub(crate) initial_rto: Duration,
     pub(crate) max_rto: Duration,
@@ -86,6 +88,7 @@ impl CommonConfig {
 struct CommonBuilder {
     suites: Vec<&'static SuiteInfo>,
     groups: Vec<NamedGroup>,
+    verify_schemes: Vec<SignatureScheme>,
     mtu: usize,
     initial_rto: Duration,
     max_rto: Duration,
@@ -108,6 +111,7 @@ impl Default for CommonBuilder {
         Self {
             suites: suites::ALL_SUITES.iter().collect(),
             groups: DEFAULT_GROUPS.to_vec(),
+            verify_schemes: VERIFY_SCHEMES.to_vec(),
             mtu: DEFAULT_MTU,
             // RFC 6347 §4.2.4.1: initial timer 1 s, doubled up to 60 s.
             initial_rto: Duration::from_secs(1),
@@ -146,6 +150,9 @@ impl CommonBuilder {
         if self.groups.is_empty() {
             return Err(Error::InvalidConfig("no key exchange groups".into()));
         }
+        if self.verify_schemes.is_empty() {
+            return Err(Error::InvalidConfig("no signature schemes to accept".into()));
+        }
         if self.initial_rto.is_zero() || self.initial_rto > self.max_rto {
             return Err(Error::InvalidConfig("initial retransmit timeout must be in (0, 60 s]".into()));
         }
@@ -156,6 +163,7 @@ impl CommonBuilder {
         Ok(CommonConfig {
             suites: self.suites,
             groups: self.groups,
+            verify_schemes: self.verify_schemes,
             mtu: self.mtu,
             initial_rto: self.initial_rto,
             max_rto: self.max_rto,
@@ -193,6 +201,19 @@ macro_rules! common_setters {
                 self.common.fail(Error::InvalidConfig("unsupported group".into()));
             }
             self.common.groups = groups.to_vec();
+            self
+        }
+
+        /// The signature schemes accepted from the peer, in preference order (default: every
+        /// supported one). They are what this side offers in signature_algorithms (client,
+        /// RFC 5246 §7.4.1.4.1) or CertificateRequest (server, §7.4.4), and a
+        /// ServerKeyExchange or CertificateVerify signed with another is refused. The
+        /// signatures inside certificate chains are checked by webpki, whatever this says.
+        pub fn verify_signature_schemes(mut self, schemes: &[SignatureScheme]) -> Self {
+            if schemes.iter().any(|s| !VERIFY_SCHEMES.contains(s)) {
+                self.common.fail(Error::InvalidConfig("unsupported signature scheme".into()));
+            }
+            self.common.verify_schemes = schemes.to_vec();
             self
         }
 

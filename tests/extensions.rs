@@ -281,3 +281,36 @@ fn queues_are_bounded() {
     assert_eq!(delivered, 4);
     assert!(p.server.session.stats().records_dropped - before >= 6);
 }
+
+/// `verify_signature_schemes`: a client accepting only ECDSA P-384/SHA-384 offers only that
+/// in signature_algorithms, so a server whose key is P-256 has no scheme to sign with
+/// (handshake_failure); accepting P-256/SHA-256 works. A server restricting client
+/// CertificateVerify schemes lists only those in its CertificateRequest, and a client key
+/// that cannot use them sends no certificate, which a server requiring one refuses.
+#[test]
+fn verify_signature_schemes_restrict_what_is_offered_and_accepted() {
+    use dtls_engine::SignatureScheme as S;
+    let mut p = pair(client().verify_signature_schemes(&[S::ECDSA_NISTP384_SHA384]), server());
+    assert!(p.handshake(DEADLINE).is_err());
+    drain(&mut p);
+    assert_eq!(p.server.error, Some(Error::PeerIncompatible(PeerIncompatible::NoCommonCipherSuite)));
+
+    let mut p = pair(client().verify_signature_schemes(&[S::ECDSA_NISTP256_SHA256]), server());
+    p.expect_handshake(DEADLINE);
+
+    let pki = sim_pki();
+    let mutual = |schemes: &[S]| {
+        pair(
+            client().client_certificate_pem(pki.client_cert_pem.as_bytes(), pki.client_key_pem.as_bytes()).unwrap(),
+            server().require_client_certificate_pem(pki.ca_pem.as_bytes()).unwrap().verify_signature_schemes(schemes),
+        )
+    };
+    mutual(&[S::ECDSA_NISTP256_SHA256]).expect_handshake(DEADLINE);
+    let mut p = mutual(&[S::RSA_PSS_RSAE_SHA256]);
+    assert!(p.handshake(DEADLINE).is_err());
+    drain(&mut p);
+    assert_eq!(p.server.error, Some(Error::PeerIncompatible(PeerIncompatible::CertificateRequired)));
+
+    assert!(client().verify_signature_schemes(&[S::from(0x0904)]).build().is_err(), "ML-DSA is not supported");
+    assert!(client().verify_signature_schemes(&[]).build().is_err());
+}

@@ -252,3 +252,19 @@ fn reverify_on_resume_checks_the_stored_chain_again() {
         }
     }
 }
+
+/// `new_ticket_received`: a full handshake with tickets brings one; an abbreviated one from
+/// our server (which does not renew) does not; with tickets off, none.
+#[test]
+fn new_ticket_received_reports_the_servers_ticket() {
+    for tickets in [true, false] {
+        let store = ClientSessionStore::new(8);
+        let client = client_config(&store);
+        let server = server_config(|b| b.session_tickets(tickets));
+        let first = connect(&client, &server);
+        assert_eq!(first.client.session.new_ticket_received(), tickets);
+        let second = connect(&client, &server);
+        assert!(second.client.session.is_resumed());
+        assert!(!second.client.session.new_ticket_received());
+    }
+}

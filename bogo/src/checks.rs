@@ -60,6 +60,9 @@ pub fn after_handshake(o: &Opts, s: &Session, is_resume: bool) -> Result<(), Fai
     {
         return fail(format!("server name {:?}, wanted {want:?}", s.server_name()));
     }
+    if o.expect_ticket_renewal && is_resume && !o.server && !s.new_ticket_received() {
+        return fail("the resumption did not renew the ticket".into());
+    }
     // BoringSSL's "new session" callback on a server: the first connection's session went
     // into the server's cache by ID (a ticketed session does not).
     if let Some(want) = o.expect_session_id

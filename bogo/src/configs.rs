@@ -76,6 +76,9 @@ macro_rules! common {
         let o: &Opts = $o;
         let mut b = $builder.handshake_timeout(HANDSHAKE_TIMEOUT);
         b = b.mtu(o.mtu.unwrap_or(MTU_FOR_FULL_RECORDS));
+        if !o.verify_prefs.is_empty() {
+            b = b.verify_signature_schemes(&o.verify_prefs);
+        }
         if !o.curves.is_empty() {
             b = b.groups(&o.curves);
         }
@@ -159,7 +162,15 @@ pub fn same_server_settings(initial: &Opts, resume: &Opts) -> bool {
     fn settings(o: &Opts) -> impl PartialEq + '_ {
         (
             (&o.cert_file, &o.key_file, o.verify_peer, o.require_any_client_certificate),
-            (o.mtu, &o.curves, &o.cipher_suites, o.initial_timeout_ms, &o.srtp_profiles, o.max_cert_list),
+            (
+                o.mtu,
+                &o.curves,
+                &o.cipher_suites,
+                o.initial_timeout_ms,
+                &o.srtp_profiles,
+                o.max_cert_list,
+                &o.verify_prefs,
+            ),
             (&o.select_alpn, o.decline_alpn, o.no_ticket),
         )
     }

@@ -63,6 +63,10 @@ pub struct Opts {
     /// Server, first connection: whether the session must be in the server's cache by ID
     /// (`-expect-session-id`) or not (`-expect-no-session-id`).
     pub expect_session_id: Option<bool>,
+    /// Client, on a resumption: the server must have renewed the ticket.
+    pub expect_ticket_renewal: bool,
+    /// `-verify-prefs`: the signature schemes accepted from the peer.
+    pub verify_prefs: Vec<dtls_engine::SignatureScheme>,
 }
 
 /// The outcome of parsing the command line.
@@ -172,6 +176,10 @@ const BOOL_FLAGS: &[(&str, Setter)] = &[
         o.reverify_on_resume = true;
         Ok(())
     }),
+    ("-expect-ticket-renewal", |o, _| {
+        o.expect_ticket_renewal = true;
+        Ok(())
+    }),
     ("-expect-session-id", |o, _| {
         o.expect_session_id = Some(true);
         Ok(())
@@ -244,6 +252,10 @@ const VALUE_FLAGS: &[(&str, Setter)] = &[
         o.curves.push(curve(int(v)?)?);
         Ok(())
     }),
+    ("-verify-prefs", |o, v| {
+        o.verify_prefs.push(dtls_engine::SignatureScheme::from(int::<u16>(v)?));
+        Ok(())
+    }),
     ("-cipher", |o, v| {
         o.cipher_suites = cipher_list(v)?;
         Ok(())
@@ -308,7 +320,6 @@ const REFUSED: &[(&str, bool, &str)] = &[
     ("-write-settings", true, "handshake transcripts (-write-settings)"),
     ("-fallback-scsv", false, "TLS_FALLBACK_SCSV (DTLS 1.2 is the only version)"),
     ("-signing-prefs", true, "choosing our signature algorithms (no API)"),
-    ("-verify-prefs", true, "choosing the signature algorithms we accept (no API)"),
     ("-expect-peer-verify-pref", true, "reporting the peer's signature algorithms (no API)"),
     ("-enable-ech-grease", false, "ECH (TLS 1.3)"),
     ("-ech-server-config", true, "ECH (TLS 1.3)"),
@@ -361,7 +372,6 @@ const REFUSED: &[(&str, bool, &str)] = &[
     ("-fail-cert-callback", false, "a failing certificate callback (no API)"),
     ("-handshake-never-done", false, "stopping mid-handshake (no API)"),
     ("-tls-unique", false, "tls-unique channel binding (no API)"),
-    ("-expect-ticket-renewal", false, "reporting whether a resumption renewed the ticket (no API)"),
     ("-expect-no-session", false, "reporting whether a new session was stored (no API)"),
     ("-expect-ticket-supports-early-data", false, "0-RTT (TLS 1.3)"),
     ("-expect-accept-early-data", false, "0-RTT (TLS 1.3)"),

@@ -18,7 +18,7 @@
 
 use rustls_pki_types::CertificateDer;
 
-use crate::config::{ClientConfig, VERIFY_SCHEMES};
+use crate::config::ClientConfig;
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::verify::verify_signature;
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
@@ -98,7 +98,7 @@ pub fn start(ctx: &mut Context, config: &ClientConfig) -> ClientState {
     }
     extensions.push(Extension::SupportedGroups(common.groups.clone()));
     extensions.push(Extension::EcPointFormats(vec![EcPointFormat::Uncompressed]));
-    extensions.push(Extension::SignatureAlgorithms(VERIFY_SCHEMES.to_vec()));
+    extensions.push(Extension::SignatureAlgorithms(common.verify_schemes.clone()));
     // RFC 7627 §5.1: offer the extended master secret.
     extensions.push(Extension::ExtendedMasterSecret);
     // RFC 5746 §3.4: initial handshake carries an empty renegotiation_info.
@@ -197,7 +197,7 @@ impl ClientState {
                 if !ctx.config().groups.contains(&ske.params.group) {
                     return Err(PeerMisbehaved::UnofferedGroup.into());
                 }
-                if !VERIFY_SCHEMES.contains(&ske.scheme) || !scheme_fits(suite.auth, ske.scheme) {
+                if !ctx.config().verify_schemes.contains(&ske.scheme) || !scheme_fits(suite.auth, ske.scheme) {
                     return Err(PeerMisbehaved::UnofferedSignatureScheme.into());
                 }
                 // RFC 8422 §5.4: the signature covers both randoms and the ECDH parameters.
@@ -232,6 +232,7 @@ impl ClientState {
             {
                 ctx.add_received(received);
                 ctx.info.new_ticket = Some((nst.ticket, nst.lifetime_hint));
+                ctx.info.ticket_received = true;
                 Ok(state)
             }
             (Self::ExpectFinished, HandshakePayload::Finished(fin)) => {

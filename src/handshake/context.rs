@@ -43,6 +43,8 @@ pub struct Negotiated {
     pub ticket_promised: bool,
     /// Client: the ticket received in this handshake, with its lifetime hint.
     pub new_ticket: Option<(Vec<u8>, u32)>,
+    /// Client: a NewSessionTicket arrived in this handshake.
+    pub ticket_received: bool,
 }
 
 /// The transcript capacity reserved up front: a handshake with P-256 certificates both ways

@@ -18,7 +18,7 @@
 
 use rustls_pki_types::CertificateDer;
 
-use crate::config::{ClientAuth, Identity, ServerConfig, VERIFY_SCHEMES};
+use crate::config::{ClientAuth, Identity, ServerConfig};
 use crate::cookie;
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::sign::KeyAlgorithm;
@@ -153,7 +153,7 @@ impl ServerState {
                 })
             }
             (Self::ExpectCertificateVerify { client_chain }, HandshakePayload::CertificateVerify(cv)) => {
-                if !VERIFY_SCHEMES.contains(&cv.scheme) {
+                if !config.common.verify_schemes.contains(&cv.scheme) {
                     return Err(PeerMisbehaved::UnofferedSignatureScheme.into());
                 }
                 let leaf = client_chain.first().ok_or(PeerMisbehaved::EmptyCertificate)?;
@@ -443,7 +443,7 @@ fn full_handshake(
         // RFC 5246 §7.4.4.
         let req = CertificateRequest {
             certificate_types: vec![ClientCertificateType::EcdsaSign, ClientCertificateType::RsaSign],
-            schemes: VERIFY_SCHEMES.to_vec(),
+            schemes: config.common.verify_schemes.clone(),
             authorities: Vec::new(),
         };
         ctx.push_message(&HandshakePayload::CertificateRequest(req), true);

@@ -64,6 +64,12 @@ impl Session {
         &self.ctx.info.session_id
     }
 
+    /// Client: whether the server sent a NewSessionTicket (RFC 5077 §3.3) in this
+    /// handshake; after an abbreviated handshake, whether it renewed the ticket.
+    pub fn new_ticket_received(&self) -> bool {
+        self.ctx.info.ticket_received
+    }
+
     /// Whether the handshake resumed an earlier session (RFC 5246 §7.3 abbreviated
     /// handshake, by session ID or RFC 5077 ticket) instead of running a full one.
     pub fn is_resumed(&self) -> bool {

@@ -331,7 +331,9 @@ impl Endpoint {
         Ok(h)
     }
 
-    /// Send one application record on session `h`.
+    /// Send one application record on session `h`. Refused as [`Session::send`] refuses
+    /// (a message over [`Session::max_payload`] is [`Error::MessageTooLarge`], say); a
+    /// refusal is not fatal and leaves the session as it was.
     pub fn send(&mut self, h: SessionHandle, data: &[u8]) -> Result<(), Error> {
         let e = self.sessions.get_mut(h).ok_or(Error::Closed)?;
         if e.ended {

@@ -1,7 +1,9 @@
-//! The error taxonomy. A returned [`Error`] is fatal for its session only; invalid records
-//! never surface here (they are dropped and counted, RFC 6347 §4.1.2.7).
+//! The error taxonomy. An [`Error`] returned while processing input is fatal for its
+//! session only; one returned by a local request (`send`, an export) is not fatal at all
+//! (see [`Error`] for which is which). Invalid records never surface here (they are dropped
+//! and counted, RFC 6347 §4.1.2.7).
 //!
-//! Each error maps to the alert we send ([`Error::alert`]).
+//! Each fatal error maps to the alert we send ([`Error::alert`]).
 
 use core::fmt;
 
@@ -90,7 +92,31 @@ pub enum CertificateError {
     Other(String),
 }
 
-/// A fatal error for one session.
+/// An error of the engine: a session's failure, or a refused request.
+///
+/// # Which errors are fatal
+///
+/// An error returned by [`Session::handle`](crate::Session::handle),
+/// [`Session::handle_buf`](crate::Session::handle_buf) or
+/// [`Session::handle_timeout`](crate::Session::handle_timeout) (and reported by an
+/// [`Endpoint`](crate::Endpoint) as a session's failure) is fatal for that session only: its
+/// alert ([`Error::alert`]), if any, has been queued as a transmit, and from then on the
+/// session refuses input with [`Error::Closed`]. These are [`Error::InvalidMessage`],
+/// [`Error::PeerMisbehaved`], [`Error::PeerIncompatible`], [`Error::InvalidCertificate`],
+/// [`Error::AlertReceived`], [`Error::HandshakeTimeout`], [`Error::IdleTimeout`] and
+/// [`Error::Crypto`].
+///
+/// An error returned by a local request (`send`, `export_keying_material`,
+/// `srtp_keying_material`, on a session or through an endpoint or adapter) is not fatal:
+/// the request was refused, nothing was queued, and the session goes on as before. These
+/// are [`Error::MessageTooLarge`], [`Error::SendQueueFull`], [`Error::HandshakeNotComplete`]
+/// and [`Error::ExporterRefused`]; [`Error::Closed`] says that the session had already
+/// ended. The one exception is [`Error::Crypto`] from `send`, once
+/// the session has used up its 2^48 record sequence numbers (RFC 6347 §4.1): nothing more
+/// can be sent, and the session should be closed.
+///
+/// [`Error::InvalidConfig`] comes from configuration builders and constructors, before any
+/// session exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -110,8 +136,14 @@ pub enum Error {
     HandshakeNotComplete,
     /// The session is closed or closing.
     Closed,
-    /// Application data larger than one record can carry.
-    MessageTooLarge,
+    /// `send` refused: the data is larger than one record can carry in one datagram of the
+    /// configured MTU. Not fatal: nothing was sent, and the session stays usable; split the
+    /// data, or send at most `max` bytes at once.
+    MessageTooLarge {
+        /// The largest payload one record carries at this session's MTU (what
+        /// [`Session::max_payload`](crate::Session::max_payload) returns).
+        max: usize,
+    },
     /// `send` refused: the queue of datagrams not yet drained with `poll_transmit` is at
     /// its cap. Not fatal: drain transmits, then send again.
     SendQueueFull,
@@ -169,7 +201,7 @@ impl Error {
             Self::AlertReceived(_) | Self::Closed => return None,
             Self::InvalidConfig(_)
             | Self::HandshakeNotComplete
-            | Self::MessageTooLarge
+            | Self::MessageTooLarge { .. }
             | Self::SendQueueFull
             | Self::ExporterRefused => {
                 return None;
@@ -231,7 +263,9 @@ impl fmt::Display for Error {
             Self::InvalidConfig(s) => write!(f, "invalid configuration: {s}"),
             Self::HandshakeNotComplete => f.write_str("handshake not complete"),
             Self::Closed => f.write_str("session closed"),
-            Self::MessageTooLarge => f.write_str("message too large for one record"),
+            Self::MessageTooLarge { max } => {
+                write!(f, "message too large for one record (at most {max} bytes at this MTU)")
+            }
             Self::SendQueueFull => f.write_str("send queue full: drain poll_transmit first"),
             Self::ExporterRefused => f.write_str("keying material export refused"),
             Self::Crypto(s) => write!(f, "cryptographic failure: {s}"),

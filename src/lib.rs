@@ -11,9 +11,12 @@
 //! then sleep until [`Session::poll_timeout`].
 //!
 //! ## Errors
-//! A returned [`Error`] is fatal for that session only; its alert has already been queued
-//! as a transmit. Invalid records are never errors: they are dropped silently
-//! (RFC 6347 §4.1.2.7) and counted in [`SessionStats::records_dropped`].
+//! An [`Error`] returned by `handle` or `handle_timeout` is fatal for that session only; its
+//! alert has already been queued as a transmit. An error returned by a local request
+//! (`send`, an export) is not fatal: the request was refused and the session goes on (a
+//! message too large for one record, say: [`Error::MessageTooLarge`] names the limit).
+//! [`Error`] lists which errors are which. Invalid records are never errors: they are
+//! dropped silently (RFC 6347 §4.1.2.7) and counted in [`SessionStats::records_dropped`].
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 

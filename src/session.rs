@@ -375,8 +375,12 @@ impl Session {
         self.events.pop_front()
     }
 
-    /// Send one application record. Fails before the handshake completes, after close, or
-    /// when `data` does not fit in one datagram of the configured MTU.
+    /// Send one application record. Refused before the handshake completes
+    /// ([`Error::HandshakeNotComplete`]), after close ([`Error::Closed`]), when `data` does
+    /// not fit in one datagram of the configured MTU ([`Error::MessageTooLarge`], naming
+    /// [`Session::max_payload`]) or when the transmit queue is full
+    /// ([`Error::SendQueueFull`]). None of these is fatal: a refused `send` queues nothing
+    /// and leaves the session as it was.
     pub fn send(&mut self, data: &[u8]) -> Result<(), Error> {
         if self.failed || self.close_sent {
             return Err(Error::Closed);
@@ -384,8 +388,9 @@ impl Session {
         if !self.ctx.connected {
             return Err(Error::HandshakeNotComplete);
         }
-        if data.len() > self.max_payload() {
-            return Err(Error::MessageTooLarge);
+        let max = self.max_payload();
+        if data.len() > max {
+            return Err(Error::MessageTooLarge { max });
         }
         if self.transmits.len() >= self.max_queued {
             return Err(Error::SendQueueFull);

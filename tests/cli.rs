@@ -339,3 +339,37 @@ fn client_checks_the_host_of_connect_by_default() {
     let error = nameless.expect_line_after("error: ", WAIT);
     assert!(error.contains("give --server-name"), "{}", nameless.transcript());
 }
+
+/// A stdin line longer than one record carries is the user's mistake, not the session's
+/// end: the tool says so on stderr, naming the limit, and the session goes on (both the
+/// client's and the server's stdin, and the lines after it still flow).
+#[test]
+fn a_line_too_long_for_one_record_is_reported_and_the_session_goes_on() {
+    let (mut server, port) = dtls_server(&["--echo", "--sessions", "1"]);
+    let fingerprint = server.expect_line_after("fingerprint sha-256 ", WAIT);
+    let pin = format!("sha-256:{fingerprint}");
+    let connect = format!("127.0.0.1:{port}");
+    let mut client = dtls("dtls client", &["client", "--connect", &connect, "--fingerprint", &pin, "--expect", "2"]);
+    client.expect_line_after("connected ", WAIT);
+    server.expect_line_after("connected ", WAIT);
+    let long = "x".repeat(2000);
+
+    server.write_line(&long);
+    let refused = server.expect_line_after("error: line of 2000 bytes not sent: ", WAIT);
+    assert!(refused.starts_with("message too large for one record (at most "), "{}", server.transcript());
+    assert!(refused.ends_with(" bytes at this MTU)"), "{}", server.transcript());
+
+    client.write_line("one");
+    client.write_line(&long);
+    client.write_line("two");
+    client.close_stdin();
+    assert_exit(&mut client, 0);
+    assert_exit(&mut server, 0);
+    let refused = client.expect_line_after("error: line of 2000 bytes not sent: ", WAIT);
+    assert!(refused.starts_with("message too large for one record (at most "), "{}", client.transcript());
+    assert_eq!(data_lines(&client), ["one", "two"]);
+    assert_eq!(data_lines(&server), ["one", "two"]);
+    assert!(client.has_output("reason=close_notify"), "{}", client.transcript());
+    assert!(!client.has_output("reason=error"), "{}", client.transcript());
+    assert!(!server.has_output("reason=error"), "{}", server.transcript());
+}

@@ -214,6 +214,46 @@ fn send_before_connected_is_refused() {
     pair.expect_handshake(LOSSLESS_DEADLINE);
 }
 
+/// Data over `max_payload()` is the caller's mistake, not the session's end: `send` refuses
+/// it with `MessageTooLarge` naming the limit for this MTU (no alert, nothing queued), and
+/// the session carries on in both directions.
+#[test]
+fn oversized_send_is_refused_and_the_session_goes_on() {
+    use dtls_engine::Error;
+    let pki = sim_pki();
+    let client = pki.client_builder(1).mtu(500).build().expect("client config");
+    let server = pki.server_builder(2).mtu(700).build().expect("server config");
+    let mut pair = Pair::new(client, server, LinkConfig::default(), LinkConfig::default(), 0);
+    pair.expect_handshake(LOSSLESS_DEADLINE);
+
+    let max = pair.client.session.max_payload();
+    assert!(max < 500 && max > 400, "{max}");
+    let e = pair.client.session.send(&vec![7; max + 1]).expect_err("over max_payload");
+    assert_eq!(e, Error::MessageTooLarge { max });
+    assert_eq!(e.alert(), None);
+    assert!(e.to_string().contains(&format!("at most {max} bytes")), "{e}");
+    assert!(pair.client.session.send(&vec![7; 2000]).is_err());
+    assert!(pair.client.session.poll_transmit().is_none(), "a refused send queues nothing");
+    assert!(!pair.client.session.is_closed());
+    assert_eq!(pair.client.session.stats().app_messages_sent, 0);
+
+    pair.client.session.send(&vec![7; max]).expect("exactly max_payload fits");
+    pair.drive_until(Duration::from_secs(2), |p| !p.server.app_data.is_empty()).expect("delivered");
+    assert_eq!(pair.server.app_data.pop_front(), Some(vec![7; max]));
+
+    let server_max = pair.server.session.max_payload();
+    assert_eq!(server_max, max + 200, "the limit follows each side's MTU");
+    assert_eq!(pair.server.session.send(&vec![9; server_max + 1]), Err(Error::MessageTooLarge { max: server_max }));
+    pair.server.session.send(b"still here").expect("server send");
+    pair.drive_until(Duration::from_secs(3), |p| !p.client.app_data.is_empty()).expect("delivered");
+    assert_eq!(pair.client.app_data.pop_front().as_deref(), Some(&b"still here"[..]));
+
+    let now = pair.now;
+    pair.client.session.close(now);
+    pair.drive_until(Duration::from_secs(4), |p| p.server.peer_closed).expect("close_notify delivered");
+    assert!(pair.client.error.is_none() && pair.server.error.is_none());
+}
+
 /// A corrupted record is dropped and counted (RFC 6347 §4.1.2.7), not fatal: flip the
 /// last byte (inside the AEAD tag of the Finished) of the server's first final flight.
 #[test]

@@ -343,7 +343,9 @@ impl core::fmt::Debug for Session {
 }
 
 impl Session {
-    /// Send one datagram of application data.
+    /// Send one datagram of application data. Data larger than one record carries is
+    /// refused with [`Error::Dtls`]`(`[`crate::Error::MessageTooLarge`]` { max })`, which is
+    /// not fatal: nothing was sent and the session stays usable.
     pub fn send(&self, data: &[u8]) -> Result<(), Error> {
         let (reply, rx) = mpsc::channel();
         self.control.send(Command::Send { h: self.handle, data: data.to_vec(), reply })?;

@@ -112,7 +112,7 @@ impl RecordLayer {
             return Err(Error::Crypto("sequence number exhausted"));
         }
         if payload.len() > MAX_PLAINTEXT {
-            return Err(Error::MessageTooLarge);
+            return Err(Error::MessageTooLarge { max: MAX_PLAINTEXT });
         }
         *counter = seq + 1;
         let mut header = RecordHeader { content_type, version: DTLS_1_2, epoch, sequence: seq, length: 0 };

@@ -94,6 +94,19 @@ fn stdin_lines(mut deliver: impl FnMut(Vec<u8>) -> bool + Send + 'static) {
     });
 }
 
+/// Send one datagram (`what`: "line" for stdin, "echo" for an echoed datagram). Data too
+/// large for one record is a local mistake, not the session's end: it is reported on stderr
+/// and skipped, and the session goes on. Any other failure ends the session.
+async fn send_or_report(s: &Session, data: &[u8], what: &str) -> Result<(), AdapterError> {
+    match s.send(data).await {
+        Err(AdapterError::Dtls(e @ dtls_engine::Error::MessageTooLarge { .. })) => {
+            eprintln!("error: {what} of {} bytes not sent: {e}", data.len());
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 /// Why a session's data loop stopped.
 enum End {
     /// We decided to close (client: stdin done and every expected datagram arrived).
@@ -182,7 +195,7 @@ pub async fn client(args: ClientArgs) -> bool {
         tokio::select! {
             line = lines.recv(), if stdin_open => match line {
                 Some(l) => {
-                    if let Err(e) = session.send(&l).await {
+                    if let Err(e) = send_or_report(&session, &l, "line").await {
                         break End::SendFailed(e);
                     }
                 }
@@ -312,7 +325,7 @@ impl SessionTask {
                 d = s.recv() => match d {
                     Some(d) => {
                         write_datagram(&d);
-                        if self.echo && let Err(e) = s.send(&d).await {
+                        if self.echo && let Err(e) = send_or_report(s, &d, "echo").await {
                             return End::SendFailed(e);
                         }
                     }
@@ -320,7 +333,7 @@ impl SessionTask {
                 },
                 l = self.lines.recv(), if stdin_open => match l {
                     Ok(l) => {
-                        if let Err(e) = s.send(&l).await {
+                        if let Err(e) = send_or_report(s, &l, "line").await {
                             return End::SendFailed(e);
                         }
                     }

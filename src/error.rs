@@ -88,6 +88,9 @@ pub enum CertificateError {
     NotValidForName,
     BadSignature,
     UnsupportedKey,
+    /// The certificate's fingerprint is not the pinned one
+    /// ([`FingerprintVerifier`](crate::FingerprintVerifier), RFC 8122 §5).
+    FingerprintMismatch,
     /// A user verifier's own reason.
     Other(String),
 }
@@ -193,9 +196,10 @@ impl Error {
                 CertificateError::UnknownIssuer => A::UnknownCa,
                 CertificateError::UnsupportedKey => A::UnsupportedCertificate,
                 CertificateError::BadSignature => A::DecryptError,
-                CertificateError::NotValidForName | CertificateError::BadEncoding | CertificateError::Other(_) => {
-                    A::BadCertificate
-                }
+                CertificateError::NotValidForName
+                | CertificateError::BadEncoding
+                | CertificateError::FingerprintMismatch
+                | CertificateError::Other(_) => A::BadCertificate,
             },
             Self::HandshakeTimeout | Self::IdleTimeout => return None,
             Self::AlertReceived(_) | Self::Closed => return None,
@@ -245,6 +249,7 @@ impl fmt::Display for CertificateError {
             Self::NotValidForName => "not valid for the server name",
             Self::BadSignature => "bad signature in the chain",
             Self::UnsupportedKey => "unsupported key or signature algorithm",
+            Self::FingerprintMismatch => "certificate fingerprint does not match the pinned value",
             Self::Other(reason) => reason,
         })
     }
@@ -319,5 +324,11 @@ mod tests {
         assert_eq!(e.to_string(), "invalid peer certificate: issued by an untrusted or unknown CA");
         let other = Error::InvalidCertificate(CertificateError::Other("pin mismatch".into()));
         assert_eq!(other.to_string(), "invalid peer certificate: pin mismatch");
+        let pin = Error::InvalidCertificate(CertificateError::FingerprintMismatch);
+        assert_eq!(
+            pin.to_string(),
+            "invalid peer certificate: certificate fingerprint does not match the pinned value"
+        );
+        assert_eq!(pin.alert(), Some(AlertDescription::BadCertificate));
     }
 }

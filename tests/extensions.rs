@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dtls_engine::{
-    AlertDescription, ClientAuth, ClientConfig, ClientConfigBuilder, Error, FingerprintVerifier, KeyLog,
-    PeerIncompatible, ServerConfig, ServerConfigBuilder, SrtpProtectionProfile as P, fingerprint_sha256,
+    AlertDescription, CertificateError, ClientAuth, ClientConfig, ClientConfigBuilder, Error, FingerprintVerifier,
+    KeyLog, PeerIncompatible, ServerConfig, ServerConfigBuilder, SrtpProtectionProfile as P, fingerprint_sha256,
 };
 use sim::{LinkConfig, Pair, sim_pki};
 
@@ -178,6 +178,7 @@ fn fingerprint_pinning() {
     assert!(p.handshake(DEADLINE).is_err());
     drain(&mut p);
     let e = p.client.error.clone().unwrap();
+    assert_eq!(e, Error::InvalidCertificate(CertificateError::FingerprintMismatch));
     assert_eq!(e.alert(), Some(AlertDescription::BadCertificate));
     assert_eq!(p.server.error, Some(Error::AlertReceived(AlertDescription::BadCertificate)));
 }
@@ -203,6 +204,7 @@ fn client_fingerprint_pinning() {
     assert!(p.handshake(DEADLINE).is_err());
     drain(&mut p);
     let e = p.server.error.clone().unwrap();
+    assert_eq!(e, Error::InvalidCertificate(CertificateError::FingerprintMismatch));
     assert_eq!(e.alert(), Some(AlertDescription::BadCertificate));
     assert_eq!(p.client.error, Some(Error::AlertReceived(AlertDescription::BadCertificate)));
 }

@@ -15,7 +15,8 @@ pub fn fingerprint_sha256(cert: &CertificateDer<'_>) -> String {
     format!("sha-256 {}", hex.join(":"))
 }
 
-/// Accepts exactly the certificate whose SHA-256 fingerprint was pinned.
+/// Accepts exactly the certificate whose SHA-256 fingerprint was pinned; any other is
+/// refused with [`CertificateError::FingerprintMismatch`] (alert bad_certificate).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FingerprintVerifier {
     sha256: [u8; 32],
@@ -51,7 +52,7 @@ impl FingerprintVerifier {
         if crate::handshake::context::ct_eq(digest.as_ref(), &self.sha256) {
             Ok(())
         } else {
-            Err(CertificateError::Other("certificate fingerprint does not match the pinned value".into()))
+            Err(CertificateError::FingerprintMismatch)
         }
     }
 }
@@ -87,7 +88,7 @@ mod tests {
         let bare = fp.trim_start_matches("sha-256 ").replace(':', "").to_lowercase();
         assert_eq!(FingerprintVerifier::new(&bare).unwrap(), v);
         assert_eq!(FingerprintVerifier::new(&format!("SHA-256:{}", &fp[8..])).unwrap(), v);
-        assert!(v.check(&[CertificateDer::from(vec![9u8])]).is_err());
+        assert_eq!(v.check(&[CertificateDer::from(vec![9u8])]), Err(CertificateError::FingerprintMismatch));
         assert!(v.check(&[]).is_err());
         assert!(FingerprintVerifier::new("sha-256 AB:CD").is_err());
         assert!(FingerprintVerifier::new(&"Z".repeat(64)).is_err());

@@ -54,6 +54,8 @@ pub struct CommonConfig {
     pub(crate) time: TimeSource,
     pub(crate) alpn_protocols: Vec<Vec<u8>>,
     pub(crate) srtp_profiles: Vec<SrtpProtectionProfile>,
+    /// Fail the handshake unless an SRTP profile is agreed (RFC 5764 §4.1.1).
+    pub(crate) require_srtp: bool,
     pub(crate) key_log: Option<Arc<dyn KeyLog>>,
     rng: Mutex<DetRng>,
 }
@@ -69,6 +71,7 @@ impl core::fmt::Debug for CommonConfig {
             .field("require_ems", &self.require_ems)
             .field("alpn_protocols", &self.alpn_protocols)
             .field("srtp_profiles", &self.srtp_profiles)
+            .field("require_srtp", &self.require_srtp)
             .finish_non_exhaustive()
     }
 }
@@ -102,6 +105,7 @@ struct CommonBuilder {
     time: Option<TimeSource>,
     alpn_protocols: Vec<Vec<u8>>,
     srtp_profiles: Vec<SrtpProtectionProfile>,
+    require_srtp: bool,
     key_log: Option<Arc<dyn KeyLog>>,
     error: Option<Error>,
 }
@@ -126,6 +130,7 @@ impl Default for CommonBuilder {
             time: None,
             alpn_protocols: Vec::new(),
             srtp_profiles: Vec::new(),
+            require_srtp: false,
             key_log: None,
             error: None,
         }
@@ -156,6 +161,9 @@ impl CommonBuilder {
         if self.initial_rto.is_zero() || self.initial_rto > self.max_rto {
             return Err(Error::InvalidConfig("initial retransmit timeout must be in (0, 60 s]".into()));
         }
+        if self.require_srtp && self.srtp_profiles.is_empty() {
+            return Err(Error::InvalidConfig("require_srtp without srtp_profiles: no profile could be agreed".into()));
+        }
         let rng = match self.seed {
             Some(seed) => DetRng::from_seed(seed),
             None => DetRng::from_os()?,
@@ -177,6 +185,7 @@ impl CommonBuilder {
             time: self.time.unwrap_or_else(|| Arc::new(UnixTime::now)),
             alpn_protocols: self.alpn_protocols,
             srtp_profiles: self.srtp_profiles,
+            require_srtp: self.require_srtp,
             key_log: self.key_log,
             rng: Mutex::new(rng),
         })
@@ -297,12 +306,27 @@ macro_rules! common_setters {
         }
 
         /// DTLS-SRTP protection profiles (RFC 5764): the client's offer, or the server's
-        /// preference order.
+        /// preference order. Without [`require_srtp`](Self::require_srtp), a peer that
+        /// agrees on none still completes the handshake, without SRTP.
         pub fn srtp_profiles(mut self, profiles: &[SrtpProtectionProfile]) -> Self {
             if profiles.iter().any(|p| srtp::key_salt_len(*p).is_none()) {
                 self.common.fail(Error::InvalidConfig("unsupported SRTP profile".into()));
             }
             self.common.srtp_profiles = profiles.to_vec();
+            self
+        }
+
+        /// Require DTLS-SRTP (default off): fail the handshake with
+        /// `PeerIncompatible::NoCommonSrtpProfile` and a `handshake_failure` alert unless one
+        /// of the [`srtp_profiles`](Self::srtp_profiles) is agreed. A server refuses a
+        /// ClientHello that offers none of its profiles, or no use_srtp at all; a client
+        /// refuses a ServerHello without use_srtp. RFC 5764 §4.1.1 lets a peer without a
+        /// shared profile fall back to DTLS without SRTP, and has a server for which that
+        /// is not acceptable answer with an alert; for a media session whose keys must come
+        /// from the handshake (WebRTC), a session without SRTP keys is useless. Without
+        /// profiles, `build()` fails.
+        pub fn require_srtp(mut self, required: bool) -> Self {
+            self.common.require_srtp = required;
             self
         }
 

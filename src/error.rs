@@ -70,6 +70,8 @@ pub enum PeerIncompatible {
     NoCommonCipherSuite,
     NoCommonGroup,
     NoCommonSignatureScheme,
+    /// No SRTP protection profile agreed while one is required (`require_srtp`,
+    /// RFC 5764 §4.1.1): alert handshake_failure.
     NoCommonSrtpProfile,
     NoCommonApplicationProtocol,
     UnsupportedVersion,
@@ -112,9 +114,9 @@ pub enum CertificateError {
 /// An error returned by a local request (`send`, `export_keying_material`,
 /// `srtp_keying_material`, on a session or through an endpoint or adapter) is not fatal:
 /// the request was refused, nothing was queued, and the session goes on as before. These
-/// are [`Error::MessageTooLarge`], [`Error::SendQueueFull`], [`Error::HandshakeNotComplete`]
-/// and [`Error::ExporterRefused`]; [`Error::Closed`] says that the session had already
-/// ended. The one exception is [`Error::Crypto`] from `send`, once
+/// are [`Error::MessageTooLarge`], [`Error::SendQueueFull`], [`Error::HandshakeNotComplete`],
+/// [`Error::ExporterRefused`] and [`Error::SrtpNotNegotiated`]; [`Error::Closed`] says that
+/// the session had already ended. The one exception is [`Error::Crypto`] from `send`, once
 /// the session has used up its 2^48 record sequence numbers (RFC 6347 §4.1): nothing more
 /// can be sent, and the session should be closed.
 ///
@@ -152,6 +154,10 @@ pub enum Error {
     SendQueueFull,
     /// Export of keying material refused (reserved label, say).
     ExporterRefused,
+    /// SRTP keying material asked of a session that agreed no SRTP profile (RFC 5764): the
+    /// peer offered or accepted none of ours. Not fatal. To refuse such a session during its
+    /// handshake instead, configure `require_srtp(true)`.
+    SrtpNotNegotiated,
     /// A cryptographic primitive failed where it should not have.
     Crypto(&'static str),
 }
@@ -207,7 +213,8 @@ impl Error {
             | Self::HandshakeNotComplete
             | Self::MessageTooLarge { .. }
             | Self::SendQueueFull
-            | Self::ExporterRefused => {
+            | Self::ExporterRefused
+            | Self::SrtpNotNegotiated => {
                 return None;
             }
             Self::Crypto(_) => A::InternalError,
@@ -273,6 +280,7 @@ impl fmt::Display for Error {
             }
             Self::SendQueueFull => f.write_str("send queue full: drain poll_transmit first"),
             Self::ExporterRefused => f.write_str("keying material export refused"),
+            Self::SrtpNotNegotiated => f.write_str("no SRTP protection profile was agreed"),
             Self::Crypto(s) => write!(f, "cryptographic failure: {s}"),
         }
     }

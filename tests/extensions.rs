@@ -98,8 +98,110 @@ fn srtp_profile_and_keys_agree() {
                 };
                 assert_eq!((c.client_key.len(), c.client_salt.len(), c.to_bytes().len()), (k, salt, 2 * (k + salt)));
             }
-            None => assert!(p.client.session.srtp_keying_material().is_err()),
+            None => {
+                assert_eq!(p.client.session.srtp_keying_material(), Err(Error::SrtpNotNegotiated));
+                assert_eq!(p.server.session.srtp_keying_material(), Err(Error::SrtpNotNegotiated));
+            }
         }
+    }
+}
+
+/// Before the handshake completes, SRTP keys are `HandshakeNotComplete` (also once the
+/// client has the server's use_srtp answer but not yet its Finished); after a handshake
+/// that agreed no profile (none configured), `SrtpNotNegotiated`. Neither is fatal.
+#[test]
+fn srtp_keying_material_before_the_handshake_and_without_a_profile() {
+    let profiles = [P::SRTP_AEAD_AES_128_GCM];
+    let mut p = pair(client().srtp_profiles(&profiles), server().srtp_profiles(&profiles));
+    for s in [&p.client.session, &p.server.session] {
+        assert_eq!(s.srtp_keying_material(), Err(Error::HandshakeNotComplete));
+    }
+    p.drive_until(DEADLINE, |p| p.client.session.srtp_profile().is_some()).unwrap();
+    assert!(!p.client.session.is_connected());
+    assert_eq!(p.client.session.srtp_keying_material(), Err(Error::HandshakeNotComplete));
+    p.expect_handshake(DEADLINE);
+    assert_eq!(p.client.session.srtp_keying_material().unwrap(), p.server.session.srtp_keying_material().unwrap());
+
+    let mut p = pair(client(), server());
+    p.expect_handshake(DEADLINE);
+    for s in [&p.client.session, &p.server.session] {
+        assert_eq!(s.srtp_profile(), None);
+        let e = s.srtp_keying_material().unwrap_err();
+        assert_eq!(e, Error::SrtpNotNegotiated);
+        assert_eq!(e.alert(), None);
+        assert!(!s.is_closed());
+    }
+}
+
+/// `require_srtp(true)` (RFC 5764 §4.1.1: a server for which falling back to DTLS without
+/// SRTP is not acceptable answers with an alert): a server refuses a client that offers
+/// none of its profiles, or no use_srtp at all; a client refuses a ServerHello without
+/// use_srtp. Both with `NoCommonSrtpProfile` and a handshake_failure alert.
+#[test]
+fn require_srtp_fails_the_handshake_without_a_common_profile() {
+    let ours = [P::SRTP_AEAD_AES_256_GCM, P::SRTP_AES128_CM_SHA1_80];
+    let refused = Error::PeerIncompatible(PeerIncompatible::NoCommonSrtpProfile);
+    let failure = Error::AlertReceived(AlertDescription::HandshakeFailure);
+
+    // The server requires SRTP.
+    for (what, offer) in [("no profile in common", Some(&[P::SRTP_AEAD_AES_128_GCM][..])), ("no use_srtp", None)] {
+        let c = match offer {
+            Some(offer) => client().srtp_profiles(offer),
+            None => client(),
+        };
+        let mut p = pair(c, server().srtp_profiles(&ours).require_srtp(true));
+        assert!(p.handshake(DEADLINE).is_err(), "{what}");
+        drain(&mut p);
+        let e = p.server.error.clone().expect("server error");
+        assert_eq!(e, refused, "{what}");
+        assert_eq!(e.alert(), Some(AlertDescription::HandshakeFailure), "{what}");
+        assert_eq!(p.client.error, Some(failure.clone()), "{what}");
+        assert!(!p.client.is_connected() && !p.server.is_connected(), "{what}");
+    }
+
+    // The client requires SRTP; the server answers without use_srtp.
+    for (what, server_profiles) in [("no profile in common", &[P::SRTP_AEAD_AES_128_GCM][..]), ("no SRTP", &[][..])] {
+        let s = if server_profiles.is_empty() { server() } else { server().srtp_profiles(server_profiles) };
+        let mut p = pair(client().srtp_profiles(&ours).require_srtp(true), s);
+        assert!(p.handshake(DEADLINE).is_err(), "{what}");
+        drain(&mut p);
+        let e = p.client.error.clone().expect("client error");
+        assert_eq!(e, refused, "{what}");
+        assert_eq!(e.alert(), Some(AlertDescription::HandshakeFailure), "{what}");
+        assert_eq!(p.server.error, Some(failure.clone()), "{what}");
+        assert!(!p.client.is_connected() && !p.server.is_connected(), "{what}");
+    }
+
+    // Off (the default), the same peers complete the handshake without SRTP.
+    let mut p = pair(client().srtp_profiles(&ours).require_srtp(false), server());
+    p.expect_handshake(DEADLINE);
+    assert_eq!(p.client.session.srtp_profile(), None);
+
+    // Required without profiles cannot be met: refused when building.
+    assert!(matches!(client().require_srtp(true).build(), Err(Error::InvalidConfig(_))));
+    assert!(matches!(server().require_srtp(true).build(), Err(Error::InvalidConfig(_))));
+}
+
+/// With a profile in common, `require_srtp` on both sides changes nothing: full and
+/// resumed (abbreviated) handshakes agree a profile and keys.
+#[test]
+fn require_srtp_with_a_common_profile_connects_and_resumes() {
+    let store = dtls_engine::ClientSessionStore::new(4);
+    let c = client()
+        .srtp_profiles(&[P::SRTP_AES128_CM_SHA1_80, P::SRTP_AEAD_AES_128_GCM])
+        .require_srtp(true)
+        .resumption(store)
+        .build()
+        .unwrap();
+    let s = server().srtp_profiles(&[P::SRTP_AEAD_AES_128_GCM]).require_srtp(true).build().unwrap();
+    for resumed in [false, true] {
+        let mut p = Pair::new(c.clone(), s.clone(), LinkConfig::default(), LinkConfig::default(), 7);
+        p.expect_handshake(DEADLINE);
+        assert_eq!(p.client.session.is_resumed(), resumed);
+        assert_eq!(p.server.session.is_resumed(), resumed);
+        assert_eq!(p.client.session.srtp_profile(), Some(P::SRTP_AEAD_AES_128_GCM));
+        let keys = p.client.session.srtp_keying_material().unwrap();
+        assert_eq!(keys, p.server.session.srtp_keying_material().unwrap());
     }
 }
 

@@ -315,6 +315,11 @@ fn on_server_hello(
     if !ems && config.common.require_ems {
         return Err(PeerIncompatible::ExtendedMasterSecretRequired.into());
     }
+    // RFC 5764 §4.1.1: a ServerHello without use_srtp means no SRTP for this session; with
+    // require_srtp that is not acceptable, and the handshake ends with handshake_failure.
+    if ctx.info.srtp_profile.is_none() && config.common.require_srtp {
+        return Err(PeerIncompatible::NoCommonSrtpProfile.into());
+    }
     ctx.info.extended_master_secret = ems;
     ctx.info.suite = Some(suite);
     ctx.info.server_random = sh.random;

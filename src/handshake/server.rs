@@ -281,6 +281,12 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
         Some(Extension::UseSrtp { profiles, .. }) => srtp::select(&config.common.srtp_profiles, profiles),
         _ => None,
     };
+    // RFC 5764 §4.1.1: without a shared profile the server leaves use_srtp out and the
+    // session falls back to DTLS without SRTP; where that is not acceptable (require_srtp)
+    // it answers with an alert instead: handshake_failure.
+    if srtp_answer.is_none() && config.common.require_srtp {
+        return Err(PeerIncompatible::NoCommonSrtpProfile.into());
+    }
 
     ctx.info.client_random = hello.random;
     ctx.info.server_random = ctx.random32();

@@ -117,8 +117,13 @@ impl Session {
     }
 
     /// SRTP master keys and salts (RFC 5764 §4.2), exported with `EXTRACTOR-dtls_srtp`.
+    /// [`Error::HandshakeNotComplete`] before the handshake completes, and
+    /// [`Error::SrtpNotNegotiated`] when it agreed no SRTP profile; neither is fatal.
     pub fn srtp_keying_material(&self) -> Result<SrtpKeyingMaterial, Error> {
-        let profile = self.ctx.info.srtp_profile.ok_or(Error::ExporterRefused)?;
+        if !self.ctx.connected {
+            return Err(Error::HandshakeNotComplete);
+        }
+        let profile = self.ctx.info.srtp_profile.ok_or(Error::SrtpNotNegotiated)?;
         let (k, s) = srtp::key_salt_len(profile).ok_or(Error::ExporterRefused)?;
         let mut material = zeroize::Zeroizing::new(vec![0u8; 2 * (k + s)]);
         self.export_keying_material(&mut material, srtp::EXPORTER_LABEL, None)?;

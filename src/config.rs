@@ -194,7 +194,9 @@ impl CommonBuilder {
 
 macro_rules! common_setters {
     () => {
-        /// Cipher suites in preference order (only supported suites are kept).
+        /// Cipher suites in preference order. Every suite must be one this engine implements
+        /// ([`suites::ALL_SUITES`](crate::suites::ALL_SUITES)): an unsupported one is not
+        /// dropped but makes `build()` fail with `Error::InvalidConfig`.
         pub fn cipher_suites(mut self, suites: &[crate::wire::CipherSuite]) -> Self {
             let list: Vec<_> = suites.iter().filter_map(|s| crate::suites::lookup(*s)).collect();
             if list.len() != suites.len() {

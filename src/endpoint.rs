@@ -4,9 +4,9 @@
 //!
 //! The endpoint owns the session table, the cookie secrets, the busy flag and the session
 //! cap, and its [`EndpointStats`]. It must never touch a socket or a clock, never keep state
-//! for a peer whose cookie has not verified (docs/security.md item 7), never send a peer more
-//! bytes than it sent before its cookie verified (docs/security.md item 11), and never scan all
-//! sessions to handle one datagram or one timer.
+//! for a peer whose cookie has not verified, never send a peer more bytes than it sent
+//! before its cookie verified, and never scan all sessions to handle one datagram or one
+//! timer.
 //!
 //! Drive it like a [`Session`], draining the outputs after every input, events first:
 //!
@@ -26,6 +26,9 @@
 //! A session is removed (and [`EndpointEvent::Destroyed`] reported) when `poll_transmit`
 //! has drained its last datagram after it ended: fatal error (its alert goes out first),
 //! close_notify exchanged, or linger timeout after a local close.
+
+// The rules above are docs/security.md items 7 (no state before the cookie) and 11 (no
+// amplification).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -86,9 +89,10 @@ pub struct EndpointConfig {
     /// [`EndpointStats::half_open_rejections`]; established sessions are not affected.
     /// Default 1,024. A session waiting for the rest of its ClientHello holds its fixed
     /// state plus the hello being reassembled, which the endpoint caps at 16 KiB: measured
-    /// at 9.0 KB for a 1.5 KB browser hello and 25.7 KB for a 16 KiB one
-    /// (`tests/alloc.rs`), so at most about 26 MB at the default cap. Later in the handshake
-    /// what a session buffers is bounded by its configuration's `max_reassembly_bytes`.
+    /// at 9.0 KB for a 1.5 KB browser hello and 25.7 KB for a 16 KiB one, so at most about
+    /// 26 MB at the default cap. Later in the handshake what a session buffers is bounded
+    /// by its configuration's `max_reassembly_bytes`.
+    // Measured by tests/alloc.rs.
     pub max_half_open: usize,
     /// Which addresses may start a handshake with a ClientHello (default: any).
     pub hello_policy: HelloPolicy,

@@ -53,7 +53,7 @@ pub use error::{CertificateError, Error, InvalidMessage, PeerIncompatible, PeerM
 pub use extensions::srtp::SrtpKeyingMaterial;
 pub use keylog::{KeyLog, KeyLogFile};
 pub use resumption::ClientSessionStore;
-pub use rustls_pki_types::{CertificateDer, UnixTime};
+pub use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 pub use session::{CipherInfo, Event, Session, Transmit};
 pub use stats::{EndpointStats, SessionStats};
 pub use wire::{AlertDescription, CipherSuite, NamedGroup, SignatureScheme, SrtpProtectionProfile};

@@ -75,12 +75,12 @@ enum Role {
 }
 
 /// One DTLS 1.2 association with one peer.
-///
-/// `repr(C)`, in the order a received application record reads the fields: the flags and
-/// limits, the timers, the event queue and the counters, then the context (whose record
-/// layer comes first); handshake-only state last. An endpoint routing datagrams for
-/// thousands of sessions reaches each one's state cold, and every extra cache line costs a
-/// memory round trip (`benches/endpoint.rs`, "all active").
+//
+// `repr(C)`, in the order a received application record reads the fields: the flags and
+// limits, the timers, the event queue and the counters, then the context (whose record
+// layer comes first); handshake-only state last. An endpoint routing datagrams for
+// thousands of sessions reaches each one's state cold, and every extra cache line costs a
+// memory round trip (`benches/endpoint.rs`, "all active").
 #[repr(C)]
 pub struct Session {
     failed: bool,

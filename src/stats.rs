@@ -2,8 +2,10 @@
 
 use std::time::Instant;
 
-/// Counters and timestamps of one session. `repr(C)` with the four counters every received
-/// record updates first, so they share one cache line.
+/// Counters and timestamps of one session.
+//
+// `repr(C)` with the four counters every received record updates first, so they share one
+// cache line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[repr(C)]
 pub struct SessionStats {
@@ -81,7 +83,9 @@ pub struct EndpointStats {
     /// Stateless HelloVerifyRequests sent.
     pub hello_verify_requests_sent: u64,
     /// HelloVerifyRequests not sent because they would have been larger than the
-    /// ClientHello datagram (docs/security.md item 11; never expected to happen).
+    /// ClientHello datagram: the endpoint never sends an unverified peer more bytes than it
+    /// received. Never expected to happen.
+    // docs/security.md item 11.
     pub amplification_refusals: u64,
     /// Live server sessions replaced by a new handshake from the same address
     /// (RFC 6347 §4.2.8).

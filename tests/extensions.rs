@@ -311,6 +311,39 @@ fn client_fingerprint_pinning() {
     assert_eq!(p.client.error, Some(Error::AlertReceived(AlertDescription::BadCertificate)));
 }
 
+/// A server key given as DER through the crate's own `PrivateKeyDer` (re-exported, so no
+/// direct dependency on rustls-pki-types is needed) and `SigningKey::from_der`.
+#[test]
+fn server_key_from_der_through_the_reexported_private_key_der() {
+    let pki = sim_pki();
+    let chain = dtls_engine::crypto::sign::load_certificates(pki.server_cert_pem.as_bytes()).unwrap();
+    let der = rcgen::KeyPair::from_pem(&pki.server_key_pem).unwrap().serialize_der();
+    let key: dtls_engine::PrivateKeyDer<'static> = dtls_engine::PrivateKeyDer::try_from(der).unwrap();
+    let key = dtls_engine::SigningKey::from_der(key).unwrap();
+    let s = ServerConfig::builder().certificate(chain.clone(), key).rng_seed([2; 32]);
+    let mut p = pair(client(), s);
+    p.expect_handshake(DEADLINE);
+    assert_eq!(p.client.session.peer_certificates().unwrap()[0], chain[0]);
+}
+
+/// `cipher_suites` takes only suites this engine implements: an unsupported one (a CBC
+/// suite, or the renegotiation SCSV, which names no suite) is not dropped but refused by
+/// `build()`.
+#[test]
+fn cipher_suites_refuses_unsupported_suites() {
+    use dtls_engine::CipherSuite as S;
+    let supported = S::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+    for unsupported in [S::Unknown(0xc023), S::TLS_EMPTY_RENEGOTIATION_INFO_SCSV] {
+        let e = client().cipher_suites(&[supported, unsupported]).build().unwrap_err();
+        assert!(matches!(e, Error::InvalidConfig(_)), "{e:?}");
+        let e = server().cipher_suites(&[unsupported, supported]).build().unwrap_err();
+        assert!(matches!(e, Error::InvalidConfig(_)), "{e:?}");
+    }
+    let mut p = pair(client().cipher_suites(&[supported]), server().cipher_suites(&[supported]));
+    p.expect_handshake(DEADLINE);
+    assert_eq!(p.client.session.cipher_suite(), Some(supported));
+}
+
 #[test]
 fn suites_and_groups_by_name() {
     let mut p = pair(

@@ -58,8 +58,10 @@ impl AeadAlgorithm {
     }
 }
 
-/// One direction's key and implicit IV for one epoch. `repr(C)`: the small fields every
-/// record reads come first, next to whatever precedes the key (see `RecordLayer`).
+/// One direction's key and implicit IV for one epoch.
+//
+// `repr(C)`: the small fields every record reads come first, next to whatever precedes the
+// key (see `RecordLayer`).
 #[repr(C)]
 pub struct RecordKey {
     alg: AeadAlgorithm,

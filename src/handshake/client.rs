@@ -52,9 +52,9 @@ pub enum ClientState {
         peer_public: Vec<u8>,
         request: CertificateRequest,
     },
-    /// Full handshake, flight 5 sent: [NewSessionTicket], ChangeCipherSpec, Finished due.
+    /// Full handshake, flight 5 sent: \[NewSessionTicket\], ChangeCipherSpec, Finished due.
     ExpectFinished,
-    /// Abbreviated handshake (RFC 5246 §7.3): the server's [NewSessionTicket],
+    /// Abbreviated handshake (RFC 5246 §7.3): the server's \[NewSessionTicket\],
     /// ChangeCipherSpec and Finished are due; ours follow them.
     ExpectResumedFinished,
     Connected,

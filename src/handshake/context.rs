@@ -55,8 +55,10 @@ const TRANSCRIPT_CAPACITY: usize = 2048;
 /// P-256 or RSA-2048 leaf fits.
 const ENCODE_CAPACITY: usize = 1024;
 
-/// Handshake-time state shared by client and server. `repr(C)`: the flag and the record
-/// layer that every received record reads come first (see `Session`).
+/// Handshake-time state shared by client and server.
+//
+// `repr(C)`: the flag and the record layer that every received record reads come first
+// (see `Session`).
 #[repr(C)]
 pub struct Context {
     pub connected: bool,

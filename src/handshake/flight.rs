@@ -1,7 +1,9 @@
 //! Outgoing flights (RFC 6347 §4.2.4): the messages of one flight, kept until the peer's
 //! next flight proves receipt, and their packing into datagrams no larger than the MTU.
 //! Every emission seals the records afresh, so a retransmission carries new sequence
-//! numbers (RFC 6347 §4.2.4, docs/security.md item 6). Never decides *when* to send.
+//! numbers (RFC 6347 §4.2.4). Never decides *when* to send.
+
+// Fresh sequence numbers on retransmission: docs/security.md item 6.
 
 use std::collections::VecDeque;
 

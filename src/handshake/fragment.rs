@@ -56,7 +56,8 @@ impl fmt::Debug for HandshakeHeader {
 
 impl HandshakeHeader {
     /// Check the fragment bounds against the message length: offset + fragment_length must
-    /// not exceed length (RFC 6347 §4.2.3; docs/security.md item 3).
+    /// not exceed length (RFC 6347 §4.2.3).
+    // docs/security.md item 3.
     pub fn validate(&self) -> Result<(), InvalidMessage> {
         let end = self
             .fragment_offset

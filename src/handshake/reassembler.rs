@@ -4,10 +4,11 @@
 //! This module owns the buffering of not-yet-delivered handshake messages and the caps on
 //! it. It must never allocate beyond its caps (per message and per session, checked before
 //! any allocation), never match fragments on message type alone (fragments are keyed by
-//! message_seq and must agree on type and length, docs/security.md item 3), never loop without
-//! progress on degenerate fragments (docs/security.md item 4), and never interpret message
-//! bodies. It does not decide what a repeated flight means; it reports it
-//! ([`Inserted::Old`]) and the session decides.
+//! message_seq and must agree on type and length), never loop without progress on
+//! degenerate fragments, and never interpret message bodies. It does not decide what a
+//! repeated flight means; it reports it ([`Inserted::Old`]) and the session decides.
+
+// docs/security.md items 3 (fragments keyed by message_seq) and 4 (degenerate fragments).
 
 use core::fmt;
 use std::collections::BTreeMap;

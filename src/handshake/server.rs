@@ -75,9 +75,10 @@ impl ServerState {
     ///
     /// Also while a CertificateVerify is awaited: the keys exist already, and a Finished
     /// that follows the client's Certificate without a CertificateVerify must be read to be
-    /// refused (docs/security.md item 1) rather than buffered until the handshake times out. The
-    /// reassembler still delivers strictly in message_seq order, so a lost CertificateVerify
-    /// is waited for, not skipped.
+    /// refused rather than buffered until the handshake times out. The reassembler still
+    /// delivers strictly in message_seq order, so a lost CertificateVerify is waited for,
+    /// not skipped.
+    // The refused Finished: docs/security.md item 1.
     pub fn expects_ccs(&self) -> bool {
         matches!(self, Self::ExpectFinished | Self::ExpectCertificateVerify { .. } | Self::ExpectResumedFinished)
     }

@@ -2,8 +2,10 @@
 //! windows. Renegotiation is refused, so only epochs 0 (plaintext) and 1 (negotiated keys)
 //! ever exist; each has its own write sequence counter and its own replay window.
 //!
-//! Never updates a replay window before the record authenticated (docs/security.md item 5), never
-//! reuses a sequence number (item 6).
+//! Never updates a replay window before the record authenticated, never reuses a sequence
+//! number.
+
+// docs/security.md items 5 (replay window) and 6 (sequence numbers).
 
 use crate::crypto::aead::{RecordKey, TAG_LEN};
 use crate::error::Error;
@@ -25,10 +27,10 @@ pub enum Discard {
 }
 
 /// The record layer's keys and counters for one session.
-///
-/// `repr(C)`, read side first: opening a record touches the epoch, the replay window and
-/// the read key, which then share as few cache lines as they can (an endpoint visiting
-/// thousands of sessions reaches each one's state cold; see `benches/endpoint.rs`).
+//
+// `repr(C)`, read side first: opening a record touches the epoch, the replay window and
+// the read key, which then share as few cache lines as they can (an endpoint visiting
+// thousands of sessions reaches each one's state cold; see `benches/endpoint.rs`).
 #[derive(Debug, Default)]
 #[repr(C)]
 pub struct RecordLayer {

@@ -4,7 +4,10 @@
 //! This module owns only the window arithmetic. It must never decide on its own that a record
 //! is genuine: [`ReplayWindow::check`] is a read-only question asked before decryption, and
 //! [`ReplayWindow::mark`] is called by the record layer only after the record was
-//! authenticated (docs/security.md item 5, OpenSSL CVE-2016-2181). One window per epoch.
+//! authenticated (a window moved by a forged record would discard genuine ones, as in
+//! OpenSSL CVE-2016-2181). One window per epoch.
+
+// docs/security.md item 5.
 
 /// Number of sequence numbers the window remembers below the highest one seen.
 pub const REPLAY_WINDOW_SIZE: u64 = 64;

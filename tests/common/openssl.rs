@@ -247,6 +247,8 @@ impl OpensslPeer {
     }
 
     /// Waits for the process to exit on its own.
+    /// Once it has exited, waits (up to 2 s more) for the reader threads to capture the
+    /// rest of its output, so what it printed last is there to be checked.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -256,12 +258,26 @@ impl OpensslPeer {
             match self.child.try_wait() {
                 Ok(Some(status)) => {
                     self.exit = Some(status);
+                    self.wait_for_eof(Duration::from_secs(2));
                     return Some(status);
                 }
                 Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
                 Ok(None) => return None,
                 Err(e) => panic!("try_wait on {}: {e}", self.label),
             }
+        }
+    }
+
+    /// Waits until both output streams have reached end of file, or `timeout` passed.
+    fn wait_for_eof(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut cap = self.shared.captured.lock().expect("output lock");
+        while cap.eof < 2 {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            cap = self.shared.changed.wait_timeout(cap, deadline - now).expect("output lock").0;
         }
     }
 

@@ -95,7 +95,7 @@ pub fn verify(key: &hmac::Key, peer: SocketAddr, body: &[u8]) -> bool {
         return false;
     }
     let tag = mac(key, peer, body, &fields);
-    crate::handshake::context::ct_eq(tag.as_ref(), cookie)
+    crate::crypto::ct_eq(tag.as_ref(), cookie)
 }
 
 #[cfg(test)]

@@ -273,7 +273,7 @@ impl TicketKeys {
         let key = [Some(&state.current), state.previous.as_ref()]
             .into_iter()
             .flatten()
-            .find(|k| crate::handshake::context::ct_eq(&k.name, name))?;
+            .find(|k| crate::crypto::ct_eq(&k.name, name))?;
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut buf = Zeroizing::new(sealed.to_vec());
         let plain = key.key.open_in_place(nonce, Aad::from(name), &mut buf[..]).ok()?;

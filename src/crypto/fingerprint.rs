@@ -49,7 +49,7 @@ impl FingerprintVerifier {
     fn check(&self, chain: &[CertificateDer<'_>]) -> Result<(), CertificateError> {
         let leaf = chain.first().ok_or(CertificateError::BadEncoding)?;
         let digest = digest(&SHA256, leaf.as_ref());
-        if crate::handshake::context::ct_eq(digest.as_ref(), &self.sha256) {
+        if crate::crypto::ct_eq(digest.as_ref(), &self.sha256) {
             Ok(())
         } else {
             Err(CertificateError::FingerprintMismatch)

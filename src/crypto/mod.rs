@@ -26,6 +26,12 @@ pub use verify::{
     WebPkiServerVerifier, verify_signature,
 };
 
+/// Constant-time equality for MACs, Finished values, fingerprints and key names: the time
+/// taken depends on the lengths (which are public) but not on where the bytes differ.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Hex helpers shared by the unit tests of this module.
 #[cfg(test)]
 pub(crate) mod test_hex {

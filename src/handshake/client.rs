@@ -19,11 +19,12 @@
 use rustls_pki_types::CertificateDer;
 
 use crate::config::ClientConfig;
+use crate::crypto::ct_eq;
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::verify::verify_signature;
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::extensions::{alpn, srtp};
-use crate::handshake::context::{Context, ct_eq};
+use crate::handshake::context::Context;
 use crate::handshake::key_schedule::Side;
 use crate::handshake::reassembler::HandshakeMessage;
 use crate::resumption::{ClientSession, Forget};

@@ -277,8 +277,3 @@ impl Context {
         r
     }
 }
-
-/// Constant-time equality for verify_data and similar secrets.
-pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}

@@ -20,13 +20,14 @@ use rustls_pki_types::CertificateDer;
 
 use crate::config::{ClientAuth, Identity, ServerConfig};
 use crate::cookie;
+use crate::crypto::ct_eq;
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::sign::KeyAlgorithm;
 use crate::crypto::verify::verify_signature;
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::extensions::{alpn, srtp};
 use crate::handshake::client::scheme_fits;
-use crate::handshake::context::{Context, ct_eq};
+use crate::handshake::context::Context;
 use crate::handshake::key_schedule::Side;
 use crate::handshake::reassembler::HandshakeMessage;
 use crate::resumption::{Forget, StoredSession};

@@ -99,9 +99,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut client_done = false;
 
     loop {
-        // 1. Drain both sessions: transmits onto the wire, then events.
-        wire.collect(&mut client, Dir::ToServer, now - start);
-        wire.collect(&mut server, Dir::ToClient, now - start);
+        // 1. Drain both sessions' events first (the crate's run loop): what we do in
+        //    reaction (a send, a close) queues datagrams for step 2.
         while let Some(event) = client.poll_event() {
             match event {
                 Event::Connected => {
@@ -129,11 +128,11 @@ fn main() -> Result<(), Box<dyn Error>> {
                 _ => {}
             }
         }
-        // Events may have queued datagrams (a send, a close): drain again before moving on.
+        // 2. Then their transmits, onto the wire.
         wire.collect(&mut client, Dir::ToServer, now - start);
         wire.collect(&mut server, Dir::ToClient, now - start);
 
-        // 2. Deliver what is in flight (this network has no latency), and go round again.
+        // 3. Deliver what is in flight (this network has no latency), and go round again.
         if !wire.is_empty() {
             for datagram in std::mem::take(&mut wire.to_server) {
                 server.handle(now, &datagram)?;
@@ -147,7 +146,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             break;
         }
 
-        // 3. Nothing in flight: advance the clock to the earliest deadline and run the
+        // 4. Nothing in flight: advance the clock to the earliest deadline and run the
         //    timers that are due (retransmission here; also handshake and idle timeouts).
         let next = match (client.poll_timeout(), server.poll_timeout()) {
             (Some(a), Some(b)) => a.min(b),

@@ -6,9 +6,16 @@
 //! the configuration (seedable, so tests are reproducible).
 //!
 //! ## The run loop
-//! After every input (`handle`, `handle_timeout`, `send`, `close`), drain the outputs in
-//! this order until each is empty: [`Session::poll_transmit`], [`Session::poll_event`],
-//! then sleep until [`Session::poll_timeout`].
+//! One order for [`Session`] and [`Endpoint`] alike. After every input (`handle`,
+//! `handle_timeout`, `send`, `close`, `connect`):
+//! 1. drain events (`poll_event`) until empty, reacting to each (a `send` made here, say on
+//!    `Connected`, queues its datagram for step 2);
+//! 2. drain transmits (`poll_transmit`) until empty, sending each;
+//! 3. sleep until `poll_timeout`, or until the next datagram.
+//!
+//! Events first, so that whatever the application does in reaction to an event goes out in
+//! the same turn; for an [`Endpoint`] also because draining a failed session's last datagram
+//! removes it.
 //!
 //! ## Errors
 //! An [`Error`] returned by `handle` or `handle_timeout` is fatal for that session only; its

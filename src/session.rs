@@ -4,13 +4,14 @@
 //! its retransmission timer, and the state machine of its role. It never touches a socket
 //! or a clock: time arrives as `now`, randomness from the configured RNG.
 //!
-//! Drive it like this, draining every output after every input:
+//! Drive it like this, draining every output after every input, events first (see the
+//! crate documentation's run loop):
 //!
 //! ```text
 //! loop {
 //!     session.handle(now, &datagram)?;          // or handle_timeout(now), send(data), close()
-//!     while let Some(t) = session.poll_transmit() { socket.send_to(&t.contents, t.destination) }
 //!     while let Some(e) = session.poll_event() { /* Connected, ApplicationData, Closed */ }
+//!     while let Some(t) = session.poll_transmit() { socket.send_to(&t.contents, t.destination) }
 //!     sleep_until(session.poll_timeout());
 //! }
 //! ```

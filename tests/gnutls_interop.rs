@@ -16,7 +16,7 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::certs::{CertKey, fresh_temp_dir, pki};
@@ -24,10 +24,11 @@ use common::gnutls::{
     CLI_ALPN, CLI_DESCRIPTION, CLI_HANDSHAKE_DONE, CLI_KEY_MATERIAL, CLI_OPTIONS, CLI_PEER_CLOSED, CLI_SRTP,
     CLI_TRUSTED, GnutlsPeer, SERV_EOF, SERV_RECEIVED, gnutls_cli, gnutls_serv,
 };
+use common::keylog::MemoryKeyLog;
 use common::netns;
 use common::openssl::{hex_decode, hex_lower, read_key_log};
 use common::udp::{DriveError, UdpPeer};
-use dtls_engine::{CipherSuite, ClientConfig, KeyLog, NamedGroup, ServerConfig, SrtpProtectionProfile};
+use dtls_engine::{CipherSuite, ClientConfig, NamedGroup, ServerConfig, SrtpProtectionProfile};
 
 /// Budget for each step (handshake, one message, close); loopback needs far less.
 const STEP: Duration = Duration::from_secs(5);
@@ -156,23 +157,6 @@ const OUR_SRTP: [SrtpProtectionProfile; 2] =
 const GNUTLS_SRTP: &str = "SRTP_AES128_CM_HMAC_SHA1_80";
 /// RFC 5764 §4.2: 2 * (16-byte key + 14-byte salt) for AES128_CM_HMAC_SHA1_80.
 const SRTP_MATERIAL_LEN: usize = 60;
-
-/// Collects our key log lines in memory, formatted as NSS key log lines.
-#[derive(Debug, Default)]
-struct MemoryKeyLog(Mutex<Vec<String>>);
-
-impl KeyLog for MemoryKeyLog {
-    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
-        let line = format!("{label} {} {}", hex_lower(client_random), hex_lower(secret));
-        self.0.lock().expect("key log lock").push(line);
-    }
-}
-
-impl MemoryKeyLog {
-    fn lines(&self) -> Vec<String> {
-        self.0.lock().expect("key log lock").clone()
-    }
-}
 
 /// Our key log equals GnuTLS's for this connection: one `CLIENT_RANDOM` line, same bytes.
 fn check_key_log(ours: &MemoryKeyLog, gnutls_file: &Path, peer: &GnutlsPeer) {

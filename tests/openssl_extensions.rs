@@ -20,17 +20,18 @@ mod sim;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::certs::{CertKey, iana_name_of, pki, self_signed_for, x509_sha256_fingerprint};
+use common::keylog::MemoryKeyLog;
 use common::openssl::{
     CLIENT_ALPN, CLIENT_HANDSHAKE_DONE, OpensslPeer, SERVER_ALPN_OFFERED, SERVER_ALPN_SELECTED, SERVER_HANDSHAKE_DONE,
     SRTP_NEGOTIATED, hex_lower, read_key_log, s_client, s_server,
 };
 use common::udp::{DriveError, UdpPeer};
 use dtls_engine::{
-    AlertDescription, CertificateDer, CertificateError, CipherSuite, ClientConfig, ClientConfigBuilder, Error, KeyLog,
+    AlertDescription, CertificateDer, CertificateError, CipherSuite, ClientConfig, ClientConfigBuilder, Error,
     KeyLogFile, NamedGroup, PeerIncompatible, ServerConfig, ServerConfigBuilder, Session, SrtpProtectionProfile,
     fingerprint_sha256,
 };
@@ -453,23 +454,6 @@ mod exporter {
 
 // ---------------------------------------------------------------------------------------
 // NSS key log
-
-/// Collects key log lines in memory, in the NSS format OpenSSL writes.
-#[derive(Debug, Default)]
-struct MemoryKeyLog(Mutex<Vec<String>>);
-
-impl KeyLog for MemoryKeyLog {
-    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
-        let line = format!("{label} {} {}", hex_lower(client_random), hex_lower(secret));
-        self.0.lock().expect("key log lock").push(line);
-    }
-}
-
-impl MemoryKeyLog {
-    fn lines(&self) -> Vec<String> {
-        self.0.lock().expect("key log lock").clone()
-    }
-}
 
 mod key_log {
     use super::*;

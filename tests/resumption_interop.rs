@@ -32,17 +32,18 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::certs::{fresh_temp_dir, pki};
+use common::keylog::MemoryKeyLog;
 use common::netns;
 use common::openssl::{
     OpensslPeer, SERVER_CACHE_ITEMS, SERVER_CONNECTION_CLOSED, SERVER_HANDSHAKE_DONE, SERVER_REUSED_SESSION,
-    SERVER_TICKET_EXTENSION, hex_lower, read_key_log, s_server,
+    SERVER_TICKET_EXTENSION, read_key_log, s_server,
 };
 use common::udp::{DriveError, UdpPeer};
-use dtls_engine::{ClientConfig, ClientSessionStore, KeyLog, ServerConfig};
+use dtls_engine::{ClientConfig, ClientSessionStore, ServerConfig};
 
 /// Budget for each step (handshake, one line, close); loopback needs far less, but the
 /// machine is shared.
@@ -91,23 +92,6 @@ fn server_config(tickets: bool, key_log: Option<Arc<MemoryKeyLog>>) -> Arc<Serve
         b = b.key_log(log);
     }
     b.build().expect("server config")
-}
-
-/// Our key log lines, in memory, as NSS key log lines.
-#[derive(Debug, Default)]
-struct MemoryKeyLog(Mutex<Vec<String>>);
-
-impl KeyLog for MemoryKeyLog {
-    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
-        let line = format!("{label} {} {}", hex_lower(client_random), hex_lower(secret));
-        self.0.lock().expect("key log lock").push(line);
-    }
-}
-
-impl MemoryKeyLog {
-    fn lines(&self) -> Vec<String> {
-        self.0.lock().expect("key log lock").clone()
-    }
 }
 
 /// A full handshake and `connections - 1` resumptions of its session in the key logs: we

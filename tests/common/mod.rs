@@ -4,6 +4,7 @@
 //! - [`openssl`]: spawns `openssl s_server` / `s_client` and watches what they print.
 //! - [`udp`]: runs one engine `Session` over a loopback `UdpSocket`.
 //! - [`gnutls`]: spawns `gnutls-cli` / `gnutls-serv` (DTLS 1.2) with the same process wrapper.
+//! - [`keylog`]: our key log lines in memory, to compare with a peer's key log file.
 //! - [`netns`]: re-runs one test case inside a private network namespace (`unshare --net --pid`),
 //!   for `gnutls-serv`, which binds every interface.
 //!
@@ -16,6 +17,7 @@
 
 pub mod certs;
 pub mod gnutls;
+pub mod keylog;
 pub mod netns;
 pub mod openssl;
 pub mod udp;

@@ -1,4 +1,4 @@
-//! One regression test (or more) per bug class of `SECURITY.md`, each opening with a note on
+//! One regression test (or more) per bug class of `docs/security.md`, each opening with a note on
 //! the bug it pins down. Every test here was checked to fail with its defence removed.
 //!
 //! Two tools: the deterministic simulation [`Pair`] (real client and server, with hooks to

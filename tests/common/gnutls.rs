@@ -2,8 +2,8 @@
 //! peers, through the same process wrapper as the OpenSSL tools ([`OpensslPeer`]: stdin
 //! piped and held open, output captured, killed when dropped).
 //!
-//! What the tools do (see `/work/shared/INTEROP_NOTES.md`, and the constants below for what
-//! they print, as observed with GnuTLS 3.7.9):
+//! What the tools do (the constants below record what they print, as observed with
+//! GnuTLS 3.7.9):
 //! - `gnutls-cli` sends each stdin line (with its `\n`) as one application-data record and
 //!   prints what it receives on stdout. At stdin EOF it sends close_notify and exits 0; when
 //!   the server closes first it prints [`CLI_PEER_CLOSED`] and exits 1.

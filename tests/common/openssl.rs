@@ -1,6 +1,6 @@
 //! Drives `openssl s_server` / `openssl s_client` (DTLS 1.2) as test peers.
 //!
-//! What the tools need (see `/work/shared/INTEROP_NOTES.md`):
+//! What the tools need (as observed with OpenSSL 3.0):
 //! - stdin stays open for the life of the process (EOF ends `s_server`, and `s_client`);
 //!   each line written to stdin is sent as one application-data record;
 //! - `-nbio`, or a late handshake record leaves them stuck in `SSL_read`;

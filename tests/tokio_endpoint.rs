@@ -37,7 +37,12 @@ fn alpn_configs(
 
 /// An echo server: every accepted session sends back what it receives.
 async fn echo_server(server: Arc<ServerConfig>) -> Arc<Endpoint> {
-    let ep = Arc::new(listen("127.0.0.1:0", server, EndpointOptions::default()).await.unwrap());
+    echo_server_with(server, EndpointOptions::default()).await
+}
+
+/// [`echo_server`] with endpoint options of the caller's.
+async fn echo_server_with(server: Arc<ServerConfig>, options: EndpointOptions) -> Arc<Endpoint> {
+    let ep = Arc::new(listen("127.0.0.1:0", server, options).await.unwrap());
     let acceptor = ep.clone();
     tokio::spawn(async move {
         while let Some(mut s) = acceptor.accept().await {
@@ -294,19 +299,7 @@ fn assert_connect_timeout(r: Result<Session, dtls_engine::adapter::Error>, timeo
 async fn approved_only_serves_only_approved_addresses() {
     let (server_cfg, client_cfg) = configs(Duration::from_secs(60));
     let options = EndpointOptions { hello_policy: HelloPolicy::ApprovedOnly, ..EndpointOptions::default() };
-    let server = Arc::new(listen("127.0.0.1:0", server_cfg, options).await.unwrap());
-    let acceptor = server.clone();
-    tokio::spawn(async move {
-        while let Some(mut s) = acceptor.accept().await {
-            tokio::spawn(async move {
-                while let Some(d) = s.recv().await {
-                    if s.send(&d).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
+    let server = echo_server_with(server_cfg, options).await;
     let short = Duration::from_millis(400);
 
     // Unapproved: a client endpoint and a free `connect` from its own socket both time out.

@@ -51,7 +51,7 @@ fn hello_verify_request(c: &mut Criterion) {
     // fields RFC 6347 §4.2.1 pins (version through compression_methods; the cookie is
     // empty here).
     let body = &hello[13 + 12..];
-    let pinned = dtls_engine::cookie::pinned_fields(body).unwrap();
+    let pinned = dtls_engine::internals::cookie::pinned_fields(body).unwrap();
     let mut input = vec![4u8, 10, 0, 0, 1, 0x13, 0x88];
     input.extend_from_slice(&body[..pinned.end]);
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[3u8; 32]);

@@ -30,23 +30,23 @@
 pub mod adapter;
 #[cfg(feature = "rcgen")]
 pub mod certgen;
-pub mod codec;
-pub mod config;
-pub mod cookie;
-pub mod crypto;
-pub mod endpoint;
-pub mod error;
-pub mod exporter;
-pub mod extensions;
-pub mod handshake;
-pub mod keylog;
-pub mod pool;
-pub mod record;
+mod codec;
+mod config;
+mod cookie;
+mod crypto;
+mod endpoint;
+mod error;
+mod exporter;
+mod extensions;
+mod handshake;
+mod keylog;
+mod pool;
+mod record;
 mod resumption;
-pub mod session;
-pub mod stats;
-pub mod suites;
-pub mod wire;
+mod session;
+mod stats;
+mod suites;
+mod wire;
 
 pub use config::{ClientAuth, ClientConfig, ClientConfigBuilder, ServerConfig, ServerConfigBuilder};
 pub use crypto::fingerprint::{FingerprintVerifier, fingerprint_sha256};
@@ -64,3 +64,41 @@ pub use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 pub use session::{CipherInfo, Event, Session, Transmit};
 pub use stats::{EndpointStats, SessionStats};
 pub use wire::{AlertDescription, CipherSuite, NamedGroup, SignatureScheme, SrtpProtectionProfile};
+
+/// Engine internals for this repository's own tests, fuzz targets, BoGo shim, benches and the
+/// `dtls` tool: wire codecs, record layer, handshake pieces, crypto primitives. Not part of the
+/// public API: no semver promise, anything here may change or go in any release.
+#[doc(hidden)]
+pub mod internals {
+    /// The byte codec (`Codec`, `Reader`).
+    pub mod codec {
+        pub use crate::codec::*;
+    }
+    /// Stateless cookies.
+    pub mod cookie {
+        pub use crate::cookie::*;
+    }
+    /// Crypto primitives: AEAD, key exchange, PRF, RNG, signing, verification.
+    pub mod crypto {
+        pub use crate::crypto::*;
+    }
+    /// The handshake state machines and their pieces.
+    pub mod handshake {
+        pub use crate::handshake::*;
+    }
+    /// The record layer.
+    pub mod record {
+        pub use crate::record::*;
+    }
+    /// The cipher-suite table.
+    pub mod suites {
+        pub use crate::suites::*;
+    }
+    /// Wire messages, extensions and registries.
+    pub mod wire {
+        pub use crate::wire::*;
+    }
+    pub use crate::error::alert_name;
+    pub use crate::extensions::srtp::{profile_by_name, profile_name};
+    pub use crate::keylog::format_line;
+}

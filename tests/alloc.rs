@@ -323,10 +323,10 @@ fn no_allocation_per_record_through_an_endpoint() {
 /// the body up to and including compression_methods (what the endpoint needs to verify a
 /// cookie) and nothing more.
 fn first_fragment(random: [u8; 32], cookie: &[u8], total: usize) -> Vec<u8> {
-    use dtls_engine::codec::Codec;
-    use dtls_engine::handshake::fragment::{HandshakeHeader, encode_fragment};
-    use dtls_engine::record::header::RecordHeader;
-    use dtls_engine::wire::{ClientHello, ContentType, DTLS_1_2, Extension, ExtensionType, HandshakeType};
+    use dtls_engine::internals::codec::Codec;
+    use dtls_engine::internals::handshake::fragment::{HandshakeHeader, encode_fragment};
+    use dtls_engine::internals::record::header::RecordHeader;
+    use dtls_engine::internals::wire::{ClientHello, ContentType, DTLS_1_2, Extension, ExtensionType, HandshakeType};
     let mut hello = ClientHello {
         client_version: DTLS_1_2,
         random,
@@ -340,7 +340,7 @@ fn first_fragment(random: [u8; 32], cookie: &[u8], total: usize) -> Vec<u8> {
     hello.extensions = vec![Extension::Unknown { typ: ExtensionType::from(0x0015u16), data: vec![0; total - bare] }];
     let body = hello.to_vec();
     assert_eq!(body.len(), total);
-    let pinned = dtls_engine::cookie::pinned_fields(&body).unwrap();
+    let pinned = dtls_engine::internals::cookie::pinned_fields(&body).unwrap();
     let part = &body[..pinned.end];
     let hs = HandshakeHeader {
         msg_type: HandshakeType::ClientHello,

@@ -28,10 +28,10 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use dtls_engine::codec::Codec;
-use dtls_engine::handshake::fragment::{HandshakeHeader, encode_fragment};
-use dtls_engine::record::protection::RecordLayer;
-use dtls_engine::wire::{
+use dtls_engine::internals::codec::Codec;
+use dtls_engine::internals::handshake::fragment::{HandshakeHeader, encode_fragment};
+use dtls_engine::internals::record::protection::RecordLayer;
+use dtls_engine::internals::wire::{
     CipherSuite, ClientHello, ContentType, DTLS_1_2, Extension, ExtensionType, HandshakeType, SignatureScheme,
 };
 use dtls_engine::{Endpoint, EndpointConfig, EndpointEvent, ServerConfig, SrtpProtectionProfile};

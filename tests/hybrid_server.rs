@@ -8,7 +8,7 @@
 
 mod sim;
 
-use dtls_engine::wire::HandshakePayload;
+use dtls_engine::internals::wire::HandshakePayload;
 use sim::evil::EvilServer;
 use sim::sim_pki;
 

@@ -10,10 +10,10 @@ mod sim;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dtls_engine::codec::Codec;
-use dtls_engine::handshake::fragment::{HandshakeHeader, encode_fragment};
-use dtls_engine::suites;
-use dtls_engine::wire::{
+use dtls_engine::internals::codec::Codec;
+use dtls_engine::internals::handshake::fragment::{HandshakeHeader, encode_fragment};
+use dtls_engine::internals::suites;
+use dtls_engine::internals::wire::{
     AlertDescription, AlertLevel, CipherSuite, ClientHello, ContentType, DTLS_1_0, HandshakePayload, HandshakeType,
     HelloVerifyRequest, NamedGroup,
 };
@@ -34,7 +34,7 @@ fn mutual_server_config() -> Arc<ServerConfig> {
     server_config_with(|b| b.require_client_certificate_pem(sim_pki().ca_pem.as_bytes()).expect("sim CA"))
 }
 
-fn has_warning(alerts: &[dtls_engine::wire::Alert], description: AlertDescription) -> bool {
+fn has_warning(alerts: &[dtls_engine::internals::wire::Alert], description: AlertDescription) -> bool {
     alerts.iter().any(|a| a.level == AlertLevel::Warning && a.description == description)
 }
 
@@ -92,7 +92,7 @@ fn client_certificate_verify_by_another_key_is_refused() {
     let mut evil = EvilClient::new(mutual_server_config());
     evil.run_to_flight_4();
     let (chain, _key) = sim_client_identity();
-    let other = dtls_engine::crypto::SigningKey::from_pem(sim_pki().server_key_pem.as_bytes()).expect("key");
+    let other = dtls_engine::internals::crypto::SigningKey::from_pem(sim_pki().server_key_pem.as_bytes()).expect("key");
     evil.send_flight_5(ClientFlight5 {
         certificate: Some(chain),
         certificate_verify: Some(other),
@@ -404,9 +404,9 @@ fn cookie_is_bound_to_address_and_client_hello() {
     // client drops key_share and supported_versions once it falls back to 1.2) and the same
     // cookie is accepted.
     let mut v = ch.clone();
-    v.extensions.retain(|e| e.ext_type() != dtls_engine::wire::ExtensionType::EcPointFormats);
-    v.extensions.push(dtls_engine::wire::Extension::Unknown {
-        typ: dtls_engine::wire::ExtensionType::from(0x0033),
+    v.extensions.retain(|e| e.ext_type() != dtls_engine::internals::wire::ExtensionType::EcPointFormats);
+    v.extensions.push(dtls_engine::internals::wire::Extension::Unknown {
+        typ: dtls_engine::internals::wire::ExtensionType::from(0x0033),
         data: vec![0, 0],
     });
     let body = handshake_body(HandshakeType::ClientHello, h.message_seq, &v.to_vec());
@@ -416,7 +416,7 @@ fn cookie_is_bound_to_address_and_client_hello() {
 
 /// Run a ClientHello through the cookie round of a real server session and return the
 /// server's error and the alerts it sent.
-fn answer_hello(hello: ClientHello) -> (Option<Error>, Vec<dtls_engine::wire::Alert>) {
+fn answer_hello(hello: ClientHello) -> (Option<Error>, Vec<dtls_engine::internals::wire::Alert>) {
     let now = Instant::now();
     let mut server = Session::server(sim_pki().server_config(2), CLIENT_ADDR, now);
     let first = datagram(&[plaintext_handshake(0, 0, &HandshakePayload::ClientHello(hello.clone()))]);
@@ -451,8 +451,11 @@ fn malformed_hello_lists_are_illegal_parameter() {
 
     let mut no_uncompressed = evil_client_hello([4; 32], NamedGroup::X25519);
     for e in &mut no_uncompressed.extensions {
-        if let dtls_engine::wire::Extension::EcPointFormats(f) = e {
-            *f = vec![dtls_engine::wire::EcPointFormat::from(1u8), dtls_engine::wire::EcPointFormat::from(2u8)];
+        if let dtls_engine::internals::wire::Extension::EcPointFormats(f) = e {
+            *f = vec![
+                dtls_engine::internals::wire::EcPointFormat::from(1u8),
+                dtls_engine::internals::wire::EcPointFormat::from(2u8),
+            ];
         }
     }
     let (err, alerts) = answer_hello(no_uncompressed);
@@ -463,8 +466,8 @@ fn malformed_hello_lists_are_illegal_parameter() {
     let mut fine = evil_client_hello([5; 32], NamedGroup::X25519);
     fine.compression_methods = vec![1, 0];
     for e in &mut fine.extensions {
-        if let dtls_engine::wire::Extension::EcPointFormats(f) = e {
-            f.insert(0, dtls_engine::wire::EcPointFormat::from(2u8));
+        if let dtls_engine::internals::wire::Extension::EcPointFormats(f) = e {
+            f.insert(0, dtls_engine::internals::wire::EcPointFormat::from(2u8));
         }
     }
     let (err, alerts) = answer_hello(fine);
@@ -553,7 +556,7 @@ fn extra_finished_after_completion_is_unexpected_message() {
     evil.s.flush();
     evil.finish();
     assert!(evil.s.connected(), "{:?}", evil.s.error);
-    let extra = evil.s.finished(dtls_engine::handshake::key_schedule::Side::Server);
+    let extra = evil.s.finished(dtls_engine::internals::handshake::key_schedule::Side::Server);
     evil.s.push(1, &extra, false);
     evil.s.flush();
     assert_eq!(evil.s.error, Some(Error::PeerMisbehaved(PeerMisbehaved::HandshakeDataAfterFinished)));
@@ -806,7 +809,7 @@ fn server_answers_unverified_hellos_with_one_small_hello_verify_request() {
     let mut client = Session::client(pki.client_config(1), SERVER_ADDR, now);
     let real = client.poll_transmit().expect("ClientHello").contents;
     let minimal = ClientHello {
-        client_version: dtls_engine::wire::DTLS_1_2,
+        client_version: dtls_engine::internals::wire::DTLS_1_2,
         random: [5; 32],
         session_id: Vec::new(),
         cookie: Vec::new(),

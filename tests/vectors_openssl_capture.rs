@@ -15,15 +15,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use dtls_engine::CertificateDer;
-use dtls_engine::codec::Codec;
-use dtls_engine::crypto::verify_signature;
-use dtls_engine::handshake::fragment::parse_fragments;
-use dtls_engine::handshake::key_schedule::{MasterSecret, Side};
-use dtls_engine::handshake::reassembler::{HandshakeMessage, Inserted, Reassembler};
-use dtls_engine::record::header::{Deframer, RecordHeader};
-use dtls_engine::record::protection::{Discard, RecordLayer};
-use dtls_engine::suites::{SuiteInfo, lookup};
-use dtls_engine::wire::{
+use dtls_engine::internals::codec::Codec;
+use dtls_engine::internals::crypto::verify_signature;
+use dtls_engine::internals::handshake::fragment::parse_fragments;
+use dtls_engine::internals::handshake::key_schedule::{MasterSecret, Side};
+use dtls_engine::internals::handshake::reassembler::{HandshakeMessage, Inserted, Reassembler};
+use dtls_engine::internals::record::header::{Deframer, RecordHeader};
+use dtls_engine::internals::record::protection::{Discard, RecordLayer};
+use dtls_engine::internals::suites::{SuiteInfo, lookup};
+use dtls_engine::internals::wire::{
     Alert, AlertDescription, AlertLevel, ChangeCipherSpec, CipherSuite, ClientHello, ContentType, DTLS_1_0, DTLS_1_2,
     Extension, ExtensionType, HandshakePayload, HandshakeType, NamedGroup, ServerKeyExchange, find_extension,
 };

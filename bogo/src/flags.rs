@@ -531,7 +531,7 @@ fn cipher_list(rule: &str) -> Result<Option<Vec<CipherSuite>>, Refusal> {
     }
     let mut suites = Vec::new();
     for name in rule.split([':', ',', ' ']).filter(|p| !p.is_empty()) {
-        match dtls_engine::suites::by_name(name) {
+        match dtls_engine::internals::suites::by_name(name) {
             Some(s) => suites.push(s.suite),
             None => return Err(unimplemented(format!("-cipher {rule}: {name} is not one of our suites"))),
         }

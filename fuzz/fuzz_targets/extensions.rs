@@ -1,8 +1,8 @@
 //! The hello extension block: whatever parses must round-trip through `put_extensions`.
 #![no_main]
 
-use dtls_engine::codec::Reader;
-use dtls_engine::wire::{put_extensions, read_extensions};
+use dtls_engine::internals::codec::Reader;
+use dtls_engine::internals::wire::{put_extensions, read_extensions};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! the same value (rustls' `read(encode(read(x))) == read(x)` habit).
 #![no_main]
 
-use dtls_engine::wire::{HandshakePayload, HandshakeType};
+use dtls_engine::internals::wire::{HandshakePayload, HandshakeType};
 use libfuzzer_sys::fuzz_target;
 
 const TYPES: [u8; 11] = [0, 1, 2, 3, 11, 12, 13, 14, 15, 16, 20];

@@ -2,8 +2,8 @@
 //! Must terminate, never panic, and return ranges inside the record.
 #![no_main]
 
-use dtls_engine::record::header::Deframer;
-use dtls_engine::record::protection::RecordLayer;
+use dtls_engine::internals::record::header::Deframer;
+use dtls_engine::internals::record::protection::RecordLayer;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -10,13 +10,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use dtls_engine::codec::Codec;
-use dtls_engine::crypto::{DetRng, KeyExchange, SigningKey, load_certificates};
-use dtls_engine::handshake::key_schedule::{MasterSecret, Side as KeySide};
-use dtls_engine::handshake::reassembler::{HandshakeMessage, Reassembler};
-use dtls_engine::record::protection::RecordLayer;
-use dtls_engine::suites::{self, SuiteInfo};
-use dtls_engine::wire::{
+use dtls_engine::internals::codec::Codec;
+use dtls_engine::internals::crypto::{DetRng, KeyExchange, SigningKey, load_certificates};
+use dtls_engine::internals::handshake::key_schedule::{MasterSecret, Side as KeySide};
+use dtls_engine::internals::handshake::reassembler::{HandshakeMessage, Reassembler};
+use dtls_engine::internals::record::protection::RecordLayer;
+use dtls_engine::internals::suites::{self, SuiteInfo};
+use dtls_engine::internals::wire::{
     Alert, CertificateMsg, CertificateVerify, CipherSuite, ClientHello, ClientKeyExchange, ContentType, DTLS_1_2,
     EcPointFormat, EcdheParams, Extension, Finished, HandshakePayload, NamedGroup, ServerHello, ServerKeyExchange,
     SignatureScheme,
@@ -113,7 +113,7 @@ impl Scripted {
         let size = body.len().div_ceil(pieces.max(1)).max(1);
         let mut datagrams = Vec::new();
         for (i, part) in body.chunks(size).enumerate() {
-            let h = dtls_engine::handshake::fragment::HandshakeHeader {
+            let h = dtls_engine::internals::handshake::fragment::HandshakeHeader {
                 msg_type: payload.msg_type(),
                 length: body.len() as u32,
                 message_seq,
@@ -121,7 +121,7 @@ impl Scripted {
                 fragment_length: part.len() as u32,
             };
             let mut fragment = Vec::new();
-            dtls_engine::handshake::fragment::encode_fragment(&h, part, &mut fragment);
+            dtls_engine::internals::handshake::fragment::encode_fragment(&h, part, &mut fragment);
             self.push_record(epoch, ContentType::Handshake, &fragment);
             datagrams.push(core::mem::take(&mut self.out));
         }
@@ -186,7 +186,9 @@ impl Scripted {
             match r.header.content_type {
                 ContentType::Alert => self.alerts.extend(Alert::read_all(&plain).ok()),
                 ContentType::Handshake => {
-                    for (h, b) in dtls_engine::handshake::fragment::parse_fragments(&plain).map_while(Result::ok) {
+                    for (h, b) in
+                        dtls_engine::internals::handshake::fragment::parse_fragments(&plain).map_while(Result::ok)
+                    {
                         let _ = self.reassembler.insert(&h, b);
                     }
                     while let Some(m) = self.reassembler.pop() {
@@ -320,7 +322,7 @@ impl EvilClient {
             self.s.flush();
         }
         for m in self.s.messages.clone() {
-            if m.msg_type == dtls_engine::wire::HandshakeType::HelloVerifyRequest {
+            if m.msg_type == dtls_engine::internals::wire::HandshakeType::HelloVerifyRequest {
                 continue;
             }
             m.transcript_bytes(&mut self.s.transcript);
@@ -435,7 +437,7 @@ impl EvilServer {
         self.prepare_finished();
         let finished = self.s.finished(KeySide::Server);
         let body = payload_body(&finished);
-        let header = dtls_engine::handshake::fragment::HandshakeHeader {
+        let header = dtls_engine::internals::handshake::fragment::HandshakeHeader {
             msg_type: finished.msg_type(),
             length: body.len() as u32,
             message_seq: self.s.send_seq + 1,
@@ -443,7 +445,7 @@ impl EvilServer {
             fragment_length: 4,
         };
         let mut fragment = Vec::new();
-        dtls_engine::handshake::fragment::encode_fragment(&header, &body[..4], &mut fragment);
+        dtls_engine::internals::handshake::fragment::encode_fragment(&header, &body[..4], &mut fragment);
         self.s.push_record(1, ContentType::Handshake, &fragment);
         self.s.push(1, &finished, true);
         self.s.flush();

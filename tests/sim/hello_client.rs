@@ -16,15 +16,15 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use dtls_engine::codec::Codec;
-use dtls_engine::crypto::{DetRng, KeyExchange};
-use dtls_engine::handshake::fragment::{HandshakeHeader, encode_fragment, parse_fragments};
-use dtls_engine::handshake::key_schedule::{MasterSecret, Side as KeySide};
-use dtls_engine::handshake::reassembler::{HandshakeMessage, Reassembler};
-use dtls_engine::record::header::Deframer;
-use dtls_engine::record::protection::RecordLayer;
-use dtls_engine::suites::{self, SuiteInfo};
-use dtls_engine::wire::{
+use dtls_engine::internals::codec::Codec;
+use dtls_engine::internals::crypto::{DetRng, KeyExchange};
+use dtls_engine::internals::handshake::fragment::{HandshakeHeader, encode_fragment, parse_fragments};
+use dtls_engine::internals::handshake::key_schedule::{MasterSecret, Side as KeySide};
+use dtls_engine::internals::handshake::reassembler::{HandshakeMessage, Reassembler};
+use dtls_engine::internals::record::header::Deframer;
+use dtls_engine::internals::record::protection::RecordLayer;
+use dtls_engine::internals::suites::{self, SuiteInfo};
+use dtls_engine::internals::wire::{
     Alert, ClientKeyExchange, ContentType, Finished, HandshakePayload, HandshakeType, NamedGroup, ServerHello,
 };
 use dtls_engine::{Endpoint, EndpointEvent, Event, SessionHandle};

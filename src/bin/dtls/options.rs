@@ -6,12 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dtls_engine::certgen::generate_self_signed;
-use dtls_engine::config::{ClientConfigBuilder, ServerConfigBuilder};
-use dtls_engine::crypto::sign::load_certificates;
-use dtls_engine::extensions::srtp::profile_by_name;
+use dtls_engine::internals::crypto::sign::load_certificates;
+use dtls_engine::internals::profile_by_name;
 use dtls_engine::{
-    AcceptAnyClientCert, ClientAuth, ClientConfig, KeyLogFile, ServerConfig, SrtpProtectionProfile,
-    WebPkiClientVerifier,
+    AcceptAnyClientCert, ClientAuth, ClientConfig, ClientConfigBuilder, KeyLogFile, ServerConfig, ServerConfigBuilder,
+    SrtpProtectionProfile, WebPkiClientVerifier,
 };
 
 use crate::{ClientArgs, CommonArgs, ServerArgs};

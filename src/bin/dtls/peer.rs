@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use dtls_engine::adapter::tokio::{Endpoint, Session, connect, listen};
 use dtls_engine::adapter::{EndpointOptions, Error as AdapterError};
-use dtls_engine::error::alert_name;
-use dtls_engine::extensions::srtp::profile_name;
+use dtls_engine::internals::alert_name;
+use dtls_engine::internals::profile_name;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::{Instant, sleep_until, timeout};
 

@@ -29,28 +29,38 @@ pub enum InvalidMessage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PeerMisbehaved {
+    /// A handshake message that is not allowed at this point of the handshake.
     UnexpectedMessage,
-    UnexpectedChangeCipherSpec,
-    ApplicationDataBeforeHandshake,
+    /// A HelloVerifyRequest after the server's ServerHello (RFC 6347 §4.2.1).
     HelloVerifyRequestAfterServerHello,
+    /// The peer's Finished did not carry the expected verify_data.
     BadFinished,
+    /// A signature (ServerKeyExchange, CertificateVerify) did not verify.
     BadSignature,
+    /// The peer's key-exchange public value is not a valid point or key.
     BadKeyShare,
+    /// A client certificate without the CertificateVerify that proves its key.
     MissingCertificateVerify,
+    /// An empty Certificate message where a certificate is required.
     EmptyCertificate,
+    /// The server chose a cipher suite we did not offer.
     UnofferedCipherSuite,
+    /// The server chose a group we did not offer.
     UnofferedGroup,
+    /// The server answered with an extension we did not offer.
     UnofferedExtension,
+    /// A signature made with a scheme we did not offer.
     UnofferedSignatureScheme,
+    /// The server chose an application protocol (ALPN) we did not offer.
     UnofferedProtocol,
+    /// A protocol version other than DTLS 1.2.
     WrongVersion,
-    RenegotiationAttempted,
+    /// A renegotiation_info extension with the wrong contents (RFC 5746).
     BadRenegotiationInfo,
+    /// The peer did not use extended_master_secret while it is required (RFC 7627).
     MissingExtendedMasterSecret,
-    DuplicateExtension,
+    /// A cookie that does not verify.
     BadCookie,
-    ReassemblyOverflow,
-    NoSharedProtocol,
     /// A ClientHello whose compression_methods lack `null` (RFC 5246 §7.4.1.2).
     NullCompressionMissing,
     /// An ec_point_formats list without `uncompressed` (RFC 8422 §5.1.2).
@@ -67,15 +77,20 @@ pub enum PeerMisbehaved {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PeerIncompatible {
+    /// No cipher suite both sides support.
     NoCommonCipherSuite,
+    /// No group (curve) both sides support.
     NoCommonGroup,
-    NoCommonSignatureScheme,
     /// No SRTP protection profile agreed while one is required (`require_srtp`,
     /// RFC 5764 §4.1.1): alert handshake_failure.
     NoCommonSrtpProfile,
+    /// No application protocol (ALPN) both sides support (RFC 7301 §3.2).
     NoCommonApplicationProtocol,
+    /// The peer offers no protocol version we support (only DTLS 1.2).
     UnsupportedVersion,
+    /// The peer does not support extended_master_secret, which our configuration requires.
     ExtendedMasterSecretRequired,
+    /// The client sent no certificate while our configuration requires one.
     CertificateRequired,
 }
 
@@ -83,12 +98,19 @@ pub enum PeerIncompatible {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CertificateError {
+    /// The certificate could not be parsed.
     BadEncoding,
+    /// The certificate has expired.
     Expired,
+    /// The certificate is not valid yet.
     NotValidYet,
+    /// The chain does not lead to a trusted root.
     UnknownIssuer,
+    /// The certificate is not valid for the expected server name.
     NotValidForName,
+    /// A signature in the chain did not verify.
     BadSignature,
+    /// The certificate's key type or algorithm is not supported.
     UnsupportedKey,
     /// The certificate's fingerprint is not the pinned one
     /// ([`FingerprintVerifier`](crate::FingerprintVerifier), RFC 8122 §5).
@@ -125,9 +147,13 @@ pub enum CertificateError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
+    /// A message from the peer could not be parsed.
     InvalidMessage(InvalidMessage),
+    /// The peer broke a protocol rule.
     PeerMisbehaved(PeerMisbehaved),
+    /// The peer wants something we do not support.
     PeerIncompatible(PeerIncompatible),
+    /// The peer's certificate was rejected.
     InvalidCertificate(CertificateError),
     /// The peer sent a fatal alert.
     AlertReceived(AlertDescription),
@@ -175,20 +201,16 @@ impl Error {
                 | PeerMisbehaved::UnofferedGroup
                 | PeerMisbehaved::UnofferedSignatureScheme
                 | PeerMisbehaved::UnofferedProtocol
-                | PeerMisbehaved::DuplicateExtension
                 | PeerMisbehaved::NullCompressionMissing
                 | PeerMisbehaved::UncompressedPointFormatMissing
                 | PeerMisbehaved::BadSrtpAnswer
                 | PeerMisbehaved::BadCookie => A::IllegalParameter,
                 PeerMisbehaved::UnofferedExtension => A::UnsupportedExtension,
                 PeerMisbehaved::WrongVersion => A::ProtocolVersion,
-                PeerMisbehaved::RenegotiationAttempted => A::NoRenegotiation,
                 PeerMisbehaved::BadRenegotiationInfo | PeerMisbehaved::MissingExtendedMasterSecret => {
                     A::HandshakeFailure
                 }
                 PeerMisbehaved::EmptyCertificate => A::BadCertificate,
-                PeerMisbehaved::NoSharedProtocol => A::NoApplicationProtocol,
-                PeerMisbehaved::ReassemblyOverflow => A::InternalError,
                 _ => A::UnexpectedMessage,
             },
             Self::PeerIncompatible(p) => match p {

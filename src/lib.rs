@@ -25,11 +25,14 @@
 //! [`Error`] lists which errors are which. Invalid records are never errors: they are
 //! dropped silently (RFC 6347 §4.1.2.7) and counted in [`SessionStats::records_dropped`].
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod adapter;
 #[cfg(feature = "rcgen")]
 pub mod certgen;
+// Internals only (reached through `internals`): exempt from `missing_docs`.
+#[allow(missing_docs)]
 mod codec;
 mod config;
 mod cookie;
@@ -38,13 +41,19 @@ mod endpoint;
 mod error;
 mod exporter;
 mod extensions;
+// Internals only (reached through `internals`): exempt from `missing_docs`.
+#[allow(missing_docs)]
 mod handshake;
 mod keylog;
 mod pool;
+// Internals only (reached through `internals`): exempt from `missing_docs`.
+#[allow(missing_docs)]
 mod record;
 mod resumption;
 mod session;
 mod stats;
+// Internals only (reached through `internals`): exempt from `missing_docs`.
+#[allow(missing_docs)]
 mod suites;
 mod wire;
 

@@ -41,7 +41,9 @@ use crate::wire::{
 /// A datagram to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
+    /// The peer's address.
     pub destination: SocketAddr,
+    /// The datagram.
     pub contents: Vec<u8>,
 }
 

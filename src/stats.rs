@@ -9,24 +9,34 @@ use std::time::Instant;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[repr(C)]
 pub struct SessionStats {
-    /// Datagrams and their bytes, both directions.
+    /// Datagrams received.
     pub packets_received: u64,
+    /// Bytes of the datagrams received.
     pub datagram_bytes_received: u64,
-    /// Application records and their payload bytes, both directions.
+    /// Application-data records received.
     pub app_messages_received: u64,
+    /// Payload bytes of the application-data records received.
     pub app_bytes_received: u64,
+    /// Datagrams sent.
     pub packets_sent: u64,
+    /// Bytes of the datagrams sent.
     pub datagram_bytes_sent: u64,
+    /// Application-data records sent.
     pub app_messages_sent: u64,
+    /// Payload bytes of the application-data records sent.
     pub app_bytes_sent: u64,
     /// Flights re-sent (timer or peer repeat).
     pub handshake_retransmissions: u64,
     /// Records discarded silently (RFC 6347 §4.1.2.7): bad MAC, replay, wrong epoch,
     /// malformed, or over a cap.
     pub records_dropped: u64,
+    /// When the session was created.
     pub created: Instant,
+    /// When the handshake completed, if it has.
     pub handshake_completed: Option<Instant>,
+    /// When close_notify was first sent or received.
     pub closing: Option<Instant>,
+    /// When the session failed, or was removed from its endpoint.
     pub destroyed: Option<Instant>,
 }
 
@@ -51,7 +61,7 @@ impl SessionStats {
     }
 }
 
-/// Counters and timestamps of one [`crate::endpoint::Endpoint`] (one socket, many sessions).
+/// Counters and timestamps of one [`Endpoint`](crate::Endpoint) (one socket, many sessions).
 ///
 /// Datagram counters cover everything the endpoint saw or produced: datagrams routed to
 /// sessions, stateless HelloVerifyRequests, and datagrams dropped before any session existed.

@@ -13,8 +13,11 @@ pub const TAG_LEN: usize = 16;
 /// The bulk cipher of a suite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AeadAlgorithm {
+    /// AES-128-GCM.
     Aes128Gcm,
+    /// AES-256-GCM.
     Aes256Gcm,
+    /// ChaCha20-Poly1305.
     Chacha20Poly1305,
 }
 

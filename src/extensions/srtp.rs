@@ -70,10 +70,15 @@ pub fn check_answer(
 /// SRTP master keys and salts for both directions (RFC 5764 §4.2).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SrtpKeyingMaterial {
+    /// The negotiated protection profile.
     pub profile: SrtpProtectionProfile,
+    /// The client's SRTP master key.
     pub client_key: Vec<u8>,
+    /// The client's SRTP master salt.
     pub client_salt: Vec<u8>,
+    /// The server's SRTP master key.
     pub server_key: Vec<u8>,
+    /// The server's SRTP master salt.
     pub server_salt: Vec<u8>,
 }
 

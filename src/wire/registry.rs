@@ -17,7 +17,7 @@ macro_rules! registry {
         #[non_exhaustive]
         #[allow(non_camel_case_types)] // IANA names, as in the registries
         pub enum $name {
-            $( $(#[$vmeta])* $variant, )*
+            $( $(#[$vmeta])* #[doc = concat!("Code point `", stringify!($value), "`.")] $variant, )*
             /// A code point this implementation does not know.
             Unknown($repr),
         }

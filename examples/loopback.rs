@@ -69,7 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         while let Some(ev) = client.poll_event() {
             match ev {
                 Event::Connected => {
-                    let suite = client.suite_info().map(|s| s.iana_name).unwrap_or("-");
+                    let suite = client.cipher().map(|c| c.standard_name).unwrap_or("-");
                     println!(
                         "client: connected protocol=DTLSv1.2 cipher={suite} group={:?} ems={}",
                         client.negotiated_group().unwrap_or(dtls_engine::NamedGroup::X25519),

@@ -57,9 +57,12 @@ mod stats;
 mod suites;
 mod wire;
 
-pub use config::{ClientAuth, ClientConfig, ClientConfigBuilder, ServerConfig, ServerConfigBuilder};
+pub use config::{
+    ClientAuth, ClientConfig, ClientConfigBuilder, DEFAULT_GROUPS, DEFAULT_MTU, DEFAULT_SESSION_CACHE,
+    DEFAULT_SESSION_LIFETIME, MAX_MTU, MIN_MTU, ServerConfig, ServerConfigBuilder,
+};
 pub use crypto::fingerprint::{FingerprintVerifier, fingerprint_sha256};
-pub use crypto::sign::SigningKey;
+pub use crypto::sign::{KeyAlgorithm, SigningKey};
 pub use crypto::verify::{
     AcceptAnyClientCert, AcceptAnyServerCert, ClientCertVerifier, ServerCertVerifier, WebPkiClientVerifier,
     WebPkiServerVerifier,

@@ -11,7 +11,6 @@ use crate::error::Error;
 use crate::exporter;
 use crate::extensions::srtp::{self, SrtpKeyingMaterial};
 use crate::stats::SessionStats;
-use crate::suites::SuiteInfo;
 use crate::wire::{CipherSuite, NamedGroup, SrtpProtectionProfile};
 
 impl Session {
@@ -34,11 +33,6 @@ impl Session {
     /// The negotiated cipher suite.
     pub fn cipher_suite(&self) -> Option<CipherSuite> {
         self.ctx.info.suite.map(|s| s.suite)
-    }
-
-    /// Names and parameters of the negotiated suite.
-    pub fn suite_info(&self) -> Option<&'static SuiteInfo> {
-        self.ctx.info.suite
     }
 
     /// The negotiated key exchange group.

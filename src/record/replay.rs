@@ -21,7 +21,7 @@ pub const SEQUENCE_LIMIT: u64 = 1 << 48;
 /// was received and authenticated.
 ///
 /// ```
-/// use dtls_engine::record::replay::ReplayWindow;
+/// use dtls_engine::internals::record::replay::ReplayWindow;
 ///
 /// let mut w = ReplayWindow::new();
 /// assert!(w.check(7));

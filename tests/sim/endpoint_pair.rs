@@ -7,7 +7,8 @@
 //! What it proves by itself: nothing; tests drive it. Every datagram either endpoint emits
 //! gets one global index in the order it was sent (both directions counted together), and
 //! the link loses exactly the datagrams whose index is in the pair's drop set, so a test can
-//! say "lose datagrams 3 and 7 of the exchange" and check that it happened.
+//! say "lose datagrams 3 and 7 of the exchange" and check that it happened; or, with
+//! `random_loss`, each datagram with a seeded probability.
 //!
 //! Time: deliveries take `latency`; when nothing is due, the clock jumps to the earliest of
 //! the next delivery and both endpoints' `poll_timeout`, and due timers fire.
@@ -93,6 +94,8 @@ pub struct EndpointPair {
     queue: VecDeque<(Instant, Side, Vec<u8>)>,
     /// Indices of the datagrams the link loses.
     pub drop: Vec<usize>,
+    /// Lose each datagram (both directions) with this probability, from this seeded RNG.
+    pub random_loss: Option<(f64, super::Rng)>,
     pub log: Vec<SentDatagram>,
 }
 
@@ -115,6 +118,7 @@ impl EndpointPair {
             server: Node::new(SERVER_ADDR, Endpoint::new(server_cfg, base)),
             queue: VecDeque::new(),
             drop: Vec::new(),
+            random_loss: None,
             log: Vec::new(),
         }
     }
@@ -194,7 +198,8 @@ impl EndpointPair {
         for datagram in out {
             any = true;
             let index = self.log.len();
-            let dropped = self.drop.contains(&index);
+            let by_chance = self.random_loss.as_mut().is_some_and(|(p, rng)| rng.chance(*p));
+            let dropped = self.drop.contains(&index) || by_chance;
             self.log.push(SentDatagram {
                 index,
                 from: side,

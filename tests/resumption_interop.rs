@@ -297,6 +297,23 @@ mod our_server {
         peer.expect_output(&ours, STEP);
     }
 
+    /// `s2`, accepted after `s1` from a new address, resumed `s1`'s session: same cipher.
+    fn assert_resumed(s1: &Session, s2: &Session) {
+        assert!(s2.is_resumed(), "our server did a full handshake");
+        assert_ne!(s1.remote_addr(), s2.remote_addr());
+        assert_eq!(s2.cipher().map(|c| c.name), s1.cipher().map(|c| c.name));
+    }
+
+    /// One line each way on the resumed session `s`, then the peer closes its stdin, exits
+    /// with success, and `s` ends with close_notify.
+    fn exchange_and_close(s: &Session, peer: &mut OpensslPeer, tag: &str) {
+        exchange(s, peer, tag);
+        peer.close_stdin();
+        let status = peer.wait_exit(STEP);
+        assert!(status.is_some_and(|st| st.success()), "{} exit {status:?}\n{}", peer.label(), peer.transcript());
+        assert_eq!(closed(s, peer), None, "the resumed session did not end with close_notify");
+    }
+
     /// `s_client -sess_out FILE` then `s_client -sess_in FILE` against our server (by
     /// ticket or by session ID, see [`server_config`]): the first is a full handshake
     /// (`New, `), the second resumes (`Reused, `) and our server's session reports it; data
@@ -324,14 +341,8 @@ mod our_server {
         let s2 = accept(&ep, &second);
         second.expect_output(CLIENT_REUSED_SESSION, STEP);
         assert!(!second.has_output(CLIENT_NEW_SESSION), "{}", second.transcript());
-        assert!(s2.is_resumed(), "our server did a full handshake");
-        assert_ne!(s1.remote_addr(), s2.remote_addr());
-        assert_eq!(s2.cipher().map(|c| c.name), s1.cipher().map(|c| c.name));
-        exchange(&s2, &mut second, "second");
-        second.close_stdin();
-        let status = second.wait_exit(STEP);
-        assert!(status.is_some_and(|s| s.success()), "s_client exit {status:?}\n{}", second.transcript());
-        assert_eq!(closed(&s2, &second), None, "the resumed session did not end with close_notify");
+        assert_resumed(&s1, &s2);
+        exchange_and_close(&s2, &mut second, "second");
     }
 
     /// `s_client -sess_in` resumes with our server by our RFC 5077 ticket.
@@ -409,15 +420,9 @@ mod our_server {
         cli.expect_output(CLI_RECONNECTING, STEP);
         cli.expect_output(CLI_RESUME_HANDSHAKE_DONE, STEP);
         cli.expect_output(CLI_RESUMED, STEP);
-        assert!(s2.is_resumed(), "our server did a full handshake");
-        assert_ne!(s1.remote_addr(), s2.remote_addr());
-        assert_eq!(s2.cipher().map(|c| c.name), s1.cipher().map(|c| c.name));
+        assert_resumed(&s1, &s2);
         check_resumed_key_logs(&key_log, &gnutls_key_log, 2, &cli);
-        exchange(&s2, &mut cli, "resumed");
-        cli.close_stdin();
-        let status = cli.wait_exit(STEP);
-        assert!(status.is_some_and(|s| s.success()), "gnutls-cli exit {status:?}\n{}", cli.transcript());
-        assert_eq!(closed(&s2, &cli), None, "the resumed session did not end with close_notify");
+        exchange_and_close(&s2, &mut cli, "resumed");
     }
 
     /// `gnutls-cli --resume` resumes with our server by our RFC 5077 ticket.

@@ -36,13 +36,13 @@ fn endpoint_with_server(now: Instant) -> Endpoint {
         rng_seed: Some([9; 32]),
         ..EndpointConfig::default()
     };
-    Endpoint::new(config, now)
+    Endpoint::new(now, config)
 }
 
 fn hello_verify_request(c: &mut Criterion) {
     let now = Instant::now();
     let server_addr: SocketAddr = common::SERVER_ADDR.parse().unwrap();
-    let mut client = Session::client(client_config(SUITE, false), server_addr, now);
+    let mut client = Session::client(now, client_config(SUITE, false), server_addr);
     let hello = client.poll_transmit().unwrap().contents;
     let mut ep = endpoint_with_server(now);
     let from = peer(1);
@@ -77,7 +77,7 @@ fn established(n: usize, now: Instant) -> (Endpoint, Vec<Session>) {
     let mut clients = Vec::with_capacity(n);
     let mut wire = Vec::with_capacity(2048);
     for i in 0..n {
-        let mut c = Session::client(ccfg.clone(), server_addr, now);
+        let mut c = Session::client(now, ccfg.clone(), server_addr);
         for _ in 0..8 {
             while c.poll_transmit_into(&mut wire).is_some() {
                 ep.handle(now, peer(i), &wire);

@@ -87,13 +87,13 @@ fn routing(sessions: usize, batches: usize) {
         rng_seed: Some([9; 32]),
         ..EndpointConfig::default()
     };
-    let mut ep = Endpoint::new(config, now);
+    let mut ep = Endpoint::new(now, config);
     let ccfg = client_config(SUITE, false);
     let server_addr: SocketAddr = common::SERVER_ADDR.parse().expect("address");
     let mut wire = Vec::with_capacity(2048);
     let mut clients = Vec::with_capacity(sessions);
     for i in 0..sessions {
-        let mut c = Session::client(ccfg.clone(), server_addr, now);
+        let mut c = Session::client(now, ccfg.clone(), server_addr);
         for _ in 0..8 {
             while c.poll_transmit_into(&mut wire).is_some() {
                 ep.handle(now, peer(i), &wire);

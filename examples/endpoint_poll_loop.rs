@@ -43,9 +43,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let server_sock = UdpSocket::bind("127.0.0.1:0")?;
     let client_sock = UdpSocket::bind("127.0.0.1:0")?;
     let now = Instant::now();
-    let mut server = Endpoint::new(EndpointConfig { server: Some(server_cfg), ..Default::default() }, now);
-    let mut client = Endpoint::new(EndpointConfig::default(), now);
-    let h = client.connect(client_cfg, server_sock.local_addr()?, now)?;
+    let mut server = Endpoint::new(now, EndpointConfig { server: Some(server_cfg), ..Default::default() });
+    let mut client = Endpoint::new(now, EndpointConfig::default());
+    let h = client.connect(now, client_cfg, server_sock.local_addr()?)?;
 
     let mut buf = vec![0u8; 65536];
     let mut to_send = vec!["one", "two", "three"];

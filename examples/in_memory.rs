@@ -93,8 +93,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     // The clock: only this loop moves it.
     let start = Instant::now();
     let mut now = start;
-    let mut client = Session::client(client_config, server_addr, now);
-    let mut server = Session::server(server_config, client_addr, now);
+    let mut client = Session::client(now, client_config, server_addr);
+    let mut server = Session::server(now, server_config, client_addr);
     let mut wire = Wire { to_server: Vec::new(), to_client: Vec::new(), sent: 0, lose: Some(0) };
     let mut client_done = false;
 

@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("server listening on {}", server_sock.local_addr()?);
 
     let start = Instant::now();
-    let mut client = Session::client(client_cfg, server_sock.local_addr()?, start);
+    let mut client = Session::client(start, client_cfg, server_sock.local_addr()?);
     let mut server: Option<Session> = None;
     let messages = ["hello from the client", "second message", "third message"];
     let mut sent = false;
@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let now = Instant::now();
         // Server side: create the session on the first datagram, echo application data.
         while let Ok((n, from)) = server_sock.recv_from(&mut buf) {
-            let s = server.get_or_insert_with(|| Session::server(server_cfg.clone(), from, now));
+            let s = server.get_or_insert_with(|| Session::server(now, server_cfg.clone(), from));
             s.handle(now, &buf[..n])?;
         }
         if let Some(s) = server.as_mut() {

@@ -246,7 +246,7 @@ impl core::fmt::Debug for Endpoint {
 impl Endpoint {
     /// A new endpoint. Cookie secrets come from `config.rng_seed` or, failing that, from the
     /// server configuration's RNG; a client-only endpoint needs none.
-    pub fn new(config: EndpointConfig, now: Instant) -> Self {
+    pub fn new(now: Instant, config: EndpointConfig) -> Self {
         let rng = match (config.rng_seed, &config.server) {
             (Some(seed), _) => Some(DetRng::from_seed(seed)),
             (None, Some(server)) => Some(server.common.session_rng()),
@@ -315,9 +315,9 @@ impl Endpoint {
     /// Start a client session to `remote`; its ClientHello is queued at once.
     pub fn connect(
         &mut self,
+        now: Instant,
         config: Arc<ClientConfig>,
         remote: SocketAddr,
-        now: Instant,
     ) -> Result<SessionHandle, ConnectError> {
         self.last_now = now;
         if self.state != EndpointState::Open {
@@ -329,7 +329,7 @@ impl Endpoint {
         if self.sessions.len() >= self.config.max_sessions {
             return Err(ConnectError::TooManySessions);
         }
-        let h = self.insert(Session::client(config, remote, now), None);
+        let h = self.insert(Session::client(now, config, remote), None);
         self.stats.client_sessions += 1;
         self.settle(h);
         Ok(h)
@@ -350,7 +350,7 @@ impl Endpoint {
 
     /// Close session `h` gracefully: close_notify now, removal when the peer answers or
     /// after the linger time.
-    pub fn close_session(&mut self, h: SessionHandle, now: Instant) {
+    pub fn close_session(&mut self, now: Instant, h: SessionHandle) {
         self.last_now = now;
         let linger = self.config.close_linger;
         let Some(e) = self.sessions.get_mut(h) else { return };
@@ -410,7 +410,7 @@ impl Endpoint {
         self.state = EndpointState::Closing;
         let handles: Vec<SessionHandle> = self.sessions.handles();
         for h in handles {
-            self.close_session(h, now);
+            self.close_session(now, h);
         }
         self.check_closed(now);
     }
@@ -629,11 +629,11 @@ impl Endpoint {
             return;
         }
         let session = if server.cookie {
-            let mut s = Session::server_after_cookie(server, remote, now, peeked.message_seq);
+            let mut s = Session::server_after_cookie(now, server, remote, peeked.message_seq);
             s.continue_record_sequence(peeked.record_seq);
             s
         } else {
-            Session::server(server, remote, now)
+            Session::server(now, server, remote)
         };
         let h = self.insert(session, Some(peeked.random));
         self.stats.server_sessions += 1;

@@ -131,7 +131,7 @@ impl core::fmt::Debug for Session {
 
 impl Session {
     /// A client session to `remote`; the ClientHello is queued at once.
-    pub fn client(config: Arc<ClientConfig>, remote: SocketAddr, now: Instant) -> Self {
+    pub fn client(now: Instant, config: Arc<ClientConfig>, remote: SocketAddr) -> Self {
         let mut s = Self::new(Side::Client, remote, config.clone(), now);
         let state = client::start(&mut s.ctx, &config);
         s.role = Role::Client(config, state);
@@ -140,7 +140,7 @@ impl Session {
     }
 
     /// A server session for the client at `remote`; feed it the client's datagrams.
-    pub fn server(config: Arc<ServerConfig>, remote: SocketAddr, now: Instant) -> Self {
+    pub fn server(now: Instant, config: Arc<ServerConfig>, remote: SocketAddr) -> Self {
         let mut s = Self::new(Side::Server, remote, config.clone(), now);
         s.role = Role::Server(config, ServerState::start(false));
         s
@@ -151,9 +151,9 @@ impl Session {
     /// message_seq: the session expects it next and numbers its own flight from it, as a
     /// stateless server must (RFC 6347 §4.2.2). Feed the ClientHello's datagram next.
     pub fn server_after_cookie(
+        now: Instant,
         config: Arc<ServerConfig>,
         remote: SocketAddr,
-        now: Instant,
         client_hello_seq: u16,
     ) -> Self {
         let mut s = Self::new(Side::Server, remote, config.clone(), now);

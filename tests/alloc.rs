@@ -193,8 +193,8 @@ fn configs(suite: CipherSuite, cert_pem: &str, key_pem: &str) -> (Arc<ServerConf
 fn handshake(scfg: &Arc<ServerConfig>, ccfg: &Arc<ClientConfig>) -> (Session, Session) {
     let (ca, sa): (SocketAddr, SocketAddr) = ("127.0.0.1:1000".parse().unwrap(), "127.0.0.1:2000".parse().unwrap());
     let now = Instant::now();
-    let mut c = Session::client(ccfg.clone(), sa, now);
-    let mut s = Session::server(scfg.clone(), ca, now);
+    let mut c = Session::client(now, ccfg.clone(), sa);
+    let mut s = Session::server(now, scfg.clone(), ca);
     let mut wire = Vec::new();
     for _ in 0..10 {
         while c.poll_transmit_into(&mut wire).is_some() {
@@ -253,14 +253,14 @@ fn no_allocation_per_record_through_an_endpoint() {
     let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
     let (scfg, ccfg) = configs(CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, &cert_pem, &key_pem);
     let now = Instant::now();
-    let mut ep = Endpoint::new(EndpointConfig { server: Some(scfg), ..EndpointConfig::default() }, now);
+    let mut ep = Endpoint::new(now, EndpointConfig { server: Some(scfg), ..EndpointConfig::default() });
     let server_addr: SocketAddr = "127.0.0.1:4433".parse().unwrap();
     let peer = |i: u8| SocketAddr::from(([10, 0, 0, i], 5000));
     let mut wire = Vec::with_capacity(2048);
     let mut clients = Vec::new();
     let mut handles = Vec::new();
     for i in 0..4u8 {
-        let mut c = Session::client(ccfg.clone(), server_addr, now);
+        let mut c = Session::client(now, ccfg.clone(), server_addr);
         for _ in 0..8 {
             while c.poll_transmit_into(&mut wire).is_some() {
                 ep.handle(now, peer(i), &wire);
@@ -384,7 +384,7 @@ fn half_open_sessions_are_capped_and_bounded() {
             rng_seed: Some([4; 32]),
             ..Default::default()
         };
-        let mut ep = Endpoint::new(config, now);
+        let mut ep = Endpoint::new(now, config);
         let peer = |i: usize| SocketAddr::from(([10, 1, (i >> 8) as u8, i as u8], 7000));
         // Cookies first (stateless: nothing is kept), then the first fragments with them.
         let mut second = Vec::new();

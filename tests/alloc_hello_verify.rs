@@ -55,8 +55,8 @@ fn hello_verify_request_allocates_nothing() {
         .unwrap();
     let now = Instant::now();
     let server_addr: SocketAddr = "127.0.0.1:4433".parse().unwrap();
-    let hello = Session::client(ccfg, server_addr, now).poll_transmit().unwrap().contents;
-    let mut ep = Endpoint::new(EndpointConfig { server: Some(scfg), ..EndpointConfig::default() }, now);
+    let hello = Session::client(now, ccfg, server_addr).poll_transmit().unwrap().contents;
+    let mut ep = Endpoint::new(now, EndpointConfig { server: Some(scfg), ..EndpointConfig::default() });
     let mut out = Vec::with_capacity(256);
     let peer = |i: u32| SocketAddr::from((i.to_be_bytes(), 5000));
     for i in 0..16 {

@@ -121,7 +121,7 @@ fn client_config() -> Arc<ClientConfig> {
 fn server_endpoint(now: Instant, max_sessions: usize) -> Endpoint {
     let config =
         EndpointConfig { server: Some(server_config()), max_sessions, rng_seed: Some([3; 32]), ..Default::default() };
-    Endpoint::new(config, now)
+    Endpoint::new(now, config)
 }
 
 /// The `i`-th spoofed source: 10.0.0.0/8 addresses, 1,000 ports each (all distinct for
@@ -133,7 +133,7 @@ fn spoofed(i: u32) -> SocketAddr {
 
 /// The first datagram of a real client: a ClientHello with an empty cookie.
 fn client_hello(now: Instant) -> Vec<u8> {
-    let mut client = Session::client(client_config(), SERVER, now);
+    let mut client = Session::client(now, client_config(), SERVER);
     client.poll_transmit().expect("a ClientHello").contents
 }
 
@@ -224,7 +224,7 @@ fn valid_cookies_beyond_max_sessions_are_refused_and_counted() {
     let mut with_cookie = Vec::new();
     for i in 0..PEERS {
         let from = spoofed(i);
-        let mut client = Session::client(Arc::clone(&config), SERVER, now);
+        let mut client = Session::client(now, Arc::clone(&config), SERVER);
         let first = client.poll_transmit().expect("ClientHello").contents;
         endpoint.handle(now, from, &first);
         let hvr = endpoint.poll_transmit().expect("HelloVerifyRequest");

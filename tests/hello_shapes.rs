@@ -126,7 +126,7 @@ fn server_config(mtu: usize) -> Arc<ServerConfig> {
 fn server_endpoint(mtu: usize, f: impl FnOnce(&mut EndpointConfig)) -> Endpoint {
     let mut config = EndpointConfig { server: Some(server_config(mtu)), rng_seed: Some([3; 32]), ..Default::default() };
     f(&mut config);
-    Endpoint::new(config, Instant::now())
+    Endpoint::new(Instant::now(), config)
 }
 
 fn peer(i: u32) -> SocketAddr {

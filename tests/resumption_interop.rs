@@ -631,7 +631,7 @@ mod endpoint {
     /// close_notify exchange that removes the session from both endpoints.
     fn round(net: &mut Net, client: usize, config: &Arc<ClientConfig>, resumed: bool, what: &str) {
         let now = net.now;
-        let h = net.nodes[client].endpoint.connect(config.clone(), SERVER, now).expect("connect");
+        let h = net.nodes[client].endpoint.connect(now, config.clone(), SERVER).expect("connect");
         let accepted_before = net.nodes[0].accepted.len();
         net.drive(what, |n| {
             n.nodes[client].connected.contains(&h)
@@ -650,7 +650,7 @@ mod endpoint {
                 && n.nodes[0].data.iter().any(|(x, d)| *x == sh && d == what.as_bytes())
         });
         let now = net.now;
-        net.nodes[client].endpoint.close_session(h, now);
+        net.nodes[client].endpoint.close_session(now, h);
         net.drive(what, |n| n.nodes[client].destroyed.contains(&h) && n.nodes[0].destroyed.contains(&sh));
         assert!(net.nodes[0].closed.contains(&sh), "{what}: no close_notify at the server");
     }
@@ -670,11 +670,11 @@ mod endpoint {
                 ..Default::default()
             };
             let client = |port| {
-                Node::new(SocketAddr::from(([10, 0, 0, 2], port)), Endpoint::new(EndpointConfig::default(), now))
+                Node::new(SocketAddr::from(([10, 0, 0, 2], port)), Endpoint::new(now, EndpointConfig::default()))
             };
             let mut net = Net {
                 now,
-                nodes: vec![Node::new(SERVER, Endpoint::new(server, now)), client(5000), client(5001)],
+                nodes: vec![Node::new(SERVER, Endpoint::new(now, server)), client(5000), client(5001)],
                 in_flight: VecDeque::new(),
             };
             let store = ClientSessionStore::new(4);

@@ -352,9 +352,9 @@ fn cookie_is_bound_to_address_and_client_hello() {
     let pki = sim_pki();
     let server_config = pki.server_config(2);
     let now = Instant::now();
-    let mut client = Session::client(pki.client_config(1), SERVER_ADDR, now);
+    let mut client = Session::client(now, pki.client_config(1), SERVER_ADDR);
     let ch1 = client.poll_transmit().expect("ClientHello").contents;
-    let mut issuing = Session::server(server_config.clone(), CLIENT_ADDR, now);
+    let mut issuing = Session::server(now, server_config.clone(), CLIENT_ADDR);
     issuing.handle(now, &ch1).expect("ClientHello");
     let hvr = issuing.poll_transmit().expect("HelloVerifyRequest").contents;
     client.handle(now, &hvr).expect("HelloVerifyRequest");
@@ -364,7 +364,7 @@ fn cookie_is_bound_to_address_and_client_hello() {
     // A server session at `peer` that answered `ch1` from there (so it expects the cookie
     // round's message_seq 1), then given `datagram`.
     let answer = |peer, datagram: &[u8]| {
-        let mut server = Session::server(server_config.clone(), peer, now);
+        let mut server = Session::server(now, server_config.clone(), peer);
         server.handle(now, &ch1).expect("ClientHello");
         let first: Vec<_> = std::iter::from_fn(|| server.poll_transmit()).collect();
         assert_eq!(first.len(), 1);
@@ -418,7 +418,7 @@ fn cookie_is_bound_to_address_and_client_hello() {
 /// server's error and the alerts it sent.
 fn answer_hello(hello: ClientHello) -> (Option<Error>, Vec<dtls_engine::internals::wire::Alert>) {
     let now = Instant::now();
-    let mut server = Session::server(sim_pki().server_config(2), CLIENT_ADDR, now);
+    let mut server = Session::server(now, sim_pki().server_config(2), CLIENT_ADDR);
     let first = datagram(&[plaintext_handshake(0, 0, &HandshakePayload::ClientHello(hello.clone()))]);
     server.handle(now, &first).expect("first ClientHello");
     let hvr = server.poll_transmit().expect("HelloVerifyRequest").contents;
@@ -732,7 +732,7 @@ fn only_aead_suites_are_offered_or_accepted() {
 #[test]
 fn client_hello_retransmits_with_doubling_capped_at_60s() {
     let start = Instant::now();
-    let mut client = Session::client(sim_pki().client_config(1), SERVER_ADDR, start);
+    let mut client = Session::client(start, sim_pki().client_config(1), SERVER_ADDR);
     let mut sent_at = Vec::new();
     let mut record_seqs = Vec::new();
     let mut now = start;
@@ -806,7 +806,7 @@ fn last_flight_is_resent_when_peer_repeats() {
 fn server_answers_unverified_hellos_with_one_small_hello_verify_request() {
     let pki = sim_pki();
     let now = Instant::now();
-    let mut client = Session::client(pki.client_config(1), SERVER_ADDR, now);
+    let mut client = Session::client(now, pki.client_config(1), SERVER_ADDR);
     let real = client.poll_transmit().expect("ClientHello").contents;
     let minimal = ClientHello {
         client_version: dtls_engine::internals::wire::DTLS_1_2,
@@ -825,7 +825,7 @@ fn server_answers_unverified_hellos_with_one_small_hello_verify_request() {
         datagram(&[plaintext_handshake(0, 0, &HandshakePayload::ClientHello(wrong_cookie))]),
     ];
     for hello in hellos {
-        let mut server = Session::server(pki.server_config(2), CLIENT_ADDR, now);
+        let mut server = Session::server(now, pki.server_config(2), CLIENT_ADDR);
         server.handle(now, &hello).expect("ClientHello");
         let out: Vec<_> = std::iter::from_fn(|| server.poll_transmit()).map(|t| t.contents).collect();
         assert_eq!(out.len(), 1, "the server sent {} datagrams before the cookie verified", out.len());

@@ -155,8 +155,8 @@ pub fn handshake(ccfg: &Arc<ClientConfig>, scfg: &Arc<ServerConfig>, wire: &mut 
     let ca: SocketAddr = CLIENT_ADDR.parse().expect("addr");
     let sa: SocketAddr = SERVER_ADDR.parse().expect("addr");
     let now = Instant::now();
-    let mut c = Session::client(ccfg.clone(), sa, now);
-    let mut s = Session::server(scfg.clone(), ca, now);
+    let mut c = Session::client(now, ccfg.clone(), sa);
+    let mut s = Session::server(now, scfg.clone(), ca);
     for _ in 0..8 {
         while c.poll_transmit_into(wire).is_some() {
             s.handle(now, wire).expect("server handle");

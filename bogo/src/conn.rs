@@ -54,8 +54,8 @@ pub fn run(o: &Opts, shared: &Shared, is_resume: bool) -> Result<(), Failure> {
     let transport = Transport::connect(o.port).map_err(|e| Failure::Failed(format!("connect to runner: {e}")))?;
     let now = Instant::now();
     let session = match (client, shared) {
-        (Some(config), _) => Session::client(config, runner_addr(), now),
-        (None, Shared::Server(config, _)) => Session::server(config.clone(), runner_addr(), now),
+        (Some(config), _) => Session::client(now, config, runner_addr()),
+        (None, Shared::Server(config, _)) => Session::server(now, config.clone(), runner_addr()),
         (None, Shared::Client(_)) => unreachable!("a client always has a configuration"),
     };
     let mut conn = Conn { o, transport, session, now, is_resume };

@@ -114,6 +114,7 @@ fuzz_target!(|data: &[u8]| {
     let base = Instant::now();
     let mut now = base;
     let mut ep = Endpoint::new(
+        now,
         EndpointConfig {
             server: Some(server),
             max_sessions: 8,
@@ -121,12 +122,11 @@ fuzz_target!(|data: &[u8]| {
             rng_seed: Some([9; 32]),
             ..EndpointConfig::default()
         },
-        now,
     );
     let Some((&stop, mut rest)) = data.split_first() else { return };
 
     // A genuine client at address 0, `stop % 4` round trips into its handshake.
-    let mut real = Session::client(client_config(), addr(0), now);
+    let mut real = Session::client(now, client_config(), addr(0));
     for _ in 0..(stop % 4) {
         exchange(&mut ep, &mut real, addr(0), now, None);
     }
@@ -151,7 +151,7 @@ fuzz_target!(|data: &[u8]| {
                 } else {
                     None
                 };
-                let mut fresh = Session::client(client_config(), at, now);
+                let mut fresh = Session::client(now, client_config(), at);
                 if let Some(t) = fresh.poll_transmit() {
                     let mut hello = t.contents;
                     if !mask.is_empty() {

@@ -84,8 +84,8 @@ pub fn run(role: Role, data: &[u8]) {
     };
     let now = base();
     let (ccfg, scfg) = configs();
-    let mut client = Session::client(ccfg, SERVER_ADDR, now);
-    let mut server = Session::server(scfg, CLIENT_ADDR, now);
+    let mut client = Session::client(now, ccfg, SERVER_ADDR);
+    let mut server = Session::server(now, scfg, CLIENT_ADDR);
     let mut to_server = drain(&mut client);
     let mut to_client = Vec::new();
     for step in 0..(stop % 7) {

@@ -585,7 +585,7 @@ mod driver {
         /// Carry out one request from a handle.
         pub(super) fn command(&mut self, core: &mut Core, c: Command<C>, now: Instant) {
             match c {
-                Command::Connect { config, remote, timeout, reply } => match core.connect(config, remote, now) {
+                Command::Connect { config, remote, timeout, reply } => match core.connect(now, config, remote) {
                     Ok(h) => {
                         let mut slot = C::open(&self.control, self.receive_queue, h, remote);
                         slot.reply = Some(reply);
@@ -603,7 +603,7 @@ mod driver {
                 Command::Send { h, data, reply } => C::reply(reply, core.send(h, &data).map_err(Error::from)),
                 Command::Stats { h, reply } => C::reply(reply, core.session(h).map(|s| s.stats().clone())),
                 Command::Export { h, request, reply } => C::reply(reply, request.run(core.session(h))),
-                Command::Close(h) => core.close_session(h, now),
+                Command::Close(h) => core.close_session(now, h),
                 Command::Destroy(h) => core.destroy_session(h),
                 Command::SetBusy(b) => core.set_busy(b),
                 Command::ApprovePeer(remote) => core.approve_peer(remote),

@@ -194,7 +194,7 @@ impl Endpoint {
         }
         let socket = Arc::new(socket);
         let local_addr = socket.local_addr()?;
-        let core = Core::new(options.endpoint_config(server), Instant::now());
+        let core = Core::new(Instant::now(), options.endpoint_config(server));
         let (input_tx, input_rx) = mpsc::channel();
         let (accept_tx, accept_rx) = mpsc::channel();
         let (failure_tx, failure_rx) = mpsc::sync_channel(FAILURE_QUEUE);

@@ -129,7 +129,7 @@ impl Endpoint {
         }
         let local_addr = socket.local_addr()?;
         let now = Instant::now();
-        let core = Core::new(options.endpoint_config(server), now);
+        let core = Core::new(now, options.endpoint_config(server));
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (accept_tx, accept_rx) = mpsc::unbounded_channel();
         let (failure_tx, failure_rx) = mpsc::channel(FAILURE_QUEUE);

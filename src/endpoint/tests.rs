@@ -44,7 +44,7 @@ fn client_config(seed: u8) -> Arc<ClientConfig> {
 fn server_endpoint(now: Instant, f: impl FnOnce(&mut EndpointConfig)) -> Endpoint {
     let mut cfg = EndpointConfig { server: Some(server_config()), rng_seed: Some([9; 32]), ..Default::default() };
     f(&mut cfg);
-    Endpoint::new(cfg, now)
+    Endpoint::new(now, cfg)
 }
 
 /// Decides whether a datagram from the given address is delivered.
@@ -137,8 +137,8 @@ fn connected_pair(client: &str) -> (Net, SessionHandle) {
     let now = Instant::now();
     let mut net = Net::new(now);
     net.add(SERVER, server_endpoint(now, |_| {}));
-    net.add(client, Endpoint::new(EndpointConfig::default(), now));
-    let h = net.ep(client).connect(client_config(2), addr(SERVER), now).unwrap();
+    net.add(client, Endpoint::new(now, EndpointConfig::default()));
+    let h = net.ep(client).connect(now, client_config(2), addr(SERVER)).unwrap();
     net.pump();
     assert_eq!(net.connected(client), 1);
     assert_eq!(net.connected(SERVER), 1);
@@ -147,8 +147,8 @@ fn connected_pair(client: &str) -> (Net, SessionHandle) {
 
 /// The client's first ClientHello, and its second one carrying the cookie from `server`.
 fn hellos(server: &mut Endpoint, client_at: SocketAddr, now: Instant) -> (Vec<u8>, Vec<u8>) {
-    let mut client = Endpoint::new(EndpointConfig::default(), now);
-    client.connect(client_config(3), addr(SERVER), now).unwrap();
+    let mut client = Endpoint::new(now, EndpointConfig::default());
+    client.connect(now, client_config(3), addr(SERVER)).unwrap();
     let first = client.poll_transmit().unwrap().contents;
     server.handle(now, client_at, &first);
     let hvr = server.poll_transmit().unwrap();
@@ -183,8 +183,8 @@ fn handshake_echo_and_stats_add_up() {
 fn hello_verify_request_is_stateless_small_and_echoes_sequence_numbers() {
     let now = Instant::now();
     let mut server = server_endpoint(now, |_| {});
-    let mut client = Endpoint::new(EndpointConfig::default(), now);
-    client.connect(client_config(3), addr(SERVER), now).unwrap();
+    let mut client = Endpoint::new(now, EndpointConfig::default());
+    client.connect(now, client_config(3), addr(SERVER)).unwrap();
     let first = client.poll_transmit().unwrap().contents;
     server.handle(now, addr("127.0.0.1:5000"), &first);
     assert_eq!(server.session_count(), 0);
@@ -261,7 +261,7 @@ fn non_hello_from_unknown_peer_is_dropped() {
     assert!(server.poll_transmit().is_none());
 
     // A client-only endpoint drops even ClientHellos.
-    let mut client_only = Endpoint::new(EndpointConfig::default(), now);
+    let mut client_only = Endpoint::new(now, EndpointConfig::default());
     let (first, _) = hellos(&mut server, addr("127.0.0.1:5000"), now);
     client_only.handle(now, addr("127.0.0.1:5000"), &first);
     assert_eq!(client_only.stats().datagrams_dropped, 1);
@@ -273,8 +273,8 @@ fn busy_refuses_new_sessions_but_not_existing_ones() {
     let (mut net, h) = connected_pair("127.0.0.1:5000");
     net.ep(SERVER).set_busy(true);
     let now = net.now;
-    net.add("127.0.0.1:5001", Endpoint::new(EndpointConfig::default(), now));
-    net.ep("127.0.0.1:5001").connect(client_config(4), addr(SERVER), now).unwrap();
+    net.add("127.0.0.1:5001", Endpoint::new(now, EndpointConfig::default()));
+    net.ep("127.0.0.1:5001").connect(now, client_config(4), addr(SERVER)).unwrap();
     net.pump();
     assert_eq!(net.ep(SERVER).stats().busy_rejections, 1);
     assert_eq!(net.ep(SERVER).stats().hello_verify_requests_sent, 1);
@@ -294,8 +294,8 @@ fn max_sessions_is_enforced() {
     let mut net = Net::new(now);
     net.add(SERVER, server_endpoint(now, |c| c.max_sessions = 1));
     for (i, at) in ["127.0.0.1:5000", "127.0.0.1:5001"].into_iter().enumerate() {
-        net.add(at, Endpoint::new(EndpointConfig::default(), now));
-        net.ep(at).connect(client_config(10 + i as u8), addr(SERVER), now).unwrap();
+        net.add(at, Endpoint::new(now, EndpointConfig::default()));
+        net.ep(at).connect(now, client_config(10 + i as u8), addr(SERVER)).unwrap();
         net.pump();
     }
     assert_eq!(net.connected("127.0.0.1:5000"), 1);
@@ -313,8 +313,8 @@ fn restart_from_same_address_replaces_session_after_cookie() {
     let now = net.now;
     net.nodes.retain(|(a, _)| *a != addr(client));
     net.events.retain(|(a, _, _)| *a != addr(client));
-    net.add(client, Endpoint::new(EndpointConfig::default(), now));
-    net.ep(client).connect(client_config(7), addr(SERVER), now).unwrap();
+    net.add(client, Endpoint::new(now, EndpointConfig::default()));
+    net.ep(client).connect(now, client_config(7), addr(SERVER)).unwrap();
     net.pump();
     let new = net.ep(SERVER).handle_for(addr(client)).unwrap();
     assert_ne!(old, new);
@@ -347,8 +347,8 @@ fn retransmission_timers_run_from_the_heap() {
     let now = Instant::now();
     let mut net = Net::new(now);
     net.add(SERVER, server_endpoint(now, |_| {}));
-    net.add("127.0.0.1:5000", Endpoint::new(EndpointConfig::default(), now));
-    net.add("127.0.0.1:5001", Endpoint::new(EndpointConfig::default(), now));
+    net.add("127.0.0.1:5000", Endpoint::new(now, EndpointConfig::default()));
+    net.add("127.0.0.1:5001", Endpoint::new(now, EndpointConfig::default()));
     // Lose the server's first real flight to 5000, once.
     let mut dropped = false;
     net.filter = Box::new(move |from, t| {
@@ -359,8 +359,8 @@ fn retransmission_timers_run_from_the_heap() {
         }
         true
     });
-    net.ep("127.0.0.1:5000").connect(client_config(5), addr(SERVER), now).unwrap();
-    net.ep("127.0.0.1:5001").connect(client_config(6), addr(SERVER), now).unwrap();
+    net.ep("127.0.0.1:5000").connect(now, client_config(5), addr(SERVER)).unwrap();
+    net.ep("127.0.0.1:5001").connect(now, client_config(6), addr(SERVER)).unwrap();
     net.pump();
     assert_eq!(net.connected("127.0.0.1:5001"), 1);
     assert_eq!(net.connected("127.0.0.1:5000"), 0);
@@ -382,9 +382,9 @@ fn fatal_error_in_one_session_leaves_another_intact() {
     let (mut net, good) = connected_pair("127.0.0.1:5000");
     let now = net.now;
     // A second client whose handshake is cut short by a fatal alert from its address.
-    net.add("127.0.0.1:5001", Endpoint::new(EndpointConfig::default(), now));
+    net.add("127.0.0.1:5001", Endpoint::new(now, EndpointConfig::default()));
     net.filter = Box::new(|from, t| !(from == addr(SERVER) && t.contents.len() > 100));
-    net.ep("127.0.0.1:5001").connect(client_config(8), addr(SERVER), now).unwrap();
+    net.ep("127.0.0.1:5001").connect(now, client_config(8), addr(SERVER)).unwrap();
     net.pump();
     net.filter = Box::new(|_, _| true);
     let bad = net.ep(SERVER).handle_for(addr("127.0.0.1:5001")).unwrap();
@@ -426,7 +426,7 @@ fn close_lingers_then_gives_up_on_a_silent_peer() {
     let (mut net, h) = connected_pair(client);
     net.filter = Box::new(|_, _| false);
     let now = net.now;
-    net.ep(client).close_session(h, now);
+    net.ep(client).close_session(now, h);
     net.pump();
     assert_eq!(net.ep(client).session_count(), 1);
     assert!(net.advance());
@@ -444,8 +444,8 @@ fn approved_only_policy_drops_hellos_from_unapproved_addresses() {
     let now = Instant::now();
     let mut net = Net::new(now);
     net.add(SERVER, server_endpoint(now, |c| c.hello_policy = HelloPolicy::ApprovedOnly));
-    net.add(client_at, Endpoint::new(EndpointConfig::default(), now));
-    net.ep(client_at).connect(client_config(2), addr(SERVER), now).unwrap();
+    net.add(client_at, Endpoint::new(now, EndpointConfig::default()));
+    net.ep(client_at).connect(now, client_config(2), addr(SERVER)).unwrap();
     net.pump();
     let s = net.ep(SERVER).stats().clone();
     assert_eq!((s.policy_rejections, s.hello_verify_requests_sent, s.server_sessions), (1, 0, 0));

@@ -58,7 +58,7 @@ impl UdpPeer {
     /// A client session towards `remote` (a loopback address); the ClientHello is queued.
     pub fn client(config: Arc<ClientConfig>, remote: SocketAddr) -> Self {
         assert!(remote.ip().is_loopback(), "tests only talk to loopback");
-        let session = Session::client(config, remote, Instant::now());
+        let session = Session::client(Instant::now(), config, remote);
         let mut peer = Self::new(Role::Client);
         peer.session = Some(session);
         peer.remote = Some(remote);
@@ -220,7 +220,7 @@ impl UdpPeer {
     fn on_datagram(&mut self, from: SocketAddr, datagram: &[u8]) -> Result<(), DriveError> {
         if self.session.is_none() {
             let Role::Server(config) = &self.role else { unreachable!("a client always has a session") };
-            self.session = Some(Session::server(Arc::clone(config), from, Instant::now()));
+            self.session = Some(Session::server(Instant::now(), Arc::clone(config), from));
             self.remote = Some(from);
         }
         if self.remote != Some(from) {

@@ -106,8 +106,8 @@ impl EndpointPair {
     pub fn new(client: Arc<ClientConfig>, server: Arc<ServerConfig>, seed: u8, latency: Duration) -> Self {
         let base = Instant::now();
         let server_cfg = EndpointConfig { server: Some(server), rng_seed: Some([seed; 32]), ..Default::default() };
-        let mut client_ep = Endpoint::new(EndpointConfig::default(), base);
-        let handle = client_ep.connect(client, SERVER_ADDR, base).expect("connect");
+        let mut client_ep = Endpoint::new(base, EndpointConfig::default());
+        let handle = client_ep.connect(base, client, SERVER_ADDR).expect("connect");
         let mut client_node = Node::new(CLIENT_ADDR, client_ep);
         client_node.handle = Some(handle);
         Self {
@@ -115,7 +115,7 @@ impl EndpointPair {
             now: base,
             latency,
             client: client_node,
-            server: Node::new(SERVER_ADDR, Endpoint::new(server_cfg, base)),
+            server: Node::new(SERVER_ADDR, Endpoint::new(base, server_cfg)),
             queue: VecDeque::new(),
             drop: Vec::new(),
             random_loss: None,

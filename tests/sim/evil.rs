@@ -297,7 +297,7 @@ pub struct EvilClient {
 impl EvilClient {
     pub fn new(config: Arc<ServerConfig>) -> Self {
         let now = Instant::now();
-        let peer = Session::server(config, CLIENT_ADDR, now);
+        let peer = Session::server(now, config, CLIENT_ADDR);
         Self { s: Scripted::new(peer, now), group: NamedGroup::X25519, server_public: Vec::new() }
     }
 
@@ -374,7 +374,7 @@ pub struct EvilServer {
 impl EvilServer {
     pub fn new(config: Arc<ClientConfig>) -> Self {
         let now = Instant::now();
-        let peer = Session::client(config, SERVER_ADDR, now);
+        let peer = Session::client(now, config, SERVER_ADDR);
         let pki = sim_pki();
         let key = SigningKey::from_pem(pki.server_key_pem.as_bytes()).expect("sim server key");
         let chain = load_certificates(pki.server_cert_pem.as_bytes()).expect("sim server cert");

@@ -351,8 +351,8 @@ impl Pair {
         Self {
             base,
             now: base,
-            client: Endpoint::new(Session::client(client, SERVER_ADDR, base)),
-            server: Endpoint::new(Session::server(server, CLIENT_ADDR, base)),
+            client: Endpoint::new(Session::client(base, client, SERVER_ADDR)),
+            server: Endpoint::new(Session::server(base, server, CLIENT_ADDR)),
             c2s: Link::new(c2s, seed ^ 0xc25),
             s2c: Link::new(s2c, seed ^ 0x52c),
             filter: None,

@@ -82,9 +82,29 @@ pub fn compute(key: &hmac::Key, peer: SocketAddr, body: &[u8]) -> Option<[u8; CO
     Some(out)
 }
 
-/// True if the cookie of the ClientHello `body` (whole, or a first fragment holding the
-/// pinned fields) is the one we would have issued to `peer` (constant-time comparison).
-pub fn verify(key: &hmac::Key, peer: SocketAddr, body: &[u8]) -> bool {
+/// Proof that a ClientHello from `peer` carried a cookie issued to that address: its
+/// sender can receive there (RFC 6347 §4.2.1). Only [`verify`] makes one; a server session
+/// created without the cookie exchange of its own must be given one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressValidated {
+    peer: SocketAddr,
+}
+
+impl AddressValidated {
+    /// The address the cookie was issued to.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+}
+
+/// Whether the cookie of the ClientHello `body` (whole, or a first fragment holding the
+/// pinned fields) is the one we would have issued to `peer` (constant-time comparison):
+/// the proof if it is.
+pub fn verify(key: &hmac::Key, peer: SocketAddr, body: &[u8]) -> Option<AddressValidated> {
+    verify_tag(key, peer, body).then_some(AddressValidated { peer })
+}
+
+fn verify_tag(key: &hmac::Key, peer: SocketAddr, body: &[u8]) -> bool {
     let Some(fields) = pinned_fields(body) else { return false };
     // A cookie of another length (above all the empty one of every first ClientHello) can
     // never match: refuse it without computing the MAC, so a cookie-less flood costs one
@@ -124,17 +144,17 @@ mod tests {
         let peer: SocketAddr = "192.0.2.1:5000".parse().unwrap();
         // A first hello with a key_share-like extension, the second without it.
         let c = compute(&k, peer, &with_extensions(hello_body(&[]), &[0, 0x33, 0, 2, 1, 2])).unwrap();
-        assert!(verify(&k, peer, &with_extensions(hello_body(&c), &[0, 0x17, 0, 0])));
-        assert!(verify(&k, peer, &hello_body(&c)));
+        assert!(verify(&k, peer, &with_extensions(hello_body(&c), &[0, 0x17, 0, 0])).is_some());
+        assert!(verify(&k, peer, &hello_body(&c)).is_some());
         // The first fragment alone (through compression_methods) verifies too.
         let whole = with_extensions(hello_body(&c), &[0, 0x17, 0, 0]);
-        assert!(verify(&k, peer, &whole[..hello_body(&c).len()]));
-        assert!(!verify(&k, peer, &whole[..hello_body(&c).len() - 1]));
+        assert!(verify(&k, peer, &whole[..hello_body(&c).len()]).is_some());
+        assert!(verify(&k, peer, &whole[..hello_body(&c).len() - 1]).is_none());
         // Each pinned field is bound: version, random, session_id, suites, compression.
         for at in [0, 5, 34] {
             let mut b = hello_body(&c);
             b[at] ^= 1;
-            assert!(!verify(&k, peer, &b), "byte {at}");
+            assert!(verify(&k, peer, &b).is_none(), "byte {at}");
         }
         let mut sid = vec![0xfe, 0xfd];
         sid.extend_from_slice(&[7; 32]);
@@ -142,7 +162,7 @@ mod tests {
         sid.push(32);
         sid.extend_from_slice(&c);
         sid.extend_from_slice(&[0, 2, 0xc0, 0x2b, 1, 0]);
-        assert!(!verify(&k, peer, &sid));
+        assert!(verify(&k, peer, &sid).is_none());
     }
 
     #[test]
@@ -150,13 +170,13 @@ mod tests {
         let k = key(&[1; 32]);
         let peer: SocketAddr = "192.0.2.1:5000".parse().unwrap();
         let c = compute(&k, peer, &hello_body(&[])).unwrap();
-        assert!(verify(&k, peer, &hello_body(&c)));
-        assert!(!verify(&k, "192.0.2.1:5001".parse().unwrap(), &hello_body(&c)));
-        assert!(!verify(&key(&[2; 32]), peer, &hello_body(&c)));
+        assert!(verify(&k, peer, &hello_body(&c)).is_some());
+        assert!(verify(&k, "192.0.2.1:5001".parse().unwrap(), &hello_body(&c)).is_none());
+        assert!(verify(&key(&[2; 32]), peer, &hello_body(&c)).is_none());
         let mut other = hello_body(&c);
         *other.last_mut().unwrap() ^= 1;
-        assert!(!verify(&k, peer, &other));
-        assert!(!verify(&k, peer, &hello_body(&c[..31])));
-        assert!(!verify(&k, peer, &hello_body(&[])[..20]));
+        assert!(verify(&k, peer, &other).is_none());
+        assert!(verify(&k, peer, &hello_body(&c[..31])).is_none());
+        assert!(verify(&k, peer, &hello_body(&[])[..20]).is_none());
     }
 }

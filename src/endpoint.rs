@@ -555,10 +555,10 @@ impl Endpoint {
             && let Some(peeked) = peek_client_hello(datagram, self.max_hello_len())
             && peeked.random != old_random
         {
-            let verified = self.cookies.as_ref().is_some_and(|c| c.verify(remote, &peeked));
+            let validated = self.cookies.as_ref().and_then(|c| c.verify(remote, &peeked));
             if !self.may_send_hello(remote) {
                 self.stats.policy_rejections += 1;
-            } else if !verified {
+            } else if validated.is_none() {
                 self.send_hello_verify_request(remote, &peeked, datagram.len());
             } else if self.state != EndpointState::Open {
                 self.stats.datagrams_dropped += 1;
@@ -567,7 +567,7 @@ impl Endpoint {
             } else {
                 self.remove(h);
                 self.stats.sessions_replaced += 1;
-                self.accept(now, remote, &peeked, datagram);
+                self.accept(now, remote, validated, &peeked, datagram);
             }
             return;
         }
@@ -609,9 +609,9 @@ impl Endpoint {
         if peeked.fragmented {
             self.stats.fragmented_hellos += 1;
         }
-        let verified = self.cookies.as_ref().is_some_and(|c| c.verify(remote, &peeked));
-        if verified || !cookie_exchange {
-            self.accept(now, remote, &peeked, datagram);
+        let validated = self.cookies.as_ref().and_then(|c| c.verify(remote, &peeked));
+        if validated.is_some() || !cookie_exchange {
+            self.accept(now, remote, validated, &peeked, datagram);
         } else {
             self.send_hello_verify_request(remote, &peeked, datagram.len());
         }
@@ -622,18 +622,22 @@ impl Endpoint {
     /// `max_half_open` sessions are already in their handshake. The session is fed the
     /// datagram; when it held only the hello's first fragment, the session reassembles the
     /// rest from the peer's next datagrams under its configuration's reassembly caps.
-    fn accept(&mut self, now: Instant, remote: SocketAddr, peeked: &PeekedHello<'_>, datagram: &[u8]) {
+    fn accept(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+        validated: Option<crate::cookie::AddressValidated>,
+        peeked: &PeekedHello<'_>,
+        datagram: &[u8],
+    ) {
         let Some(server) = self.config.server.clone() else { return };
         if self.half_open >= self.config.max_half_open {
             self.stats.half_open_rejections += 1;
             return;
         }
-        let session = if server.cookie {
-            let mut s = Session::server_after_cookie(now, server, remote, peeked.message_seq);
-            s.continue_record_sequence(peeked.record_seq);
-            s
-        } else {
-            Session::server(now, server, remote)
+        let session = match validated {
+            Some(proof) => Session::server_after_cookie(now, server, proof, peeked.message_seq, peeked.record_seq),
+            None => Session::server(now, server, remote),
         };
         let h = self.insert(session, Some(peeked.random));
         self.stats.server_sessions += 1;

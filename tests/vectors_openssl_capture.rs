@@ -21,8 +21,9 @@ use dtls_engine::internals::handshake::fragment::parse_fragments;
 use dtls_engine::internals::handshake::key_schedule::{MasterSecret, Side};
 use dtls_engine::internals::handshake::reassembler::{HandshakeMessage, Inserted, Reassembler};
 use dtls_engine::internals::record::header::{Deframer, RecordHeader};
-use dtls_engine::internals::record::protection::{Discard, RecordLayer};
+use dtls_engine::internals::record::protection::{Discard, EpochKeys, RecordLayer};
 use dtls_engine::internals::suites::{SuiteInfo, lookup};
+use dtls_engine::internals::wire::Epoch;
 use dtls_engine::internals::wire::{
     Alert, AlertDescription, AlertLevel, ChangeCipherSpec, CipherSuite, ClientHello, ContentType, DTLS_1_0, DTLS_1_2,
     Extension, ExtensionType, HandshakePayload, HandshakeType, NamedGroup, ServerKeyExchange, find_extension,
@@ -242,15 +243,15 @@ impl Replay {
         // does); everything else is DTLS 1.2.
         assert!(header.version == DTLS_1_2 || (header.version == DTLS_1_0 && header.epoch == 0));
         let mut buf = body.to_vec();
-        let range = match self.layers[dir as usize].open(header, &mut buf) {
-            Ok(range) => range,
+        match self.layers[dir as usize].open(header, &mut buf, 0) {
+            Ok(()) => {}
             Err(Discard::Replay) => {
                 self.replayed += 1;
                 return;
             }
             Err(e) => panic!("{name}: {dir:?} record {header:?} did not open: {e:?}"),
         };
-        let plain = &buf[range];
+        let plain = &buf[..];
         if header.epoch == 1 {
             self.reseal(dir, header, plain, body);
         }
@@ -275,8 +276,8 @@ impl Replay {
                 assert!(self.layers[dir as usize].has_keys(), "{name}: CCS before keys");
                 // The receiver of this direction reads epoch 1 from now on; the other layer,
                 // which plays the sender, writes it (for `reseal`).
-                self.layers[dir as usize].advance_read_epoch();
-                self.layers[dir.other() as usize].advance_write_epoch();
+                self.layers[dir as usize].set_read_epoch(Epoch::DTLS12_PROTECTED);
+                self.layers[dir.other() as usize].set_write_epoch(Epoch::DTLS12_PROTECTED);
             }
             ContentType::ApplicationData => {
                 assert_eq!(header.epoch, 1, "{name}: plaintext application data");
@@ -304,7 +305,7 @@ impl Replay {
         if suite.aead.explicit_nonce_len() != 0 {
             return;
         }
-        assert_eq!(sender.write_epoch(), 1);
+        assert_eq!(sender.write_epoch(), Epoch::DTLS12_PROTECTED);
         let mut out = Vec::new();
         sender.seal(1, header.content_type, plain, &mut out).unwrap();
         let mut expected = Vec::new();
@@ -417,7 +418,7 @@ impl Replay {
         let (cr, sr) = (self.client_random(), self.server_random.unwrap());
         for (dir, receiver) in [(Dir::C2s, Side::Server), (Dir::S2c, Side::Client)] {
             let (write, read) = master.record_keys(suite, receiver, &cr, &sr).unwrap();
-            self.layers[dir as usize].install_keys(write, read);
+            self.layers[dir as usize].install_keys(EpochKeys { epoch: Epoch::DTLS12_PROTECTED, write, read });
         }
         self.master = Some(master);
     }
@@ -501,11 +502,11 @@ fn tampered_epoch1_records_do_not_open() {
         for (dir, datagram) in &capture.datagrams {
             let records: Vec<_> = Deframer::new(datagram).collect();
             for (header, body) in &records {
-                if header.epoch == 1 && replay.layers[*dir as usize].read_epoch() == 1 {
+                if header.epoch == 1 && replay.layers[*dir as usize].read_epoch() == Epoch::DTLS12_PROTECTED {
                     for bit in [0, body.len() * 8 / 2, body.len() * 8 - 1] {
                         let mut bad = body.to_vec();
                         bad[bit / 8] ^= 1 << (bit % 8);
-                        let got = replay.layers[*dir as usize].open(header, &mut bad);
+                        let got = replay.layers[*dir as usize].open(header, &mut bad, 0);
                         assert_eq!(got, Err(Discard::BadRecordMac), "{}: bit {bit}", expect.dir);
                         tried += 1;
                     }

@@ -159,10 +159,11 @@ impl CookieSecrets {
         }
     }
 
-    /// True if the hello's cookie was issued to `peer` with the current or previous secret.
-    pub(crate) fn verify(&self, peer: SocketAddr, hello: &PeekedHello<'_>) -> bool {
+    /// The proof that the hello's cookie was issued to `peer` with the current or previous
+    /// secret, if it was.
+    pub(crate) fn verify(&self, peer: SocketAddr, hello: &PeekedHello<'_>) -> Option<cookie::AddressValidated> {
         cookie::verify(&self.current, peer, hello.body)
-            || self.previous.as_ref().is_some_and(|p| cookie::verify(p, peer, hello.body))
+            .or_else(|| self.previous.as_ref().and_then(|p| cookie::verify(p, peer, hello.body)))
     }
 
     /// The stateless HelloVerifyRequest datagram answering `peeked` from `peer`.

@@ -25,16 +25,18 @@ use crate::crypto::verify::verify_signature;
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::extensions::{alpn, srtp};
 use crate::handshake::context::Context;
-use crate::handshake::key_schedule::Side;
+use crate::handshake::key_schedule::{MasterSecret, Side};
+use crate::handshake::output::{Output, Step};
 use crate::handshake::reassembler::HandshakeMessage;
 use crate::resumption::{ClientSession, Forget};
-use crate::suites::{self, AuthKind};
+use crate::suites::{self, AuthKind, SuiteInfo};
 use crate::wire::{
     CertificateMsg, CertificateRequest, CertificateVerify, ClientHello, ClientKeyExchange, DTLS_1_2, EcPointFormat,
-    Extension, ExtensionType, Finished, HandshakePayload, ServerHello,
+    Extension, ExtensionType, Finished, HandshakePayload, NamedGroup, ServerHello,
 };
 
-/// Where the client is in the handshake.
+/// Where the client is in the handshake. From ServerHello on, each state carries the
+/// suite the server chose; from the key exchange on, the master secret.
 pub enum ClientState {
     /// `offered`: the stored session this hello offers to resume, if any.
     ExpectServerHello {
@@ -42,22 +44,36 @@ pub enum ClientState {
         hello_verify_requests: u8,
         offered: Option<Box<ClientSession>>,
     },
-    ExpectCertificate,
+    ExpectCertificate {
+        suite: &'static SuiteInfo,
+    },
     ExpectServerKeyExchange {
+        suite: &'static SuiteInfo,
         chain: Vec<CertificateDer<'static>>,
     },
+    /// `group`, `peer_public`: the server's ECDHE share.
     ExpectCertificateRequestOrDone {
+        suite: &'static SuiteInfo,
+        group: NamedGroup,
         peer_public: Vec<u8>,
     },
     ExpectServerHelloDone {
+        suite: &'static SuiteInfo,
+        group: NamedGroup,
         peer_public: Vec<u8>,
         request: CertificateRequest,
     },
     /// Full handshake, flight 5 sent: \[NewSessionTicket\], ChangeCipherSpec, Finished due.
-    ExpectFinished,
+    ExpectFinished {
+        suite: &'static SuiteInfo,
+        master: MasterSecret,
+    },
     /// Abbreviated handshake (RFC 5246 §7.3): the server's \[NewSessionTicket\],
     /// ChangeCipherSpec and Finished are due; ours follow them.
-    ExpectResumedFinished,
+    ExpectResumedFinished {
+        suite: &'static SuiteInfo,
+        master: MasterSecret,
+    },
     Connected,
 }
 
@@ -71,9 +87,9 @@ fn store_key(ctx: &Context, config: &ClientConfig) -> String {
     config.server_name.clone().unwrap_or_else(|| ctx.peer.to_string())
 }
 
-/// Build and queue the first ClientHello (flight 1), offering a stored session if the
-/// configuration has a store with one for this server.
-pub fn start(ctx: &mut Context, config: &ClientConfig) -> ClientState {
+/// Build the first ClientHello (flight 1), offering a stored session if the configuration
+/// has a store with one for this server.
+pub fn start(ctx: &mut Context, config: &ClientConfig) -> (ClientState, Output) {
     let random = ctx.random32();
     ctx.info.client_random = random;
     let common = &config.common;
@@ -125,14 +141,19 @@ pub fn start(ctx: &mut Context, config: &ClientConfig) -> ClientState {
         extensions,
     };
     ctx.push_message(&HandshakePayload::ClientHello(hello.clone()), true);
-    ctx.finish_flight(true);
-    ClientState::ExpectServerHello { hello: Box::new(hello), hello_verify_requests: 0, offered: offered.map(Box::new) }
+    let flight = ctx.finish_flight(true);
+    let state = ClientState::ExpectServerHello {
+        hello: Box::new(hello),
+        hello_verify_requests: 0,
+        offered: offered.map(Box::new),
+    };
+    (state, Output::send(flight))
 }
 
 impl ClientState {
     /// True when the peer's ChangeCipherSpec is due (the epoch may switch).
     pub fn expects_ccs(&self) -> bool {
-        matches!(self, Self::ExpectFinished | Self::ExpectResumedFinished)
+        matches!(self, Self::ExpectFinished { .. } | Self::ExpectResumedFinished { .. })
     }
 
     /// Advance on one complete handshake message: `msg` parsed from `received`.
@@ -142,7 +163,7 @@ impl ClientState {
         config: &ClientConfig,
         msg: HandshakePayload,
         received: &HandshakeMessage,
-    ) -> Result<Self, Error> {
+    ) -> Step<Self> {
         match (self, msg) {
             (
                 Self::ExpectServerHello { mut hello, hello_verify_requests, offered },
@@ -161,11 +182,12 @@ impl ClientState {
                 // part of the handshake hash.
                 ctx.clear_transcript();
                 ctx.push_message(&HandshakePayload::ClientHello((*hello).clone()), true);
-                ctx.finish_flight(true);
-                Ok(Self::ExpectServerHello { hello, hello_verify_requests: hello_verify_requests + 1, offered })
+                let flight = ctx.finish_flight(true);
+                let next = Self::ExpectServerHello { hello, hello_verify_requests: hello_verify_requests + 1, offered };
+                Ok((next, Output::send(flight)))
             }
             (Self::ExpectServerHello { hello, offered, .. }, HandshakePayload::ServerHello(sh)) => {
-                on_server_hello(ctx, config, &hello, &sh)?;
+                let suite = on_server_hello(ctx, config, &hello, &sh)?;
                 ctx.add_received(received);
                 // RFC 5246 §7.4.1.3: the server resumes by echoing the session ID we sent.
                 match offered {
@@ -175,26 +197,25 @@ impl ClientState {
                             let chain = &offered.session.peer_chain;
                             config.verifier.verify_server_cert(chain, config.server_name.as_deref(), now)?;
                         }
-                        resume(ctx, &offered)?;
-                        Ok(Self::ExpectResumedFinished)
+                        let (keys, master) = resume(ctx, suite, &offered)?;
+                        Ok((Self::ExpectResumedFinished { suite, master }, Output::keys(keys)))
                     }
                     _ => {
                         ctx.info.session_id = sh.session_id;
-                        Ok(Self::ExpectCertificate)
+                        Ok((Self::ExpectCertificate { suite }, Output::none()))
                     }
                 }
             }
-            (Self::ExpectCertificate, HandshakePayload::Certificate(cert)) => {
+            (Self::ExpectCertificate { suite }, HandshakePayload::Certificate(cert)) => {
                 if cert.chain.is_empty() {
                     return Err(PeerMisbehaved::EmptyCertificate.into());
                 }
                 let now = (ctx.config().time)();
                 config.verifier.verify_server_cert(&cert.chain, config.server_name.as_deref(), now)?;
                 ctx.add_received(received);
-                Ok(Self::ExpectServerKeyExchange { chain: cert.chain })
+                Ok((Self::ExpectServerKeyExchange { suite, chain: cert.chain }, Output::none()))
             }
-            (Self::ExpectServerKeyExchange { chain }, HandshakePayload::ServerKeyExchange(ske)) => {
-                let suite = ctx.info.suite.ok_or(Error::Crypto("suite not chosen"))?;
+            (Self::ExpectServerKeyExchange { suite, chain }, HandshakePayload::ServerKeyExchange(ske)) => {
                 if !ctx.config().groups.contains(&ske.params.group) {
                     return Err(PeerMisbehaved::UnofferedGroup.into());
                 }
@@ -213,48 +234,56 @@ impl ClientState {
                 ctx.info.peer_signature_scheme = Some(ske.scheme);
                 ctx.info.peer_chain = Some(chain);
                 ctx.add_received(received);
-                Ok(Self::ExpectCertificateRequestOrDone { peer_public: ske.params.public })
+                let group = ske.params.group;
+                Ok((
+                    Self::ExpectCertificateRequestOrDone { suite, group, peer_public: ske.params.public },
+                    Output::none(),
+                ))
             }
-            (Self::ExpectCertificateRequestOrDone { peer_public }, HandshakePayload::CertificateRequest(req)) => {
+            (
+                Self::ExpectCertificateRequestOrDone { suite, group, peer_public },
+                HandshakePayload::CertificateRequest(req),
+            ) => {
                 ctx.add_received(received);
-                Ok(Self::ExpectServerHelloDone { peer_public, request: req })
+                Ok((Self::ExpectServerHelloDone { suite, group, peer_public, request: req }, Output::none()))
             }
-            (Self::ExpectCertificateRequestOrDone { peer_public }, HandshakePayload::ServerHelloDone) => {
+            (Self::ExpectCertificateRequestOrDone { suite, group, peer_public }, HandshakePayload::ServerHelloDone) => {
                 ctx.add_received(received);
-                send_final_flight(ctx, config, &peer_public, None)
+                send_final_flight(ctx, config, suite, group, &peer_public, None)
             }
-            (Self::ExpectServerHelloDone { peer_public, request }, HandshakePayload::ServerHelloDone) => {
+            (Self::ExpectServerHelloDone { suite, group, peer_public, request }, HandshakePayload::ServerHelloDone) => {
                 ctx.add_received(received);
-                send_final_flight(ctx, config, &peer_public, Some(&request))
+                send_final_flight(ctx, config, suite, group, &peer_public, Some(&request))
             }
             // RFC 5077 §3.3: the ticket the ServerHello promised, before the ChangeCipherSpec.
-            (state @ (Self::ExpectFinished | Self::ExpectResumedFinished), HandshakePayload::NewSessionTicket(nst))
-                if ctx.info.ticket_promised && ctx.info.new_ticket.is_none() =>
-            {
+            (
+                state @ (Self::ExpectFinished { .. } | Self::ExpectResumedFinished { .. }),
+                HandshakePayload::NewSessionTicket(nst),
+            ) if ctx.info.ticket_promised && ctx.info.new_ticket.is_none() => {
                 ctx.add_received(received);
                 ctx.info.new_ticket = Some((nst.ticket, nst.lifetime_hint));
                 ctx.info.ticket_received = true;
-                Ok(state)
+                Ok((state, Output::none()))
             }
-            (Self::ExpectFinished, HandshakePayload::Finished(fin)) => {
-                check_server_finished(ctx, &fin)?;
-                ctx.connected = true;
-                store_session(ctx, config);
-                Ok(Self::Connected)
+            (Self::ExpectFinished { suite, master }, HandshakePayload::Finished(fin)) => {
+                check_server_finished(ctx, suite, &master, &fin)?;
+                store_session(ctx, config, suite, &master);
+                ctx.establish(master);
+                Ok((Self::Connected, Output::none().established()))
             }
-            (Self::ExpectResumedFinished, HandshakePayload::Finished(fin)) => {
-                check_server_finished(ctx, &fin)?;
+            (Self::ExpectResumedFinished { suite, master }, HandshakePayload::Finished(fin)) => {
+                check_server_finished(ctx, suite, &master, &fin)?;
                 ctx.add_received(received);
                 // RFC 5246 §7.3: our ChangeCipherSpec and Finished end the abbreviated
                 // handshake; re-sent only when the server repeats its flight.
                 ctx.push_change_cipher_spec();
-                let hash = ctx.transcript_hash()?;
-                let verify_data = ctx.master()?.verify_data(Side::Client, hash.as_ref());
+                let hash = ctx.transcript_hash(suite);
+                let verify_data = master.verify_data(Side::Client, hash.as_ref());
                 ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
-                ctx.finish_flight(false);
-                ctx.connected = true;
-                store_session(ctx, config);
-                Ok(Self::Connected)
+                let flight = ctx.finish_flight(false);
+                store_session(ctx, config, suite, &master);
+                ctx.establish(master);
+                Ok((Self::Connected, Output::send(flight).established()))
             }
             (_, HandshakePayload::HelloVerifyRequest(_)) => {
                 Err(PeerMisbehaved::HelloVerifyRequestAfterServerHello.into())
@@ -269,7 +298,7 @@ fn on_server_hello(
     config: &ClientConfig,
     hello: &ClientHello,
     sh: &ServerHello,
-) -> Result<(), Error> {
+) -> Result<&'static SuiteInfo, Error> {
     if sh.server_version != DTLS_1_2 {
         return Err(PeerIncompatible::UnsupportedVersion.into());
     }
@@ -327,18 +356,23 @@ fn on_server_hello(
     if crate::wire::find_extension(&sh.extensions, ExtensionType::ServerName).is_some() {
         ctx.info.server_name = config.server_name.clone();
     }
-    Ok(())
+    Ok(suite)
 }
 
 /// RFC 5077 §3.3 and RFC 5246 §7.4.9: the server's Finished covers everything before it,
 /// the NewSessionTicket included. A promised ticket that never came is an unexpected
 /// Finished.
-fn check_server_finished(ctx: &mut Context, fin: &Finished) -> Result<(), Error> {
+fn check_server_finished(
+    ctx: &mut Context,
+    suite: &SuiteInfo,
+    master: &MasterSecret,
+    fin: &Finished,
+) -> Result<(), Error> {
     if ctx.info.ticket_promised && ctx.info.new_ticket.is_none() {
         return Err(PeerMisbehaved::UnexpectedMessage.into());
     }
-    let hash = ctx.transcript_hash()?;
-    let expected = ctx.master()?.verify_data(Side::Server, hash.as_ref());
+    let hash = ctx.transcript_hash(suite);
+    let expected = master.verify_data(Side::Server, hash.as_ref());
     if !ct_eq(&fin.verify_data, &expected) {
         return Err(PeerMisbehaved::BadFinished.into());
     }
@@ -348,24 +382,28 @@ fn check_server_finished(ctx: &mut Context, fin: &Finished) -> Result<(), Error>
 /// The server resumed the session we offered (RFC 5246 §7.3): it must keep that session's
 /// suite (RFC 5246 §7.4.1.3), and the extended master secret on both or neither
 /// (RFC 7627 §5.3); keys come from the stored master secret.
-fn resume(ctx: &mut Context, offered: &ClientSession) -> Result<(), Error> {
+fn resume(
+    ctx: &mut Context,
+    suite: &SuiteInfo,
+    offered: &ClientSession,
+) -> Result<(crate::handshake::output::EpochKeys, MasterSecret), Error> {
     let stored = &offered.session;
-    if ctx.info.suite.map(|s| s.suite) != Some(stored.suite) {
+    if suite.suite != stored.suite {
         return Err(PeerMisbehaved::UnofferedCipherSuite.into());
     }
     if ctx.info.extended_master_secret != stored.ems {
         return Err(PeerMisbehaved::MissingExtendedMasterSecret.into());
     }
     ctx.info.session_id = offered.session_id.clone();
-    ctx.resume_keys(stored)?;
+    let derived = ctx.resume_keys(suite, stored)?;
     // A resumed session keeps its ticket unless the server sends a new one.
     ctx.info.new_ticket = None;
-    Ok(())
+    Ok(derived)
 }
 
 /// Keep the session just established in the configuration's store, by session ID or by
 /// the ticket received (an empty ticket and an empty ID leave nothing to resume).
-fn store_session(ctx: &mut Context, config: &ClientConfig) {
+fn store_session(ctx: &mut Context, config: &ClientConfig, suite: &SuiteInfo, master: &MasterSecret) {
     let Some(store) = &config.session_store else { return };
     let key = store_key(ctx, config);
     let new_ticket = ctx.info.new_ticket.take().filter(|(t, _)| !t.is_empty());
@@ -382,7 +420,7 @@ fn store_session(ctx: &mut Context, config: &ClientConfig) {
     // ticket without a hint) for a day.
     let hint = new_ticket.as_ref().map_or(0, |(_, hint)| *hint);
     let lifetime = if hint == 0 { 24 * 60 * 60 } else { hint };
-    let Some(session) = ctx.stored_session(lifetime) else { return };
+    let session = ctx.stored_session(suite, master, lifetime);
     let ticket = new_ticket.map(|(t, _)| t);
     store.insert(&key, ClientSession { session, session_id: ctx.info.session_id.clone(), ticket });
 }
@@ -408,11 +446,11 @@ pub(crate) fn scheme_fits(auth: AuthKind, scheme: crate::wire::SignatureScheme) 
 fn send_final_flight(
     ctx: &mut Context,
     config: &ClientConfig,
+    suite: &'static SuiteInfo,
+    group: NamedGroup,
     peer_public: &[u8],
     request: Option<&CertificateRequest>,
-) -> Result<ClientState, Error> {
-    let group = ctx.info.group.ok_or(Error::Crypto("group not chosen"))?;
-
+) -> Step<ClientState> {
     // RFC 5246 §7.4.6: answer a CertificateRequest with our chain, or an empty one when we
     // have no certificate the server can accept.
     let mut signer = None;
@@ -430,7 +468,7 @@ fn send_final_flight(
     let pre_master = kx.complete(peer_public)?;
     ctx.push_message(&HandshakePayload::ClientKeyExchange(ClientKeyExchange { public }), true);
 
-    ctx.derive_keys(&pre_master)?;
+    let (keys, master) = ctx.derive_keys(suite, &pre_master)?;
 
     // RFC 5246 §7.4.8: CertificateVerify signs every handshake message so far.
     if let Some((key, scheme)) = signer {
@@ -439,10 +477,9 @@ fn send_final_flight(
     }
 
     ctx.push_change_cipher_spec();
-    let finished = ctx.master()?.finished_key();
-    let hash = ctx.transcript_hash()?;
-    let verify_data = finished.verify_data(Side::Client, hash.as_ref());
+    let hash = ctx.transcript_hash(suite);
+    let verify_data = master.verify_data(Side::Client, hash.as_ref());
     ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
-    ctx.finish_flight(true);
-    Ok(ClientState::ExpectFinished)
+    let flight = ctx.finish_flight(true);
+    Ok((ClientState::ExpectFinished { suite, master }, Output::send(flight).with_keys(keys)))
 }

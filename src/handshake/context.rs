@@ -1,6 +1,7 @@
 //! What both handshake state machines share while they run: the transcript, outgoing
-//! message numbering, the flight being built, the record layer's keys, the session RNG and
-//! the values negotiated so far. The state machines decide; this only records.
+//! message numbering and epochs, the flight being built, the session RNG and the values
+//! negotiated so far. The state machines decide; this only records. It never touches the
+//! record layer: keys leave it as [`EpochKeys`] in a transition's output.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,10 +14,10 @@ use crate::crypto::rng::DetRng;
 use crate::handshake::flight::{Flight, FlightItem};
 use crate::handshake::fragment::HandshakeHeader;
 use crate::handshake::key_schedule::{MasterSecret, Side};
+use crate::handshake::output::{EpochKeys, Outgoing};
 use crate::handshake::reassembler::HandshakeMessage;
-use crate::record::protection::RecordLayer;
 use crate::suites::SuiteInfo;
-use crate::wire::{HandshakePayload, NamedGroup, SignatureScheme, SrtpProtectionProfile};
+use crate::wire::{Epoch, HandshakePayload, NamedGroup, SignatureScheme, SrtpProtectionProfile};
 
 /// Values agreed during the handshake, readable by the application afterwards.
 #[derive(Debug, Default)]
@@ -56,14 +57,8 @@ const TRANSCRIPT_CAPACITY: usize = 2048;
 const ENCODE_CAPACITY: usize = 1024;
 
 /// Handshake-time state shared by client and server.
-//
-// `repr(C)`: the flag and the record layer that every received record reads come first
-// (see `Session`).
-#[repr(C)]
 pub struct Context {
-    pub connected: bool,
     pub side: Side,
-    pub records: RecordLayer,
     pub peer: SocketAddr,
     pub common: Arc<dyn AsCommon>,
     pub rng: DetRng,
@@ -78,12 +73,11 @@ pub struct Context {
     /// Boxed: a session holds only a pointer for it once the handshake is over.
     transcript_hasher: Option<Box<(ring::digest::Context, usize)>>,
     pub send_seq: u16,
-    /// The flight being assembled; handed to the session once complete.
-    pub building: Flight,
-    /// Set by a state machine when `building` is a complete flight to send.
-    pub flight_ready: bool,
-    /// Whether the flight just built waits for a reply (arms the retransmit timer).
-    pub flight_expects_reply: bool,
+    /// The epoch our next handshake message goes out in: 0 until our ChangeCipherSpec
+    /// (RFC 6347 §4.1).
+    write_epoch: Epoch,
+    /// The flight being assembled; leaves as [`Outgoing`] from [`Context::finish_flight`].
+    building: Flight,
     pub info: Negotiated,
     /// What to forget if this session ends in a fatal alert (RFC 5246 §7.2.2).
     pub(crate) forget: Option<crate::resumption::Forget>,
@@ -114,15 +108,12 @@ impl Context {
             peer,
             common,
             rng,
-            records: RecordLayer::new(),
             transcript: Vec::with_capacity(TRANSCRIPT_CAPACITY),
             encode_buf: Vec::with_capacity(ENCODE_CAPACITY),
             transcript_hasher: None,
             send_seq: 0,
+            write_epoch: Epoch::PLAINTEXT,
             building: Flight::default(),
-            flight_ready: false,
-            flight_expects_reply: false,
-            connected: false,
             info: Negotiated::default(),
             forget: None,
         }
@@ -152,7 +143,7 @@ impl Context {
             self.transcript.extend_from_slice(&body);
         }
         self.building.items.push(FlightItem::Message {
-            epoch: self.records.write_epoch(),
+            epoch: self.write_epoch,
             msg_type: payload.msg_type(),
             message_seq,
             body,
@@ -165,21 +156,19 @@ impl Context {
         msg.transcript_bytes(&mut self.transcript);
     }
 
-    /// Append our ChangeCipherSpec; later messages of the flight go out in epoch 1.
+    /// Append our ChangeCipherSpec; later messages of the flight go out in the next epoch.
     pub fn push_change_cipher_spec(&mut self) {
         self.building.items.push(FlightItem::ChangeCipherSpec);
-        self.records.advance_write_epoch();
+        self.write_epoch = self.write_epoch.next();
     }
 
-    /// Mark the flight under construction as complete.
-    pub fn finish_flight(&mut self, expects_reply: bool) {
-        self.flight_ready = true;
-        self.flight_expects_reply = expects_reply;
+    /// The flight under construction, complete: hand it to the session to send.
+    pub fn finish_flight(&mut self, expects_reply: bool) -> Outgoing {
+        Outgoing { flight: core::mem::take(&mut self.building), expects_reply }
     }
 
-    /// Hash of the transcript so far with the suite's PRF hash.
-    pub fn transcript_hash(&mut self) -> Result<ring::digest::Digest, crate::error::Error> {
-        let suite = self.info.suite.ok_or(crate::error::Error::Crypto("suite not chosen"))?;
+    /// Hash of the transcript so far with `suite`'s PRF hash.
+    pub fn transcript_hash(&mut self, suite: &SuiteInfo) -> ring::digest::Digest {
         let alg = suite.prf.digest_algorithm();
         let stale =
             self.transcript_hasher.as_ref().is_some_and(|b| b.0.algorithm() != alg || b.1 > self.transcript.len());
@@ -190,7 +179,7 @@ impl Context {
             &mut **self.transcript_hasher.get_or_insert_with(|| Box::new((ring::digest::Context::new(alg), 0)));
         ctx.update(self.transcript.get(*hashed..).unwrap_or_default());
         *hashed = self.transcript.len();
-        Ok(ctx.clone().finish())
+        ctx.clone().finish()
     }
 
     /// Forget the transcript (a restarted handshake, RFC 6347 §4.2.1).
@@ -199,65 +188,63 @@ impl Context {
         self.transcript_hasher = None;
     }
 
-    /// Release the transcript once the handshake no longer needs it.
-    pub fn release_transcript(&mut self) {
-        self.transcript = Vec::new();
-        self.encode_buf = Vec::new();
-        self.transcript_hasher = None;
-    }
-
     /// With the transcript through ClientKeyExchange in place: derive the master secret
-    /// (RFC 7627 §4: session_hash covers the transcript through ClientKeyExchange), install
-    /// the epoch-1 record keys, keep the secret and write it to the key log if configured.
-    pub fn derive_keys(&mut self, pre_master: &[u8]) -> Result<(), crate::error::Error> {
-        let suite = self.info.suite.ok_or(crate::error::Error::Crypto("suite not chosen"))?;
-        let session_hash = if self.info.extended_master_secret { Some(self.transcript_hash()?) } else { None };
+    /// (RFC 7627 §4: session_hash covers the transcript through ClientKeyExchange) and the
+    /// epoch-1 record keys, and write the secret to the key log if configured.
+    pub fn derive_keys(
+        &mut self,
+        suite: &SuiteInfo,
+        pre_master: &[u8],
+    ) -> Result<(EpochKeys, MasterSecret), crate::error::Error> {
+        let session_hash = if self.info.extended_master_secret { Some(self.transcript_hash(suite)) } else { None };
         let (client_random, server_random) = (&self.info.client_random, &self.info.server_random);
         let session_hash = session_hash.as_ref().map(|h| h.as_ref());
         let master = MasterSecret::derive(suite.prf, pre_master, session_hash, client_random, server_random);
         let (write, read) = master.record_keys(suite, self.side, client_random, server_random)?;
-        self.records.install_keys(write, read);
         if let Some(log) = &self.config().key_log {
             log.log("CLIENT_RANDOM", client_random, master.secret());
         }
-        self.info.master = Some(master);
-        Ok(())
+        Ok((EpochKeys { epoch: Epoch::DTLS12_PROTECTED, write, read }, master))
     }
 
-    /// RFC 5246 §7.3 abbreviated handshake: with both randoms and the suite in place, take
-    /// the resumed session's master secret, install the epoch-1 record keys and write the
-    /// key log line (the client random is new, so the line is too).
-    pub(crate) fn resume_keys(&mut self, stored: &crate::resumption::StoredSession) -> Result<(), crate::error::Error> {
-        let suite = self.info.suite.ok_or(crate::error::Error::Crypto("suite not chosen"))?;
+    /// RFC 5246 §7.3 abbreviated handshake: with both randoms in place, take the resumed
+    /// session's master secret, derive the epoch-1 record keys and write the key log line
+    /// (the client random is new, so the line is too).
+    pub(crate) fn resume_keys(
+        &mut self,
+        suite: &SuiteInfo,
+        stored: &crate::resumption::StoredSession,
+    ) -> Result<(EpochKeys, MasterSecret), crate::error::Error> {
         let master = MasterSecret::from_bytes(suite.prf, *stored.master);
         let (client_random, server_random) = (&self.info.client_random, &self.info.server_random);
         let (write, read) = master.record_keys(suite, self.side, client_random, server_random)?;
-        self.records.install_keys(write, read);
         if let Some(log) = &self.config().key_log {
             log.log("CLIENT_RANDOM", client_random, master.secret());
         }
-        self.info.master = Some(master);
         self.info.extended_master_secret = stored.ems;
         self.info.resumed = true;
         if !stored.peer_chain.is_empty() {
             self.info.peer_chain = Some(stored.peer_chain.clone());
         }
-        Ok(())
+        Ok((EpochKeys { epoch: Epoch::DTLS12_PROTECTED, write, read }, master))
     }
 
-    /// The session this handshake established, for resumption, resumable for `lifetime`
-    /// seconds from now.
-    pub(crate) fn stored_session(&self, lifetime: u32) -> Option<crate::resumption::StoredSession> {
-        let suite = self.info.suite?;
-        let master = self.info.master.as_ref()?;
-        Some(crate::resumption::StoredSession {
+    /// The session this handshake established (`suite`, `master`), for resumption,
+    /// resumable for `lifetime` seconds from now.
+    pub(crate) fn stored_session(
+        &self,
+        suite: &SuiteInfo,
+        master: &MasterSecret,
+        lifetime: u32,
+    ) -> crate::resumption::StoredSession {
+        crate::resumption::StoredSession {
             suite: suite.suite,
             master: zeroize::Zeroizing::new(*master.secret()),
             ems: self.info.extended_master_secret,
             issued: self.now_secs(),
             lifetime,
             peer_chain: self.info.peer_chain.clone().unwrap_or_default(),
-        })
+        }
     }
 
     /// Wall-clock seconds since the Unix epoch, from the configuration's time source.
@@ -265,9 +252,13 @@ impl Context {
         (self.config().time)().as_secs()
     }
 
-    /// The master secret, once derived.
-    pub fn master(&self) -> Result<&MasterSecret, crate::error::Error> {
-        self.info.master.as_ref().ok_or(crate::error::Error::Crypto("no master secret"))
+    /// The handshake is complete: keep what the application may still ask for (the master
+    /// secret, for exporters and SRTP keys) and release what only the handshake needed.
+    pub fn establish(&mut self, master: MasterSecret) {
+        self.info.master = Some(master);
+        self.transcript = Vec::new();
+        self.encode_buf = Vec::new();
+        self.transcript_hasher = None;
     }
 
     /// Fill a random value from the session RNG.

@@ -12,14 +12,14 @@ use crate::error::Error;
 use crate::handshake::fragment::{HANDSHAKE_HEADER_LEN, HandshakeHeader};
 use crate::pool::BufferPool;
 use crate::record::protection::RecordLayer;
-use crate::wire::{ContentType, HandshakeType};
+use crate::wire::{ContentType, Epoch, HandshakeType};
 
 /// One element of a flight.
 #[derive(Debug, Clone)]
 pub enum FlightItem {
     /// A handshake message, sent in `epoch`.
-    Message { epoch: u16, msg_type: HandshakeType, message_seq: u16, body: Vec<u8> },
-    /// A ChangeCipherSpec (always epoch 0); later items use epoch 1.
+    Message { epoch: Epoch, msg_type: HandshakeType, message_seq: u16, body: Vec<u8> },
+    /// A ChangeCipherSpec (always epoch 0, RFC 6347 §4.1); later items use the next epoch.
     ChangeCipherSpec,
 }
 
@@ -74,12 +74,18 @@ impl Flight {
         for item in &self.items {
             match item {
                 FlightItem::ChangeCipherSpec => {
-                    if dgram.len() + records.overhead(0) + 1 > mtu {
+                    if dgram.len() + records.overhead(Epoch::PLAINTEXT) + 1 > mtu {
                         out.push_back(core::mem::replace(dgram, pool.take(mtu)));
                     }
-                    records.seal(0, ContentType::ChangeCipherSpec, &[1], dgram)?;
+                    records.seal(Epoch::PLAINTEXT, ContentType::ChangeCipherSpec, &[1], dgram)?;
                 }
                 FlightItem::Message { epoch, msg_type, message_seq, body } => {
+                    // A message of a later epoch follows our ChangeCipherSpec: from here on
+                    // our records use that epoch (RFC 6347 §4.1). On retransmission the
+                    // epoch is current already and nothing changes.
+                    if *epoch > records.write_epoch() {
+                        records.set_write_epoch(*epoch);
+                    }
                     let overhead = records.overhead(*epoch) + HANDSHAKE_HEADER_LEN;
                     let mut offset = 0usize;
                     loop {

@@ -6,5 +6,6 @@ pub mod context;
 pub mod flight;
 pub mod fragment;
 pub mod key_schedule;
+pub mod output;
 pub mod reassembler;
 pub mod server;

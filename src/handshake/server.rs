@@ -19,7 +19,7 @@
 use rustls_pki_types::CertificateDer;
 
 use crate::config::{ClientAuth, Identity, ServerConfig};
-use crate::cookie;
+use crate::cookie::{self, AddressValidated};
 use crate::crypto::ct_eq;
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::sign::KeyAlgorithm;
@@ -28,7 +28,8 @@ use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::extensions::{alpn, srtp};
 use crate::handshake::client::scheme_fits;
 use crate::handshake::context::Context;
-use crate::handshake::key_schedule::Side;
+use crate::handshake::key_schedule::{MasterSecret, Side};
+use crate::handshake::output::{Output, Step};
 use crate::handshake::reassembler::HandshakeMessage;
 use crate::resumption::{Forget, StoredSession};
 use crate::suites::{self, AuthKind, SuiteInfo};
@@ -38,27 +39,40 @@ use crate::wire::{
     ServerHello, ServerKeyExchange, SignatureScheme, find_extension,
 };
 
-/// Where the server is in the handshake.
+/// Where the server is in the handshake. From ServerHello on, each state carries the
+/// suite it chose; from the key exchange on, the master secret.
 pub enum ServerState {
-    /// `cookie_verified`: an endpoint already checked this peer's cookie statelessly.
+    /// `validated`: the proof that the client's address was validated by a cookie already
+    /// (an endpoint checked it statelessly); without it, and with the cookie exchange on,
+    /// this session runs its own.
     ExpectClientHello {
         hello_verify_requests: u8,
-        cookie_verified: bool,
+        validated: Option<AddressValidated>,
     },
     ExpectCertificate {
+        suite: &'static SuiteInfo,
         kx: KeyExchange,
     },
     ExpectClientKeyExchange {
+        suite: &'static SuiteInfo,
         kx: KeyExchange,
         client_chain: Option<Vec<CertificateDer<'static>>>,
     },
     ExpectCertificateVerify {
+        suite: &'static SuiteInfo,
+        master: MasterSecret,
         client_chain: Vec<CertificateDer<'static>>,
     },
-    ExpectFinished,
+    ExpectFinished {
+        suite: &'static SuiteInfo,
+        master: MasterSecret,
+    },
     /// Abbreviated handshake (RFC 5246 §7.3): our ServerHello, ChangeCipherSpec and
     /// Finished are sent; the client's ChangeCipherSpec and Finished are due.
-    ExpectResumedFinished,
+    ExpectResumedFinished {
+        suite: &'static SuiteInfo,
+        master: MasterSecret,
+    },
     Connected,
 }
 
@@ -66,10 +80,10 @@ pub enum ServerState {
 const MAX_HELLO_VERIFY_REQUESTS: u8 = 8;
 
 impl ServerState {
-    /// The initial state; `cookie_verified` skips the per-session cookie exchange because
-    /// the caller (an endpoint) verified the ClientHello's cookie statelessly.
-    pub fn start(cookie_verified: bool) -> Self {
-        Self::ExpectClientHello { hello_verify_requests: 0, cookie_verified }
+    /// The initial state; `validated` (an endpoint verified the ClientHello's cookie
+    /// statelessly) skips the per-session cookie exchange.
+    pub fn start(validated: Option<AddressValidated>) -> Self {
+        Self::ExpectClientHello { hello_verify_requests: 0, validated }
     }
 
     /// True when the peer's ChangeCipherSpec is due (the epoch may switch).
@@ -81,7 +95,10 @@ impl ServerState {
     /// not skipped.
     // The refused Finished: docs/security.md item 1.
     pub fn expects_ccs(&self) -> bool {
-        matches!(self, Self::ExpectFinished | Self::ExpectCertificateVerify { .. } | Self::ExpectResumedFinished)
+        matches!(
+            self,
+            Self::ExpectFinished { .. } | Self::ExpectCertificateVerify { .. } | Self::ExpectResumedFinished { .. }
+        )
     }
 
     /// Advance on one complete handshake message: `msg` parsed from `received`.
@@ -91,15 +108,12 @@ impl ServerState {
         config: &ServerConfig,
         msg: HandshakePayload,
         received: &HandshakeMessage,
-    ) -> Result<Self, Error> {
+    ) -> Step<Self> {
         match (self, msg) {
-            (
-                Self::ExpectClientHello { hello_verify_requests, cookie_verified },
-                HandshakePayload::ClientHello(hello),
-            ) => {
+            (Self::ExpectClientHello { hello_verify_requests, validated }, HandshakePayload::ClientHello(hello)) => {
                 let body = &received.body;
-                let cookie_key = (config.cookie && !cookie_verified).then_some(&config.cookie_key);
-                if let Some(cookie_key) = cookie_key.filter(|k| !cookie::verify(k, ctx.peer, body)) {
+                let cookie_key = (config.cookie && validated.is_none()).then_some(&config.cookie_key);
+                if let Some(cookie_key) = cookie_key.filter(|k| cookie::verify(k, ctx.peer, body).is_none()) {
                     if hello_verify_requests >= MAX_HELLO_VERIFY_REQUESTS {
                         return Err(PeerMisbehaved::BadCookie.into());
                     }
@@ -117,17 +131,15 @@ impl ServerState {
                     ctx.push_message(&HandshakePayload::HelloVerifyRequest(hvr), false);
                     // RFC 6347 §4.2.4: the server does not retransmit HelloVerifyRequest;
                     // the client's retransmitted ClientHello asks for it again.
-                    ctx.finish_flight(false);
-                    return Ok(Self::ExpectClientHello {
-                        hello_verify_requests: hello_verify_requests + 1,
-                        cookie_verified,
-                    });
+                    let flight = ctx.finish_flight(false);
+                    let next = Self::ExpectClientHello { hello_verify_requests: hello_verify_requests + 1, validated };
+                    return Ok((next, Output::send(flight)));
                 }
                 ctx.clear_transcript();
                 ctx.add_received(received);
                 on_client_hello(ctx, config, &hello)
             }
-            (Self::ExpectCertificate { kx }, HandshakePayload::Certificate(CertificateMsg { chain })) => {
+            (Self::ExpectCertificate { suite, kx }, HandshakePayload::Certificate(CertificateMsg { chain })) => {
                 let verifier = match &config.client_auth {
                     ClientAuth::Required(v) | ClientAuth::Optional(v) => v,
                     ClientAuth::None => return Err(PeerMisbehaved::UnexpectedMessage.into()),
@@ -139,22 +151,26 @@ impl ServerState {
                     if matches!(config.client_auth, ClientAuth::Required(_)) {
                         return Err(PeerIncompatible::CertificateRequired.into());
                     }
-                    return Ok(Self::ExpectClientKeyExchange { kx, client_chain: None });
+                    return Ok((Self::ExpectClientKeyExchange { suite, kx, client_chain: None }, Output::none()));
                 }
                 let now = (ctx.config().time)();
                 verifier.verify_client_cert(&chain, now)?;
-                Ok(Self::ExpectClientKeyExchange { kx, client_chain: Some(chain) })
+                Ok((Self::ExpectClientKeyExchange { suite, kx, client_chain: Some(chain) }, Output::none()))
             }
-            (Self::ExpectClientKeyExchange { kx, client_chain }, HandshakePayload::ClientKeyExchange(cke)) => {
+            (Self::ExpectClientKeyExchange { suite, kx, client_chain }, HandshakePayload::ClientKeyExchange(cke)) => {
                 let pre_master = kx.complete(&cke.public)?;
                 ctx.add_received(received);
-                ctx.derive_keys(&pre_master)?;
-                Ok(match client_chain {
-                    Some(client_chain) => Self::ExpectCertificateVerify { client_chain },
-                    None => Self::ExpectFinished,
-                })
+                let (keys, master) = ctx.derive_keys(suite, &pre_master)?;
+                let next = match client_chain {
+                    Some(client_chain) => Self::ExpectCertificateVerify { suite, master, client_chain },
+                    None => Self::ExpectFinished { suite, master },
+                };
+                Ok((next, Output::keys(keys)))
             }
-            (Self::ExpectCertificateVerify { client_chain }, HandshakePayload::CertificateVerify(cv)) => {
+            (
+                Self::ExpectCertificateVerify { suite, master, client_chain },
+                HandshakePayload::CertificateVerify(cv),
+            ) => {
                 if !config.common.verify_schemes.contains(&cv.scheme) {
                     return Err(PeerMisbehaved::UnofferedSignatureScheme.into());
                 }
@@ -164,15 +180,15 @@ impl ServerState {
                 ctx.info.peer_signature_scheme = Some(cv.scheme);
                 ctx.info.peer_chain = Some(client_chain);
                 ctx.add_received(received);
-                Ok(Self::ExpectFinished)
+                Ok((Self::ExpectFinished { suite, master }, Output::none()))
             }
             (Self::ExpectCertificateVerify { .. }, HandshakePayload::Finished(_)) => {
                 // docs/security.md item 1: a client certificate without proof of possession.
                 Err(PeerMisbehaved::MissingCertificateVerify.into())
             }
-            (Self::ExpectFinished, HandshakePayload::Finished(fin)) => {
-                let finished = ctx.master()?.finished_key();
-                let hash = ctx.transcript_hash()?;
+            (Self::ExpectFinished { suite, master }, HandshakePayload::Finished(fin)) => {
+                let finished = master.finished_key();
+                let hash = ctx.transcript_hash(suite);
                 let expected = finished.verify_data(Side::Client, hash.as_ref());
                 if !ct_eq(&fin.verify_data, &expected) {
                     return Err(PeerMisbehaved::BadFinished.into());
@@ -180,35 +196,35 @@ impl ServerState {
                 ctx.add_received(received);
                 // RFC 5077 §3.3: the NewSessionTicket goes before our ChangeCipherSpec.
                 if ctx.info.ticket_promised {
-                    let ticket = issue_ticket(ctx, config);
+                    let ticket = issue_ticket(ctx, config, suite, &master);
                     let lifetime_hint = if ticket.is_empty() { 0 } else { config.resumption.lifetime };
                     ctx.push_message(
                         &HandshakePayload::NewSessionTicket(NewSessionTicket { lifetime_hint, ticket }),
                         true,
                     );
                 }
-                let hash = ctx.transcript_hash()?;
+                let hash = ctx.transcript_hash(suite);
                 let verify_data = finished.verify_data(Side::Server, hash.as_ref());
                 ctx.push_change_cipher_spec();
                 ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
                 // Flight 6 ends the handshake; it is re-sent only when the client repeats
                 // flight 5 (RFC 6347 §4.2.4).
-                ctx.finish_flight(false);
-                remember_session(ctx, config);
-                ctx.connected = true;
-                Ok(Self::Connected)
+                let flight = ctx.finish_flight(false);
+                remember_session(ctx, config, suite, &master);
+                ctx.establish(master);
+                Ok((Self::Connected, Output::send(flight).established()))
             }
-            (Self::ExpectResumedFinished, HandshakePayload::Finished(fin)) => {
+            (Self::ExpectResumedFinished { suite, master }, HandshakePayload::Finished(fin)) => {
                 // RFC 5246 §7.4.9: the client's Finished covers ClientHello, ServerHello and
                 // our Finished.
-                let hash = ctx.transcript_hash()?;
-                let expected = ctx.master()?.verify_data(Side::Client, hash.as_ref());
+                let hash = ctx.transcript_hash(suite);
+                let expected = master.verify_data(Side::Client, hash.as_ref());
                 if !ct_eq(&fin.verify_data, &expected) {
                     return Err(PeerMisbehaved::BadFinished.into());
                 }
                 ctx.add_received(received);
-                ctx.connected = true;
-                Ok(Self::Connected)
+                ctx.establish(master);
+                Ok((Self::Connected, Output::none().established()))
             }
             _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
         }
@@ -237,7 +253,7 @@ fn choose_suite(
     )
 }
 
-fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello) -> Result<ServerState, Error> {
+fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello) -> Step<ServerState> {
     // DTLS version numbers count down: 0xfefd (1.2) is newer than 0xfeff (1.0).
     if hello.client_version > DTLS_1_2 {
         return Err(PeerIncompatible::UnsupportedVersion.into());
@@ -367,7 +383,7 @@ fn resume(
     hello: &ClientHello,
     stored: &StoredSession,
     extensions: Vec<Extension>,
-) -> Result<ServerState, Error> {
+) -> Step<ServerState> {
     let suite = suites::lookup(stored.suite).ok_or(PeerIncompatible::NoCommonCipherSuite)?;
     ctx.info.suite = Some(suite);
     ctx.info.session_id = hello.session_id.clone();
@@ -380,16 +396,16 @@ fn resume(
         extensions,
     };
     ctx.push_message(&HandshakePayload::ServerHello(server_hello), true);
-    ctx.resume_keys(stored)?;
-    let hash = ctx.transcript_hash()?;
-    let verify_data = ctx.master()?.verify_data(Side::Server, hash.as_ref());
+    let (keys, master) = ctx.resume_keys(suite, stored)?;
+    let hash = ctx.transcript_hash(suite);
+    let verify_data = master.verify_data(Side::Server, hash.as_ref());
     ctx.push_change_cipher_spec();
     ctx.push_message(&HandshakePayload::Finished(Finished { verify_data: verify_data.to_vec() }), true);
-    ctx.finish_flight(true);
+    let flight = ctx.finish_flight(true);
     if let Some(cache) = &config.resumption.cache {
         ctx.forget = Some(Forget::Server(cache.clone(), hello.session_id.clone()));
     }
-    Ok(ServerState::ExpectResumedFinished)
+    Ok((ServerState::ExpectResumedFinished { suite, master }, Output::send(flight).with_keys(keys)))
 }
 
 fn full_handshake(
@@ -397,7 +413,7 @@ fn full_handshake(
     config: &ServerConfig,
     hello: &ClientHello,
     mut extensions: Vec<Extension>,
-) -> Result<ServerState, Error> {
+) -> Step<ServerState> {
     let client_schemes = match find_extension(&hello.extensions, ExtensionType::SignatureAlgorithms) {
         Some(Extension::SignatureAlgorithms(s)) => s.clone(),
         _ => Vec::new(),
@@ -457,29 +473,29 @@ fn full_handshake(
         ctx.push_message(&HandshakePayload::CertificateRequest(req), true);
     }
     ctx.push_message(&HandshakePayload::ServerHelloDone, true);
-    ctx.finish_flight(true);
-    Ok(if wants_cert {
-        ServerState::ExpectCertificate { kx }
+    let flight = ctx.finish_flight(true);
+    let next = if wants_cert {
+        ServerState::ExpectCertificate { suite, kx }
     } else {
-        ServerState::ExpectClientKeyExchange { kx, client_chain: None }
-    })
+        ServerState::ExpectClientKeyExchange { suite, kx, client_chain: None }
+    };
+    Ok((next, Output::send(flight)))
 }
 
 /// Seal this handshake's session into a ticket (empty if we cannot: RFC 5077 §3.3 allows
 /// an empty ticket when the server promised one and then has none to give).
-fn issue_ticket(ctx: &Context, config: &ServerConfig) -> Vec<u8> {
+fn issue_ticket(ctx: &Context, config: &ServerConfig, suite: &SuiteInfo, master: &MasterSecret) -> Vec<u8> {
     let r = &config.resumption;
-    let sealed = r.tickets.as_ref().zip(ctx.stored_session(r.lifetime)).and_then(|(k, s)| k.seal(&s, s.issued));
-    sealed.unwrap_or_default()
+    let Some(keys) = &r.tickets else { return Vec::new() };
+    let session = ctx.stored_session(suite, master, r.lifetime);
+    keys.seal(&session, session.issued).unwrap_or_default()
 }
 
 /// Cache the session just established under its session ID, and forget it again if the
 /// connection ends in a fatal alert.
-fn remember_session(ctx: &mut Context, config: &ServerConfig) {
+fn remember_session(ctx: &mut Context, config: &ServerConfig, suite: &SuiteInfo, master: &MasterSecret) {
     let r = &config.resumption;
     let (Some(cache), Ok(id)) = (&r.cache, <[u8; 32]>::try_from(ctx.info.session_id.as_slice())) else { return };
-    if let Some(session) = ctx.stored_session(r.lifetime) {
-        cache.insert(id, session);
-        ctx.forget = Some(Forget::Server(cache.clone(), id.to_vec()));
-    }
+    cache.insert(id, ctx.stored_session(suite, master, r.lifetime));
+    ctx.forget = Some(Forget::Server(cache.clone(), id.to_vec()));
 }

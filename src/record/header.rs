@@ -41,6 +41,25 @@ impl RecordHeader {
         [self.content_type.into(), v0, v1, e0, e1, s0, s1, s2, s3, s4, s5, l0, l1]
     }
 
+    /// The header of the one record that exactly fills `datagram`, if it does (its length
+    /// field accounts for every byte after the header).
+    pub fn parse_exact(datagram: &[u8]) -> Option<Self> {
+        match datagram.first_chunk::<RECORD_HEADER_LEN>() {
+            Some(&[t, v0, v1, e0, e1, s0, s1, s2, s3, s4, s5, l0, l1])
+                if usize::from(u16::from_be_bytes([l0, l1])) + RECORD_HEADER_LEN == datagram.len() =>
+            {
+                Some(Self {
+                    content_type: ContentType::from(t),
+                    version: u16::from_be_bytes([v0, v1]),
+                    epoch: u16::from_be_bytes([e0, e1]),
+                    sequence: u64::from_be_bytes([0, 0, s0, s1, s2, s3, s4, s5]),
+                    length: u16::from_be_bytes([l0, l1]),
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// Append the 13 header bytes.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.put_slice(&self.to_bytes());

@@ -16,7 +16,7 @@ use crate::wire::{CipherSuite, NamedGroup, SrtpProtectionProfile};
 impl Session {
     /// True once the handshake completed.
     pub fn is_connected(&self) -> bool {
-        self.ctx.connected
+        self.connected
     }
 
     /// True once the session can carry no more data: we sent close_notify, the peer did,
@@ -114,7 +114,7 @@ impl Session {
     /// [`Error::HandshakeNotComplete`] before the handshake completes, and
     /// [`Error::SrtpNotNegotiated`] when it agreed no SRTP profile; neither is fatal.
     pub fn srtp_keying_material(&self) -> Result<SrtpKeyingMaterial, Error> {
-        if !self.ctx.connected {
+        if !self.connected {
             return Err(Error::HandshakeNotComplete);
         }
         let profile = self.ctx.info.srtp_profile.ok_or(Error::SrtpNotNegotiated)?;
@@ -127,7 +127,7 @@ impl Session {
     /// Fill `out` with keying material (RFC 5705) for `label` and an optional `context`.
     /// Refused before the handshake completes and for the labels TLS itself uses.
     pub fn export_keying_material(&self, out: &mut [u8], label: &[u8], context: Option<&[u8]>) -> Result<(), Error> {
-        let master = match (&self.ctx.info.master, self.ctx.connected) {
+        let master = match (&self.ctx.info.master, self.connected) {
             (Some(m), true) => m,
             _ => return Err(Error::HandshakeNotComplete),
         };

@@ -2,8 +2,10 @@
 
 mod extensions;
 mod messages;
+mod record;
 mod registry;
 
 pub use extensions::*;
 pub use messages::*;
+pub use record::*;
 pub use registry::*;

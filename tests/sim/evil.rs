@@ -138,7 +138,7 @@ impl Scripted {
     /// Append a ChangeCipherSpec; later records we seal may use epoch 1.
     pub fn push_ccs(&mut self) {
         self.push_record(0, ContentType::ChangeCipherSpec, &[1]);
-        self.records.advance_write_epoch();
+        self.records.set_write_epoch(dtls_engine::internals::wire::Epoch::DTLS12_PROTECTED);
     }
 
     /// Send the datagram built so far to the session and collect what it answers.
@@ -174,8 +174,8 @@ impl Scripted {
             let plain = if r.header.epoch == 0 {
                 body
             } else {
-                match self.records.open(&r.header, &mut body) {
-                    Ok(range) => body[range].to_vec(),
+                match self.records.open(&r.header, &mut body, 0) {
+                    Ok(()) => body,
                     Err(_) => {
                         self.undecryptable += 1;
                         self.stash.push(super::wire::datagram(std::slice::from_ref(&r)));
@@ -224,8 +224,12 @@ impl Scripted {
             MasterSecret::derive(self.suite.prf, pre_master, Some(&hash), &self.client_random, &self.server_random);
         let (write, read) =
             master.record_keys(self.suite, side, &self.client_random, &self.server_random).expect("record keys");
-        self.records.install_keys(write, read);
-        self.records.advance_read_epoch();
+        self.records.install_keys(dtls_engine::internals::record::protection::EpochKeys {
+            epoch: dtls_engine::internals::wire::Epoch::DTLS12_PROTECTED,
+            write,
+            read,
+        });
+        self.records.set_read_epoch(dtls_engine::internals::wire::Epoch::DTLS12_PROTECTED);
         self.master = Some(master);
     }
 

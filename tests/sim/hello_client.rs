@@ -292,8 +292,8 @@ impl HelloClient {
             let plain = if header.epoch == 0 {
                 body
             } else {
-                match self.records.open(&header, &mut body) {
-                    Ok(range) => body[range].to_vec(),
+                match self.records.open(&header, &mut body, 0) {
+                    Ok(()) => body,
                     Err(_) => {
                         self.undecryptable += 1;
                         continue;
@@ -384,10 +384,14 @@ impl HelloClient {
         let master = MasterSecret::derive(suite.prf, &pre_master, Some(&hash), &self.client_random, &server_random);
         let (write, read) =
             master.record_keys(suite, KeySide::Client, &self.client_random, &server_random).expect("record keys");
-        self.records.install_keys(write, read);
-        self.records.advance_read_epoch();
+        self.records.install_keys(dtls_engine::internals::record::protection::EpochKeys {
+            epoch: dtls_engine::internals::wire::Epoch::DTLS12_PROTECTED,
+            write,
+            read,
+        });
+        self.records.set_read_epoch(dtls_engine::internals::wire::Epoch::DTLS12_PROTECTED);
         self.records.seal(0, ContentType::ChangeCipherSpec, &[1], &mut out).expect("seal CCS");
-        self.records.advance_write_epoch();
+        self.records.set_write_epoch(dtls_engine::internals::wire::Epoch::DTLS12_PROTECTED);
         let verify_data = master.verify_data(KeySide::Client, &suite.prf.digest(&self.transcript)).to_vec();
         self.master = Some(master);
         self.push_message(&HandshakePayload::Finished(Finished { verify_data }), 1, &mut out);

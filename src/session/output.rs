@@ -1,0 +1,95 @@
+//! The session's outputs: carrying out a handshake transition's [`Output`] (keys, flight,
+//! completion), sealing flights and alerts into datagrams, and ending the session on a fatal
+//! error. Nothing here reads from the network.
+
+use std::time::Instant;
+
+use super::{Event, Session};
+use crate::codec::Codec;
+use crate::error::Error;
+use crate::handshake::flight::Flight;
+use crate::handshake::output::{Outgoing, Output};
+use crate::wire::{Alert, AlertDescription, AlertLevel, ContentType};
+
+impl Session {
+    /// Carry out what a handshake transition asked for, in this order: install the keys of
+    /// the new epoch, send the flight (arming its retransmission timer if it waits for a
+    /// reply; RFC 6347 §4.2.4), then complete the handshake.
+    pub(super) fn apply(&mut self, now: Instant, output: Output) -> Result<(), Error> {
+        if let Some(keys) = output.keys {
+            self.records.install_keys(keys);
+        }
+        if let Some(Outgoing { flight, expects_reply }) = output.send {
+            self.flight = flight;
+            self.rto = self.ctx.config().initial_rto;
+            // Sealing it switches our write epoch where its ChangeCipherSpec says so.
+            self.emit_flight(now)?;
+            self.retransmit_at = expects_reply.then(|| now + self.rto);
+        }
+        if output.established {
+            self.establish(now);
+        }
+        Ok(())
+    }
+
+    fn establish(&mut self, now: Instant) {
+        self.connected = true;
+        self.stats.handshake_completed = Some(now);
+        self.deadline = None;
+        if self.retransmit_at.is_some() {
+            // Our last flight waited for a reply and the peer's Finished is that reply
+            // (the client's flight 5 in a full handshake, the server's flight in an
+            // abbreviated one): it has our flight. A last flight without a timer (the
+            // server's flight 6, the client's Finished when resuming) is kept, to be
+            // re-sent if the peer repeats its own (RFC 6347 §4.2.4).
+            self.retransmit_at = None;
+            self.flight = Flight::default();
+        }
+        // Release what only the handshake needed, spare buffers included: an idle
+        // established session holds no buffer; the first records after the handshake
+        // refill the pool, and from then on send, receive and recycle reuse it.
+        self.early = Vec::new();
+        self.scratch = Vec::new();
+        self.reassembler.clear();
+        self.pool.trim(0);
+        self.events.push_back(Event::Connected);
+    }
+
+    pub(super) fn emit_flight(&mut self, now: Instant) -> Result<(), Error> {
+        let mtu = self.ctx.config().mtu;
+        self.flight.emit(&mut self.records, mtu, &mut self.pool, &mut self.transmits)?;
+        self.flight_sent_at = Some(now);
+        Ok(())
+    }
+
+    pub(super) fn send_alert(&mut self, level: AlertLevel, description: AlertDescription) {
+        let mut body = Vec::with_capacity(2);
+        Alert { level, description }.encode(&mut body);
+        let epoch = self.records.write_epoch();
+        let mut dgram = self.pool.take(64);
+        if self.records.seal(epoch, ContentType::Alert, &body, &mut dgram).is_ok() {
+            self.transmits.push_back(dgram);
+        }
+    }
+
+    /// Record a fatal error: send its alert, stop every timer, refuse further input.
+    pub(super) fn fail(&mut self, now: Instant, e: Error) -> Error {
+        if !self.failed {
+            if let Some(alert) = e.alert() {
+                self.send_alert(AlertLevel::Fatal, alert);
+            }
+            // RFC 5246 §7.2.2: a session ended by a fatal alert, sent or received, must not
+            // be resumed.
+            if (e.alert().is_some() || matches!(e, Error::AlertReceived(_)))
+                && let Some(forget) = self.ctx.forget.take()
+            {
+                forget.forget();
+            }
+            self.failed = true;
+            self.retransmit_at = None;
+            self.deadline = None;
+            self.stats.destroyed.get_or_insert(now);
+        }
+        e
+    }
+}

@@ -44,38 +44,40 @@ mod extensions;
 // Internals only (reached through `internals`): exempt from `missing_docs`.
 #[allow(missing_docs)]
 mod handshake;
+mod key;
 mod keylog;
 mod pool;
 // Internals only (reached through `internals`): exempt from `missing_docs`.
 #[allow(missing_docs)]
 mod record;
+mod registry;
 mod resumption;
 mod session;
 mod stats;
 // Internals only (reached through `internals`): exempt from `missing_docs`.
 #[allow(missing_docs)]
 mod suites;
+mod verify;
 mod wire;
 
 pub use config::{
     ClientAuth, ClientConfig, ClientConfigBuilder, DEFAULT_GROUPS, DEFAULT_MTU, DEFAULT_SESSION_CACHE,
     DEFAULT_SESSION_LIFETIME, MAX_MTU, MIN_MTU, ServerConfig, ServerConfigBuilder,
 };
-pub use crypto::fingerprint::{FingerprintVerifier, fingerprint_sha256};
-pub use crypto::sign::{KeyAlgorithm, SigningKey};
-pub use crypto::verify::{
-    AcceptAnyClientCert, AcceptAnyServerCert, ClientCertVerifier, ServerCertVerifier, WebPkiClientVerifier,
-    WebPkiServerVerifier,
-};
 pub use endpoint::{ConnectError, Endpoint, EndpointConfig, EndpointEvent, EndpointState, HelloPolicy, SessionHandle};
 pub use error::{CertificateError, Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
 pub use extensions::srtp::SrtpKeyingMaterial;
+pub use key::{KeyAlgorithm, SigningKey};
 pub use keylog::{KeyLog, KeyLogFile};
+pub use registry::{AlertDescription, CipherSuite, NamedGroup, SignatureScheme, SrtpProtectionProfile};
 pub use resumption::ClientSessionStore;
 pub use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 pub use session::{CipherInfo, Event, Session, Transmit};
 pub use stats::{EndpointStats, SessionStats};
-pub use wire::{AlertDescription, CipherSuite, NamedGroup, SignatureScheme, SrtpProtectionProfile};
+pub use verify::{
+    AcceptAnyClientCert, AcceptAnyServerCert, ClientCertVerifier, FingerprintVerifier, ServerCertVerifier,
+    WebPkiClientVerifier, WebPkiServerVerifier, fingerprint_sha256,
+};
 
 /// Engine internals for this repository's own tests, fuzz targets, BoGo shim, benches and the
 /// `dtls` tool: wire codecs, record layer, handshake pieces, crypto primitives. Not part of the

@@ -9,8 +9,8 @@ use crate::registry::NamedGroup;
 macro_rules! common_setters {
     () => {
         /// Cipher suites in preference order. Every suite must be one this engine implements
-        /// ([`suites::ALL_SUITES`](crate::suites::ALL_SUITES)): an unsupported one is not
-        /// dropped but makes `build()` fail with `Error::InvalidConfig`.
+        /// (the six ECDHE suites of [`CipherSuite`](crate::CipherSuite)): an unsupported one
+        /// is not dropped but makes `build()` fail with `Error::InvalidConfig`.
         pub fn cipher_suites(mut self, suites: &[crate::registry::CipherSuite]) -> Self {
             let list: Vec<_> = suites.iter().filter_map(|s| crate::suites::lookup(*s)).collect();
             if list.len() != suites.len() {

@@ -82,6 +82,9 @@ pub use verify::{
 /// Engine internals for this repository's own tests, fuzz targets, BoGo shim, benches and the
 /// `dtls` tool: wire codecs, record layer, handshake pieces, crypto primitives. Not part of the
 /// public API: no semver promise, anything here may change or go in any release.
+// Nothing public at the crate root may be reachable through these globs (rustdoc would write a
+// page for it under `internals/`): the root's items live in their own modules (`registry`,
+// `key`, `verify`, ...), and `wire` re-exports the registry enums `pub(crate)` only.
 #[doc(hidden)]
 pub mod internals {
     /// The byte codec (`Codec`, `Reader`).
@@ -92,7 +95,8 @@ pub mod internals {
     pub mod cookie {
         pub use crate::cookie::*;
     }
-    /// Crypto primitives: AEAD, key exchange, PRF, RNG, signing, verification.
+    /// Crypto primitives: AEAD, key exchange, PRF, RNG, signature verification, certificate
+    /// loading.
     pub mod crypto {
         pub use crate::crypto::*;
     }
@@ -108,7 +112,7 @@ pub mod internals {
     pub mod suites {
         pub use crate::suites::*;
     }
-    /// Wire messages, extensions and registries.
+    /// Wire messages, extensions and the protocol-only registries.
     pub mod wire {
         pub use crate::wire::*;
     }

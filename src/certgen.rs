@@ -4,8 +4,8 @@
 
 use rustls_pki_types::CertificateDer;
 
-use crate::crypto::fingerprint::fingerprint_sha256;
 use crate::error::Error;
+use crate::verify::fingerprint_sha256;
 
 /// A fresh certificate, its private key, and its SHA-256 fingerprint.
 #[derive(Clone)]
@@ -47,10 +47,10 @@ mod tests {
     #[test]
     fn generated_certificate_loads_and_matches_its_fingerprint() {
         let c = generate_self_signed(&["localhost"]).unwrap();
-        let loaded = crate::crypto::sign::load_certificates(c.cert_pem.as_bytes()).unwrap();
+        let loaded = crate::crypto::load_certificates(c.cert_pem.as_bytes()).unwrap();
         assert_eq!(loaded[0], c.cert_der);
-        let key = crate::crypto::sign::SigningKey::from_pem(c.key_pem.as_bytes()).unwrap();
-        assert_eq!(key.algorithm(), crate::crypto::sign::KeyAlgorithm::EcdsaP256);
-        assert!(crate::crypto::fingerprint::FingerprintVerifier::new(&c.fingerprint).is_ok());
+        let key = crate::key::SigningKey::from_pem(c.key_pem.as_bytes()).unwrap();
+        assert_eq!(key.algorithm(), crate::key::KeyAlgorithm::EcdsaP256);
+        assert!(crate::verify::FingerprintVerifier::new(&c.fingerprint).is_ok());
     }
 }

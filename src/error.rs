@@ -7,7 +7,7 @@
 
 use core::fmt;
 
-use crate::wire::AlertDescription;
+use crate::registry::AlertDescription;
 
 /// A message could not be parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -262,7 +262,7 @@ fn sni_selects_certificate_and_is_visible_to_the_server() {
     p.expect_handshake(DEADLINE);
     assert_eq!(p.server.session.server_name(), Some("rsa.test"));
     let leaf = p.client.session.peer_certificates().unwrap()[0].clone();
-    let rsa = dtls_engine::internals::crypto::sign::load_certificates(pki.rsa_cert_pem.as_bytes()).unwrap();
+    let rsa = dtls_engine::internals::crypto::load_certificates(pki.rsa_cert_pem.as_bytes()).unwrap();
     assert_eq!(leaf, rsa[0]);
     assert!(p.client.session.cipher().unwrap().standard_name.contains("RSA"));
 }
@@ -270,7 +270,7 @@ fn sni_selects_certificate_and_is_visible_to_the_server() {
 #[test]
 fn fingerprint_pinning() {
     let pki = sim_pki();
-    let server_cert = dtls_engine::internals::crypto::sign::load_certificates(pki.server_cert_pem.as_bytes()).unwrap();
+    let server_cert = dtls_engine::internals::crypto::load_certificates(pki.server_cert_pem.as_bytes()).unwrap();
     let good = fingerprint_sha256(&server_cert[0]);
     let mut p = pair(ClientConfig::builder().pin_fingerprint(&good).unwrap(), server());
     p.expect_handshake(DEADLINE);
@@ -290,7 +290,7 @@ fn fingerprint_pinning() {
 #[test]
 fn client_fingerprint_pinning() {
     let pki = sim_pki();
-    let client_cert = dtls_engine::internals::crypto::sign::load_certificates(pki.client_cert_pem.as_bytes()).unwrap();
+    let client_cert = dtls_engine::internals::crypto::load_certificates(pki.client_cert_pem.as_bytes()).unwrap();
     let pinned = |fingerprint: &str| {
         let pin = FingerprintVerifier::new(fingerprint).unwrap();
         server().client_auth(ClientAuth::Required(std::sync::Arc::new(pin)))
@@ -316,7 +316,7 @@ fn client_fingerprint_pinning() {
 #[test]
 fn server_key_from_der_through_the_reexported_private_key_der() {
     let pki = sim_pki();
-    let chain = dtls_engine::internals::crypto::sign::load_certificates(pki.server_cert_pem.as_bytes()).unwrap();
+    let chain = dtls_engine::internals::crypto::load_certificates(pki.server_cert_pem.as_bytes()).unwrap();
     let der = rcgen::KeyPair::from_pem(&pki.server_key_pem).unwrap().serialize_der();
     let key: dtls_engine::PrivateKeyDer<'static> = dtls_engine::PrivateKeyDer::try_from(der).unwrap();
     let key = dtls_engine::SigningKey::from_der(key).unwrap();

@@ -31,10 +31,10 @@ use std::time::Instant;
 use dtls_engine::internals::codec::Codec;
 use dtls_engine::internals::handshake::fragment::{HandshakeHeader, encode_fragment};
 use dtls_engine::internals::record::protection::RecordLayer;
-use dtls_engine::internals::wire::{
-    CipherSuite, ClientHello, ContentType, DTLS_1_2, Extension, ExtensionType, HandshakeType, SignatureScheme,
+use dtls_engine::internals::wire::{ClientHello, ContentType, DTLS_1_2, Extension, ExtensionType, HandshakeType};
+use dtls_engine::{
+    CipherSuite, Endpoint, EndpointConfig, EndpointEvent, ServerConfig, SignatureScheme, SrtpProtectionProfile,
 };
-use dtls_engine::{Endpoint, EndpointConfig, EndpointEvent, ServerConfig, SrtpProtectionProfile};
 use sim::hello_client::{
     HANDSHAKE_HEADER_LEN, HelloClient, RECORD_HEADER_LEN, extension_types, extensions, hello_datagrams, hello_layout,
     hello_verify_cookie, unhex, with_cookie, without_extensions,

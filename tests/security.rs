@@ -14,10 +14,12 @@ use dtls_engine::internals::codec::Codec;
 use dtls_engine::internals::handshake::fragment::{HandshakeHeader, encode_fragment};
 use dtls_engine::internals::suites;
 use dtls_engine::internals::wire::{
-    AlertDescription, AlertLevel, CipherSuite, ClientHello, ContentType, DTLS_1_0, HandshakePayload, HandshakeType,
-    HelloVerifyRequest, NamedGroup,
+    AlertLevel, ClientHello, ContentType, DTLS_1_0, HandshakePayload, HandshakeType, HelloVerifyRequest,
 };
-use dtls_engine::{ClientConfig, Error, PeerIncompatible, PeerMisbehaved, ServerConfig, Session};
+use dtls_engine::{
+    AlertDescription, CipherSuite, ClientConfig, Error, NamedGroup, PeerIncompatible, PeerMisbehaved, ServerConfig,
+    Session,
+};
 use sim::evil::{ClientFlight5, EvilClient, EvilServer, evil_client_hello, sim_client_identity};
 use sim::wire::{Record, datagram, handshake_body, has_fatal, plaintext_alerts, plaintext_handshake, records};
 use sim::{CLIENT_ADDR, Flight, LinkConfig, Pair, SERVER_ADDR, SIM_HANDSHAKE_TIMEOUT, Side, sim_pki};
@@ -92,7 +94,7 @@ fn client_certificate_verify_by_another_key_is_refused() {
     let mut evil = EvilClient::new(mutual_server_config());
     evil.run_to_flight_4();
     let (chain, _key) = sim_client_identity();
-    let other = dtls_engine::internals::crypto::SigningKey::from_pem(sim_pki().server_key_pem.as_bytes()).expect("key");
+    let other = dtls_engine::SigningKey::from_pem(sim_pki().server_key_pem.as_bytes()).expect("key");
     evil.send_flight_5(ClientFlight5 {
         certificate: Some(chain),
         certificate_verify: Some(other),

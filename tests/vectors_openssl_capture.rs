@@ -14,7 +14,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use dtls_engine::CertificateDer;
 use dtls_engine::internals::codec::Codec;
 use dtls_engine::internals::crypto::verify_signature;
 use dtls_engine::internals::handshake::fragment::parse_fragments;
@@ -25,9 +24,10 @@ use dtls_engine::internals::record::protection::{Discard, EpochKeys, RecordLayer
 use dtls_engine::internals::suites::{SuiteInfo, lookup};
 use dtls_engine::internals::wire::Epoch;
 use dtls_engine::internals::wire::{
-    Alert, AlertDescription, AlertLevel, ChangeCipherSpec, CipherSuite, ClientHello, ContentType, DTLS_1_0, DTLS_1_2,
-    Extension, ExtensionType, HandshakePayload, HandshakeType, NamedGroup, ServerKeyExchange, find_extension,
+    Alert, AlertLevel, ChangeCipherSpec, ClientHello, ContentType, DTLS_1_0, DTLS_1_2, Extension, ExtensionType,
+    HandshakePayload, HandshakeType, ServerKeyExchange, find_extension,
 };
+use dtls_engine::{AlertDescription, CertificateDer, CipherSuite, NamedGroup};
 
 /// What each capture is meant to show; the test checks the capture really is that.
 struct Expect {

@@ -2,7 +2,7 @@
 //! `CheckHandshakeProperties`), against what the session reports through its public API.
 
 use dtls_engine::Session;
-use dtls_engine::internals::crypto::sign::load_certificates;
+use dtls_engine::internals::crypto::load_certificates;
 
 use crate::Failure;
 use crate::flags::Opts;

@@ -11,7 +11,7 @@ use ring::agreement;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
-use crate::wire::NamedGroup;
+use crate::registry::NamedGroup;
 
 /// The groups we can do ECDHE with, in our order of preference.
 pub const SUPPORTED_GROUPS: &[NamedGroup] = &[NamedGroup::X25519, NamedGroup::Secp256r1, NamedGroup::Secp384r1];

@@ -1,30 +1,25 @@
-//! Cryptographic primitives for the handshake: the per-session deterministic RNG, the TLS 1.2
-//! PRF and transcript hash, ECDHE key exchange, our signing keys, and verification of the
-//! peer's certificates and signatures.
+//! Cryptographic primitives: the per-session deterministic RNG, the TLS 1.2 PRF and transcript
+//! hash, ECDHE key exchange, the AEAD keys of record protection, verification of the peer's
+//! signatures, and loading certificates.
 //!
-//! This module owns every call into `ring`, `rustls-webpki` and `x509-parser`. It must never
-//! use global randomness (every operation that needs randomness takes the session's RNG), read
-//! the clock (verifiers are given `now`), do I/O, or panic on anything the peer sent.
-//! AEAD record protection lives elsewhere.
+//! This module owns the `ring` and `rustls-webpki` calls of these primitives; our private keys
+//! (module `key`) and the certificate chain verifiers (module `verify`) are built on them and
+//! make their own. It must never use global randomness (every operation that needs randomness
+//! takes the session's RNG), read the clock, do I/O, or panic on anything the peer sent.
 
 pub mod aead;
-mod der;
-pub mod fingerprint;
+pub(crate) mod der;
 pub mod kx;
 pub mod pem;
 pub mod prf;
 pub mod rng;
-pub mod sign;
 pub mod verify;
 
 pub use kx::KeyExchange;
+pub use pem::load_certificates;
 pub use prf::{PrfHash, TranscriptHash, prf};
 pub use rng::{DetRng, SessionRng};
-pub use sign::{KeyAlgorithm, SigningKey, load_certificates};
-pub use verify::{
-    AcceptAnyClientCert, AcceptAnyServerCert, ClientCertVerifier, ServerCertVerifier, WebPkiClientVerifier,
-    WebPkiServerVerifier, verify_signature,
-};
+pub use verify::verify_signature;
 
 /// Constant-time equality for MACs, Finished values, fingerprints and key names: the time
 /// taken depends on the lengths (which are public) but not on where the bytes differ.

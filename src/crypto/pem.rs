@@ -1,5 +1,11 @@
-//! PEM encoding (RFC 7468) of certificates for display and export. Decoding is done by
-//! `rustls-pki-types`; this only writes.
+//! Certificates in and out: loading a chain given as PEM (RFC 7468) or DER, and PEM
+//! encoding for display and export. PEM decoding itself is done by `rustls-pki-types`.
+
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+
+use crate::crypto::der;
+use crate::error::Error;
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -33,6 +39,25 @@ pub fn encode(label: &str, der: &[u8]) -> String {
     out
 }
 
+/// Load certificates: PEM with one or more `CERTIFICATE` blocks (other sections skipped), or a
+/// single DER certificate.
+pub fn load_certificates(pem_or_der: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
+    if pem_or_der.first() == Some(&der::SEQUENCE) {
+        // One DER certificate: a single SEQUENCE spanning the whole input.
+        return match der::read_tlv(pem_or_der) {
+            Some((_, _, [])) => Ok(vec![CertificateDer::from(pem_or_der.to_vec())]),
+            _ => Err(Error::InvalidConfig("malformed DER certificate".into())),
+        };
+    }
+    let certs = CertificateDer::pem_slice_iter(pem_or_der)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::InvalidConfig(format!("malformed PEM certificate: {e}")))?;
+    if certs.is_empty() {
+        return Err(Error::InvalidConfig("no CERTIFICATE found in the PEM input".into()));
+    }
+    Ok(certs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,11 +71,23 @@ mod tests {
 
     #[test]
     fn pem_round_trips_through_pki_types() {
-        use rustls_pki_types::CertificateDer;
-        use rustls_pki_types::pem::PemObject;
         let der: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
         let pem = encode("CERTIFICATE", &der);
         let back = CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
         assert_eq!(back.as_ref(), &der[..]);
+    }
+
+    #[test]
+    fn certificates_load_from_pem_and_der() {
+        let p256 = include_bytes!("../../tests/fixtures/keys/p256-cert.pem");
+        let p256_der = include_bytes!("../../tests/fixtures/keys/p256-cert.der");
+        let chain = [&p256[..], b"\n", &include_bytes!("../../tests/fixtures/chain/server.pem")[..]].concat();
+        let certs = load_certificates(&chain).unwrap();
+        assert_eq!(certs.len(), 2);
+        let der = load_certificates(p256_der).unwrap();
+        assert_eq!(der, vec![certs[0].clone()]);
+        assert!(load_certificates(&p256_der[..100]).is_err());
+        assert!(load_certificates(include_bytes!("../../tests/fixtures/keys/p256-pkcs8.pem")).is_err());
+        assert!(load_certificates(b"").is_err());
     }
 }

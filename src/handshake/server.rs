@@ -22,7 +22,6 @@ use crate::config::{ClientAuth, Identity, ServerConfig};
 use crate::cookie::{self, AddressValidated};
 use crate::crypto::ct_eq;
 use crate::crypto::kx::KeyExchange;
-use crate::crypto::sign::KeyAlgorithm;
 use crate::crypto::verify::verify_signature;
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::extensions::{alpn, srtp};
@@ -31,6 +30,7 @@ use crate::handshake::context::Context;
 use crate::handshake::key_schedule::{MasterSecret, Side};
 use crate::handshake::output::{Output, Step};
 use crate::handshake::reassembler::HandshakeMessage;
+use crate::key::KeyAlgorithm;
 use crate::resumption::{Forget, StoredSession};
 use crate::suites::{self, AuthKind, SuiteInfo};
 use crate::wire::{

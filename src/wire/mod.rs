@@ -9,3 +9,7 @@ pub use extensions::*;
 pub use messages::*;
 pub use record::*;
 pub use registry::*;
+// The public registries are defined in `crate::registry`; their `Codec` impls live in
+// `registry` here. Re-exported crate-wide only, so that the message code and its users name
+// them alongside the internal ones, and so that `internals::wire` does not publish them twice.
+pub(crate) use crate::registry::{AlertDescription, CipherSuite, NamedGroup, SignatureScheme, SrtpProtectionProfile};

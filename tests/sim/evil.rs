@@ -11,17 +11,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use dtls_engine::internals::codec::Codec;
-use dtls_engine::internals::crypto::{DetRng, KeyExchange, SigningKey, load_certificates};
+use dtls_engine::internals::crypto::{DetRng, KeyExchange, load_certificates};
 use dtls_engine::internals::handshake::key_schedule::{MasterSecret, Side as KeySide};
 use dtls_engine::internals::handshake::reassembler::{HandshakeMessage, Reassembler};
 use dtls_engine::internals::record::protection::RecordLayer;
 use dtls_engine::internals::suites::{self, SuiteInfo};
 use dtls_engine::internals::wire::{
-    Alert, CertificateMsg, CertificateVerify, CipherSuite, ClientHello, ClientKeyExchange, ContentType, DTLS_1_2,
-    EcPointFormat, EcdheParams, Extension, Finished, HandshakePayload, NamedGroup, ServerHello, ServerKeyExchange,
-    SignatureScheme,
+    Alert, CertificateMsg, CertificateVerify, ClientHello, ClientKeyExchange, ContentType, DTLS_1_2, EcPointFormat,
+    EcdheParams, Extension, Finished, HandshakePayload, ServerHello, ServerKeyExchange,
 };
-use dtls_engine::{CertificateDer, ClientConfig, Error, Event, ServerConfig, Session};
+use dtls_engine::{
+    CertificateDer, CipherSuite, ClientConfig, Error, Event, NamedGroup, ServerConfig, Session, SignatureScheme,
+    SigningKey,
+};
 
 use super::wire::{handshake_body, payload_body, records};
 use super::{CLIENT_ADDR, SERVER_ADDR, sim_pki};

@@ -25,9 +25,9 @@ use dtls_engine::internals::record::header::Deframer;
 use dtls_engine::internals::record::protection::RecordLayer;
 use dtls_engine::internals::suites::{self, SuiteInfo};
 use dtls_engine::internals::wire::{
-    Alert, ClientKeyExchange, ContentType, Finished, HandshakePayload, HandshakeType, NamedGroup, ServerHello,
+    Alert, ClientKeyExchange, ContentType, Finished, HandshakePayload, HandshakeType, ServerHello,
 };
-use dtls_engine::{Endpoint, EndpointEvent, Event, SessionHandle};
+use dtls_engine::{Endpoint, EndpointEvent, Event, NamedGroup, SessionHandle};
 
 use super::wire::handshake_body;
 

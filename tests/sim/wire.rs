@@ -2,12 +2,11 @@
 //! real session sent: records (cleartext headers), handshake fragments and whole messages.
 //! Uses the crate's own codec types; knows nothing about keys.
 
+use dtls_engine::AlertDescription;
 use dtls_engine::internals::codec::Codec;
 use dtls_engine::internals::handshake::fragment::{HandshakeHeader, encode_fragment, parse_fragments};
 use dtls_engine::internals::record::header::{Deframer, RecordHeader};
-use dtls_engine::internals::wire::{
-    Alert, AlertDescription, AlertLevel, ContentType, DTLS_1_2, HandshakePayload, HandshakeType,
-};
+use dtls_engine::internals::wire::{Alert, AlertLevel, ContentType, DTLS_1_2, HandshakePayload, HandshakeType};
 
 /// One record of a datagram, body still protected if its epoch has keys.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dtls_engine::certgen::generate_self_signed;
-use dtls_engine::internals::crypto::sign::load_certificates;
+use dtls_engine::internals::crypto::load_certificates;
 use dtls_engine::internals::profile_by_name;
 use dtls_engine::{
     AcceptAnyClientCert, ClientAuth, ClientConfig, ClientConfigBuilder, KeyLogFile, ServerConfig, ServerConfigBuilder,

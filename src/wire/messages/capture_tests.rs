@@ -8,7 +8,9 @@
 
 use super::tests::hex;
 use super::*;
-use crate::wire::{ContentType, EcPointFormat, ExtensionType, find_extension};
+use crate::wire::{
+    CipherSuite, ContentType, EcPointFormat, Extension, ExtensionType, NamedGroup, SignatureScheme, find_extension,
+};
 
 const C2S_01: &str = include_str!("../../../vectors/captures/openssl-hello/c2s-01.hex");
 const C2S_02: &str = include_str!("../../../vectors/captures/openssl-hello/c2s-02.hex");

@@ -2,9 +2,13 @@
 //! Byte-layout, round-trip and hostile-input tests for the handshake message bodies.
 
 use proptest::prelude::*;
+use rustls_pki_types::CertificateDer;
 
 use super::*;
-use crate::wire::{ExtensionType, find_extension, read_extensions};
+use crate::wire::{
+    CipherSuite, ClientCertificateType, Extension, ExtensionType, NamedGroup, SignatureScheme, find_extension,
+    put_extensions, read_extensions,
+};
 
 /// Decode a hex string, ignoring whitespace.
 pub(crate) fn hex(s: &str) -> Vec<u8> {

@@ -1,5 +1,5 @@
 //! Compiled only under `#[cfg(test)]` (declared so by the parent module): unwraps here are test assertions.
-//! Tests of `config.rs`: what a client configuration demands of server authentication.
+//! Tests of `client.rs`: what a client configuration demands of server authentication.
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 
@@ -31,7 +31,7 @@ fn roots_without_server_name_do_not_build() {
     assert!(text.starts_with("root certificates given but no server_name"), "{text}");
     assert!(text.contains("dangerous_skip_server_name_check()"), "{text}");
 
-    let der = crate::crypto::sign::load_certificates(ca_pem().as_bytes()).unwrap();
+    let der = crate::crypto::load_certificates(ca_pem().as_bytes()).unwrap();
     let text = config_error(ClientConfig::builder().root_certificates(der).unwrap());
     assert!(text.starts_with("root certificates given but no server_name"), "{text}");
 }
@@ -92,7 +92,7 @@ fn a_custom_verifier_can_require_a_name() {
     assert!(text.starts_with("the server certificate verifier checks names but no server_name"), "{text}");
     assert!(ClientConfig::builder().verifier(Arc::new(NameChecking)).server_name("good.example").build().is_ok());
 
-    let roots = crate::crypto::sign::load_certificates(ca_pem().as_bytes()).unwrap();
+    let roots = crate::crypto::load_certificates(ca_pem().as_bytes()).unwrap();
     let webpki = Arc::new(WebPkiServerVerifier::new(roots).unwrap());
     assert!(ClientConfig::builder().verifier(webpki).build().is_err());
 }

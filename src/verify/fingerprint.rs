@@ -5,8 +5,8 @@
 use ring::digest::{SHA256, digest};
 use rustls_pki_types::{CertificateDer, UnixTime};
 
-use crate::crypto::verify::{ClientCertVerifier, ServerCertVerifier};
 use crate::error::{CertificateError, Error};
+use crate::verify::{ClientCertVerifier, ServerCertVerifier};
 
 /// The SHA-256 fingerprint of a certificate as `sha-256 AB:CD:...` (uppercase hex).
 pub fn fingerprint_sha256(cert: &CertificateDer<'_>) -> String {

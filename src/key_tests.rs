@@ -1,14 +1,17 @@
 //! Compiled only under `#[cfg(test)]` (declared so by the parent module): unwraps here are test assertions.
-//! Tests of `sign.rs` with keys the OpenSSL CLI wrote (tests/fixtures/keys, see its README).
+//! Tests of `key.rs` with keys the OpenSSL CLI wrote (tests/fixtures/keys, see its README).
+
+use rustls_pki_types::CertificateDer;
 
 use super::*;
+use crate::crypto::load_certificates;
 use crate::crypto::rng::DetRng;
 use crate::crypto::verify::verify_signature;
 use crate::error::PeerMisbehaved;
 
 macro_rules! fixture {
     ($name:literal) => {
-        include_bytes!(concat!("../../tests/fixtures/keys/", $name))
+        include_bytes!(concat!("../tests/fixtures/keys/", $name))
     };
 }
 
@@ -122,17 +125,4 @@ fn from_der_accepts_pkcs8_from_rcgen() {
     let key = SigningKey::from_der(der).unwrap();
     assert_eq!(key.algorithm(), KeyAlgorithm::EcdsaP256);
     assert!(format!("{key:?}").contains("EcdsaP256"));
-}
-
-#[test]
-fn certificates_load_from_pem_and_der() {
-    let chain =
-        [&fixture!("p256-cert.pem")[..], b"\n", &include_bytes!("../../tests/fixtures/chain/server.pem")[..]].concat();
-    let certs = load_certificates(&chain).unwrap();
-    assert_eq!(certs.len(), 2);
-    let der = load_certificates(fixture!("p256-cert.der")).unwrap();
-    assert_eq!(der, vec![certs[0].clone()]);
-    assert!(load_certificates(&fixture!("p256-cert.der")[..100]).is_err());
-    assert!(load_certificates(fixture!("p256-pkcs8.pem")).is_err());
-    assert!(load_certificates(b"").is_err());
 }

@@ -1,7 +1,8 @@
 //! Our private keys: loading them in every form OpenSSL writes, and signing handshake messages
-//! (ServerKeyExchange, CertificateVerify) with them. Also loading our certificate chain.
+//! (ServerKeyExchange, CertificateVerify) with them. Our certificate chains are loaded by
+//! `crate::crypto::load_certificates`.
 //!
-//! This module owns our private keys. It must never print or expose key material (`Debug`
+//! This module owns our private keys and every `ring` signing call. It must never print or expose key material (`Debug`
 //! shows the algorithm only), never draw randomness from anywhere but the RNG it is given, and
 //! never sign with a scheme the key does not support.
 
@@ -10,12 +11,12 @@ use core::fmt;
 use rand_core::RngCore;
 use ring::rand::SecureRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
+use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::crypto::der;
 use crate::error::Error;
-use crate::wire::SignatureScheme;
+use crate::registry::SignatureScheme;
 
 /// The kind of a [`SigningKey`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -277,25 +278,6 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Load certificates: PEM with one or more `CERTIFICATE` blocks (other sections skipped), or a
-/// single DER certificate.
-pub fn load_certificates(pem_or_der: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
-    if pem_or_der.first() == Some(&der::SEQUENCE) {
-        // One DER certificate: a single SEQUENCE spanning the whole input.
-        return match der::read_tlv(pem_or_der) {
-            Some((_, _, [])) => Ok(vec![CertificateDer::from(pem_or_der.to_vec())]),
-            _ => Err(config_err("malformed DER certificate")),
-        };
-    }
-    let certs = CertificateDer::pem_slice_iter(pem_or_der)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| config_err(format!("malformed PEM certificate: {e}")))?;
-    if certs.is_empty() {
-        return Err(config_err("no CERTIFICATE found in the PEM input"));
-    }
-    Ok(certs)
-}
-
 #[cfg(test)]
-#[path = "sign_tests.rs"]
+#[path = "key_tests.rs"]
 mod tests;

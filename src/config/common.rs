@@ -1,0 +1,187 @@
+//! The settings both roles share, and the builder state behind them: suites, groups,
+//! signature schemes, MTU, retransmission timers (RFC 6347 §4.2.4.1), resource caps, ALPN,
+//! DTLS-SRTP, key logging, the RNG seed and the wall clock. Validated once, by `build()`.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustls_pki_types::UnixTime;
+
+use crate::crypto::rng::DetRng;
+use crate::error::Error;
+use crate::keylog::KeyLog;
+use crate::registry::{NamedGroup, SignatureScheme, SrtpProtectionProfile};
+use crate::suites::{self, SuiteInfo};
+
+/// Default path MTU: the largest datagram we send.
+pub const DEFAULT_MTU: usize = 1200;
+/// Smallest MTU we accept.
+pub const MIN_MTU: usize = 256;
+/// Largest MTU we accept.
+pub const MAX_MTU: usize = 65535;
+
+/// Signature schemes we can verify, in the order we offer them (RFC 5246 §7.4.1.4.1).
+pub use crate::crypto::verify::SUPPORTED_SCHEMES as VERIFY_SCHEMES;
+
+/// Default key exchange groups, in preference order.
+pub static DEFAULT_GROUPS: &[NamedGroup] = &[NamedGroup::X25519, NamedGroup::Secp256r1, NamedGroup::Secp384r1];
+
+/// A source of wall-clock time, used only to check certificate validity periods.
+pub type TimeSource = Arc<dyn Fn() -> UnixTime + Send + Sync>;
+
+/// Settings shared by both roles.
+pub struct CommonConfig {
+    pub(crate) suites: Vec<&'static SuiteInfo>,
+    pub(crate) groups: Vec<NamedGroup>,
+    /// The signature schemes accepted from the peer, in preference order.
+    pub(crate) verify_schemes: Vec<SignatureScheme>,
+    pub(crate) mtu: usize,
+    pub(crate) initial_rto: Duration,
+    pub(crate) max_rto: Duration,
+    pub(crate) handshake_timeout: Duration,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) require_ems: bool,
+    pub(crate) max_message_len: usize,
+    pub(crate) max_reassembly_bytes: usize,
+    pub(crate) max_early_records: usize,
+    pub(crate) max_queued: usize,
+    pub(crate) time: TimeSource,
+    pub(crate) alpn_protocols: Vec<Vec<u8>>,
+    pub(crate) srtp_profiles: Vec<SrtpProtectionProfile>,
+    /// Fail the handshake unless an SRTP profile is agreed (RFC 5764 §4.1.1).
+    pub(crate) require_srtp: bool,
+    pub(crate) key_log: Option<Arc<dyn KeyLog>>,
+    rng: Mutex<DetRng>,
+}
+
+impl core::fmt::Debug for CommonConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CommonConfig")
+            .field("suites", &self.suites.iter().map(|s| s.iana_name).collect::<Vec<_>>())
+            .field("groups", &self.groups)
+            .field("mtu", &self.mtu)
+            .field("initial_rto", &self.initial_rto)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("require_ems", &self.require_ems)
+            .field("alpn_protocols", &self.alpn_protocols)
+            .field("srtp_profiles", &self.srtp_profiles)
+            .field("require_srtp", &self.require_srtp)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CommonConfig {
+    /// A fresh RNG for one session: forked from the configured (possibly seeded) generator,
+    /// so seeded configurations give reproducible sessions in creation order.
+    pub(crate) fn session_rng(&self) -> DetRng {
+        match self.rng.lock() {
+            Ok(mut g) => g.fork(),
+            Err(poisoned) => poisoned.into_inner().fork(),
+        }
+    }
+}
+
+/// Builder state shared by both roles.
+pub(super) struct CommonBuilder {
+    pub(super) suites: Vec<&'static SuiteInfo>,
+    pub(super) groups: Vec<NamedGroup>,
+    pub(super) verify_schemes: Vec<SignatureScheme>,
+    pub(super) mtu: usize,
+    pub(super) initial_rto: Duration,
+    pub(super) max_rto: Duration,
+    pub(super) handshake_timeout: Duration,
+    pub(super) idle_timeout: Option<Duration>,
+    pub(super) require_ems: bool,
+    pub(super) max_message_len: usize,
+    pub(super) max_reassembly_bytes: usize,
+    pub(super) max_queued: usize,
+    pub(super) seed: Option<[u8; 32]>,
+    pub(super) time: Option<TimeSource>,
+    pub(super) alpn_protocols: Vec<Vec<u8>>,
+    pub(super) srtp_profiles: Vec<SrtpProtectionProfile>,
+    pub(super) require_srtp: bool,
+    pub(super) key_log: Option<Arc<dyn KeyLog>>,
+    pub(super) error: Option<Error>,
+}
+
+impl Default for CommonBuilder {
+    fn default() -> Self {
+        Self {
+            suites: suites::ALL_SUITES.iter().collect(),
+            groups: DEFAULT_GROUPS.to_vec(),
+            verify_schemes: VERIFY_SCHEMES.to_vec(),
+            mtu: DEFAULT_MTU,
+            // RFC 6347 §4.2.4.1: initial timer 1 s, doubled up to 60 s.
+            initial_rto: Duration::from_secs(1),
+            max_rto: Duration::from_secs(60),
+            handshake_timeout: Duration::from_secs(60),
+            idle_timeout: None,
+            require_ems: true,
+            max_message_len: 64 * 1024,
+            max_reassembly_bytes: 256 * 1024,
+            max_queued: 256,
+            seed: None,
+            time: None,
+            alpn_protocols: Vec::new(),
+            srtp_profiles: Vec::new(),
+            require_srtp: false,
+            key_log: None,
+            error: None,
+        }
+    }
+}
+
+impl CommonBuilder {
+    pub(super) fn fail(&mut self, e: Error) {
+        self.error.get_or_insert(e);
+    }
+
+    pub(super) fn build(self) -> Result<CommonConfig, Error> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if !(MIN_MTU..=MAX_MTU).contains(&self.mtu) {
+            return Err(Error::InvalidConfig(format!("mtu {} outside {MIN_MTU}..={MAX_MTU}", self.mtu)));
+        }
+        if self.suites.is_empty() {
+            return Err(Error::InvalidConfig("no cipher suites".into()));
+        }
+        if self.groups.is_empty() {
+            return Err(Error::InvalidConfig("no key exchange groups".into()));
+        }
+        if self.verify_schemes.is_empty() {
+            return Err(Error::InvalidConfig("no signature schemes to accept".into()));
+        }
+        if self.initial_rto.is_zero() || self.initial_rto > self.max_rto {
+            return Err(Error::InvalidConfig("initial retransmit timeout must be in (0, 60 s]".into()));
+        }
+        if self.require_srtp && self.srtp_profiles.is_empty() {
+            return Err(Error::InvalidConfig("require_srtp without srtp_profiles: no profile could be agreed".into()));
+        }
+        let rng = match self.seed {
+            Some(seed) => DetRng::from_seed(seed),
+            None => DetRng::from_os()?,
+        };
+        Ok(CommonConfig {
+            suites: self.suites,
+            groups: self.groups,
+            verify_schemes: self.verify_schemes,
+            mtu: self.mtu,
+            initial_rto: self.initial_rto,
+            max_rto: self.max_rto,
+            handshake_timeout: self.handshake_timeout,
+            idle_timeout: self.idle_timeout,
+            require_ems: self.require_ems,
+            max_message_len: self.max_message_len,
+            max_reassembly_bytes: self.max_reassembly_bytes,
+            max_early_records: 32,
+            max_queued: self.max_queued,
+            time: self.time.unwrap_or_else(|| Arc::new(UnixTime::now)),
+            alpn_protocols: self.alpn_protocols,
+            srtp_profiles: self.srtp_profiles,
+            require_srtp: self.require_srtp,
+            key_log: self.key_log,
+            rng: Mutex::new(rng),
+        })
+    }
+}

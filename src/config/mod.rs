@@ -1,0 +1,17 @@
+//! Client and server configuration: validated once by a builder, then shared as `Arc`.
+//! Owns every knob (suites, groups, MTU, timers, caps, certificates, verifiers, RNG seed,
+//! wall clock for certificate validity); never changes after `build()`.
+//!
+//! `common` holds the settings both roles share and `setters` their builder methods;
+//! `client` and `server` hold one role each.
+
+mod client;
+mod common;
+mod server;
+mod setters;
+
+pub use client::{ClientConfig, ClientConfigBuilder};
+pub use common::{CommonConfig, DEFAULT_GROUPS, DEFAULT_MTU, MAX_MTU, MIN_MTU};
+pub use server::{
+    ClientAuth, DEFAULT_SESSION_CACHE, DEFAULT_SESSION_LIFETIME, Identity, ServerConfig, ServerConfigBuilder,
+};

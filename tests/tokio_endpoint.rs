@@ -437,6 +437,10 @@ fn sent_by(tags: &[&str], n: usize) -> Vec<Vec<u8>> {
 /// last half closes it gracefully, and the peer's receiving half then ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn split_session_receives_in_one_task_while_others_send() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<UdpSession>();
+    shareable::<RecvHalf>();
+    shareable::<SendHalf>();
     const EACH: usize = 100;
     let (server_cfg, client_cfg) = configs(Duration::from_secs(60));
     let server = listen("127.0.0.1:0", server_cfg, EndpointOptions::default()).await.unwrap();

@@ -8,7 +8,7 @@ use std::error::Error;
 use std::time::Duration;
 
 use dtls_engine::ClientConfig;
-use dtls_engine::adapter::tokio::connect;
+use dtls_engine::adapter::tokio_udp::connect;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn Error>> {

@@ -10,7 +10,7 @@ use std::error::Error;
 
 use dtls_engine::ServerConfig;
 use dtls_engine::adapter::EndpointOptions;
-use dtls_engine::adapter::tokio::listen;
+use dtls_engine::adapter::tokio_udp::listen;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn Error>> {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dtls_engine::adapter::EndpointOptions;
-use dtls_engine::adapter::tokio::{connect, listen};
+use dtls_engine::adapter::tokio_udp::{connect, listen};
 use dtls_engine::certgen::{SelfSignedCertificate, generate_self_signed};
 use dtls_engine::{ClientAuth, ClientConfig, FingerprintVerifier, ServerConfig};
 

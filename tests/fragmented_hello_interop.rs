@@ -76,7 +76,7 @@ fn openssl_s_client_mtu_256_hello_is_fragmented_and_answered_statelessly() {
             .mtu(256)
             .build()
             .expect("server config");
-        let ep = dtls_engine::adapter::tokio::listen("127.0.0.1:0", config, EndpointOptions::default())
+        let ep = dtls_engine::adapter::tokio_udp::listen("127.0.0.1:0", config, EndpointOptions::default())
             .await
             .expect("listen");
         let port = ep.local_addr().port();

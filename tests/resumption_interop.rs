@@ -254,15 +254,15 @@ mod our_server {
     use common::gnutls::{CLI_HANDSHAKE_DONE, CLI_RECONNECTING, CLI_RESUME_HANDSHAKE_DONE, CLI_RESUMED, gnutls_cli};
     use common::openssl::{CLIENT_NEW_SESSION, CLIENT_REUSED_SESSION, s_client};
     use dtls_engine::adapter::EndpointOptions;
-    use dtls_engine::adapter::std::{Endpoint, Session, listen};
+    use dtls_engine::adapter::std_udp::{UdpEndpoint, UdpSession, listen};
 
-    fn our_listener(tickets: bool, key_log: Option<Arc<MemoryKeyLog>>) -> Endpoint {
+    fn our_listener(tickets: bool, key_log: Option<Arc<MemoryKeyLog>>) -> UdpEndpoint {
         listen("127.0.0.1:0", server_config(tickets, key_log), EndpointOptions::default()).expect("listen")
     }
 
     /// The next session our server established; panics with the peer's transcript (and
     /// any handshake failure our endpoint reported) when none comes in time.
-    fn accept(ep: &Endpoint, peer: &OpensslPeer) -> Session {
+    fn accept(ep: &UdpEndpoint, peer: &OpensslPeer) -> UdpSession {
         match ep.accept_timeout(STEP) {
             Ok(Some(s)) => s,
             other => {
@@ -273,8 +273,8 @@ mod our_server {
     }
 
     /// How `s` ended (the error, if any) once it has; panics with the peer's transcript if
-    /// it has not ended within [`STEP`] (`Session::closed` alone would wait forever).
-    fn closed(s: &Session, peer: &OpensslPeer) -> Option<dtls_engine::Error> {
+    /// it has not ended within [`STEP`] (`UdpSession::closed` alone would wait forever).
+    fn closed(s: &UdpSession, peer: &OpensslPeer) -> Option<dtls_engine::Error> {
         let deadline = std::time::Instant::now() + STEP;
         while s.final_stats().is_none() {
             assert!(std::time::Instant::now() < deadline, "session still open\n{}", peer.transcript());
@@ -285,7 +285,7 @@ mod our_server {
 
     /// One line each way between `peer` (whose stdin lines are records, and which prints
     /// what it receives) and our session.
-    fn exchange(s: &Session, peer: &mut OpensslPeer, tag: &str) {
+    fn exchange(s: &UdpSession, peer: &mut OpensslPeer, tag: &str) {
         let theirs = format!("{tag}: hello from {}", peer.label());
         peer.write_line(&theirs);
         match s.recv_timeout(STEP) {
@@ -298,7 +298,7 @@ mod our_server {
     }
 
     /// `s2`, accepted after `s1` from a new address, resumed `s1`'s session: same cipher.
-    fn assert_resumed(s1: &Session, s2: &Session) {
+    fn assert_resumed(s1: &UdpSession, s2: &UdpSession) {
         assert!(s2.is_resumed(), "our server did a full handshake");
         assert_ne!(s1.remote_addr(), s2.remote_addr());
         assert_eq!(s2.cipher().map(|c| c.name), s1.cipher().map(|c| c.name));
@@ -306,7 +306,7 @@ mod our_server {
 
     /// One line each way on the resumed session `s`, then the peer closes its stdin, exits
     /// with success, and `s` ends with close_notify.
-    fn exchange_and_close(s: &Session, peer: &mut OpensslPeer, tag: &str) {
+    fn exchange_and_close(s: &UdpSession, peer: &mut OpensslPeer, tag: &str) {
         exchange(s, peer, tag);
         peer.close_stdin();
         let status = peer.wait_exit(STEP);
@@ -365,10 +365,10 @@ mod our_server {
         let pki = pki();
         let ep = our_listener(tickets, None);
         let mut cli = s_client(ep.local_addr().port()).ca_file(&pki.ca.cert).reconnect().spawn();
-        let sessions: Vec<Session> = (0..6).map(|_| accept(&ep, &cli)).collect();
-        let resumed: Vec<bool> = sessions.iter().map(Session::is_resumed).collect();
+        let sessions: Vec<UdpSession> = (0..6).map(|_| accept(&ep, &cli)).collect();
+        let resumed: Vec<bool> = sessions.iter().map(UdpSession::is_resumed).collect();
         assert_eq!(resumed, [false, true, true, true, true, true], "{}", cli.transcript());
-        let mut addrs: Vec<SocketAddr> = sessions.iter().map(Session::remote_addr).collect();
+        let mut addrs: Vec<SocketAddr> = sessions.iter().map(UdpSession::remote_addr).collect();
         addrs.sort();
         addrs.dedup();
         assert_eq!(addrs.len(), 6, "s_client -reconnect reused a source port");
@@ -695,7 +695,7 @@ mod endpoint {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokio_connect_resumes_against_listen() {
     use dtls_engine::adapter::EndpointOptions;
-    use dtls_engine::adapter::tokio::{connect, listen};
+    use dtls_engine::adapter::tokio_udp::{connect, listen};
 
     for tickets in [true, false] {
         let ep =

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use dtls_engine::adapter::EndpointOptions;
-use dtls_engine::adapter::std::{Endpoint, Session, connect, connect_timeout, listen};
+use dtls_engine::adapter::std_udp::{UdpEndpoint, UdpSession, connect, connect_timeout, listen};
+use dtls_engine::adapter::{AdapterError, EndpointOptions};
 use dtls_engine::{AlertDescription, ClientConfig, EndpointState, Error, HelloPolicy, PeerIncompatible, ServerConfig};
 
 /// Deadline for anything that should happen promptly; only reached when something is broken.
@@ -65,7 +65,7 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 /// A server session accepted by `server`, failing the test if none comes.
-fn accepted(server: &Endpoint) -> Session {
+fn accepted(server: &UdpEndpoint) -> UdpSession {
     server.accept_timeout(LONG).unwrap().expect("no session accepted")
 }
 
@@ -104,7 +104,7 @@ fn std_adapter_echo_and_close() {
     assert!(a.final_stats().is_some_and(|s| s.app_messages_received == 1));
     drop(a);
 
-    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
+    let client = UdpEndpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
     let b = client.connect(server.local_addr(), client_cfg).unwrap();
     b.send(b"two").unwrap();
     assert_eq!(b.recv_timeout(LONG).unwrap(), Some(b"two".to_vec()));
@@ -127,14 +127,11 @@ fn std_adapter_echo_and_close() {
 fn handshake_failure_reports_an_alpn_mismatch() {
     let id = identity();
     let server = listen("127.0.0.1:0", server_config(&id, &[b"h2"]), EndpointOptions::default()).unwrap();
-    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
+    let client = UdpEndpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
 
     let refused = client.connect(server.local_addr(), client_config(&id, &[b"webrtc"], LONG));
     assert!(
-        matches!(
-            refused,
-            Err(dtls_engine::adapter::Error::Dtls(Error::AlertReceived(AlertDescription::NoApplicationProtocol)))
-        ),
+        matches!(refused, Err(AdapterError::Dtls(Error::AlertReceived(AlertDescription::NoApplicationProtocol)))),
         "{refused:?}"
     );
     let failure = server.handshake_failure_timeout(LONG).unwrap().expect("no handshake failure reported");
@@ -158,12 +155,12 @@ fn handshake_failure_reports_an_alpn_mismatch() {
 fn handshake_failure_reports_a_client_that_trusts_another_certificate() {
     let (id, stranger) = (identity(), identity());
     let server = Arc::new(listen("127.0.0.1:0", server_config(&id, &[]), EndpointOptions::default()).unwrap());
-    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
+    let client = UdpEndpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
 
     let watcher = server.clone();
     let failure = std::thread::spawn(move || watcher.handshake_failure());
     let refused = client.connect(server.local_addr(), client_config(&stranger, &[], LONG));
-    let Err(dtls_engine::adapter::Error::Dtls(rejected @ Error::InvalidCertificate(_))) = refused else {
+    let Err(AdapterError::Dtls(rejected @ Error::InvalidCertificate(_))) = refused else {
         panic!("client accepted an untrusted server: {refused:?}");
     };
     let alert = rejected.alert().expect("a certificate error has an alert");
@@ -196,17 +193,17 @@ fn accept_and_handshake_failure_end_once_the_endpoint_is_closed() {
     assert_eq!(server.state(), EndpointState::Closed);
     assert!(within("accept", move || accept.join().unwrap()));
     assert!(within("handshake_failure", move || failure.join().unwrap()));
-    assert!(matches!(server.accept_timeout(LONG), Err(dtls_engine::adapter::Error::Closed)));
-    assert!(matches!(server.handshake_failure_timeout(LONG), Err(dtls_engine::adapter::Error::Closed)));
+    assert!(matches!(server.accept_timeout(LONG), Err(AdapterError::Closed)));
+    assert!(matches!(server.handshake_failure_timeout(LONG), Err(AdapterError::Closed)));
 }
 
-/// `Session::stats` is live: each side's counters follow every message as it is sent and
+/// `UdpSession::stats` is live: each side's counters follow every message as it is sent and
 /// received, and after the close they are the final ones, kept.
 #[test]
 fn live_session_stats_count_data_as_it_flows() {
     let id = identity();
     let server = listen("127.0.0.1:0", server_config(&id, &[]), EndpointOptions::default()).unwrap();
-    let client_ep = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
+    let client_ep = UdpEndpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
     let client = client_ep.connect(server.local_addr(), client_config(&id, &[], LONG)).unwrap();
     let peer = accepted(&server);
 
@@ -251,7 +248,7 @@ fn live_session_stats_count_data_as_it_flows() {
 fn stats_of_a_destroyed_session_are_its_final_ones() {
     let id = identity();
     let server = listen("127.0.0.1:0", server_config(&id, &[]), EndpointOptions::default()).unwrap();
-    let client_ep = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
+    let client_ep = UdpEndpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
     let cfg = client_config(&id, &[], LONG);
     for _ in 0..20 {
         let client = client_ep.connect(server.local_addr(), cfg.clone()).unwrap();
@@ -277,7 +274,7 @@ fn busy_is_reported_and_refuses_new_sessions() {
     server.set_busy(true);
     wait_until("busy", || server.is_busy());
     let refused = connect(server.local_addr(), client_config(&id, &[], Duration::from_secs(2)));
-    assert!(matches!(refused, Err(dtls_engine::adapter::Error::Dtls(Error::HandshakeTimeout))), "{refused:?}");
+    assert!(matches!(refused, Err(AdapterError::Dtls(Error::HandshakeTimeout))), "{refused:?}");
     let st = server.stats();
     assert!(st.busy_rejections >= 1, "{st:?}");
     assert_eq!((st.server_sessions, server.session_count()), (1, 1));
@@ -292,9 +289,9 @@ fn busy_is_reported_and_refuses_new_sessions() {
 }
 
 /// Fail the test unless `r` is the error of a handshake given up by `connect_timeout`.
-fn assert_connect_timeout(r: Result<Session, dtls_engine::adapter::Error>, timeout: Duration) {
+fn assert_connect_timeout(r: Result<UdpSession, AdapterError>, timeout: Duration) {
     match r {
-        Err(e @ dtls_engine::adapter::Error::ConnectTimeout(t)) => {
+        Err(e @ AdapterError::ConnectTimeout(t)) => {
             assert_eq!(t, timeout);
             assert!(e.to_string().contains(&format!("{timeout:?}")), "{e}");
         }
@@ -325,7 +322,7 @@ fn approved_only_serves_only_approved_addresses() {
     let short = Duration::from_millis(400);
 
     // Unapproved: a client endpoint and a free `connect` from its own socket both time out.
-    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
+    let client = UdpEndpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
     assert!(!server.may_send_hello(client.local_addr()));
     assert_connect_timeout(client.connect_timeout(server.local_addr(), cfg.clone(), short), short);
     assert_connect_timeout(connect_timeout(server.local_addr(), cfg.clone(), short), short);
@@ -378,7 +375,7 @@ fn connect_to_a_closed_port_is_refused_at_once() {
         };
         let elapsed = started.elapsed();
         match r {
-            Err(dtls_engine::adapter::Error::Io(e)) => {
+            Err(AdapterError::Io(e)) => {
                 assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{e}");
                 assert!(e.to_string().to_lowercase().contains("refused"), "{e}");
                 assert!(e.to_string().contains(&dead.to_string()), "{e}");
@@ -407,7 +404,7 @@ fn connect_timeout_gives_up_on_a_silent_peer() {
     let elapsed = started.elapsed();
     assert!(in_time(elapsed), "gave up after {elapsed:?}");
 
-    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
+    let client = UdpEndpoint::bind("127.0.0.1:0", EndpointOptions::default()).unwrap();
     for _ in 0..2 {
         let started = Instant::now();
         assert_connect_timeout(
@@ -424,4 +421,41 @@ fn connect_timeout_gives_up_on_a_silent_peer() {
     let (n, _) = silent.recv_from(&mut buf).unwrap();
     assert_eq!(buf[0], 22, "not a handshake record: {:?}", &buf[..n]);
     assert_eq!(client.stats().client_sessions, 2);
+}
+
+/// A std session needs no split: every method takes `&self` and the session is `Sync`, so
+/// on each side one thread receives while another sends on the same session, at once.
+#[test]
+fn one_session_receives_on_one_thread_while_another_sends() {
+    fn shareable<T: Send + Sync>(_: &T) {}
+    const EACH: usize = 100;
+    let id = identity();
+    let server = listen("127.0.0.1:0", server_config(&id, &[]), EndpointOptions::default()).unwrap();
+    let client = connect(server.local_addr(), client_config(&id, &[], LONG)).unwrap();
+    let accepted = accepted(&server);
+    shareable(&client);
+    shareable(&server);
+
+    let message = |tag: &str, i: usize| format!("{tag} {i}").into_bytes();
+    let receive = |s: &UdpSession| -> Vec<Vec<u8>> {
+        (0..EACH).map(|_| s.recv_timeout(LONG).unwrap().expect("no datagram in time")).collect()
+    };
+    let (from_client, from_server) = std::thread::scope(|scope| {
+        let server_rx = scope.spawn(|| receive(&accepted));
+        let client_rx = scope.spawn(|| receive(&client));
+        scope.spawn(|| (0..EACH).for_each(|i| accepted.send(&message("server", i)).unwrap()));
+        scope.spawn(|| (0..EACH).for_each(|i| client.send(&message("client", i)).unwrap()));
+        (server_rx.join().unwrap(), client_rx.join().unwrap())
+    });
+    let sorted = |mut v: Vec<Vec<u8>>| {
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(from_client), sorted((0..EACH).map(|i| message("client", i)).collect()));
+    assert_eq!(sorted(from_server), sorted((0..EACH).map(|i| message("server", i)).collect()));
+
+    client.close();
+    assert_eq!(client.closed(), None);
+    assert!(matches!(accepted.recv_timeout(LONG), Err(AdapterError::Closed)));
+    assert_eq!(accepted.closed(), None);
 }

@@ -1,12 +1,13 @@
 //! The tokio adapter on 127.0.0.1: many sessions on one server endpoint, restart, busy,
-//! graceful close, the approved-only hello policy, refused and timed-out connects.
+//! graceful close, the approved-only hello policy, refused and timed-out connects, and a
+//! session split into halves that receive and send from different tasks.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dtls_engine::adapter::EndpointOptions;
-use dtls_engine::adapter::tokio::{Endpoint, Session, connect, connect_timeout, listen};
-use dtls_engine::{ClientConfig, EndpointState, HelloPolicy, ServerConfig};
+use dtls_engine::adapter::tokio_udp::{RecvHalf, SendHalf, UdpEndpoint, UdpSession, connect, connect_timeout, listen};
+use dtls_engine::adapter::{AdapterError, EndpointOptions};
+use dtls_engine::{ClientConfig, EndpointState, Error, HelloPolicy, ServerConfig};
 
 fn configs(handshake_timeout: Duration) -> (Arc<ServerConfig>, Arc<ClientConfig>) {
     alpn_configs(handshake_timeout, &[], &[])
@@ -36,12 +37,12 @@ fn alpn_configs(
 }
 
 /// An echo server: every accepted session sends back what it receives.
-async fn echo_server(server: Arc<ServerConfig>) -> Arc<Endpoint> {
+async fn echo_server(server: Arc<ServerConfig>) -> Arc<UdpEndpoint> {
     echo_server_with(server, EndpointOptions::default()).await
 }
 
 /// [`echo_server`] with endpoint options of the caller's.
-async fn echo_server_with(server: Arc<ServerConfig>, options: EndpointOptions) -> Arc<Endpoint> {
+async fn echo_server_with(server: Arc<ServerConfig>, options: EndpointOptions) -> Arc<UdpEndpoint> {
     let ep = Arc::new(listen("127.0.0.1:0", server, options).await.unwrap());
     let acceptor = ep.clone();
     tokio::spawn(async move {
@@ -58,7 +59,7 @@ async fn echo_server_with(server: Arc<ServerConfig>, options: EndpointOptions) -
     ep
 }
 
-async fn echo(s: &mut Session, msg: &[u8]) {
+async fn echo(s: &mut UdpSession, msg: &[u8]) {
     s.send(msg).await.unwrap();
     let got = tokio::time::timeout(Duration::from_secs(20), s.recv()).await.unwrap().unwrap();
     assert_eq!(got, msg);
@@ -96,7 +97,7 @@ async fn thousand_concurrent_sessions_echo_and_stats_add_up() {
         let gate = gate.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire().await.unwrap();
-            let ep = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
+            let ep = UdpEndpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
             let mut s = ep.connect(addr, cfg).await.unwrap();
             assert_eq!(s.protocol(), "DTLSv1.2");
             assert!(s.cipher().is_some());
@@ -158,7 +159,7 @@ async fn thousand_concurrent_sessions_echo_and_stats_add_up() {
 async fn restarted_client_on_same_port_gets_a_fresh_session() {
     let (server_cfg, client_cfg) = configs(Duration::from_secs(20));
     let server = echo_server(server_cfg).await;
-    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
+    let client = UdpEndpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
     let port = client.local_addr();
     let mut first = client.connect(server.local_addr(), client_cfg.clone()).await.unwrap();
     echo(&mut first, b"before").await;
@@ -168,7 +169,7 @@ async fn restarted_client_on_same_port_gets_a_fresh_session() {
     assert!(client.is_finished());
     drop(first);
     drop(client);
-    let client = Endpoint::bind(port, EndpointOptions::default()).await.unwrap();
+    let client = UdpEndpoint::bind(port, EndpointOptions::default()).await.unwrap();
     let mut second = client.connect(server.local_addr(), client_cfg).await.unwrap();
     echo(&mut second, b"after").await;
     let st = server.stats();
@@ -198,7 +199,7 @@ async fn busy_refuses_new_sessions_while_existing_one_works() {
 async fn graceful_close_reaches_the_peer_and_stops_the_drivers() {
     let (server_cfg, client_cfg) = configs(Duration::from_secs(20));
     let server = echo_server(server_cfg).await;
-    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
+    let client = UdpEndpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
     let mut s = client.connect(server.local_addr(), client_cfg).await.unwrap();
     echo(&mut s, b"bye soon").await;
     let stats_before = s.stats().await.unwrap();
@@ -266,7 +267,7 @@ async fn session_info_and_exporter_match_on_both_sides() {
 async fn handshake_failure_reports_an_alpn_mismatch() {
     let (server_cfg, client_cfg) = alpn_configs(Duration::from_secs(60), &[b"h2"], &[b"webrtc"]);
     let server = listen("127.0.0.1:0", server_cfg, EndpointOptions::default()).await.unwrap();
-    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
+    let client = UdpEndpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
     let refused = client.connect(server.local_addr(), client_cfg).await;
     assert!(refused.is_err(), "the server accepted a client with no common ALPN protocol");
     let failure = tokio::time::timeout(Duration::from_secs(60), server.handshake_failure())
@@ -281,9 +282,9 @@ async fn handshake_failure_reports_an_alpn_mismatch() {
 }
 
 /// Fail the test unless `r` is the error of a handshake given up by `connect_timeout`.
-fn assert_connect_timeout(r: Result<Session, dtls_engine::adapter::Error>, timeout: Duration) {
+fn assert_connect_timeout(r: Result<UdpSession, AdapterError>, timeout: Duration) {
     match r {
-        Err(e @ dtls_engine::adapter::Error::ConnectTimeout(t)) => {
+        Err(e @ AdapterError::ConnectTimeout(t)) => {
             assert_eq!(t, timeout);
             assert!(e.to_string().contains(&format!("{timeout:?}")), "{e}");
         }
@@ -303,7 +304,7 @@ async fn approved_only_serves_only_approved_addresses() {
     let short = Duration::from_millis(400);
 
     // Unapproved: a client endpoint and a free `connect` from its own socket both time out.
-    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
+    let client = UdpEndpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
     assert!(!server.may_send_hello(client.local_addr()).await);
     assert_connect_timeout(client.connect_timeout(server.local_addr(), client_cfg.clone(), short).await, short);
     assert_connect_timeout(connect_timeout(server.local_addr(), client_cfg.clone(), short).await, short);
@@ -354,7 +355,7 @@ async fn connect_to_a_closed_port_is_refused_at_once() {
         };
         let elapsed = started.elapsed();
         match r {
-            Err(dtls_engine::adapter::Error::Io(e)) => {
+            Err(AdapterError::Io(e)) => {
                 assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{e}");
                 assert!(e.to_string().to_lowercase().contains("refused"), "{e}");
                 assert!(e.to_string().contains(&dead.to_string()), "{e}");
@@ -381,7 +382,7 @@ async fn connect_timeout_gives_up_on_a_silent_peer() {
     let elapsed = started.elapsed();
     assert!(in_time(elapsed), "gave up after {elapsed:?}");
 
-    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
+    let client = UdpEndpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
     for _ in 0..2 {
         let started = Instant::now();
         assert_connect_timeout(client.connect_timeout(to, client_cfg.clone(), timeout).await, timeout);
@@ -394,4 +395,135 @@ async fn connect_timeout_gives_up_on_a_silent_peer() {
     let (n, _) = tokio::time::timeout(Duration::from_secs(5), silent.recv_from(&mut buf)).await.unwrap().unwrap();
     assert_eq!(buf[0], 22, "not a handshake record: {:?}", &buf[..n]);
     assert_eq!(client.stats().client_sessions, 2);
+}
+
+/// Generous bound for a step that should happen promptly (a failing test, not a slow one).
+const STEP: Duration = Duration::from_secs(20);
+
+/// In a task of its own, receive `n` datagrams on `rx`; hands back the half with them.
+fn receive_n(mut rx: RecvHalf, n: usize) -> tokio::task::JoinHandle<(RecvHalf, Vec<Vec<u8>>)> {
+    tokio::spawn(async move {
+        let mut got = Vec::with_capacity(n);
+        while got.len() < n {
+            let d = tokio::time::timeout(STEP, rx.recv()).await.expect("receive timed out");
+            got.push(d.expect("session ended while receiving"));
+        }
+        (rx, got)
+    })
+}
+
+/// In a task of its own, send `"<tag> <i>"` for every `i` below `n` on a clone of `tx`.
+fn send_n(tx: &SendHalf, tag: &'static str, n: usize) -> tokio::task::JoinHandle<()> {
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        for i in 0..n {
+            tx.send(format!("{tag} {i}").as_bytes()).await.unwrap();
+        }
+    })
+}
+
+/// The datagrams [`send_n`] sends for each tag, sorted.
+fn sent_by(tags: &[&str], n: usize) -> Vec<Vec<u8>> {
+    let mut all: Vec<Vec<u8>> =
+        tags.iter().flat_map(|tag| (0..n).map(move |i| format!("{tag} {i}").into_bytes())).collect();
+    all.sort();
+    all
+}
+
+/// Both ends of one session (our client by `connect`, our server by `listen`) split into
+/// halves: on each side one task receives everything while two other tasks send on clones
+/// of the same send half, all at once over loopback UDP. Nothing is lost or duplicated.
+/// Dropping the send halves leaves the session open for its receiving half; dropping the
+/// last half closes it gracefully, and the peer's receiving half then ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_session_receives_in_one_task_while_others_send() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<UdpSession>();
+    shareable::<RecvHalf>();
+    shareable::<SendHalf>();
+    const EACH: usize = 100;
+    let (server_cfg, client_cfg) = configs(Duration::from_secs(60));
+    let server = listen("127.0.0.1:0", server_cfg, EndpointOptions::default()).await.unwrap();
+    let client = tokio::time::timeout(STEP, connect(server.local_addr(), client_cfg)).await.unwrap().unwrap();
+    let accepted = tokio::time::timeout(STEP, server.accept()).await.unwrap().unwrap();
+    let (server_rx, server_tx) = accepted.into_split();
+    let (client_rx, client_tx) = client.into_split();
+    // Both halves describe the session.
+    assert_eq!((client_tx.remote_addr(), client_rx.remote_addr()), (server.local_addr(), server.local_addr()));
+    assert_eq!(client_rx.protocol(), "DTLSv1.2");
+    assert!(client_tx.cipher().is_some() && client_rx.peer_certificate().is_some());
+    let (mut km_tx, mut km_rx) = ([0u8; 16], [0u8; 16]);
+    client_tx.export_keying_material(&mut km_tx, b"EXPERIMENTAL-split", None).await.unwrap();
+    client_rx.export_keying_material(&mut km_rx, b"EXPERIMENTAL-split", None).await.unwrap();
+    assert_eq!(km_tx, km_rx);
+
+    // The receivers wait first; then four senders start, two per side.
+    let server_got = receive_n(server_rx, 2 * EACH);
+    let client_got = receive_n(client_rx, 2 * EACH);
+    let senders = [
+        send_n(&client_tx, "client-a", EACH),
+        send_n(&client_tx, "client-b", EACH),
+        send_n(&server_tx, "server-a", EACH),
+        send_n(&server_tx, "server-b", EACH),
+    ];
+    for s in senders {
+        tokio::time::timeout(STEP, s).await.unwrap().unwrap();
+    }
+    let (mut server_rx, mut got) = tokio::time::timeout(STEP, server_got).await.unwrap().unwrap();
+    got.sort();
+    assert_eq!(got, sent_by(&["client-a", "client-b"], EACH));
+    let (mut client_rx, mut got) = tokio::time::timeout(STEP, client_got).await.unwrap().unwrap();
+    got.sort();
+    assert_eq!(got, sent_by(&["server-a", "server-b"], EACH));
+    let stats = client_tx.stats().await.unwrap();
+    assert_eq!((stats.app_messages_sent, stats.app_messages_received), (2 * EACH as u64, 2 * EACH as u64));
+
+    // Dropping the client's send half does not close the session: the receiving half still
+    // gets data, and the session is not closing (a close would have reached the driver
+    // before this `stats` request, on the same channel).
+    drop(client_tx);
+    server_tx.send(b"after the send half was dropped").await.unwrap();
+    let got = tokio::time::timeout(STEP, client_rx.recv()).await.unwrap();
+    assert_eq!(got.as_deref(), Some(&b"after the send half was dropped"[..]));
+    assert_eq!(client_rx.stats().await.map(|s| s.closing), Some(None));
+
+    // Dropping the last half closes the session with close_notify: the server's receiving
+    // half ends, and the session ended without an error.
+    drop(client_rx);
+    assert_eq!(tokio::time::timeout(STEP, server_rx.recv()).await.unwrap(), None);
+    assert_eq!(tokio::time::timeout(STEP, server_tx.closed()).await.unwrap(), None);
+    assert!(server_tx.stats().await.is_some_and(|s| s.destroyed.is_some()));
+    server.close();
+    tokio::time::timeout(STEP, server.closed()).await.unwrap();
+}
+
+/// `close` on a send half ends the session for the receiving half too: a task blocked in
+/// `recv` gets `None`, the session ends without an error, the peer sees the close_notify,
+/// and a later send fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_send_half_ends_the_receiving_half() {
+    let (server_cfg, client_cfg) = configs(Duration::from_secs(60));
+    let server = listen("127.0.0.1:0", server_cfg, EndpointOptions::default()).await.unwrap();
+    let client = tokio::time::timeout(STEP, connect(server.local_addr(), client_cfg)).await.unwrap().unwrap();
+    let mut accepted = tokio::time::timeout(STEP, server.accept()).await.unwrap().unwrap();
+    let (mut rx, tx) = client.into_split();
+
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel();
+    let reader = tokio::spawn(async move {
+        let _ = first_tx.send(rx.recv().await);
+        // Blocked here while the other task closes the session.
+        rx.recv().await
+    });
+    accepted.send(b"one").await.unwrap();
+    let first = tokio::time::timeout(STEP, first_rx).await.unwrap().unwrap();
+    assert_eq!(first.as_deref(), Some(&b"one"[..]));
+
+    tx.close();
+    assert_eq!(tokio::time::timeout(STEP, reader).await.unwrap().unwrap(), None);
+    assert_eq!(tokio::time::timeout(STEP, tx.closed()).await.unwrap(), None);
+    let late = tx.send(b"too late").await;
+    assert!(matches!(late, Err(AdapterError::Dtls(Error::Closed) | AdapterError::Closed)), "{late:?}");
+    // The server's session got the close_notify.
+    assert_eq!(tokio::time::timeout(STEP, accepted.recv()).await.unwrap(), None);
+    assert_eq!(tokio::time::timeout(STEP, accepted.closed()).await.unwrap(), None);
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dtls_engine::adapter::EndpointOptions;
-use dtls_engine::adapter::tokio::{Endpoint, Session, listen};
+use dtls_engine::adapter::tokio_udp::{UdpEndpoint, UdpSession, listen};
 use dtls_engine::certgen::generate_self_signed;
 use dtls_engine::{ClientConfig, EndpointStats, ServerConfig, SessionStats, SrtpProtectionProfile as P};
 use tokio::time::timeout;
@@ -49,7 +49,8 @@ async fn demo() -> Result<(), String> {
         listen("127.0.0.1:0", server_cfg, EndpointOptions::default()).await.map_err(|e| format!("listen: {e}"))?,
     );
     println!("listening {}", server.local_addr());
-    let client = Endpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.map_err(|e| format!("bind: {e}"))?;
+    let client =
+        UdpEndpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.map_err(|e| format!("bind: {e}"))?;
 
     let started = Instant::now();
     let acceptor = server.clone();
@@ -94,7 +95,7 @@ async fn demo() -> Result<(), String> {
 }
 
 /// Three messages from `from` to `to`, each printed as received.
-async fn exchange(from: &Session, to: &mut Session, name: &str) -> Result<(), String> {
+async fn exchange(from: &UdpSession, to: &mut UdpSession, name: &str) -> Result<(), String> {
     for i in 1..=3 {
         let msg = format!("message {i} ({name})");
         from.send(msg.as_bytes()).await.map_err(|e| format!("send: {e}"))?;
@@ -108,7 +109,7 @@ async fn step<T>(what: &str, f: impl Future<Output = T>) -> Result<T, String> {
     timeout(STEP, f).await.map_err(|_| format!("{what} timed out"))
 }
 
-async fn print_session(name: &str, s: &Session) {
+async fn print_session(name: &str, s: &UdpSession) {
     let Some(st): Option<SessionStats> = s.stats().await else { return };
     let ms = |t: Option<Instant>| t.map_or("-".into(), |t| format!("{:.1}ms", (t - st.created).as_secs_f64() * 1000.0));
     println!(

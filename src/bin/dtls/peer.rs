@@ -5,8 +5,8 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dtls_engine::adapter::tokio::{Endpoint, Session, connect, listen};
-use dtls_engine::adapter::{EndpointOptions, Error as AdapterError};
+use dtls_engine::adapter::tokio_udp::{UdpEndpoint, UdpSession, connect, listen};
+use dtls_engine::adapter::{AdapterError, EndpointOptions};
 use dtls_engine::internals::alert_name;
 use dtls_engine::internals::profile_name;
 use tokio::sync::{broadcast, mpsc};
@@ -47,7 +47,7 @@ pub fn flush_stdout() {
 }
 
 /// `alpn=<name|->` and friends.
-pub fn connected_line(s: &Session) -> String {
+pub fn connected_line(s: &UdpSession) -> String {
     let cipher = s.cipher().map_or("-", |c| c.standard_name);
     let alpn = s.alpn_protocol().map_or_else(|| "-".to_string(), |p| String::from_utf8_lossy(&p).into_owned());
     let srtp = s.srtp_profile().map_or("-", profile_name);
@@ -55,7 +55,7 @@ pub fn connected_line(s: &Session) -> String {
 }
 
 /// The `keying-material` and `srtp-keying-material` lines, or the error that stopped them.
-pub async fn keying_lines(s: &Session, export: Option<&Export>) -> Result<Vec<String>, String> {
+pub async fn keying_lines(s: &UdpSession, export: Option<&Export>) -> Result<Vec<String>, String> {
     let mut lines = Vec::new();
     if let Some(x) = export {
         let mut out = vec![0u8; x.len];
@@ -97,7 +97,7 @@ fn stdin_lines(mut deliver: impl FnMut(Vec<u8>) -> bool + Send + 'static) {
 /// Send one datagram (`what`: "line" for stdin, "echo" for an echoed datagram). Data too
 /// large for one record is a local mistake, not the session's end: it is reported on stderr
 /// and skipped, and the session goes on. Any other failure ends the session.
-async fn send_or_report(s: &Session, data: &[u8], what: &str) -> Result<(), AdapterError> {
+async fn send_or_report(s: &UdpSession, data: &[u8], what: &str) -> Result<(), AdapterError> {
     match s.send(data).await {
         Err(AdapterError::Dtls(e @ dtls_engine::Error::MessageTooLarge { .. })) => {
             eprintln!("error: {what} of {} bytes not sent: {e}", data.len());
@@ -120,7 +120,7 @@ enum End {
 }
 
 /// Close our side (if still open) and print the `closed` line. True when it ended cleanly.
-async fn finish(s: &Session, end: End) -> bool {
+async fn finish(s: &UdpSession, end: End) -> bool {
     if !matches!(end, End::Peer) {
         s.close();
     }
@@ -287,7 +287,7 @@ pub async fn server(args: ServerArgs) -> bool {
     all_ok
 }
 
-async fn close_endpoint(endpoint: &Endpoint) {
+async fn close_endpoint(endpoint: &UdpEndpoint) {
     endpoint.close();
     let _ = timeout(CLOSE_WAIT, endpoint.closed()).await;
 }
@@ -301,7 +301,7 @@ struct SessionTask {
 }
 
 impl SessionTask {
-    async fn run(mut self, mut s: Session) {
+    async fn run(mut self, mut s: UdpSession) {
         eprintln!("{}", connected_line(&s));
         let ok = match keying_lines(&s, self.export.as_ref()).await {
             Ok(lines) => {
@@ -318,7 +318,7 @@ impl SessionTask {
         let _ = self.ended.send(ok);
     }
 
-    async fn pump(&mut self, s: &mut Session) -> End {
+    async fn pump(&mut self, s: &mut UdpSession) -> End {
         let mut stdin_open = true;
         loop {
             tokio::select! {

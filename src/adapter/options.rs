@@ -1,0 +1,80 @@
+//! [`EndpointOptions`]: the settings of an adapter's endpoint besides the server
+//! configuration, and their translation into the sans-IO core's [`EndpointConfig`]. Owns no
+//! socket and no session.
+
+use std::time::Duration;
+
+use crate::endpoint::{EndpointConfig, HelloPolicy};
+
+/// Endpoint settings besides the server configuration (see [`EndpointConfig`]).
+#[derive(Debug, Clone)]
+pub struct EndpointOptions {
+    /// Most live sessions.
+    pub max_sessions: usize,
+    /// Cookie secret rotation period.
+    pub cookie_rotation: Duration,
+    /// How long a closing session waits for the peer's close_notify.
+    pub close_linger: Duration,
+    /// Seed for the cookie secrets (tests).
+    pub rng_seed: Option<[u8; 32]>,
+    /// Application records buffered per session before new ones are dropped, as a slow
+    /// reader of a UDP socket would lose them.
+    pub receive_queue: usize,
+    /// Most server sessions in their handshake at once (see
+    /// [`EndpointConfig::max_half_open`]); further ClientHellos are refused and counted in
+    /// [`crate::EndpointStats::half_open_rejections`].
+    pub max_half_open: usize,
+    /// Which addresses may start a server handshake (default: any). With
+    /// [`HelloPolicy::ApprovedOnly`], only those approved with the adapter's
+    /// `UdpEndpoint::approve_peer`; see there.
+    pub hello_policy: HelloPolicy,
+}
+
+impl Default for EndpointOptions {
+    fn default() -> Self {
+        let c = EndpointConfig::default();
+        Self {
+            max_sessions: c.max_sessions,
+            cookie_rotation: c.cookie_rotation,
+            close_linger: c.close_linger,
+            rng_seed: None,
+            receive_queue: 1024,
+            max_half_open: c.max_half_open,
+            hello_policy: c.hello_policy,
+        }
+    }
+}
+
+impl EndpointOptions {
+    #[cfg_attr(not(any(feature = "std-net", feature = "tokio")), allow(dead_code))]
+    pub(crate) fn endpoint_config(
+        &self,
+        server: Option<std::sync::Arc<crate::config::ServerConfig>>,
+    ) -> EndpointConfig {
+        EndpointConfig {
+            server,
+            max_sessions: self.max_sessions,
+            cookie_rotation: self.cookie_rotation,
+            close_linger: self.close_linger,
+            rng_seed: self.rng_seed,
+            max_half_open: self.max_half_open,
+            hello_policy: self.hello_policy,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_pass_the_hello_policy_and_half_open_cap_to_the_core() {
+        let defaults = EndpointOptions::default();
+        let core = EndpointConfig::default();
+        assert_eq!((defaults.hello_policy, defaults.max_half_open), (core.hello_policy, core.max_half_open));
+        let options =
+            EndpointOptions { hello_policy: HelloPolicy::ApprovedOnly, max_half_open: 7, ..EndpointOptions::default() };
+        let config = options.endpoint_config(None);
+        assert_eq!((config.hello_policy, config.max_half_open), (HelloPolicy::ApprovedOnly, 7));
+    }
+}

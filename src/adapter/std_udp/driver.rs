@@ -1,0 +1,140 @@
+//! The std driver thread's loop ([`Driver`]): it owns the socket and the sans-IO endpoint,
+//! carries out requests, feeds datagrams to the core, and drains its transmits and events.
+//! What to do with a request or an event is the shared `slots`' business; the protocol is
+//! the core's.
+
+use std::io::ErrorKind;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use super::channels::{Input, Watched};
+use super::reader::{Reader, is_timeout};
+use super::session::UdpSession;
+use crate::Transmit;
+use crate::adapter::driver::{self, EndpointStatus};
+use crate::adapter::slots::Slots;
+use crate::endpoint::{Endpoint as Core, EndpointState};
+
+/// One endpoint's driver, run on its own thread by [`Driver::run`].
+pub(super) struct Driver {
+    pub(super) socket: Arc<UdpSocket>,
+    /// The peer a connected socket is connected to.
+    pub(super) peer: Option<SocketAddr>,
+    pub(super) core: Core,
+    pub(super) status: Arc<Watched<EndpointStatus>>,
+    pub(super) slots: Slots<UdpSession>,
+    /// Reads a connected socket.
+    pub(super) reader: Option<Reader>,
+    /// Receive errors in a row on an unconnected socket.
+    pub(super) errors: u32,
+}
+
+impl Driver {
+    /// Serve requests and datagrams until the endpoint is closed, then wake every waiting
+    /// handle and stop the reader thread.
+    pub(super) fn run(mut self, inputs: Receiver<Input>) {
+        let mut buf = if self.peer.is_some() { Vec::new() } else { vec![0u8; 65536] };
+        loop {
+            while let Ok(i) = inputs.try_recv() {
+                self.input(i);
+            }
+            self.flush();
+            if self.core.state() == EndpointState::Closed {
+                break;
+            }
+            let wait = self.slots.wake_at(&mut self.core).map(|t| t.saturating_duration_since(Instant::now()));
+            if self.peer.is_some() {
+                let input = match wait {
+                    Some(d) => inputs.recv_timeout(d),
+                    None => inputs.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                };
+                match input {
+                    Ok(i) => self.input(i),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    // Cannot happen (the slots keep a sender); nobody could reach it anyway.
+                    Err(RecvTimeoutError::Disconnected) => self.core.destroy(Instant::now()),
+                }
+            } else {
+                self.receive(&inputs, &mut buf, wait);
+            }
+            self.slots.handle_timeout(&mut self.core, Instant::now());
+        }
+        self.slots.finish(Instant::now());
+        // Stop and join the reader thread: nothing of the endpoint is left running.
+        drop(self.reader.take());
+    }
+
+    fn input(&mut self, i: Input) {
+        match i {
+            Input::Command(c) => self.slots.command(&mut self.core, c, Instant::now()),
+            Input::Datagram(from, d) => self.core.handle(Instant::now(), from, &d),
+            Input::Failed(e) => self.socket_error(&e),
+        }
+    }
+
+    /// Wait up to `wait` for a datagram on the unconnected socket and hand it to the core.
+    fn receive(&mut self, inputs: &Receiver<Input>, buf: &mut [u8], wait: Option<Duration>) {
+        let _ = self.socket.set_read_timeout(wait.map(|d| d.max(Duration::from_millis(1))));
+        match self.socket.recv_from(buf) {
+            // Empty datagrams are wake-ups from handles (or noise): never DTLS.
+            Ok((0, _)) => self.errors = 0,
+            Ok((n, from)) => {
+                self.errors = 0;
+                // Requests sent before this datagram arrived come first (`approve_peer`, say).
+                while let Ok(i) = inputs.try_recv() {
+                    self.input(i);
+                }
+                self.core.handle(Instant::now(), from, buf.get(..n).unwrap_or_default());
+            }
+            Err(e) if is_timeout(&e) => {}
+            Err(e) => {
+                self.errors = self.errors.saturating_add(1);
+                self.socket_error(&e);
+                if let Some(pause) = driver::error_pause(self.errors) {
+                    std::thread::sleep(pause);
+                }
+            }
+        }
+    }
+
+    /// A receive or send failed. Only a refusal reported on a connected socket matters:
+    /// anything else is a lost datagram, which DTLS retransmits if it matters.
+    fn socket_error(&mut self, e: &std::io::Error) {
+        if e.kind() == ErrorKind::ConnectionRefused
+            && let Some(peer) = self.peer
+        {
+            self.slots.refused(&mut self.core, peer, e);
+        }
+    }
+
+    /// Drain every output of the core: datagrams to the socket, events to the handles.
+    fn flush(&mut self) {
+        loop {
+            let mut progressed = false;
+            // Events first: `poll_transmit` removes a session that has ended, and the
+            // handling of its `Accepted` and `Connected` still needs to read it.
+            while let Some((h, ev)) = self.core.poll_event() {
+                progressed = true;
+                self.slots.event(&self.core, h, ev);
+            }
+            while let Some(Transmit { destination, contents }) = self.core.poll_transmit() {
+                progressed = true;
+                // Some systems refuse `send_to` on a connected socket.
+                let sent = match self.peer {
+                    Some(peer) if peer == destination => self.socket.send(&contents),
+                    _ => self.socket.send_to(&contents, destination),
+                };
+                if let Err(e) = sent {
+                    self.socket_error(&e);
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        let status = EndpointStatus::of(&self.core);
+        self.status.update(|s| *s = status);
+    }
+}

@@ -1,0 +1,84 @@
+//! The thread that reads a connected socket for its driver ([`Reader`]): a connected socket
+//! takes datagrams only from its peer, so no wake-up datagram can reach a driver blocked on
+//! it; the driver waits on its channel instead, and this thread feeds it. It passes
+//! datagrams and errors on, and decides nothing.
+
+use std::io::ErrorKind;
+use std::net::UdpSocket;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::channels::Input;
+use crate::adapter::AdapterError;
+use crate::adapter::driver;
+
+/// How often the reader thread of a connected endpoint checks whether its driver stopped,
+/// in case the datagram that wakes it at once did not arrive.
+const READER_POLL: Duration = Duration::from_millis(500);
+
+/// The thread that reads a connected socket for its driver (which waits on its channel),
+/// stopped and joined when dropped.
+pub(super) struct Reader {
+    socket: Arc<UdpSocket>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Reader {
+    pub(super) fn spawn(socket: Arc<UdpSocket>, to: Sender<Input>) -> Result<Self, AdapterError> {
+        socket.set_read_timeout(Some(READER_POLL))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, halt) = (socket.clone(), stop.clone());
+        let thread = std::thread::Builder::new().name("dtls-endpoint-rx".into()).spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            let mut errors = 0u32;
+            while !halt.load(Ordering::Acquire) {
+                let input = match s.recv_from(&mut buf) {
+                    // Empty datagrams are never DTLS (the stop nudge among them).
+                    Ok((0, _)) => continue,
+                    Ok((n, from)) => {
+                        errors = 0;
+                        Input::Datagram(from, buf.get(..n).unwrap_or_default().to_vec())
+                    }
+                    Err(e) if is_timeout(&e) => continue,
+                    Err(e) => {
+                        errors = errors.saturating_add(1);
+                        Input::Failed(e)
+                    }
+                };
+                if to.send(input).is_err() {
+                    break;
+                }
+                if let Some(pause) = driver::error_pause(errors) {
+                    std::thread::sleep(pause);
+                }
+            }
+        })?;
+        Ok(Self { socket, stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        // Wake the thread out of `recv_from` now: a connected socket takes datagrams only
+        // from its peer, so connect it to itself and send it an empty datagram. Should that
+        // fail, the thread sees `stop` within READER_POLL.
+        if let Ok(me) = self.socket.local_addr()
+            && self.socket.connect(me).is_ok()
+        {
+            let _ = self.socket.send(&[]);
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A receive that ended because its timeout passed (or a signal), not an error.
+pub(super) fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted)
+}

@@ -1,4 +1,4 @@
-//! Drop-any-two matrix through real `Endpoint`s (tests/sim/endpoint_pair.rs).
+//! Drop-any-two matrix through real `Endpoint`s (`sim::Pair`, whose sides are real endpoints).
 //!
 //! What this proves: for path MTUs of 256, 576 and 1200 bytes, and for every pair (i, j),
 //! i < j, of the first 12 datagrams of the exchange (both directions counted together, in
@@ -20,8 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dtls_engine::{ClientConfig, ServerConfig};
-use sim::endpoint_pair::{EndpointPair, PairError};
-use sim::{Flight, Side, sim_pki};
+use sim::{Flight, LinkConfig, Pair, Side, SimError, sim_pki};
 
 /// The first this many datagrams of the exchange are candidates for loss.
 const WINDOW: usize = 12;
@@ -70,6 +69,13 @@ fn configs(mtu: usize) -> (Arc<ClientConfig>, Arc<ServerConfig>) {
     configs_with(mtu, &[])
 }
 
+/// A client endpoint and a server endpoint (cookie secrets seeded with 9) on lossless links
+/// of [`LATENCY`]; a test loses datagrams through `Pair::drop`.
+fn endpoint_pair(client: &Arc<ClientConfig>, server: &Arc<ServerConfig>) -> Pair {
+    let link = LinkConfig { latency: LATENCY, ..LinkConfig::default() };
+    Pair::new(Arc::clone(client), Arc::clone(server), link.clone(), link, 9)
+}
+
 /// What one run of the matrix measured.
 struct Run {
     /// Virtual time until both sides were connected.
@@ -81,25 +87,23 @@ struct Run {
 
 /// One handshake losing exactly the datagrams in `drops`; `Err` describes the failure.
 fn run(mtu: usize, drops: &[usize], client: &Arc<ClientConfig>, server: &Arc<ServerConfig>) -> Result<Run, String> {
-    let mut pair = EndpointPair::new(Arc::clone(client), Arc::clone(server), 9, LATENCY);
+    let mut pair = endpoint_pair(client, server);
     pair.drop = drops.to_vec();
-    let fail = |pair: &EndpointPair, what: String| format!("MTU {mtu}, dropping {drops:?}: {what}\n{}", pair.trace());
+    let fail = |pair: &Pair, what: String| format!("MTU {mtu}, dropping {drops:?}: {what}\n{}", pair.trace());
     if let Err(e) = pair.handshake(HANDSHAKE_DEADLINE) {
         let client_state = pair
             .client
-            .handle
-            .and_then(|h| pair.client.endpoint.session(h))
+            .try_session()
             .map(|s| format!("connected {}, closed {}, stats {:?}", s.is_connected(), s.is_closed(), s.stats()));
         let server_state = pair
             .server
-            .handle
-            .and_then(|h| pair.server.endpoint.session(h))
+            .try_session()
             .map(|s| format!("connected {}, closed {}, stats {:?}", s.is_connected(), s.is_closed(), s.stats()));
         return Err(fail(
             &pair,
             format!(
                 "handshake: {e:?}\nclient session: {client_state:?}\nserver session: {server_state:?}\nserver endpoint: {:?}",
-                pair.server.endpoint.stats()
+                pair.server.endpoint().stats()
             ),
         ));
     }
@@ -113,7 +117,7 @@ fn run(mtu: usize, drops: &[usize], client: &Arc<ClientConfig>, server: &Arc<Ser
     }
     let retransmissions = [&pair.client, &pair.server]
         .iter()
-        .filter_map(|n| n.handle.and_then(|h| n.endpoint.session(h)))
+        .filter_map(|n| n.try_session())
         .map(|s| s.stats().handshake_retransmissions)
         .sum();
 
@@ -129,18 +133,22 @@ fn run(mtu: usize, drops: &[usize], client: &Arc<ClientConfig>, server: &Arc<Ser
         return Err(fail(&pair, format!("datagram #{} of {} bytes", big.index, big.len)));
     }
     for (name, node) in [("client", &pair.client), ("server", &pair.server)] {
-        if !node.failures.is_empty() || node.destroyed != 0 {
-            return Err(fail(&pair, format!("{name}: failures {:?}, destroyed {}", node.failures, node.destroyed)));
+        if node.error.is_some() || node.destroyed != 0 {
+            return Err(fail(&pair, format!("{name}: failure {:?}, destroyed {}", node.error, node.destroyed)));
         }
     }
-    if pair.server.accepted != 1 || pair.server.endpoint.session_count() != 1 {
+    if pair.server.accepted != 1 || pair.server.endpoint().session_count() != 1 {
         return Err(fail(
             &pair,
-            format!("server accepted {} sessions, has {}", pair.server.accepted, pair.server.endpoint.session_count()),
+            format!(
+                "server accepted {} sessions, has {}",
+                pair.server.accepted,
+                pair.server.endpoint().session_count()
+            ),
         ));
     }
-    if !pair.server.received.iter().any(|d| d.starts_with(b"ping "))
-        || !pair.client.received.iter().any(|d| d.starts_with(b"echo:ping "))
+    if !pair.server.app_data.iter().any(|d| d.starts_with(b"ping "))
+        || !pair.client.app_data.iter().any(|d| d.starts_with(b"echo:ping "))
     {
         return Err(fail(&pair, "application data did not flow both ways".into()));
     }
@@ -158,11 +166,11 @@ fn matrix_with(
     client: &Arc<ClientConfig>,
     server: &Arc<ServerConfig>,
     label: &str,
-) -> Vec<sim::endpoint_pair::SentDatagram> {
+) -> Vec<sim::SentDatagram> {
     let (client, server) = (Arc::clone(client), Arc::clone(server));
 
     // The lossless exchange, for the record: what the 12 indices are.
-    let mut lossless = EndpointPair::new(Arc::clone(&client), Arc::clone(&server), 9, LATENCY);
+    let mut lossless = endpoint_pair(&client, &server);
     lossless.handshake(HANDSHAKE_DEADLINE).expect("lossless handshake");
     let lossless_datagrams = lossless.log.len();
     let client_flights = lossless.log.iter().filter(|d| d.from == Side::Client).count();
@@ -251,13 +259,13 @@ fn drop_any_two_of_the_first_12_datagrams_mtu_256_fragmented_client_hello() {
 #[test]
 fn the_pair_drops_exactly_what_it_is_told() {
     let (client, server) = configs(1200);
-    let mut pair = EndpointPair::new(Arc::clone(&client), Arc::clone(&server), 9, LATENCY);
+    let mut pair = endpoint_pair(&client, &server);
     pair.drop = vec![0];
     pair.handshake(HANDSHAKE_DEADLINE).expect("handshake");
     assert!(pair.log[0].dropped && pair.log[0].flight == Flight::ClientHello);
     assert_eq!(pair.log[1].flight, Flight::ClientHello, "the retransmission\n{}", pair.trace());
     assert!(pair.log[1].at >= Duration::from_secs(1), "after the initial retransmission timeout");
     assert_eq!(pair.log.iter().filter(|d| d.dropped).count(), 1);
-    let err = EndpointPair::new(client, server, 9, LATENCY).drive_until(Duration::from_millis(1), |_| false);
-    assert!(matches!(err, Err(PairError::Deadline { .. } | PairError::Stalled { .. })));
+    let err = endpoint_pair(&client, &server).drive_until(Duration::from_millis(1), |_| false);
+    assert!(matches!(err, Err(SimError::Deadline { .. } | SimError::Stalled { .. })));
 }

@@ -49,8 +49,8 @@ fn pair(c: ClientConfigBuilder, s: ServerConfigBuilder) -> Pair {
 fn alpn_server_preference_wins() {
     let mut p = pair(client().alpn_protocols(&[b"coap", b"h2"]), server().alpn_protocols(&[b"h2", b"coap"]));
     p.expect_handshake(DEADLINE);
-    assert_eq!(p.client.session.alpn_protocol(), Some(&b"h2"[..]));
-    assert_eq!(p.server.session.alpn_protocol(), Some(&b"h2"[..]));
+    assert_eq!(p.client.session().alpn_protocol(), Some(&b"h2"[..]));
+    assert_eq!(p.server.session().alpn_protocol(), Some(&b"h2"[..]));
 }
 
 #[test]
@@ -67,7 +67,7 @@ fn alpn_without_overlap_fails_with_no_application_protocol() {
 fn alpn_ignored_when_server_has_none() {
     let mut p = pair(client().alpn_protocols(&[b"coap"]), server());
     p.expect_handshake(DEADLINE);
-    assert_eq!(p.client.session.alpn_protocol(), None);
+    assert_eq!(p.client.session().alpn_protocol(), None);
 }
 
 #[test]
@@ -83,12 +83,12 @@ fn srtp_profile_and_keys_agree() {
     ] {
         let mut p = pair(client().srtp_profiles(&theirs), server().srtp_profiles(&ours));
         p.expect_handshake(DEADLINE);
-        assert_eq!(p.client.session.srtp_profile(), expect);
-        assert_eq!(p.server.session.srtp_profile(), expect);
+        assert_eq!(p.client.session().srtp_profile(), expect);
+        assert_eq!(p.server.session().srtp_profile(), expect);
         match expect {
             Some(profile) => {
-                let c = p.client.session.srtp_keying_material().unwrap();
-                let s = p.server.session.srtp_keying_material().unwrap();
+                let c = p.client.session().srtp_keying_material().unwrap();
+                let s = p.server.session().srtp_keying_material().unwrap();
                 assert_eq!(c, s);
                 assert_eq!(c.profile, profile);
                 let (k, salt) = match profile {
@@ -99,8 +99,8 @@ fn srtp_profile_and_keys_agree() {
                 assert_eq!((c.client_key.len(), c.client_salt.len(), c.to_bytes().len()), (k, salt, 2 * (k + salt)));
             }
             None => {
-                assert_eq!(p.client.session.srtp_keying_material(), Err(Error::SrtpNotNegotiated));
-                assert_eq!(p.server.session.srtp_keying_material(), Err(Error::SrtpNotNegotiated));
+                assert_eq!(p.client.session().srtp_keying_material(), Err(Error::SrtpNotNegotiated));
+                assert_eq!(p.server.session().srtp_keying_material(), Err(Error::SrtpNotNegotiated));
             }
         }
     }
@@ -113,18 +113,21 @@ fn srtp_profile_and_keys_agree() {
 fn srtp_keying_material_before_the_handshake_and_without_a_profile() {
     let profiles = [P::SRTP_AEAD_AES_128_GCM];
     let mut p = pair(client().srtp_profiles(&profiles), server().srtp_profiles(&profiles));
-    for s in [&p.client.session, &p.server.session] {
+    assert_eq!(p.client.session().srtp_keying_material(), Err(Error::HandshakeNotComplete));
+    // The server endpoint has a session once the client's cookie verified.
+    p.drive_until(DEADLINE, |p| p.server.accepted == 1).unwrap();
+    for s in [p.client.session(), p.server.session()] {
         assert_eq!(s.srtp_keying_material(), Err(Error::HandshakeNotComplete));
     }
-    p.drive_until(DEADLINE, |p| p.client.session.srtp_profile().is_some()).unwrap();
-    assert!(!p.client.session.is_connected());
-    assert_eq!(p.client.session.srtp_keying_material(), Err(Error::HandshakeNotComplete));
+    p.drive_until(DEADLINE, |p| p.client.session().srtp_profile().is_some()).unwrap();
+    assert!(!p.client.session().is_connected());
+    assert_eq!(p.client.session().srtp_keying_material(), Err(Error::HandshakeNotComplete));
     p.expect_handshake(DEADLINE);
-    assert_eq!(p.client.session.srtp_keying_material().unwrap(), p.server.session.srtp_keying_material().unwrap());
+    assert_eq!(p.client.session().srtp_keying_material().unwrap(), p.server.session().srtp_keying_material().unwrap());
 
     let mut p = pair(client(), server());
     p.expect_handshake(DEADLINE);
-    for s in [&p.client.session, &p.server.session] {
+    for s in [p.client.session(), p.server.session()] {
         assert_eq!(s.srtp_profile(), None);
         let e = s.srtp_keying_material().unwrap_err();
         assert_eq!(e, Error::SrtpNotNegotiated);
@@ -175,7 +178,7 @@ fn require_srtp_fails_the_handshake_without_a_common_profile() {
     // Off (the default), the same peers complete the handshake without SRTP.
     let mut p = pair(client().srtp_profiles(&ours).require_srtp(false), server());
     p.expect_handshake(DEADLINE);
-    assert_eq!(p.client.session.srtp_profile(), None);
+    assert_eq!(p.client.session().srtp_profile(), None);
 
     // Required without profiles cannot be met: refused when building.
     assert!(matches!(client().require_srtp(true).build(), Err(Error::InvalidConfig(_))));
@@ -197,11 +200,11 @@ fn require_srtp_with_a_common_profile_connects_and_resumes() {
     for resumed in [false, true] {
         let mut p = Pair::new(c.clone(), s.clone(), LinkConfig::default(), LinkConfig::default(), 7);
         p.expect_handshake(DEADLINE);
-        assert_eq!(p.client.session.is_resumed(), resumed);
-        assert_eq!(p.server.session.is_resumed(), resumed);
-        assert_eq!(p.client.session.srtp_profile(), Some(P::SRTP_AEAD_AES_128_GCM));
-        let keys = p.client.session.srtp_keying_material().unwrap();
-        assert_eq!(keys, p.server.session.srtp_keying_material().unwrap());
+        assert_eq!(p.client.session().is_resumed(), resumed);
+        assert_eq!(p.server.session().is_resumed(), resumed);
+        assert_eq!(p.client.session().srtp_profile(), Some(P::SRTP_AEAD_AES_128_GCM));
+        let keys = p.client.session().srtp_keying_material().unwrap();
+        assert_eq!(keys, p.server.session().srtp_keying_material().unwrap());
     }
 }
 
@@ -210,24 +213,24 @@ fn exporter_agrees_and_refuses_reserved_labels_and_early_use() {
     let mut p = pair(client(), server());
     let mut out = [0u8; 32];
     assert_eq!(
-        p.client.session.export_keying_material(&mut out, b"EXPERIMENTAL-x", None),
+        p.client.session().export_keying_material(&mut out, b"EXPERIMENTAL-x", None),
         Err(Error::HandshakeNotComplete)
     );
     p.expect_handshake(DEADLINE);
     for ctx in [None, Some(&b""[..]), Some(&b"context"[..])] {
         let (mut a, mut b) = ([0u8; 100], [0u8; 100]);
-        p.client.session.export_keying_material(&mut a, b"EXPERIMENTAL-x", ctx).unwrap();
-        p.server.session.export_keying_material(&mut b, b"EXPERIMENTAL-x", ctx).unwrap();
+        p.client.session().export_keying_material(&mut a, b"EXPERIMENTAL-x", ctx).unwrap();
+        p.server.session().export_keying_material(&mut b, b"EXPERIMENTAL-x", ctx).unwrap();
         assert_eq!(a, b);
         assert_ne!(a, [0u8; 100]);
     }
     let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
-    p.client.session.export_keying_material(&mut a, b"EXPERIMENTAL-x", None).unwrap();
-    p.client.session.export_keying_material(&mut b, b"EXPERIMENTAL-x", Some(b"")).unwrap();
+    p.client.session().export_keying_material(&mut a, b"EXPERIMENTAL-x", None).unwrap();
+    p.client.session().export_keying_material(&mut b, b"EXPERIMENTAL-x", Some(b"")).unwrap();
     assert_ne!(a, b, "an empty context differs from no context (RFC 5705 §4)");
     for label in ["client finished", "server finished", "master secret", "key expansion", "extended master secret"] {
         assert_eq!(
-            p.client.session.export_keying_material(&mut a, label.as_bytes(), None),
+            p.client.session().export_keying_material(&mut a, label.as_bytes(), None),
             Err(Error::ExporterRefused)
         );
     }
@@ -260,11 +263,11 @@ fn sni_selects_certificate_and_is_visible_to_the_server() {
     let c = ClientConfig::builder().dangerous_accept_any_server_certificate().server_name("rsa.test");
     let mut p = pair(c, s);
     p.expect_handshake(DEADLINE);
-    assert_eq!(p.server.session.server_name(), Some("rsa.test"));
-    let leaf = p.client.session.peer_certificates().unwrap()[0].clone();
+    assert_eq!(p.server.session().server_name(), Some("rsa.test"));
+    let leaf = p.client.session().peer_certificates().unwrap()[0].clone();
     let rsa = dtls_engine::internals::crypto::load_certificates(pki.rsa_cert_pem.as_bytes()).unwrap();
     assert_eq!(leaf, rsa[0]);
-    assert!(p.client.session.cipher().unwrap().standard_name.contains("RSA"));
+    assert!(p.client.session().cipher().unwrap().standard_name.contains("RSA"));
 }
 
 #[test]
@@ -299,7 +302,7 @@ fn client_fingerprint_pinning() {
 
     let mut p = pair(with_cert().unwrap(), pinned(&fingerprint_sha256(&client_cert[0])));
     p.expect_handshake(DEADLINE);
-    assert_eq!(p.server.session.peer_certificates().unwrap()[0], client_cert[0]);
+    assert_eq!(p.server.session().peer_certificates().unwrap()[0], client_cert[0]);
 
     let bad = format!("sha-256 {}", ["00"; 32].join(":"));
     let mut p = pair(with_cert().unwrap(), pinned(&bad));
@@ -323,7 +326,7 @@ fn server_key_from_der_through_the_reexported_private_key_der() {
     let s = ServerConfig::builder().certificate(chain.clone(), key).rng_seed([2; 32]);
     let mut p = pair(client(), s);
     p.expect_handshake(DEADLINE);
-    assert_eq!(p.client.session.peer_certificates().unwrap()[0], chain[0]);
+    assert_eq!(p.client.session().peer_certificates().unwrap()[0], chain[0]);
 }
 
 /// `cipher_suites` takes only suites this engine implements: an unsupported one (a CBC
@@ -341,7 +344,7 @@ fn cipher_suites_refuses_unsupported_suites() {
     }
     let mut p = pair(client().cipher_suites(&[supported]), server().cipher_suites(&[supported]));
     p.expect_handshake(DEADLINE);
-    assert_eq!(p.client.session.cipher_suite(), Some(supported));
+    assert_eq!(p.client.session().cipher_suite(), Some(supported));
 }
 
 #[test]
@@ -352,14 +355,14 @@ fn suites_and_groups_by_name() {
             .cipher_suites_by_name(&["TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"]),
     );
     p.expect_handshake(DEADLINE);
-    let c = p.client.session.cipher().unwrap();
+    let c = p.client.session().cipher().unwrap();
     assert_eq!(
         (c.name, c.standard_name, c.version),
         ("ECDHE-ECDSA-CHACHA20-POLY1305", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "DTLSv1.2")
     );
-    assert_eq!(p.server.session.negotiated_group(), Some(dtls_engine::NamedGroup::Secp256r1));
-    assert_eq!(p.client.session.protocol(), "DTLSv1.2");
-    assert!(p.client.session.peer_certificate_pem().unwrap().starts_with("-----BEGIN CERTIFICATE-----\n"));
+    assert_eq!(p.server.session().negotiated_group(), Some(dtls_engine::NamedGroup::Secp256r1));
+    assert_eq!(p.client.session().protocol(), "DTLSv1.2");
+    assert!(p.client.session().peer_certificate_pem().unwrap().starts_with("-----BEGIN CERTIFICATE-----\n"));
     assert!(client().cipher_suites_by_name(&["RC4-MD5"]).build().is_err());
     assert!(client().groups_by_name(&["brainpool"]).build().is_err());
 }
@@ -375,7 +378,7 @@ fn idle_timeout_ends_a_silent_session() {
     // Traffic every 20 s keeps the server session alive past 30 s.
     for _ in 0..3 {
         p.now += Duration::from_secs(20);
-        p.client.session.send(b"ping").unwrap();
+        p.client.session_mut().send(b"ping").unwrap();
         p.drive_until(p.elapsed() + Duration::from_secs(1), |p| p.server.app_data.len() == 1).unwrap();
         p.server.app_data.clear();
     }
@@ -396,27 +399,27 @@ fn queues_are_bounded() {
     let mut p = pair(client().queue_limit(4), server().queue_limit(4));
     p.expect_handshake(DEADLINE);
     for _ in 0..4 {
-        p.client.session.send(b"x").unwrap();
+        p.client.session_mut().send(b"x").unwrap();
     }
-    assert_eq!(p.client.session.send(b"x"), Err(Error::SendQueueFull));
+    assert_eq!(p.client.session_mut().send(b"x"), Err(Error::SendQueueFull));
     // Drained: sending works again.
-    while p.client.session.poll_transmit().is_some() {}
-    p.client.session.send(b"x").unwrap();
+    while p.client.session_mut().poll_transmit().is_some() {}
+    p.client.session_mut().send(b"x").unwrap();
 
     // The server's application never polls events: four records queue, the rest drop.
     let mut wire = Vec::new();
     let now = p.now;
-    let before = p.server.session.stats().records_dropped;
-    while p.server.session.poll_event().is_some() {}
+    let before = p.server.session().stats().records_dropped;
+    while p.server.session_mut().poll_event().is_some() {}
     for _ in 0..10 {
-        while p.client.session.poll_transmit_into(&mut wire).is_some() {
-            p.server.session.handle(now, &wire).unwrap();
+        while p.client.session_mut().poll_transmit_into(&mut wire).is_some() {
+            p.server.session_mut().handle(now, &wire).unwrap();
         }
-        let _ = p.client.session.send(b"y");
+        let _ = p.client.session_mut().send(b"y");
     }
-    let delivered = std::iter::from_fn(|| p.server.session.poll_event()).count();
+    let delivered = std::iter::from_fn(|| p.server.session_mut().poll_event()).count();
     assert_eq!(delivered, 4);
-    assert!(p.server.session.stats().records_dropped - before >= 6);
+    assert!(p.server.session().stats().records_dropped - before >= 6);
 }
 
 /// `verify_signature_schemes`: a client accepting only ECDSA P-384/SHA-384 offers only that

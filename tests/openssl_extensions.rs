@@ -420,7 +420,13 @@ mod exporter {
     fn refuses_reserved_labels_and_before_handshake() {
         let mut pair = sim::Pair::lossless();
         let mut out = vec![0u8; 32];
-        for session in [&mut pair.client.session, &mut pair.server.session] {
+        assert_eq!(
+            pair.client.session_mut().export_keying_material(&mut out, b"EXPERIMENTAL-early", None),
+            Err(Error::HandshakeNotComplete)
+        );
+        // The server endpoint has a session once the client's cookie verified.
+        pair.drive_until(Duration::from_secs(1), |p| p.server.accepted == 1).expect("accepted");
+        for session in [pair.client.session_mut(), pair.server.session_mut()] {
             assert_eq!(
                 session.export_keying_material(&mut out, b"EXPERIMENTAL-early", None),
                 Err(Error::HandshakeNotComplete)
@@ -429,7 +435,7 @@ mod exporter {
         pair.expect_handshake(Duration::from_secs(1));
         for label in ["client finished", "server finished", "master secret", "key expansion", "extended master secret"]
         {
-            for session in [&mut pair.client.session, &mut pair.server.session] {
+            for session in [pair.client.session_mut(), pair.server.session_mut()] {
                 assert_eq!(
                     session.export_keying_material(&mut out, label.as_bytes(), None),
                     Err(Error::ExporterRefused),
@@ -442,13 +448,13 @@ mod exporter {
             session.export_keying_material(&mut out, b"EXPERIMENTAL-ok", context).expect("export");
             out
         };
-        let no_context = export(&mut pair.client.session, None);
-        assert_eq!(no_context, export(&mut pair.server.session, None));
-        let with_context = export(&mut pair.client.session, Some(b"context"));
-        assert_eq!(with_context, export(&mut pair.server.session, Some(b"context")));
+        let no_context = export(pair.client.session_mut(), None);
+        assert_eq!(no_context, export(pair.server.session_mut(), None));
+        let with_context = export(pair.client.session_mut(), Some(b"context"));
+        assert_eq!(with_context, export(pair.server.session_mut(), Some(b"context")));
         assert_ne!(no_context, with_context);
         // RFC 5705 §4: no context and an empty context are different inputs.
-        assert_ne!(no_context, export(&mut pair.client.session, Some(b"")));
+        assert_ne!(no_context, export(pair.client.session_mut(), Some(b"")));
     }
 }
 
@@ -738,14 +744,14 @@ mod names {
             let iana = iana_name_of(openssl_name);
             for name in [openssl_name, iana.as_str()] {
                 let pair = handshake(sim_client().cipher_suites_by_name(&[name]), rsa);
-                assert_eq!(pair.client.session.cipher_suite(), Some(suite), "{name}");
-                let info = pair.server.session.cipher().expect("cipher info");
+                assert_eq!(pair.client.session().cipher_suite(), Some(suite), "{name}");
+                let info = pair.server.session().cipher().expect("cipher info");
                 assert_eq!((info.name, info.standard_name), (openssl_name, iana.as_str()), "{name}");
             }
         }
         for (name, group) in groups {
             let pair = handshake(sim_client().groups_by_name(&[name]), false);
-            assert_eq!(pair.client.session.negotiated_group(), Some(group), "{name}");
+            assert_eq!(pair.client.session().negotiated_group(), Some(group), "{name}");
         }
 
         assert!(sim_client().cipher_suites_by_name(&["NOT-A-SUITE"]).build().is_err());

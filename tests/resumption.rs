@@ -33,8 +33,8 @@ fn connect(client: &Arc<ClientConfig>, server: &Arc<ServerConfig>) -> Pair {
 }
 
 fn echo(pair: &mut Pair) {
-    pair.client.session.send(b"ping").expect("send");
-    pair.server.session.send(b"pong").expect("send");
+    pair.client.session_mut().send(b"ping").expect("send");
+    pair.server.session_mut().send(b"pong").expect("send");
     pair.drive_until(DEADLINE, |p| !p.client.app_data.is_empty() && !p.server.app_data.is_empty())
         .expect("data both ways");
     assert_eq!(pair.server.app_data.pop_front().as_deref(), Some(&b"ping"[..]));
@@ -43,8 +43,8 @@ fn echo(pair: &mut Pair) {
 
 fn exported(pair: &Pair) -> ([u8; 32], [u8; 32]) {
     let (mut c, mut s) = ([0u8; 32], [0u8; 32]);
-    pair.client.session.export_keying_material(&mut c, b"EXPERIMENTAL-resume", None).expect("export");
-    pair.server.session.export_keying_material(&mut s, b"EXPERIMENTAL-resume", None).expect("export");
+    pair.client.session().export_keying_material(&mut c, b"EXPERIMENTAL-resume", None).expect("export");
+    pair.server.session().export_keying_material(&mut s, b"EXPERIMENTAL-resume", None).expect("export");
     (c, s)
 }
 
@@ -58,16 +58,16 @@ fn resumes_by_ticket_and_by_session_id() {
         let client = client_config(&store);
         let server = server_config(|b| b.session_tickets(tickets));
         let first = connect(&client, &server);
-        assert!(!first.client.session.is_resumed() && !first.server.session.is_resumed());
+        assert!(!first.client.session().is_resumed() && !first.server.session().is_resumed());
         assert_eq!(store.len(), 1, "tickets {tickets}: nothing stored");
         let full_datagrams = first.sent.len();
 
         let second = connect(&client, &server);
-        assert!(second.client.session.is_resumed(), "tickets {tickets}: client did a full handshake");
-        assert!(second.server.session.is_resumed(), "tickets {tickets}: server did a full handshake");
-        assert!(second.client.session.peer_certificates().is_some_and(|c| !c.is_empty()));
-        assert!(second.client.session.extended_master_secret() && second.server.session.extended_master_secret());
-        assert_eq!(second.client.session.cipher_suite(), first.client.session.cipher_suite());
+        assert!(second.client.session().is_resumed(), "tickets {tickets}: client did a full handshake");
+        assert!(second.server.session().is_resumed(), "tickets {tickets}: server did a full handshake");
+        assert!(second.client.session().peer_certificates().is_some_and(|c| !c.is_empty()));
+        assert!(second.client.session().extended_master_secret() && second.server.session().extended_master_secret());
+        assert_eq!(second.client.session().cipher_suite(), first.client.session().cipher_suite());
         let (c, s) = exported(&second);
         assert_eq!(c, s);
         assert_ne!(c, exported(&first).0, "a resumed session has fresh keys (new randoms)");
@@ -75,7 +75,7 @@ fn resumes_by_ticket_and_by_session_id() {
 
         // And again: the session stays resumable.
         let third = connect(&client, &server);
-        assert!(third.client.session.is_resumed() && third.server.session.is_resumed(), "tickets {tickets}");
+        assert!(third.client.session().is_resumed() && third.server.session().is_resumed(), "tickets {tickets}");
     }
 }
 
@@ -90,14 +90,14 @@ fn unknown_sessions_fall_back_to_a_full_handshake() {
     for other in [server_config(|b| b.rng_seed([9; 32])), server_config(|b| b.session_tickets(false).session_cache(0))]
     {
         let pair = connect(&client, &other);
-        assert!(!pair.client.session.is_resumed() && !pair.server.session.is_resumed());
+        assert!(!pair.client.session().is_resumed() && !pair.server.session().is_resumed());
     }
     // The store now holds the session of the second other server (tickets and cache off:
     // nothing to resume, so nothing is kept).
     assert_eq!(store.len(), 0);
     connect(&client, &first_server);
     let again = connect(&client, &first_server);
-    assert!(again.client.session.is_resumed());
+    assert!(again.client.session().is_resumed());
 }
 
 /// RFC 7627 §5.3: a session established with the extended master secret is not resumed by
@@ -110,8 +110,8 @@ fn the_extended_master_secret_carries_over() {
     let server = server_config(|b| b);
     connect(&client, &server);
     let pair = connect(&client, &server);
-    assert!(pair.server.session.is_resumed());
-    assert!(pair.server.session.extended_master_secret());
+    assert!(pair.server.session().is_resumed());
+    assert!(pair.server.session().extended_master_secret());
 }
 
 /// A session lifetime of one second: after it, the server refuses the session and runs a
@@ -124,7 +124,7 @@ fn expired_sessions_are_not_resumed() {
     connect(&client, &server);
     std::thread::sleep(Duration::from_millis(2100));
     let pair = connect(&client, &server);
-    assert!(!pair.server.session.is_resumed(), "a session past its lifetime was resumed");
+    assert!(!pair.server.session().is_resumed(), "a session past its lifetime was resumed");
 }
 
 /// The abbreviated handshake under loss: the server's flight (ServerHello, CCS, Finished)
@@ -141,7 +141,7 @@ fn abbreviated_handshake_survives_loss() {
         let mut pair = Pair::new(client.clone(), server.clone(), LinkConfig::default(), LinkConfig::default(), 3);
         let dropped = pair.drop_first_transmission(flight);
         pair.expect_handshake(DEADLINE);
-        assert!(pair.client.session.is_resumed() && pair.server.session.is_resumed(), "{flight:?}");
+        assert!(pair.client.session().is_resumed() && pair.server.session().is_resumed(), "{flight:?}");
         assert!(dropped.load(std::sync::atomic::Ordering::Relaxed) > 0, "{flight:?} never sent");
         echo(&mut pair);
     }
@@ -150,8 +150,8 @@ fn abbreviated_handshake_survives_loss() {
     for seed in 0..100 {
         let mut pair = Pair::new(client.clone(), server.clone(), lossy.clone(), lossy.clone(), seed);
         pair.expect_handshake(Duration::from_secs(590));
-        resumed += usize::from(pair.client.session.is_resumed());
-        assert_eq!(pair.client.session.is_resumed(), pair.server.session.is_resumed(), "seed {seed}");
+        resumed += usize::from(pair.client.session().is_resumed());
+        assert_eq!(pair.client.session().is_resumed(), pair.server.session().is_resumed(), "seed {seed}");
     }
     // A full handshake replaces the session when loss made an earlier one fail; nearly all
     // of these resume.
@@ -172,10 +172,10 @@ fn a_ticket_stays_usable_after_the_resumption_it_served() {
     let client = client_config(&store);
     let server = server_config(|b| b.session_cache(0));
     let first = connect(&client, &server);
-    assert!(!first.client.session.is_resumed());
+    assert!(!first.client.session().is_resumed());
     for n in 2..=4 {
         let pair = connect(&client, &server);
-        assert!(pair.client.session.is_resumed() && pair.server.session.is_resumed(), "connection {n}");
+        assert!(pair.client.session().is_resumed() && pair.server.session().is_resumed(), "connection {n}");
         assert_eq!(store.len(), 1, "connection {n}");
     }
 }
@@ -190,11 +190,11 @@ fn a_ticketed_session_is_not_cached_by_id() {
         let client = client_config(&store);
         let server = server_config(|b| b.session_tickets(tickets));
         let first = connect(&client, &server);
-        let id = first.server.session.session_id();
+        let id = first.server.session().session_id();
         assert_eq!(id.is_empty(), tickets, "tickets {tickets}: session ID {id:?}");
-        assert_eq!(first.client.session.session_id(), id);
+        assert_eq!(first.client.session().session_id(), id);
         let second = connect(&client, &server);
-        assert!(second.server.session.is_resumed(), "tickets {tickets}");
+        assert!(second.server.session().is_resumed(), "tickets {tickets}");
     }
 }
 
@@ -248,7 +248,7 @@ fn reverify_on_resume_checks_the_stored_chain_again() {
                 pair.client.error
             );
         } else {
-            assert!(result.is_ok() && pair.client.session.is_resumed(), "{result:?}");
+            assert!(result.is_ok() && pair.client.session().is_resumed(), "{result:?}");
         }
     }
 }
@@ -262,9 +262,9 @@ fn new_ticket_received_reports_the_servers_ticket() {
         let client = client_config(&store);
         let server = server_config(|b| b.session_tickets(tickets));
         let first = connect(&client, &server);
-        assert_eq!(first.client.session.new_ticket_received(), tickets);
+        assert_eq!(first.client.session().new_ticket_received(), tickets);
         let second = connect(&client, &server);
-        assert!(second.client.session.is_resumed());
-        assert!(!second.client.session.new_ticket_received());
+        assert!(second.client.session().is_resumed());
+        assert!(!second.client.session().new_ticket_received());
     }
 }

@@ -22,7 +22,7 @@ use dtls_engine::{
 };
 use sim::evil::{ClientFlight5, EvilClient, EvilServer, evil_client_hello, sim_client_identity};
 use sim::wire::{Record, datagram, handshake_body, has_fatal, plaintext_alerts, plaintext_handshake, records};
-use sim::{CLIENT_ADDR, Flight, LinkConfig, Pair, SERVER_ADDR, SIM_HANDSHAKE_TIMEOUT, Side, sim_pki};
+use sim::{CLIENT_ADDR, Driver, Flight, LinkConfig, Pair, SERVER_ADDR, SIM_HANDSHAKE_TIMEOUT, Side, sim_pki};
 
 const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -127,19 +127,28 @@ fn scripted_client_with_certificate_verify_connects() {
 fn plaintext_application_data_is_dropped() {
     let mut pair = Pair::lossless();
     let record = |seq| datagram(&[Record::new(ContentType::ApplicationData, 0, seq, b"plaintext!".to_vec())]);
+    // Before the client's cookie verified, the server endpoint has no session: it drops a
+    // datagram that is not a ClientHello from an unknown peer, keeping no state.
+    pair.inject(Side::Server, &record(50));
+    assert_eq!(pair.server.endpoint().stats().datagrams_dropped, 1);
+    assert_eq!((pair.server.accepted, pair.server.endpoint().session_count()), (0, 0));
+    // Once it accepted (handshake under way, the server session expecting flight 5), the
+    // record reaches the session, which drops it.
+    pair.drive_until(DEADLINE, |p| p.server.accepted == 1).expect("accepted");
+    assert!(!pair.server.is_connected() && !pair.client.is_connected());
     pair.inject(Side::Server, &record(50));
     pair.inject(Side::Client, &record(50));
-    assert_eq!(pair.server.session.stats().records_dropped, 1);
-    assert_eq!(pair.client.session.stats().records_dropped, 1);
+    assert_eq!(pair.server.session().stats().records_dropped, 1);
+    assert_eq!(pair.client.session().stats().records_dropped, 1);
     pair.expect_handshake(DEADLINE);
 
-    let (s0, c0) = (pair.server.session.stats().records_dropped, pair.client.session.stats().records_dropped);
+    let (s0, c0) = (pair.server.session().stats().records_dropped, pair.client.session().stats().records_dropped);
     pair.inject(Side::Server, &record(1000));
     pair.inject(Side::Client, &record(1000));
     assert!(pair.server.app_data.is_empty() && pair.client.app_data.is_empty());
-    assert_eq!(pair.server.session.stats().records_dropped, s0 + 1);
-    assert_eq!(pair.client.session.stats().records_dropped, c0 + 1);
-    assert_eq!(pair.server.session.stats().app_messages_received, 0);
+    assert_eq!(pair.server.session().stats().records_dropped, s0 + 1);
+    assert_eq!(pair.client.session().stats().records_dropped, c0 + 1);
+    assert_eq!(pair.server.session().stats().app_messages_received, 0);
     assert!(pair.server.error.is_none() && pair.client.error.is_none());
 }
 
@@ -170,7 +179,11 @@ fn fragment_datagram(
 #[test]
 fn reassembly_is_bounded_and_keyed_by_seq_type_and_length() {
     let mut pair = Pair::lossless();
-    let dropped = |p: &Pair| p.server.session.stats().records_dropped;
+    // The server endpoint makes a session only for a ClientHello whose cookie verified, and
+    // drops other handshake records from unknown peers; so the fragments go to the server
+    // session once it accepted, while it waits for the client's flight 5.
+    pair.drive_until(DEADLINE, |p| p.server.accepted == 1).expect("accepted");
+    let dropped = |p: &Pair| p.server.session().stats().records_dropped;
     // Record sequence numbers stay inside the epoch-0 replay window of the real client.
     let cert = HandshakeType::Certificate;
 
@@ -213,7 +226,14 @@ fn reassembly_is_bounded_and_keyed_by_seq_type_and_length() {
 /// nothing: the genuine ClientHello (message_seq 0, other length) still gets through.
 #[test]
 fn zero_length_fragment_flood_is_cheap_and_harmless() {
-    let mut pair = Pair::lossless();
+    // Through the endpoint, which must neither answer nor keep state for the flood; and into
+    // a bare server session (the endpoint never hands fragments from an unknown peer to
+    // one), whose reassembler must buffer nothing.
+    zero_length_fragment_flood(Pair::lossless());
+    zero_length_fragment_flood(Pair::lossless_sessions());
+}
+
+fn zero_length_fragment_flood(mut pair: Pair) {
     let mut body = Vec::new();
     for i in 0..1300u16 {
         let h = HandshakeHeader {
@@ -239,7 +259,10 @@ fn zero_length_fragment_flood_is_cheap_and_harmless() {
     pair.inject(Side::Server, &empties);
     assert!(started.elapsed() < Duration::from_secs(5), "flood took {:?}", started.elapsed());
     assert!(pair.server.error.is_none());
-    assert_eq!(pair.server.session.poll_transmit(), None, "the flood made the server answer");
+    assert_eq!(pair.server.poll_transmit(), None, "the flood made the server answer");
+    if pair.server.driver() == Driver::Endpoint {
+        assert_eq!((pair.server.accepted, pair.server.endpoint().session_count()), (0, 0), "the flood made a session");
+    }
     pair.expect_handshake(DEADLINE);
 }
 
@@ -254,8 +277,8 @@ fn zero_length_fragment_flood_is_cheap_and_harmless() {
 fn forged_records_do_not_move_the_replay_window() {
     let mut pair = Pair::lossless();
     pair.expect_handshake(DEADLINE);
-    pair.client.session.send(b"genuine").expect("send");
-    let genuine = pair.client.session.poll_transmit().expect("record").contents;
+    pair.client.session_mut().send(b"genuine").expect("send");
+    let genuine = pair.client.session_mut().poll_transmit().expect("record").contents;
     let rec = records(&genuine).remove(0);
     assert_eq!(rec.header.epoch, 1);
 
@@ -263,10 +286,10 @@ fn forged_records_do_not_move_the_replay_window() {
     *same_seq.body.last_mut().expect("tag") ^= 0x80;
     let mut ahead = rec.clone();
     ahead.header.sequence += 1000;
-    let dropped = pair.server.session.stats().records_dropped;
+    let dropped = pair.server.session().stats().records_dropped;
     pair.inject(Side::Server, &datagram(&[same_seq]));
     pair.inject(Side::Server, &datagram(&[ahead]));
-    assert_eq!(pair.server.session.stats().records_dropped, dropped + 2);
+    assert_eq!(pair.server.session().stats().records_dropped, dropped + 2);
     assert!(pair.server.app_data.is_empty());
 
     pair.inject(Side::Server, &genuine);
@@ -306,8 +329,8 @@ fn nonces_never_repeat(suite: CipherSuite) {
     pair.expect_handshake(Duration::from_secs(20));
     assert!(pair.client.retransmissions() > 0 && pair.server.retransmissions() > 0, "{}", pair.trace());
     for i in 0..5u8 {
-        pair.client.session.send(&[i; 10]).expect("send");
-        pair.server.session.send(&[i; 20]).expect("send");
+        pair.client.session_mut().send(&[i; 10]).expect("send");
+        pair.server.session_mut().send(&[i; 20]).expect("send");
     }
     pair.settle(Duration::from_secs(1));
     assert_eq!(pair.server.app_data.len(), 5);
@@ -483,14 +506,29 @@ fn malformed_hello_lists_are_illegal_parameter() {
 /// (buffered, unanswered) for message 0.
 #[test]
 fn first_message_seq_not_zero_is_not_processed() {
-    let mut pair = Pair::lossless();
-    let ch = pair.client.session.poll_transmit().expect("ClientHello").contents;
+    // A bare server session first: the property is the session's, and through an endpoint
+    // a cookie-less hello never reaches a session (the endpoint answers it statelessly).
+    let mut pair = Pair::lossless_sessions();
+    let ch = pair.client.session_mut().poll_transmit().expect("ClientHello").contents;
     let (rec, h, hello) = client_hello_of(&ch);
     let body = handshake_body(HandshakeType::ClientHello, 1, &hello.to_vec());
     assert_eq!(h.message_seq, 0);
     pair.inject(Side::Server, &datagram(&[Record { body, ..rec }]));
     assert!(pair.server.error.is_none());
-    assert_eq!(pair.server.session.poll_transmit(), None, "the server answered message_seq 1");
+    assert_eq!(pair.server.session_mut().poll_transmit(), None, "the server answered message_seq 1");
+
+    // Through the endpoint: no session is made for it; what it gets is at most the
+    // stateless HelloVerifyRequest any cookie-less ClientHello gets (no state kept).
+    let mut pair = Pair::lossless();
+    let ch = pair.client.session_mut().poll_transmit().expect("ClientHello").contents;
+    let (rec, _, hello) = client_hello_of(&ch);
+    let body = handshake_body(HandshakeType::ClientHello, 1, &hello.to_vec());
+    pair.inject(Side::Server, &datagram(&[Record { body, ..rec }]));
+    assert!(pair.server.error.is_none());
+    assert_eq!((pair.server.accepted, pair.server.endpoint().session_count()), (0, 0));
+    while let Some(t) = pair.server.poll_transmit() {
+        assert_eq!(Flight::classify(Side::Server, &t.contents), Flight::HelloVerifyRequest);
+    }
 }
 
 /// OpenSSL #15488: a HelloVerifyRequest after the ServerHello restarted the client's
@@ -540,8 +578,8 @@ fn duplicate_finished_after_completion_is_harmless() {
     }
     pair.settle(Duration::from_secs(2));
     assert!(pair.server.error.is_none() && pair.client.error.is_none());
-    pair.client.session.send(b"still here").expect("send");
-    pair.server.session.send(b"me too").expect("send");
+    pair.client.session_mut().send(b"still here").expect("send");
+    pair.server.session_mut().send(b"me too").expect("send");
     pair.settle(Duration::from_secs(1));
     assert_eq!(pair.server.app_data.pop_front().as_deref(), Some(&b"still here"[..]));
     assert_eq!(pair.client.app_data.pop_front().as_deref(), Some(&b"me too"[..]));
@@ -655,7 +693,7 @@ fn unexpected_change_cipher_spec_neither_crashes_nor_switches_early() {
     pair.expect_handshake(DEADLINE);
     pair.inject(Side::Server, &ccs(60, &[1]));
     pair.inject(Side::Client, &ccs(60, &[1]));
-    pair.client.session.send(b"after ccs").expect("send");
+    pair.client.session_mut().send(b"after ccs").expect("send");
     pair.settle(Duration::from_secs(1));
     assert_eq!(pair.server.app_data.pop_front().as_deref(), Some(&b"after ccs"[..]));
     assert!(pair.server.error.is_none() && pair.client.error.is_none());
@@ -709,7 +747,7 @@ fn client_refuses_renegotiation_with_a_warning() {
 #[test]
 fn only_aead_suites_are_offered_or_accepted() {
     let mut pair = Pair::lossless();
-    let ch = pair.client.session.poll_transmit().expect("ClientHello").contents;
+    let ch = pair.client.session_mut().poll_transmit().expect("ClientHello").contents;
     let (_, _, hello) = client_hello_of(&ch);
     for s in &hello.cipher_suites {
         let info = suites::lookup(*s);
@@ -782,7 +820,7 @@ fn server_retransmits_flight_4_on_its_own_timer() {
         .into_iter()
         .collect();
     assert!(bursts.len() >= 4, "flight 4 sent in {} bursts\n{}", bursts.len(), pair.trace());
-    assert!(pair.server.session.poll_timeout().is_some());
+    assert!(pair.server.session().poll_timeout().is_some());
 }
 
 /// webrtc-rs rtc: the last flight was never re-sent when the peer repeated its flight, so
@@ -795,7 +833,7 @@ fn last_flight_is_resent_when_peer_repeats() {
     pair.expect_handshake(DEADLINE);
     assert!(dropped.load(std::sync::atomic::Ordering::Relaxed) > 0);
     assert!(pair.server.retransmissions() >= 1, "{}", pair.trace());
-    assert_eq!(pair.server.session.poll_timeout(), None, "flight 6 must not have a timer");
+    assert_eq!(pair.server.session().poll_timeout(), None, "flight 6 must not have a timer");
 }
 
 // =====================================================================================

@@ -135,7 +135,7 @@ fn dangerous_skip_server_name_check_accepts_any_name_but_still_checks_the_chain(
     let mut p = pair(skipping(), evil_server());
     p.expect_handshake(DEADLINE);
     // The name is still sent as SNI.
-    assert_eq!(p.server.session.server_name(), Some("good.example"));
+    assert_eq!(p.server.session().server_name(), Some("good.example"));
 
     let mut p = pair(trusting_client().dangerous_skip_server_name_check(), evil_server());
     p.expect_handshake(DEADLINE);

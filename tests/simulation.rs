@@ -1,5 +1,5 @@
-//! Deterministic simulations of client and server over an in-memory network with a
-//! virtual clock (see `sim/mod.rs`). Each test reads as the scenario it checks.
+//! Deterministic simulations of a client and a server endpoint over an in-memory network
+//! with a virtual clock (see `sim/mod.rs`). Each test reads as the scenario it checks.
 
 mod sim;
 
@@ -16,10 +16,10 @@ const ONE_LOSS_DEADLINE: Duration = Duration::from_secs(10);
 
 fn assert_connected(pair: &Pair) {
     assert!(pair.client.is_connected() && pair.server.is_connected());
-    assert_eq!(pair.client.session.cipher_suite(), pair.server.session.cipher_suite());
-    assert!(pair.client.session.cipher_suite().is_some());
-    assert_eq!(pair.client.session.negotiated_group(), pair.server.session.negotiated_group());
-    assert!(pair.client.session.peer_certificates().is_some_and(|c| !c.is_empty()));
+    assert_eq!(pair.client.session().cipher_suite(), pair.server.session().cipher_suite());
+    assert!(pair.client.session().cipher_suite().is_some());
+    assert_eq!(pair.client.session().negotiated_group(), pair.server.session().negotiated_group());
+    assert!(pair.client.session().peer_certificates().is_some_and(|c| !c.is_empty()));
 }
 
 #[test]
@@ -31,6 +31,11 @@ fn handshake_without_loss() {
     assert_eq!(pair.server.retransmissions(), 0, "{}", pair.trace());
     // Six flights, one datagram each at the default MTU, plus nothing else.
     assert_eq!(pair.c2s.stats.lost + pair.s2c.stats.lost, 0);
+    // Flight 2 came from the server endpoint's stateless path; one session, made for the
+    // hello whose cookie verified.
+    let stats = pair.server.endpoint().stats();
+    assert_eq!((stats.hello_verify_requests_sent, stats.server_sessions), (1, 1), "{}", pair.trace());
+    assert_eq!(pair.server.accepted, 1);
 }
 
 /// Drops the first transmission of `flight`, then expects the handshake to complete
@@ -48,6 +53,8 @@ fn survives_loss_of(flight: Flight) {
     if flight != Flight::ServerHello {
         assert!(client > 0, "client did not retransmit after losing {flight:?}\n{}", pair.trace());
     }
+    // However the hellos were retransmitted, the server endpoint made one session.
+    assert_eq!(pair.server.accepted, 1, "{}", pair.trace());
     // Recovery took a retransmission timeout, not more than a few.
     assert!(pair.elapsed() >= Duration::from_millis(900), "{}", pair.trace());
 }
@@ -91,6 +98,7 @@ fn thirty_percent_loss_both_ways() {
             Pair::new(pki.client_config(seed as u8), pki.server_config(seed as u8 + 100), lossy.clone(), lossy, seed);
         pair.expect_handshake(Duration::from_secs(300));
         assert_connected(&pair);
+        assert_eq!(pair.server.endpoint().session_count(), 1, "seed {seed}\n{}", pair.trace());
         let lost = pair.c2s.stats.lost + pair.s2c.stats.lost;
         if lost > 0 {
             assert!(
@@ -112,7 +120,7 @@ fn every_datagram_duplicated() {
     assert!(pair.c2s.stats.duplicated > 0 && pair.s2c.stats.duplicated > 0);
 
     // Replay protection: a duplicated record is delivered once.
-    pair.client.session.send(b"once").expect("send");
+    pair.client.session_mut().send(b"once").expect("send");
     pair.drive_until(Duration::from_secs(2), |p| !p.server.app_data.is_empty()).expect("app data");
     pair.settle(Duration::from_millis(100));
     assert_eq!(pair.server.app_data.len(), 1, "{}", pair.trace());
@@ -187,30 +195,30 @@ fn application_data_and_close_notify() {
     let mut pair = Pair::lossless();
     pair.expect_handshake(LOSSLESS_DEADLINE);
 
-    pair.client.session.send(b"ping").expect("client send");
+    pair.client.session_mut().send(b"ping").expect("client send");
     pair.drive_until(Duration::from_secs(2), |p| !p.server.app_data.is_empty()).expect("ping delivered");
     assert_eq!(pair.server.app_data.pop_front().as_deref(), Some(&b"ping"[..]));
 
-    pair.server.session.send(b"pong").expect("server send");
+    pair.server.session_mut().send(b"pong").expect("server send");
     pair.drive_until(Duration::from_secs(3), |p| !p.client.app_data.is_empty()).expect("pong delivered");
     assert_eq!(pair.client.app_data.pop_front().as_deref(), Some(&b"pong"[..]));
 
-    let cs = pair.client.session.stats();
+    let cs = pair.client.session().stats();
     assert_eq!((cs.app_messages_sent, cs.app_messages_received), (1, 1));
     assert_eq!((cs.app_bytes_sent, cs.app_bytes_received), (4, 4));
 
     let now = pair.now;
-    pair.client.session.close(now);
+    pair.client.session_mut().close(now);
     pair.drive_until(Duration::from_secs(4), |p| p.server.peer_closed).expect("close_notify delivered");
-    assert!(pair.client.session.is_closed());
-    assert!(pair.server.session.is_closed() || pair.server.peer_closed);
+    assert!(pair.client.session().is_closed());
+    assert!(pair.server.session().is_closed() || pair.server.peer_closed);
     assert!(pair.client.error.is_none() && pair.server.error.is_none());
 }
 
 #[test]
 fn send_before_connected_is_refused() {
     let mut pair = Pair::lossless();
-    assert!(matches!(pair.client.session.send(b"early"), Err(dtls_engine::Error::HandshakeNotComplete)));
+    assert!(matches!(pair.client.session_mut().send(b"early"), Err(dtls_engine::Error::HandshakeNotComplete)));
     pair.expect_handshake(LOSSLESS_DEADLINE);
 }
 
@@ -226,30 +234,33 @@ fn oversized_send_is_refused_and_the_session_goes_on() {
     let mut pair = Pair::new(client, server, LinkConfig::default(), LinkConfig::default(), 0);
     pair.expect_handshake(LOSSLESS_DEADLINE);
 
-    let max = pair.client.session.max_payload();
+    let max = pair.client.session().max_payload();
     assert!(max < 500 && max > 400, "{max}");
-    let e = pair.client.session.send(&vec![7; max + 1]).expect_err("over max_payload");
+    let e = pair.client.session_mut().send(&vec![7; max + 1]).expect_err("over max_payload");
     assert_eq!(e, Error::MessageTooLarge { max });
     assert_eq!(e.alert(), None);
     assert!(e.to_string().contains(&format!("at most {max} bytes")), "{e}");
-    assert!(pair.client.session.send(&vec![7; 2000]).is_err());
-    assert!(pair.client.session.poll_transmit().is_none(), "a refused send queues nothing");
-    assert!(!pair.client.session.is_closed());
-    assert_eq!(pair.client.session.stats().app_messages_sent, 0);
+    assert!(pair.client.session_mut().send(&vec![7; 2000]).is_err());
+    assert!(pair.client.session_mut().poll_transmit().is_none(), "a refused send queues nothing");
+    assert!(!pair.client.session().is_closed());
+    assert_eq!(pair.client.session().stats().app_messages_sent, 0);
 
-    pair.client.session.send(&vec![7; max]).expect("exactly max_payload fits");
+    pair.client.session_mut().send(&vec![7; max]).expect("exactly max_payload fits");
     pair.drive_until(Duration::from_secs(2), |p| !p.server.app_data.is_empty()).expect("delivered");
     assert_eq!(pair.server.app_data.pop_front(), Some(vec![7; max]));
 
-    let server_max = pair.server.session.max_payload();
+    let server_max = pair.server.session().max_payload();
     assert_eq!(server_max, max + 200, "the limit follows each side's MTU");
-    assert_eq!(pair.server.session.send(&vec![9; server_max + 1]), Err(Error::MessageTooLarge { max: server_max }));
-    pair.server.session.send(b"still here").expect("server send");
+    assert_eq!(
+        pair.server.session_mut().send(&vec![9; server_max + 1]),
+        Err(Error::MessageTooLarge { max: server_max })
+    );
+    pair.server.session_mut().send(b"still here").expect("server send");
     pair.drive_until(Duration::from_secs(3), |p| !p.client.app_data.is_empty()).expect("delivered");
     assert_eq!(pair.client.app_data.pop_front().as_deref(), Some(&b"still here"[..]));
 
     let now = pair.now;
-    pair.client.session.close(now);
+    pair.client.session_mut().close(now);
     pair.drive_until(Duration::from_secs(4), |p| p.server.peer_closed).expect("close_notify delivered");
     assert!(pair.client.error.is_none() && pair.server.error.is_none());
 }
@@ -271,7 +282,7 @@ fn corrupted_finished_is_dropped_and_recovered() {
     });
     pair.expect_handshake(ONE_LOSS_DEADLINE);
     assert_connected(&pair);
-    assert!(pair.client.session.stats().records_dropped > 0, "{}", pair.trace());
+    assert!(pair.client.session().stats().records_dropped > 0, "{}", pair.trace());
     assert!(pair.client.retransmissions() > 0, "{}", pair.trace());
 }
 

@@ -1,18 +1,30 @@
-//! A deterministic in-memory network for two engine sessions, in the style of
-//! quinn-proto's test `Pair`.
+//! A deterministic in-memory network for two real [`dtls_engine::Endpoint`]s, in the style
+//! of quinn-proto's test `Pair`.
 //!
+//! - Both sides are endpoints, as an application drives them: the client side calls
+//!   `Endpoint::connect`; the server side has the server configuration, so every handshake
+//!   goes through the endpoint's demultiplexing and, when the configuration has cookies on
+//!   (the default), its stateless HelloVerifyRequest path: the server session exists only
+//!   from `EndpointEvent::Accepted` on (after the cookie verified), and is removed after
+//!   `Failed` or a close. `EndpointEvent::Failed` is recorded as the side's fatal error.
+//!   Tests reach the session through `Endpoint::session` / `session_mut`
+//!   ([`Peer::session`]).
+//! - [`Pair::with_sessions`] wires two bare `Session`s instead (`Session::client` /
+//!   `Session::server`, fed every datagram from the start), for tests of `Session` itself
+//!   that the endpoint would keep from the session; such tests say why.
 //! - A virtual clock: `base + offset`. When nothing can happen at the current instant,
-//!   time jumps to the earliest of the next delivery and the sessions' `poll_timeout`.
+//!   time jumps to the earliest of the next delivery and the sides' `poll_timeout`.
 //! - One seeded [`Link`] per direction with loss, duplication, reordering (hold one
 //!   datagram back and deliver it after the next) and an MTU cap.
-//! - A filter hook that sees every datagram with its index, burst and [`Flight`], and can
-//!   drop or alter it ("drop the server's second flight").
+//! - A drop set of global datagram indices (both directions counted together, in send
+//!   order: "lose datagrams 3 and 7 of the exchange"), and a filter hook that sees every
+//!   datagram with its index, burst and [`Flight`], and can drop or alter it ("drop the
+//!   server's second flight"). [`Pair::log`] records every datagram's fate.
 //!
 //! Certificates come from rcgen, in process; nothing here touches the OS network.
 
 #![allow(dead_code)]
 
-pub mod endpoint_pair;
 pub mod evil;
 pub mod hello_client;
 pub mod test_rsa_key;
@@ -24,7 +36,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use dtls_engine::{ClientConfig, Error, Event, ServerConfig, Session};
+use dtls_engine::{
+    ClientConfig, Endpoint, EndpointConfig, EndpointEvent, Error, Event, ServerConfig, Session, SessionHandle,
+    SessionStats, Transmit,
+};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     PKCS_ECDSA_P256_SHA256,
@@ -276,28 +291,74 @@ pub type Filter = Box<dyn FnMut(&DatagramInfo, &mut Vec<u8>) -> bool>;
 // ---------------------------------------------------------------------------------------
 // The pair
 
-/// One endpoint: its session and what it has reported.
-pub struct Endpoint {
-    pub session: Session,
+/// What drives one side of the pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Driver {
+    /// A real [`dtls_engine::Endpoint`]: the client side calls `connect`; the server side
+    /// has the server configuration, so ClientHellos from unknown peers go through its
+    /// stateless HelloVerifyRequest path (when the configuration has cookies on) before a
+    /// session exists.
+    Endpoint,
+    /// A bare [`Session`] made by `Session::client` / `Session::server`, fed every datagram
+    /// from the start (no demultiplexing, no stateless path). For tests of `Session` itself.
+    Session,
+}
+
+enum Node {
+    Endpoint { endpoint: Box<Endpoint>, handle: Option<SessionHandle> },
+    Session(Box<Session>),
+}
+
+/// One side of the pair: its endpoint (or bare session) and what it has reported.
+pub struct Peer {
+    node: Node,
+    /// This side's address.
+    pub addr: SocketAddr,
+    /// The other side's address.
+    pub peer_addr: SocketAddr,
     pub connected_at: Option<Duration>,
     pub app_data: VecDeque<Vec<u8>>,
     /// The peer's close_notify arrived.
     pub peer_closed: bool,
+    /// The fatal error of the session: `Err` from a bare session, `EndpointEvent::Failed`
+    /// from an endpoint.
     pub error: Option<Error>,
+    /// `EndpointEvent::Accepted` events (server endpoint).
+    pub accepted: usize,
+    /// `EndpointEvent::Destroyed` events, of any session of this side's endpoint.
+    pub destroyed: usize,
+    /// The final statistics from `EndpointEvent::Destroyed`, once the endpoint removed the
+    /// session (after a failure or a close).
+    pub final_stats: Option<Box<SessionStats>>,
+    /// Answer every application record with `echo:` and the record.
+    pub echo: bool,
     sent: u64,
     bursts: u64,
 }
 
-impl Endpoint {
-    fn new(session: Session) -> Self {
+impl Peer {
+    fn new(node: Node, addr: SocketAddr, peer_addr: SocketAddr) -> Self {
         Self {
-            session,
+            node,
+            addr,
+            peer_addr,
             connected_at: None,
             app_data: VecDeque::new(),
             peer_closed: false,
             error: None,
+            accepted: 0,
+            destroyed: 0,
+            final_stats: None,
+            echo: false,
             sent: 0,
             bursts: 0,
+        }
+    }
+
+    pub fn driver(&self) -> Driver {
+        match self.node {
+            Node::Endpoint { .. } => Driver::Endpoint,
+            Node::Session(_) => Driver::Session,
         }
     }
 
@@ -305,14 +366,173 @@ impl Endpoint {
         self.connected_at.is_some()
     }
 
+    /// The session, if there is one: a bare session always; through an endpoint, once the
+    /// client connected or the server accepted, until the endpoint removed it.
+    pub fn try_session(&self) -> Option<&Session> {
+        match &self.node {
+            Node::Endpoint { endpoint, handle } => handle.and_then(|h| endpoint.session(h)),
+            Node::Session(s) => Some(s),
+        }
+    }
+
+    /// The session (through `Endpoint::session` for an endpoint side). Panics if there is
+    /// none: the server endpoint before it accepted, or after it removed the session.
+    pub fn session(&self) -> &Session {
+        self.try_session()
+            .unwrap_or_else(|| panic!("no session on this {:?} side (not accepted yet, or removed)", self.driver()))
+    }
+
+    /// The session, mutably (through `Endpoint::session_mut`, so its output and events are
+    /// picked up by the next drain). Panics as [`Peer::session`].
+    pub fn session_mut(&mut self) -> &mut Session {
+        let driver = self.driver();
+        let session = match &mut self.node {
+            Node::Endpoint { endpoint, handle } => handle.and_then(|h| endpoint.session_mut(h)),
+            Node::Session(s) => Some(&mut **s),
+        };
+        session.unwrap_or_else(|| panic!("no session on this {driver:?} side (not accepted yet, or removed)"))
+    }
+
+    /// The session's handle in its endpoint.
+    pub fn handle(&self) -> Option<SessionHandle> {
+        match &self.node {
+            Node::Endpoint { handle, .. } => *handle,
+            Node::Session(_) => None,
+        }
+    }
+
+    /// The real endpoint of this side. Panics for a bare-session side.
+    pub fn endpoint(&self) -> &Endpoint {
+        match &self.node {
+            Node::Endpoint { endpoint, .. } => endpoint,
+            Node::Session(_) => panic!("this side is a bare session"),
+        }
+    }
+
+    /// The real endpoint of this side, mutably. Panics for a bare-session side.
+    pub fn endpoint_mut(&mut self) -> &mut Endpoint {
+        match &mut self.node {
+            Node::Endpoint { endpoint, .. } => endpoint,
+            Node::Session(_) => panic!("this side is a bare session"),
+        }
+    }
+
+    /// The session's statistics: live, or the final ones the endpoint reported when it
+    /// removed the session; `None` if no session was ever made.
+    pub fn stats(&self) -> Option<SessionStats> {
+        self.try_session().map(|s| s.stats().clone()).or_else(|| self.final_stats.as_deref().cloned())
+    }
+
     pub fn retransmissions(&self) -> u64 {
-        self.session.stats().handshake_retransmissions
+        self.stats().map_or(0, |s| s.handshake_retransmissions)
+    }
+
+    /// Sends one application record (`Endpoint::send` or `Session::send`).
+    pub fn send(&mut self, data: &[u8]) -> Result<(), Error> {
+        match &mut self.node {
+            Node::Endpoint { endpoint, handle } => endpoint.send(handle.ok_or(Error::Closed)?, data),
+            Node::Session(s) => s.send(data),
+        }
+    }
+
+    /// Takes the next datagram this side would send (`Endpoint::poll_transmit` or
+    /// `Session::poll_transmit`) away from the network.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        match &mut self.node {
+            Node::Endpoint { endpoint, .. } => endpoint.poll_transmit(),
+            Node::Session(s) => s.poll_transmit(),
+        }
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        match &mut self.node {
+            Node::Endpoint { endpoint, .. } => endpoint.poll_timeout(),
+            // A failed session is not driven any more.
+            Node::Session(_) if self.error.is_some() => None,
+            Node::Session(s) => s.poll_timeout(),
+        }
+    }
+
+    /// Hands one datagram from the peer to this side and collects what it reported.
+    fn receive(&mut self, now: Instant, elapsed: Duration, datagram: &[u8]) {
+        match &mut self.node {
+            Node::Endpoint { endpoint, .. } => endpoint.handle(now, self.peer_addr, datagram),
+            // A failed session hears nothing more.
+            Node::Session(_) if self.error.is_some() => return,
+            Node::Session(s) => {
+                if let Err(e) = s.handle(now, datagram) {
+                    self.error.get_or_insert(e);
+                }
+            }
+        }
+        self.collect(elapsed);
+    }
+
+    fn handle_timeout(&mut self, now: Instant, elapsed: Duration) {
+        match &mut self.node {
+            Node::Endpoint { endpoint, .. } => endpoint.handle_timeout(now),
+            Node::Session(s) => {
+                if let Err(e) = s.handle_timeout(now) {
+                    self.error.get_or_insert(e);
+                }
+            }
+        }
+        self.collect(elapsed);
+    }
+
+    /// Drains events (before transmits, as the endpoint asks).
+    fn collect(&mut self, elapsed: Duration) -> bool {
+        let mut any = false;
+        loop {
+            let (h, event) = match &mut self.node {
+                Node::Endpoint { endpoint, .. } => match endpoint.poll_event() {
+                    Some((h, e)) => (Some(h), e),
+                    None => break,
+                },
+                Node::Session(s) => match s.poll_event() {
+                    Some(e) => (None, EndpointEvent::Session(e)),
+                    None => break,
+                },
+            };
+            any = true;
+            match event {
+                EndpointEvent::Accepted => {
+                    self.accepted += 1;
+                    if let Node::Endpoint { handle, .. } = &mut self.node {
+                        *handle = h;
+                    }
+                }
+                EndpointEvent::Session(Event::Connected) => {
+                    self.connected_at.get_or_insert(elapsed);
+                }
+                EndpointEvent::Session(Event::ApplicationData(data)) => {
+                    if self.echo {
+                        let mut answer = b"echo:".to_vec();
+                        answer.extend_from_slice(&data);
+                        self.send(&answer).expect("echo");
+                    }
+                    self.app_data.push_back(data);
+                }
+                EndpointEvent::Session(Event::Closed) => self.peer_closed = true,
+                EndpointEvent::Failed(e) => {
+                    self.error.get_or_insert(e);
+                }
+                EndpointEvent::Destroyed(stats) => {
+                    self.destroyed += 1;
+                    if h.is_some() && h == self.handle() {
+                        self.final_stats = Some(stats);
+                    }
+                }
+                _ => {}
+            }
+        }
+        any
     }
 }
 
 #[derive(Debug)]
 pub enum SimError {
-    /// A session returned a fatal error.
+    /// A session returned a fatal error (an endpoint reported `Failed`).
     Engine { side: Side, error: Error },
     /// The goal was not reached before the virtual deadline.
     Deadline { elapsed: Duration },
@@ -323,23 +543,43 @@ pub enum SimError {
 pub const CLIENT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1)), 40001);
 pub const SERVER_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1)), 40002);
 
-/// Two sessions connected by two links under one virtual clock.
+/// One datagram as it left a side, with its fate.
+#[derive(Clone, Debug)]
+pub struct SentDatagram {
+    /// Index among all datagrams of the exchange, both directions, in send order.
+    pub index: usize,
+    pub from: Side,
+    pub at: Duration,
+    pub len: usize,
+    pub flight: Flight,
+    /// Not delivered: in the drop set, filtered, lost or over the MTU.
+    pub dropped: bool,
+}
+
+/// Two sides connected by two links under one virtual clock.
 pub struct Pair {
     base: Instant,
     pub now: Instant,
-    pub client: Endpoint,
-    pub server: Endpoint,
+    pub client: Peer,
+    pub server: Peer,
     /// Client to server.
     pub c2s: Link,
     /// Server to client.
     pub s2c: Link,
     filter: Option<Filter>,
+    /// Global indices (see [`SentDatagram::index`]) of datagrams to lose, before the filter.
+    pub drop: Vec<usize>,
     trace: Vec<String>,
-    /// Every datagram either session emitted, as it left the session (before the filter).
+    /// Every datagram either side emitted, as it left the side (before the filter).
     pub sent: Vec<(DatagramInfo, Vec<u8>)>,
+    /// Every datagram either side emitted, with its global index and fate.
+    pub log: Vec<SentDatagram>,
 }
 
 impl Pair {
+    /// Both sides are real endpoints: a client endpoint that has just called `connect`
+    /// with `client`, and a server endpoint with `server` (cookie secrets seeded from
+    /// `seed`).
     pub fn new(
         client: Arc<ClientConfig>,
         server: Arc<ServerConfig>,
@@ -347,24 +587,74 @@ impl Pair {
         s2c: LinkConfig,
         seed: u64,
     ) -> Self {
+        Self::with_drivers(Driver::Endpoint, Driver::Endpoint, client, server, c2s, s2c, seed)
+    }
+
+    /// Both sides are bare sessions, `Session::client` and `Session::server`, as before the
+    /// simulator drove endpoints. Only for tests of `Session` itself; say why at the call.
+    pub fn with_sessions(
+        client: Arc<ClientConfig>,
+        server: Arc<ServerConfig>,
+        c2s: LinkConfig,
+        s2c: LinkConfig,
+        seed: u64,
+    ) -> Self {
+        Self::with_drivers(Driver::Session, Driver::Session, client, server, c2s, s2c, seed)
+    }
+
+    pub fn with_drivers(
+        client_driver: Driver,
+        server_driver: Driver,
+        client: Arc<ClientConfig>,
+        server: Arc<ServerConfig>,
+        c2s: LinkConfig,
+        s2c: LinkConfig,
+        seed: u64,
+    ) -> Self {
         let base = Instant::now();
-        Self {
+        let client_node = match client_driver {
+            Driver::Endpoint => {
+                let mut endpoint = Box::new(Endpoint::new(base, EndpointConfig::default()));
+                let handle = endpoint.connect(base, client, SERVER_ADDR).expect("connect");
+                Node::Endpoint { endpoint, handle: Some(handle) }
+            }
+            Driver::Session => Node::Session(Box::new(Session::client(base, client, SERVER_ADDR))),
+        };
+        let server_node = match server_driver {
+            Driver::Endpoint => {
+                let config =
+                    EndpointConfig { server: Some(server), rng_seed: Some([seed as u8; 32]), ..Default::default() };
+                Node::Endpoint { endpoint: Box::new(Endpoint::new(base, config)), handle: None }
+            }
+            Driver::Session => Node::Session(Box::new(Session::server(base, server, CLIENT_ADDR))),
+        };
+        let mut pair = Self {
             base,
             now: base,
-            client: Endpoint::new(Session::client(base, client, SERVER_ADDR)),
-            server: Endpoint::new(Session::server(base, server, CLIENT_ADDR)),
+            client: Peer::new(client_node, CLIENT_ADDR, SERVER_ADDR),
+            server: Peer::new(server_node, SERVER_ADDR, CLIENT_ADDR),
             c2s: Link::new(c2s, seed ^ 0xc25),
             s2c: Link::new(s2c, seed ^ 0x52c),
             filter: None,
+            drop: Vec::new(),
             trace: Vec::new(),
             sent: Vec::new(),
-        }
+            log: Vec::new(),
+        };
+        pair.client.collect(Duration::ZERO);
+        pair
     }
 
-    /// A lossless pair with the default configurations of [`SimPki`].
+    /// A lossless pair of endpoints with the default configurations of [`SimPki`].
     pub fn lossless() -> Self {
         let pki = sim_pki();
         Self::new(pki.client_config(1), pki.server_config(2), LinkConfig::default(), LinkConfig::default(), 0)
+    }
+
+    /// A lossless pair of bare sessions with the default configurations of [`SimPki`].
+    pub fn lossless_sessions() -> Self {
+        let pki = sim_pki();
+        Self::with_sessions(pki.client_config(1), pki.server_config(2), LinkConfig::default(), LinkConfig::default(), 0)
     }
 
     /// Virtual time since the pair was made.
@@ -401,7 +691,14 @@ impl Pair {
         self.trace.join("\n")
     }
 
-    /// Drives both sessions until `done(self)` holds or `deadline` of virtual time passed.
+    fn peer_mut(&mut self, side: Side) -> &mut Peer {
+        match side {
+            Side::Client => &mut self.client,
+            Side::Server => &mut self.server,
+        }
+    }
+
+    /// Drives both sides until `done(self)` holds or `deadline` of virtual time passed.
     pub fn drive_until(&mut self, deadline: Duration, mut done: impl FnMut(&Self) -> bool) -> Result<(), SimError> {
         // Far more than any test needs; guards against a timer that never advances.
         for _ in 0..200_000 {
@@ -433,9 +730,9 @@ impl Pair {
     pub fn expect_handshake(&mut self, deadline: Duration) {
         if let Err(e) = self.handshake(deadline) {
             panic!(
-                "handshake failed: {e:?}\nclient stats {:?}\nserver stats {:?}\nc2s {:?}\ns2c {:?}\n{}",
-                self.client.session.stats().handshake_retransmissions,
-                self.server.session.stats().handshake_retransmissions,
+                "handshake failed: {e:?}\nclient retransmissions {:?}\nserver retransmissions {:?}\nc2s {:?}\ns2c {:?}\n{}",
+                self.client.retransmissions(),
+                self.server.retransmissions(),
                 self.c2s.stats,
                 self.s2c.stats,
                 self.trace()
@@ -460,75 +757,55 @@ impl Pair {
             return true;
         }
 
-        let next =
-            [self.c2s.next_due(), self.s2c.next_due(), self.armed_timer(Side::Client), self.armed_timer(Side::Server)]
-                .into_iter()
-                .flatten()
-                .min();
+        let next = [self.c2s.next_due(), self.s2c.next_due(), self.client.poll_timeout(), self.server.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
         let Some(next) = next else {
             return false;
         };
         self.now = self.now.max(next);
+        let (now, elapsed) = (self.now, self.elapsed());
         for side in [Side::Client, Side::Server] {
-            if self.armed_timer(side).is_some_and(|t| t <= self.now) {
-                let now = self.now;
-                let ep = self.endpoint_mut(side);
-                let res = ep.session.handle_timeout(now);
-                self.after(side, res);
+            let peer = self.peer_mut(side);
+            if peer.poll_timeout().is_some_and(|t| t <= now) {
+                peer.handle_timeout(now, elapsed);
             }
         }
         true
     }
 
-    fn armed_timer(&mut self, side: Side) -> Option<Instant> {
-        let ep = self.endpoint_mut(side);
-        if ep.error.is_some() {
-            return None;
-        }
-        ep.session.poll_timeout()
-    }
-
-    fn endpoint_mut(&mut self, side: Side) -> &mut Endpoint {
-        match side {
-            Side::Client => &mut self.client,
-            Side::Server => &mut self.server,
-        }
-    }
-
-    /// Moves `side`'s transmits through the filter onto its link.
+    /// Moves `side`'s events out and its transmits through the drop set and the filter
+    /// onto its link.
     fn pump(&mut self, side: Side) -> bool {
         let now = self.now;
         let at = self.elapsed();
-        let mut any = false;
+        let mut any = self.peer_mut(side).collect(at);
+        let mut burst = false;
         loop {
-            let ep = match side {
-                Side::Client => &mut self.client,
-                Side::Server => &mut self.server,
-            };
-            let Some(transmit) = ep.session.poll_transmit() else {
+            let peer = self.peer_mut(side);
+            let Some(transmit) = peer.poll_transmit() else {
                 break;
             };
-            let expected = match side {
-                Side::Client => SERVER_ADDR,
-                Side::Server => CLIENT_ADDR,
-            };
-            assert_eq!(transmit.destination, expected, "{side:?} sent to a stranger");
-            if !any {
-                ep.bursts += 1;
+            assert_eq!(transmit.destination, peer.peer_addr, "{side:?} sent to a stranger");
+            if !burst {
+                peer.bursts += 1;
             }
+            burst = true;
             any = true;
             let info = DatagramInfo {
                 from: side,
-                index: ep.sent,
-                burst: ep.bursts - 1,
+                index: peer.sent,
+                burst: peer.bursts - 1,
                 flight: Flight::classify(side, &transmit.contents),
                 at,
             };
-            ep.sent += 1;
+            peer.sent += 1;
+            let index = self.log.len();
             self.sent.push((info.clone(), transmit.contents.clone()));
 
             let mut datagram = transmit.contents;
-            let keep = self.filter.as_mut().is_none_or(|f| f(&info, &mut datagram));
+            let keep = !self.drop.contains(&index) && self.filter.as_mut().is_none_or(|f| f(&info, &mut datagram));
             let link = match side {
                 Side::Client => &mut self.c2s,
                 Side::Server => &mut self.s2c,
@@ -548,10 +825,18 @@ impl Pair {
                 link.stats.filtered += 1;
                 "FILTERED"
             };
+            self.log.push(SentDatagram {
+                index,
+                from: side,
+                at,
+                len: datagram.len(),
+                flight: info.flight,
+                dropped: fate != "sent",
+            });
             let mut line = String::new();
             let _ = write!(
                 line,
-                "{:>9.3}s {:?} #{} burst {} {:?} {}B {fate}",
+                "{:>9.3}s {:?} #{} (#{index} of both) burst {} {:?} {}B {fate}",
                 at.as_secs_f64(),
                 side,
                 info.index,
@@ -561,19 +846,17 @@ impl Pair {
             );
             self.trace.push(line);
         }
+        // Draining can remove an ended session; collect its `Destroyed`.
+        any |= self.peer_mut(side).collect(at);
         any
     }
 
-    /// Hands `datagram` to `to` at once, as if an attacker on the path had sent it,
-    /// bypassing links and filter. Errors and events are recorded as for delivered ones.
+    /// Hands `datagram` to `to` at once, as if an attacker on the path (using the other
+    /// side's address) had sent it, bypassing links and filter. Errors and events are
+    /// recorded as for delivered ones.
     pub fn inject(&mut self, to: Side, datagram: &[u8]) {
-        let now = self.now;
-        let ep = self.endpoint_mut(to);
-        if ep.error.is_some() {
-            return;
-        }
-        let res = ep.session.handle(now, datagram);
-        self.after(to, res);
+        let (now, elapsed) = (self.now, self.elapsed());
+        self.peer_mut(to).receive(now, elapsed, datagram);
     }
 
     /// The datagrams `side` emitted so far (before the filter), in order.
@@ -583,7 +866,7 @@ impl Pair {
 
     /// Delivers the datagrams due now on the link towards `to`.
     fn deliver(&mut self, to: Side) -> bool {
-        let now = self.now;
+        let (now, elapsed) = (self.now, self.elapsed());
         let mut any = false;
         loop {
             let link = match to {
@@ -594,34 +877,42 @@ impl Pair {
                 break;
             };
             any = true;
-            let ep = self.endpoint_mut(to);
-            if ep.error.is_some() {
-                continue; // a failed session hears nothing more
-            }
-            let res = ep.session.handle(now, &datagram);
-            self.after(to, res);
+            self.peer_mut(to).receive(now, elapsed, &datagram);
         }
         any
     }
 
-    /// Records a fatal error and collects events.
-    fn after(&mut self, side: Side, res: Result<(), Error>) {
-        let elapsed = self.elapsed();
-        let ep = self.endpoint_mut(side);
-        if let Err(e) = res {
-            ep.error.get_or_insert(e);
-        }
-        while let Some(event) = ep.session.poll_event() {
-            match event {
-                Event::Connected => {
-                    ep.connected_at.get_or_insert(elapsed);
-                }
-                Event::ApplicationData(data) => ep.app_data.push_back(data),
-                Event::Closed => ep.peer_closed = true,
-                #[allow(unreachable_patterns)]
-                _ => {}
+    /// After the handshake: the client sends `ping N` records (a new one whenever no echo
+    /// came back within `wait`), the server echoes each, until the client has an echo,
+    /// the server has a ping and at least `min_datagrams` datagrams have been sent in all
+    /// (so every index below it has had its fate). DTLS does not retransmit application
+    /// data; resending is the application's part, played here by the client. Returns the
+    /// number of pings sent.
+    pub fn ping_pong(&mut self, min_datagrams: usize, wait: Duration, max_pings: usize) -> Result<usize, SimError> {
+        self.server.echo = true;
+        let done = |p: &Self| {
+            p.client.app_data.iter().any(|d| d.starts_with(b"echo:"))
+                && !p.server.app_data.is_empty()
+                && p.log.len() >= min_datagrams
+        };
+        for ping in 0..=max_pings {
+            if done(self) {
+                return Ok(ping);
             }
+            if ping == max_pings {
+                break;
+            }
+            self.client.send(format!("ping {ping}").as_bytes()).expect("client send");
+            let before = self.client.app_data.len();
+            let until = self.elapsed() + wait;
+            match self.drive_until(until, |p| p.client.app_data.len() > before) {
+                Ok(()) | Err(SimError::Deadline { .. } | SimError::Stalled { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            // Let the clock reach the end of the wait, so pings are spaced.
+            self.now = self.now.max(self.base + until);
         }
+        Err(SimError::Deadline { elapsed: self.elapsed() })
     }
 }
 

@@ -13,6 +13,7 @@ pub mod kx;
 pub mod pem;
 pub mod prf;
 pub mod rng;
+pub mod tls13;
 pub mod verify;
 
 pub use kx::KeyExchange;

@@ -1,0 +1,311 @@
+//! The (D)TLS 1.3 key schedule (RFC 8446 §7.1, with DTLS 1.3's label prefix, RFC 9147
+//! §5.9): HKDF-Extract and HKDF-Expand-Label over the suite's hash, the chain of secrets
+//! from the (EC)DHE or hybrid shared secret to the traffic secrets, traffic keys and IVs
+//! (§7.3), the record-number key (RFC 9147 §4.2.3), Finished (§4.4.4), KeyUpdate (§7.2) and
+//! the exporter (§7.5).
+//!
+//! Every secret is held in a [`Secret`], which zeroizes itself. This module never draws
+//! randomness, never reads a clock and never panics on any input: the only inputs are
+//! secrets, transcript hashes and labels we choose.
+
+use ring::{digest, hkdf, hmac};
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+
+/// The largest hash output of a 1.3 suite (SHA-384).
+const MAX_HASH_LEN: usize = 48;
+
+/// Which labels: TLS 1.3's "tls13 " or DTLS 1.3's "dtls13" (RFC 9147 §5.9: "the label
+/// prefix is changed to 'dtls13'", so a DTLS key never equals a TLS one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelPrefix {
+    /// RFC 8446 §7.1: `"tls13 "`.
+    Tls13,
+    /// RFC 9147 §5.9: `"dtls13"`.
+    Dtls13,
+}
+
+impl LabelPrefix {
+    fn bytes(self) -> &'static [u8] {
+        match self {
+            Self::Tls13 => b"tls13 ",
+            Self::Dtls13 => b"dtls13",
+        }
+    }
+}
+
+/// The hash of a 1.3 cipher suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hash {
+    /// TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256.
+    Sha256,
+    /// TLS_AES_256_GCM_SHA384.
+    Sha384,
+}
+
+impl Hash {
+    /// Output length in bytes.
+    pub fn output_len(self) -> usize {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+        }
+    }
+
+    fn hkdf(self) -> hkdf::Algorithm {
+        match self {
+            Self::Sha256 => hkdf::HKDF_SHA256,
+            Self::Sha384 => hkdf::HKDF_SHA384,
+        }
+    }
+
+    fn hmac(self) -> hmac::Algorithm {
+        match self {
+            Self::Sha256 => hmac::HMAC_SHA256,
+            Self::Sha384 => hmac::HMAC_SHA384,
+        }
+    }
+
+    /// The ring digest algorithm, for transcript hashes.
+    pub fn digest_algorithm(self) -> &'static digest::Algorithm {
+        match self {
+            Self::Sha256 => &digest::SHA256,
+            Self::Sha384 => &digest::SHA384,
+        }
+    }
+
+    /// `Hash("")`, the context of Derive-Secret(.., "derived", "").
+    fn empty(self) -> digest::Digest {
+        digest::digest(self.digest_algorithm(), b"")
+    }
+
+    /// `Hash.length` zeros: the IKM of the early secret without a PSK and of the master
+    /// secret (RFC 8446 §7.1).
+    fn zeros(self) -> &'static [u8] {
+        const ZEROS: [u8; MAX_HASH_LEN] = [0; MAX_HASH_LEN];
+        ZEROS.get(..self.output_len()).unwrap_or(&ZEROS)
+    }
+}
+
+/// One secret of the schedule, as long as the suite's hash; zeroized when dropped.
+#[derive(Clone)]
+pub struct Secret {
+    hash: Hash,
+    bytes: Zeroizing<[u8; MAX_HASH_LEN]>,
+}
+
+impl core::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Secret").field("hash", &self.hash).finish_non_exhaustive()
+    }
+}
+
+impl Secret {
+    /// The secret's bytes (for the key log and tests).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.hash.output_len()).unwrap_or_default()
+    }
+
+    /// The hash this secret belongs to.
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+
+    fn from_slice(hash: Hash, bytes: &[u8]) -> Self {
+        let mut out = Zeroizing::new([0u8; MAX_HASH_LEN]);
+        if let Some(dst) = out.get_mut(..bytes.len().min(hash.output_len())) {
+            dst.copy_from_slice(bytes.get(..dst.len()).unwrap_or_default());
+        }
+        Self { hash, bytes: out }
+    }
+}
+
+/// RFC 5869 §2.2 HKDF-Extract(salt, IKM); an empty salt is `hash.output_len()` zeros.
+pub fn extract(hash: Hash, salt: &[u8], ikm: &[u8]) -> Secret {
+    let salt = if salt.is_empty() { hash.zeros() } else { salt };
+    // HKDF-Extract is HMAC(salt, IKM); computed directly so the PRK's bytes are ours to keep.
+    let tag = hmac::sign(&hmac::Key::new(hash.hmac(), salt), ikm);
+    Secret::from_slice(hash, tag.as_ref())
+}
+
+/// The output length ring's HKDF-Expand is asked for.
+struct Len(usize);
+
+impl hkdf::KeyType for Len {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+/// RFC 8446 §7.1 HKDF-Expand-Label(Secret, Label, Context, Length) with `prefix`'s label
+/// prefix, into `out` (its length is `Length`, at most 255 × the hash length).
+pub fn expand_label(
+    prefix: LabelPrefix,
+    secret: &Secret,
+    label: &[u8],
+    context: &[u8],
+    out: &mut [u8],
+) -> Result<(), Error> {
+    // struct { uint16 length; opaque label<7..255> = prefix + Label; opaque context<0..255>; }
+    let full_label_len = prefix.bytes().len() + label.len();
+    let (Ok(length), Ok(label_len), Ok(context_len)) =
+        (u16::try_from(out.len()), u8::try_from(full_label_len), u8::try_from(context.len()))
+    else {
+        return Err(Error::Crypto("HKDF-Expand-Label argument too long"));
+    };
+    let length = length.to_be_bytes();
+    let info: [&[u8]; 6] = [&length, &[label_len], prefix.bytes(), label, &[context_len], context];
+    let prk = hkdf::Prk::new_less_safe(secret.hash.hkdf(), secret.as_bytes());
+    prk.expand(&info, Len(out.len()))
+        .and_then(|okm| okm.fill(out))
+        .map_err(|_| Error::Crypto("HKDF-Expand-Label output too long"))
+}
+
+/// HKDF-Expand-Label to a new secret of the hash's length.
+fn expand_secret(prefix: LabelPrefix, secret: &Secret, label: &[u8], context: &[u8]) -> Result<Secret, Error> {
+    let mut out = Zeroizing::new([0u8; MAX_HASH_LEN]);
+    let dst = out.get_mut(..secret.hash.output_len()).ok_or(Error::Crypto("hash length"))?;
+    expand_label(prefix, secret, label, context, dst)?;
+    Ok(Secret { hash: secret.hash, bytes: out })
+}
+
+/// RFC 8446 §7.1 Derive-Secret(Secret, Label, Messages), given `transcript_hash` =
+/// Transcript-Hash(Messages).
+pub fn derive_secret(
+    prefix: LabelPrefix,
+    secret: &Secret,
+    label: &[u8],
+    transcript_hash: &[u8],
+) -> Result<Secret, Error> {
+    expand_secret(prefix, secret, label, transcript_hash)
+}
+
+/// The handshake's secrets without a PSK (RFC 8446 §7.1): the early secret is
+/// HKDF-Extract(0, 0), the handshake secret extracts the (EC)DHE or hybrid shared secret
+/// under Derive-Secret(early, "derived", ""), the master secret extracts zeros under
+/// Derive-Secret(handshake, "derived", "").
+#[derive(Debug)]
+pub struct Schedule {
+    prefix: LabelPrefix,
+    handshake_secret: Secret,
+}
+
+/// The two handshake traffic secrets, `c hs traffic` and `s hs traffic`.
+#[derive(Debug)]
+pub struct TrafficSecrets {
+    /// The client's write secret.
+    pub client: Secret,
+    /// The server's write secret.
+    pub server: Secret,
+}
+
+/// What the master secret gives: the first application traffic secrets and the exporter
+/// master secret (RFC 8446 §7.1), given Transcript-Hash(ClientHello..server Finished).
+#[derive(Debug)]
+pub struct ApplicationSecrets {
+    /// `c ap traffic` and `s ap traffic`.
+    pub traffic: TrafficSecrets,
+    /// `exp master`.
+    pub exporter: Secret,
+}
+
+impl Schedule {
+    /// Start the schedule from the key exchange's shared secret (no PSK).
+    pub fn new(prefix: LabelPrefix, hash: Hash, shared_secret: &[u8]) -> Result<Self, Error> {
+        let early = extract(hash, &[], hash.zeros());
+        let derived = derive_secret(prefix, &early, b"derived", hash.empty().as_ref())?;
+        let handshake_secret = extract(hash, derived.as_bytes(), shared_secret);
+        Ok(Self { prefix, handshake_secret })
+    }
+
+    /// The handshake secret (for tests and the key log's derivations).
+    pub fn handshake_secret(&self) -> &Secret {
+        &self.handshake_secret
+    }
+
+    /// The handshake traffic secrets, given Transcript-Hash(ClientHello..ServerHello).
+    pub fn handshake_traffic(&self, hello_hash: &[u8]) -> Result<TrafficSecrets, Error> {
+        Ok(TrafficSecrets {
+            client: derive_secret(self.prefix, &self.handshake_secret, b"c hs traffic", hello_hash)?,
+            server: derive_secret(self.prefix, &self.handshake_secret, b"s hs traffic", hello_hash)?,
+        })
+    }
+
+    /// The master secret.
+    pub fn master_secret(&self) -> Result<Secret, Error> {
+        let hash = self.handshake_secret.hash;
+        let derived = derive_secret(self.prefix, &self.handshake_secret, b"derived", hash.empty().as_ref())?;
+        Ok(extract(hash, derived.as_bytes(), hash.zeros()))
+    }
+
+    /// The application traffic secrets and the exporter master secret, given
+    /// Transcript-Hash(ClientHello..server Finished).
+    pub fn application(&self, server_finished_hash: &[u8]) -> Result<ApplicationSecrets, Error> {
+        let master = self.master_secret()?;
+        let h = server_finished_hash;
+        Ok(ApplicationSecrets {
+            traffic: TrafficSecrets {
+                client: derive_secret(self.prefix, &master, b"c ap traffic", h)?,
+                server: derive_secret(self.prefix, &master, b"s ap traffic", h)?,
+            },
+            exporter: derive_secret(self.prefix, &master, b"exp master", h)?,
+        })
+    }
+}
+
+/// RFC 8446 §7.3 traffic keys: `key` (the AEAD key length) and `iv` (12 bytes) from a
+/// traffic secret; RFC 9147 §4.2.3 adds `sn`, the record-number key, as long as the AEAD key.
+#[derive(Debug)]
+pub struct TrafficKeys {
+    /// The AEAD key.
+    pub key: Zeroizing<Vec<u8>>,
+    /// The per-record nonce base.
+    pub iv: [u8; 12],
+    /// The record-number encryption key.
+    pub sn: Zeroizing<Vec<u8>>,
+}
+
+/// Derive the traffic keys of `secret` for an AEAD key of `key_len` bytes.
+pub fn traffic_keys(prefix: LabelPrefix, secret: &Secret, key_len: usize) -> Result<TrafficKeys, Error> {
+    let mut key = Zeroizing::new(vec![0u8; key_len]);
+    expand_label(prefix, secret, b"key", &[], &mut key)?;
+    let mut iv = [0u8; 12];
+    expand_label(prefix, secret, b"iv", &[], &mut iv)?;
+    let mut sn = Zeroizing::new(vec![0u8; key_len]);
+    expand_label(prefix, secret, b"sn", &[], &mut sn)?;
+    Ok(TrafficKeys { key, iv, sn })
+}
+
+/// RFC 8446 §7.2: application_traffic_secret_N+1 = HKDF-Expand-Label(secret_N,
+/// "traffic upd", "", Hash.length).
+pub fn next_traffic_secret(prefix: LabelPrefix, secret: &Secret) -> Result<Secret, Error> {
+    expand_secret(prefix, secret, b"traffic upd", &[])
+}
+
+/// RFC 8446 §4.4.4: verify_data = HMAC(finished_key, Transcript-Hash(..)), finished_key =
+/// HKDF-Expand-Label(base_key, "finished", "", Hash.length).
+pub fn finished_verify_data(prefix: LabelPrefix, base_key: &Secret, transcript_hash: &[u8]) -> Result<Vec<u8>, Error> {
+    let finished_key = expand_secret(prefix, base_key, b"finished", &[])?;
+    let key = hmac::Key::new(base_key.hash.hmac(), finished_key.as_bytes());
+    Ok(hmac::sign(&key, transcript_hash).as_ref().to_vec())
+}
+
+/// RFC 8446 §7.5 exporter: HKDF-Expand-Label(Derive-Secret(exporter_master, label, ""),
+/// "exporter", Hash(context), out.len()).
+pub fn export(
+    prefix: LabelPrefix,
+    exporter_master: &Secret,
+    label: &[u8],
+    context: &[u8],
+    out: &mut [u8],
+) -> Result<(), Error> {
+    let hash = exporter_master.hash;
+    let per_label = derive_secret(prefix, exporter_master, label, hash.empty().as_ref())?;
+    let context_hash = digest::digest(hash.digest_algorithm(), context);
+    expand_label(prefix, &per_label, b"exporter", context_hash.as_ref(), out)
+}
+
+#[cfg(test)]
+#[path = "tls13_tests.rs"]
+mod tests;

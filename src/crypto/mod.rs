@@ -12,6 +12,7 @@ pub(crate) mod der;
 pub mod kx;
 pub mod pem;
 pub mod prf;
+pub mod record_number;
 pub mod rng;
 pub mod tls13;
 pub mod verify;

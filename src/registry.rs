@@ -99,6 +99,8 @@ iana_enum! {
         Secp521r1 = 0x0019,
         X25519 = 0x001d,
         X448 = 0x001e,
+        /// The hybrid of ML-KEM-768 and X25519 (draft-ietf-tls-ecdhe-mlkem §3); TLS 1.3 only.
+        X25519MLKEM768 = 0x11ec,
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod aead;
 pub(crate) mod der;
+pub mod hybrid;
 pub mod kx;
 pub mod pem;
 pub mod prf;

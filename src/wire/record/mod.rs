@@ -1,4 +1,14 @@
-//! Record-layer wire values shared by the record layer and the handshake: the epoch.
+//! Record headers on the wire and the epoch they carry, shared by the record layer and the
+//! handshake. One header codec per record format:
+//!
+//! - `dtls12.rs`: the 13-byte DTLS 1.2 `DTLSPlaintext`/`DTLSCiphertext` header (RFC 6347 §4.1)
+//!   and [`Deframer`], the 1.2-only iterator the session uses.
+//!
+//! Nothing here knows keys or what an epoch means to a connection; nothing panics on input.
+
+mod dtls12;
+
+pub use dtls12::{Deframer, MAX_PLAINTEXT, MAX_SEQUENCE, RECORD_HEADER_LEN, RecordHeader};
 
 /// A record epoch (RFC 6347 §4.1; RFC 9147 §4). DTLS 1.2 carries 16 bits of it on the wire
 /// and, without renegotiation, only uses 0 (plaintext) and 1 (the negotiated keys); DTLS 1.3

@@ -1,4 +1,4 @@
-//! The 13-byte DTLS record header and the deframer that splits one datagram into records
+//! The 13-byte DTLS 1.2 record header and the deframer that splits one datagram into records
 //! (RFC 6347 §4.1, §4.1.1). Knows nothing of keys or epochs' meaning; never panics.
 
 use crate::codec::{Put, Reader};
@@ -19,10 +19,15 @@ pub const MAX_SEQUENCE: u64 = (1 << 48) - 1;
 /// A parsed record header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordHeader {
+    /// The record's content type (in DTLS 1.2 also that of a protected record's content).
     pub content_type: ContentType,
+    /// The record-layer `ProtocolVersion`.
     pub version: u16,
+    /// The 16-bit epoch field.
     pub epoch: u16,
+    /// The 48-bit sequence number (the upper 16 bits are always zero).
     pub sequence: u64,
+    /// Length of the fragment that follows the header.
     pub length: u16,
 }
 

@@ -2,13 +2,28 @@
 //! handshake. One header codec per record format:
 //!
 //! - `dtls12.rs`: the 13-byte DTLS 1.2 `DTLSPlaintext`/`DTLSCiphertext` header (RFC 6347 §4.1)
-//!   and [`Deframer`], the 1.2-only iterator the session uses.
+//!   and [`Deframer`], the fast 1.2-only iterator the session uses;
+//! - `tls12_cid.rs`: the RFC 9146 §4 record with a connection ID ([`CidRecordHeader`]) and
+//!   its AEAD additional data (RFC 9146 §5);
+//! - `unified.rs`: the DTLS 1.3 unified header ([`UnifiedHeader`], RFC 9147 §4);
+//! - `inner_plaintext.rs`: `DTLSInnerPlaintext` (content, real type, zero padding), the
+//!   protected content of the last two;
+//! - `demux.rs`: [`Demux`], which splits a datagram into records of all three formats by
+//!   their first byte (RFC 9147 §4.1).
 //!
 //! Nothing here knows keys or what an epoch means to a connection; nothing panics on input.
 
+mod demux;
 mod dtls12;
+mod inner_plaintext;
+mod tls12_cid;
+mod unified;
 
+pub use demux::{Demux, Record};
 pub use dtls12::{Deframer, MAX_PLAINTEXT, MAX_SEQUENCE, RECORD_HEADER_LEN, RecordHeader};
+pub use inner_plaintext::{decode_inner_plaintext, encode_inner_plaintext};
+pub use tls12_cid::{CID_HEADER_FIXED_LEN, CidRecordHeader, TLS12_CID};
+pub use unified::{SequenceField, UNIFIED_FIXED_BITS, UnifiedHeader, is_unified_header};
 
 /// A record epoch (RFC 6347 §4.1; RFC 9147 §4). DTLS 1.2 carries 16 bits of it on the wire
 /// and, without renegotiation, only uses 0 (plaintext) and 1 (the negotiated keys); DTLS 1.3
@@ -33,6 +48,11 @@ impl Epoch {
     /// The 16-bit epoch field of a DTLS 1.2 record header (RFC 6347 §4.1).
     pub fn to_wire16(self) -> u16 {
         self.0 as u16
+    }
+
+    /// The EE bits of a DTLS 1.3 unified header: the epoch's low two bits (RFC 9147 §4).
+    pub fn to_unified_bits(self) -> u8 {
+        (self.0 & 0b11) as u8
     }
 
     /// True for epoch 0.

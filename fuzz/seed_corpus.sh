@@ -6,7 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 captures="$here/../vectors/captures"
 corpus="$here/corpus"
-for t in record_deframer handshake_messages extensions reassembler client_session server_session endpoint; do
+for t in record_deframer record_headers handshake_messages extensions reassembler client_session server_session endpoint; do
     mkdir -p "$corpus/$t"
 done
 
@@ -25,6 +25,8 @@ TYPES = [0, 1, 2, 3, 11, 12, 13, 14, 15, 16, 20]
 for f in sorted(captures.rglob("*.hex")):
     dgram = bytes.fromhex("".join(f.read_text().split()))
     put("record_deframer", dgram)
+    # record_headers: first byte 0 (no CID expected), then the datagram.
+    put("record_headers", bytes([0]) + dgram)
     # Which session would receive this datagram: c2s goes to a server, s2c to a client.
     target = "server_session" if "c2s" in f.name else "client_session"
     for stop in range(7):

@@ -31,9 +31,9 @@ use crate::handshake::key_schedule::Side;
 use crate::handshake::reassembler::Reassembler;
 use crate::handshake::server::ServerState;
 use crate::pool::BufferPool;
-use crate::record::header::{Deframer, RECORD_HEADER_LEN, RecordHeader};
 use crate::record::protection::RecordLayer;
 use crate::stats::SessionStats;
+use crate::wire::record::{Deframer, RECORD_HEADER_LEN, RecordHeader};
 use crate::wire::{AlertDescription, AlertLevel, ContentType, Epoch};
 
 /// A datagram to send.
@@ -382,7 +382,7 @@ impl Session {
     /// Largest application payload that fits one datagram at the configured MTU.
     pub fn max_payload(&self) -> usize {
         let overhead = self.records.overhead(Epoch::DTLS12_PROTECTED);
-        self.mtu.saturating_sub(overhead).min(crate::record::header::MAX_PLAINTEXT)
+        self.mtu.saturating_sub(overhead).min(crate::wire::record::MAX_PLAINTEXT)
     }
 
     /// Close gracefully: queue close_notify (RFC 5246 §7.2.1). Idempotent.

@@ -324,8 +324,8 @@ fn no_allocation_per_record_through_an_endpoint() {
 /// cookie) and nothing more.
 fn first_fragment(random: [u8; 32], cookie: &[u8], total: usize) -> Vec<u8> {
     use dtls_engine::internals::codec::Codec;
-    use dtls_engine::internals::handshake::fragment::{HandshakeHeader, encode_fragment};
-    use dtls_engine::internals::record::header::RecordHeader;
+    use dtls_engine::internals::wire::handshake_header::{HandshakeHeader, encode_fragment};
+    use dtls_engine::internals::wire::record::RecordHeader;
     use dtls_engine::internals::wire::{ClientHello, ContentType, DTLS_1_2, Extension, ExtensionType, HandshakeType};
     let mut hello = ClientHello {
         client_version: DTLS_1_2,

@@ -29,8 +29,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use dtls_engine::internals::codec::Codec;
-use dtls_engine::internals::handshake::fragment::{HandshakeHeader, encode_fragment};
 use dtls_engine::internals::record::protection::RecordLayer;
+use dtls_engine::internals::wire::handshake_header::{HandshakeHeader, encode_fragment};
 use dtls_engine::internals::wire::{ClientHello, ContentType, DTLS_1_2, Extension, ExtensionType, HandshakeType};
 use dtls_engine::{
     CipherSuite, Endpoint, EndpointConfig, EndpointEvent, ServerConfig, SignatureScheme, SrtpProtectionProfile,

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dtls_engine::internals::codec::Codec;
-use dtls_engine::internals::handshake::fragment::{HandshakeHeader, encode_fragment};
 use dtls_engine::internals::suites;
+use dtls_engine::internals::wire::handshake_header::{HandshakeHeader, encode_fragment};
 use dtls_engine::internals::wire::{
     AlertLevel, ClientHello, ContentType, DTLS_1_0, HandshakePayload, HandshakeType, HelloVerifyRequest,
 };

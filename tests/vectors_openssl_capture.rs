@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 
 use dtls_engine::internals::codec::Codec;
 use dtls_engine::internals::crypto::verify_signature;
-use dtls_engine::internals::handshake::fragment::parse_fragments;
 use dtls_engine::internals::handshake::key_schedule::{MasterSecret, Side};
 use dtls_engine::internals::handshake::reassembler::{HandshakeMessage, Inserted, Reassembler};
-use dtls_engine::internals::record::header::{Deframer, RecordHeader};
 use dtls_engine::internals::record::protection::{Discard, EpochKeys, RecordLayer};
 use dtls_engine::internals::suites::{SuiteInfo, lookup};
 use dtls_engine::internals::wire::Epoch;
+use dtls_engine::internals::wire::handshake_header::parse_fragments;
+use dtls_engine::internals::wire::record::{Deframer, RecordHeader};
 use dtls_engine::internals::wire::{
     Alert, AlertLevel, ChangeCipherSpec, ClientHello, ContentType, DTLS_1_0, DTLS_1_2, Extension, ExtensionType,
     HandshakePayload, HandshakeType, ServerKeyExchange, find_extension,

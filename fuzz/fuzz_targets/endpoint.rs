@@ -18,8 +18,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dtls_engine::internals::handshake::fragment::{HandshakeHeader, encode_fragment, parse_fragments};
-use dtls_engine::internals::record::header::{Deframer, RecordHeader};
+use dtls_engine::internals::wire::handshake_header::{HandshakeHeader, encode_fragment, parse_fragments};
+use dtls_engine::internals::wire::record::{Deframer, RecordHeader};
 use dtls_engine::internals::wire::{ContentType, HandshakeType};
 use dtls_engine::{ClientConfig, Endpoint, EndpointConfig, ServerConfig, Session, UnixTime};
 use libfuzzer_sys::fuzz_target;

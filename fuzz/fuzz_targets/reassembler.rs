@@ -3,7 +3,7 @@
 //! delivered message has the declared length.
 #![no_main]
 
-use dtls_engine::internals::handshake::fragment::HandshakeHeader;
+use dtls_engine::internals::wire::handshake_header::HandshakeHeader;
 use dtls_engine::internals::handshake::reassembler::Reassembler;
 use dtls_engine::internals::wire::HandshakeType;
 use libfuzzer_sys::fuzz_target;

@@ -2,7 +2,7 @@
 //! Must terminate, never panic, and return ranges inside the record.
 #![no_main]
 
-use dtls_engine::internals::record::header::Deframer;
+use dtls_engine::internals::wire::record::Deframer;
 use dtls_engine::internals::record::protection::RecordLayer;
 use libfuzzer_sys::fuzz_target;
 

@@ -16,8 +16,8 @@ use ring::hmac;
 use crate::codec::Reader;
 use crate::cookie;
 use crate::crypto::rng::DetRng;
-use crate::handshake::fragment::{HANDSHAKE_HEADER_LEN, HandshakeHeader, encode_fragment, parse_fragments};
-use crate::record::header::{Deframer, RecordHeader};
+use crate::wire::handshake_header::{HANDSHAKE_HEADER_LEN, HandshakeHeader, encode_fragment, parse_fragments};
+use crate::wire::record::{Deframer, RecordHeader};
 use crate::wire::{ContentType, DTLS_1_0, DTLS_1_2, HandshakeType};
 
 /// The highest message_seq a ClientHello that starts a handshake may carry: 0 for the first

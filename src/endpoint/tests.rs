@@ -9,8 +9,8 @@ use super::hello::peek_client_hello;
 use super::*;
 use crate::codec::Put;
 use crate::config::ServerConfig;
-use crate::record::header::RecordHeader;
 use crate::session::Event;
+use crate::wire::record::RecordHeader;
 use crate::wire::{ContentType, DTLS_1_0, DTLS_1_2};
 
 const SERVER: &str = "127.0.0.1:4433";

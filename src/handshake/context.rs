@@ -12,11 +12,11 @@ use crate::codec::Codec;
 use crate::config::CommonConfig;
 use crate::crypto::rng::DetRng;
 use crate::handshake::flight::{Flight, FlightItem};
-use crate::handshake::fragment::HandshakeHeader;
 use crate::handshake::key_schedule::{MasterSecret, Side};
 use crate::handshake::output::{EpochKeys, Outgoing};
 use crate::handshake::reassembler::HandshakeMessage;
 use crate::suites::SuiteInfo;
+use crate::wire::handshake_header::HandshakeHeader;
 use crate::wire::{Epoch, HandshakePayload, NamedGroup, SignatureScheme, SrtpProtectionProfile};
 
 /// Values agreed during the handshake, readable by the application afterwards.

@@ -9,9 +9,9 @@ use std::collections::VecDeque;
 
 use crate::codec::Codec;
 use crate::error::Error;
-use crate::handshake::fragment::{HANDSHAKE_HEADER_LEN, HandshakeHeader};
 use crate::pool::BufferPool;
 use crate::record::protection::RecordLayer;
+use crate::wire::handshake_header::{HANDSHAKE_HEADER_LEN, HandshakeHeader};
 use crate::wire::{ContentType, Epoch, HandshakeType};
 
 /// One element of a flight.

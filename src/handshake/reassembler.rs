@@ -16,8 +16,8 @@ use std::collections::btree_map::Entry;
 
 use crate::codec::{Codec, Put};
 use crate::error::InvalidMessage;
-use crate::handshake::fragment::{HandshakeHeader, MAX_U24};
 use crate::wire::HandshakeType;
+use crate::wire::handshake_header::{HandshakeHeader, MAX_U24};
 
 /// Default cap on one message body: large enough for long certificate chains.
 pub const DEFAULT_MAX_MESSAGE_LEN: usize = 256 * 1024;
@@ -221,7 +221,7 @@ impl Reassembler {
         Self { max_message_len, max_total_bytes, next_seq: 0, pending: BTreeMap::new(), buffered: 0 }
     }
 
-    /// Take in one fragment (as produced by [`crate::handshake::fragment::parse_fragments`]).
+    /// Take in one fragment (as produced by [`crate::wire::handshake_header::parse_fragments`]).
     ///
     /// Fragments may arrive out of order, overlap, repeat, or be cut differently on
     /// retransmission. On error nothing of the fragment is kept.

@@ -9,8 +9,8 @@
 
 use crate::crypto::aead::RecordKey;
 use crate::error::Error;
-use crate::record::header::{MAX_PLAINTEXT, MAX_SEQUENCE, RECORD_HEADER_LEN, RecordHeader};
 use crate::record::replay::ReplayWindow;
+use crate::wire::record::{MAX_PLAINTEXT, MAX_SEQUENCE, RECORD_HEADER_LEN, RecordHeader};
 use crate::wire::{ContentType, DTLS_1_2, Epoch};
 
 /// Why an incoming record was discarded. All of these are silent drops (RFC 6347 §4.1.2.7).
@@ -309,7 +309,7 @@ fn aad(header: &RecordHeader, plain_len: usize) -> [u8; 13] {
 mod tests {
     use super::*;
     use crate::crypto::aead::AeadAlgorithm;
-    use crate::record::header::Deframer;
+    use crate::wire::record::Deframer;
 
     const E1: Epoch = Epoch::DTLS12_PROTECTED;
 

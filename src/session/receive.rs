@@ -8,9 +8,9 @@ use std::time::Instant;
 use super::{Event, Role, Session};
 use crate::codec::Codec;
 use crate::error::{Error, PeerMisbehaved};
-use crate::handshake::fragment::parse_fragments;
 use crate::handshake::reassembler::{HandshakeMessage, Inserted};
-use crate::record::header::RecordHeader;
+use crate::wire::handshake_header::parse_fragments;
+use crate::wire::record::RecordHeader;
 use crate::wire::{
     Alert, AlertDescription, AlertLevel, ContentType, DTLS_1_0, DTLS_1_2, Epoch, HandshakePayload, HandshakeType,
 };

@@ -1,13 +1,15 @@
-//! Wire types: IANA registries, hello extensions and handshake message bodies.
+//! Wire types: IANA registries, hello extensions, handshake message bodies, the handshake
+//! fragment header ([`handshake_header`]) and the record header formats ([`record`]).
 
 mod extensions;
+pub mod handshake_header;
 mod messages;
-mod record;
+pub mod record;
 mod registry;
 
 pub use extensions::*;
 pub use messages::*;
-pub use record::*;
+pub use record::Epoch;
 pub use registry::*;
 // The public registries are defined in `crate::registry`; their `Codec` impls live in
 // `registry` here. Re-exported crate-wide only, so that the message code and its users name

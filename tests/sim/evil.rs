@@ -115,7 +115,7 @@ impl Scripted {
         let size = body.len().div_ceil(pieces.max(1)).max(1);
         let mut datagrams = Vec::new();
         for (i, part) in body.chunks(size).enumerate() {
-            let h = dtls_engine::internals::handshake::fragment::HandshakeHeader {
+            let h = dtls_engine::internals::wire::handshake_header::HandshakeHeader {
                 msg_type: payload.msg_type(),
                 length: body.len() as u32,
                 message_seq,
@@ -123,7 +123,7 @@ impl Scripted {
                 fragment_length: part.len() as u32,
             };
             let mut fragment = Vec::new();
-            dtls_engine::internals::handshake::fragment::encode_fragment(&h, part, &mut fragment);
+            dtls_engine::internals::wire::handshake_header::encode_fragment(&h, part, &mut fragment);
             self.push_record(epoch, ContentType::Handshake, &fragment);
             datagrams.push(core::mem::take(&mut self.out));
         }
@@ -189,7 +189,7 @@ impl Scripted {
                 ContentType::Alert => self.alerts.extend(Alert::read_all(&plain).ok()),
                 ContentType::Handshake => {
                     for (h, b) in
-                        dtls_engine::internals::handshake::fragment::parse_fragments(&plain).map_while(Result::ok)
+                        dtls_engine::internals::wire::handshake_header::parse_fragments(&plain).map_while(Result::ok)
                     {
                         let _ = self.reassembler.insert(&h, b);
                     }
@@ -443,7 +443,7 @@ impl EvilServer {
         self.prepare_finished();
         let finished = self.s.finished(KeySide::Server);
         let body = payload_body(&finished);
-        let header = dtls_engine::internals::handshake::fragment::HandshakeHeader {
+        let header = dtls_engine::internals::wire::handshake_header::HandshakeHeader {
             msg_type: finished.msg_type(),
             length: body.len() as u32,
             message_seq: self.s.send_seq + 1,
@@ -451,7 +451,7 @@ impl EvilServer {
             fragment_length: 4,
         };
         let mut fragment = Vec::new();
-        dtls_engine::internals::handshake::fragment::encode_fragment(&header, &body[..4], &mut fragment);
+        dtls_engine::internals::wire::handshake_header::encode_fragment(&header, &body[..4], &mut fragment);
         self.s.push_record(1, ContentType::Handshake, &fragment);
         self.s.push(1, &finished, true);
         self.s.flush();

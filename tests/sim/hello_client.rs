@@ -18,12 +18,12 @@ use std::time::Instant;
 
 use dtls_engine::internals::codec::Codec;
 use dtls_engine::internals::crypto::{DetRng, KeyExchange};
-use dtls_engine::internals::handshake::fragment::{HandshakeHeader, encode_fragment, parse_fragments};
 use dtls_engine::internals::handshake::key_schedule::{MasterSecret, Side as KeySide};
 use dtls_engine::internals::handshake::reassembler::{HandshakeMessage, Reassembler};
-use dtls_engine::internals::record::header::Deframer;
 use dtls_engine::internals::record::protection::RecordLayer;
 use dtls_engine::internals::suites::{self, SuiteInfo};
+use dtls_engine::internals::wire::handshake_header::{HandshakeHeader, encode_fragment, parse_fragments};
+use dtls_engine::internals::wire::record::Deframer;
 use dtls_engine::internals::wire::{
     Alert, ClientKeyExchange, ContentType, Finished, HandshakePayload, HandshakeType, ServerHello,
 };

@@ -4,8 +4,8 @@
 
 use dtls_engine::AlertDescription;
 use dtls_engine::internals::codec::Codec;
-use dtls_engine::internals::handshake::fragment::{HandshakeHeader, encode_fragment, parse_fragments};
-use dtls_engine::internals::record::header::{Deframer, RecordHeader};
+use dtls_engine::internals::wire::handshake_header::{HandshakeHeader, encode_fragment, parse_fragments};
+use dtls_engine::internals::wire::record::{Deframer, RecordHeader};
 use dtls_engine::internals::wire::{Alert, AlertLevel, ContentType, DTLS_1_2, HandshakePayload, HandshakeType};
 
 /// One record of a datagram, body still protected if its epoch has keys.

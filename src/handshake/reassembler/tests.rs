@@ -3,7 +3,7 @@
 //! messages, and a never-panics property test on arbitrary input.
 
 use super::*;
-use crate::handshake::fragment::{fragment, parse_fragments};
+use crate::wire::handshake_header::{fragment, parse_fragments};
 use proptest::prelude::*;
 
 const CERT: HandshakeType = HandshakeType::Certificate;

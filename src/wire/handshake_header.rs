@@ -2,8 +2,8 @@
 //! decoding the 12-byte header, splitting a handshake record body into its fragments, and
 //! splitting one outgoing message into fragments that fit a record.
 //!
-//! This module owns only the framing. It must never buffer or reassemble (that is
-//! [`crate::handshake::reassembler`]), never interpret message bodies, and never loop without
+//! This module owns only the framing, a wire format: it must never buffer or reassemble (the
+//! handshake's reassembler does), never interpret message bodies, and never loop without
 //! consuming input: every fragment read consumes at least the 12-byte header.
 
 use core::fmt;

@@ -1,4 +1,4 @@
-//! The 13-byte DTLS record header and the deframer that splits one datagram into records
+//! The 13-byte DTLS 1.2 record header and the deframer that splits one datagram into records
 //! (RFC 6347 §4.1, §4.1.1). Knows nothing of keys or epochs' meaning; never panics.
 
 use crate::codec::{Put, Reader};
@@ -19,10 +19,15 @@ pub const MAX_SEQUENCE: u64 = (1 << 48) - 1;
 /// A parsed record header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordHeader {
+    /// The record's content type (in DTLS 1.2 also that of a protected record's content).
     pub content_type: ContentType,
+    /// The record-layer `ProtocolVersion`.
     pub version: u16,
+    /// The 16-bit epoch field.
     pub epoch: u16,
+    /// The 48-bit sequence number (the upper 16 bits are always zero).
     pub sequence: u64,
+    /// Length of the fragment that follows the header.
     pub length: u16,
 }
 
@@ -60,6 +65,24 @@ impl RecordHeader {
         }
     }
 
+    /// Read one header and the body its length field covers from `r`. `None` if either does
+    /// not fit; `r` is then left anywhere. Any first byte is taken as a content type.
+    // The Deframer's per-record path: always inlined, like the closure it replaced there.
+    #[inline(always)]
+    pub fn read<'a>(r: &mut Reader<'a>) -> Option<(Self, &'a [u8])> {
+        let [t, v0, v1, e0, e1, s0, s1, s2, s3, s4, s5, l0, l1] = r.array::<RECORD_HEADER_LEN>().ok()?;
+        let length = u16::from_be_bytes([l0, l1]);
+        let body = r.take(usize::from(length)).ok()?;
+        let header = Self {
+            content_type: ContentType::from(t),
+            version: u16::from_be_bytes([v0, v1]),
+            epoch: u16::from_be_bytes([e0, e1]),
+            sequence: u64::from_be_bytes([0, 0, s0, s1, s2, s3, s4, s5]),
+            length,
+        };
+        Some((header, body))
+    }
+
     /// Append the 13 header bytes.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.put_slice(&self.to_bytes());
@@ -94,19 +117,7 @@ impl<'a> Iterator for Deframer<'a> {
         if self.r.is_empty() {
             return None;
         }
-        let parsed = (|| {
-            let [t, v0, v1, e0, e1, s0, s1, s2, s3, s4, s5, l0, l1] = self.r.array::<RECORD_HEADER_LEN>().ok()?;
-            let length = u16::from_be_bytes([l0, l1]);
-            let body = self.r.take(usize::from(length)).ok()?;
-            let header = RecordHeader {
-                content_type: ContentType::from(t),
-                version: u16::from_be_bytes([v0, v1]),
-                epoch: u16::from_be_bytes([e0, e1]),
-                sequence: u64::from_be_bytes([0, 0, s0, s1, s2, s3, s4, s5]),
-                length,
-            };
-            Some((header, body))
-        })();
+        let parsed = RecordHeader::read(&mut self.r);
         if parsed.is_none() {
             self.truncated = true;
             self.r.take_rest();

@@ -362,7 +362,7 @@ impl Endpoint {
     }
 
     /// Hand back a buffer the endpoint gave out (the payload of an
-    /// [`Event::ApplicationData`], or a [`Transmit`]'s contents) for reuse. All sessions
+    /// [`Event::ApplicationData`](crate::Event::ApplicationData), or a [`Transmit`]'s contents) for reuse. All sessions
     /// share the endpoint's receive pool, so which session `_session` names does not matter;
     /// the parameter keeps call sites explicit about where a buffer came from.
     pub fn recycle(&mut self, _session: SessionHandle, buf: Vec<u8>) {

@@ -8,6 +8,8 @@ use crate::config::ServerConfig;
 use crate::error::Error;
 use crate::session::Event;
 use crate::stats::SessionStats;
+#[cfg(doc)]
+use crate::{Endpoint, EndpointStats};
 
 /// Settings of an [`Endpoint`].
 #[derive(Debug, Clone)]

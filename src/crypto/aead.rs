@@ -108,6 +108,15 @@ impl RecordKey {
         Ok(Self { alg, key: LessSafeKey::new(unbound), iv_head: [h0, h1, h2, h3], iv_tail })
     }
 
+    /// A (D)TLS 1.3 key (RFC 8446 §5.3): the nonce of every suite is the 12-byte `iv` XOR
+    /// the 64-bit record sequence number, left-padded; no explicit nonce.
+    pub fn new_tls13(alg: AeadAlgorithm, key: &[u8], iv: &[u8; 12]) -> Result<Self, Error> {
+        let unbound = UnboundKey::new(alg.ring_alg(), key).map_err(|_| Error::Crypto("AEAD key length"))?;
+        let [h0, h1, h2, h3, t0, t1, t2, t3, t4, t5, t6, t7] = *iv;
+        let iv_tail = u64::from_be_bytes([t0, t1, t2, t3, t4, t5, t6, t7]);
+        Ok(Self { alg, key: LessSafeKey::new(unbound), iv_head: [h0, h1, h2, h3], iv_tail })
+    }
+
     /// The algorithm of this key.
     pub fn algorithm(&self) -> AeadAlgorithm {
         self.alg

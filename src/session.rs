@@ -116,7 +116,6 @@ pub struct Session {
     /// The message_seq of the peer's Finished, once a fragment of it arrived.
     peer_finished_seq: Option<u16>,
     transmits: VecDeque<Vec<u8>>,
-    scratch: Vec<u8>,
     pool: BufferPool,
 }
 
@@ -201,7 +200,6 @@ impl Session {
             last_heard: now,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
-            scratch: Vec::new(),
             pool: BufferPool::default(),
             close_sent: false,
             close_received: false,

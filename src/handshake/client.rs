@@ -61,7 +61,8 @@ pub enum ClientState {
         suite: &'static SuiteInfo,
         group: NamedGroup,
         peer_public: Vec<u8>,
-        request: CertificateRequest,
+        /// Boxed: the largest thing a client state holds.
+        request: Box<CertificateRequest>,
     },
     /// Full handshake, flight 5 sent: \[NewSessionTicket\], ChangeCipherSpec, Finished due.
     ExpectFinished {
@@ -245,7 +246,7 @@ impl ClientState {
                 HandshakePayload::CertificateRequest(req),
             ) => {
                 ctx.add_received(received);
-                Ok((Self::ExpectServerHelloDone { suite, group, peer_public, request: req }, Output::none()))
+                Ok((Self::ExpectServerHelloDone { suite, group, peer_public, request: Box::new(req) }, Output::none()))
             }
             (Self::ExpectCertificateRequestOrDone { suite, group, peer_public }, HandshakePayload::ServerHelloDone) => {
                 ctx.add_received(received);

@@ -53,13 +53,15 @@ pub enum ServerState {
         hello_verify_requests: u8,
         validated: Option<AddressValidated>,
     },
+    /// `kx` is boxed here and below: it is the largest thing a state holds, and a state is
+    /// part of every session, connected or not.
     ExpectCertificate {
         suite: &'static SuiteInfo,
-        kx: KeyExchange,
+        kx: Box<KeyExchange>,
     },
     ExpectClientKeyExchange {
         suite: &'static SuiteInfo,
-        kx: KeyExchange,
+        kx: Box<KeyExchange>,
         client_chain: Option<Vec<CertificateDer<'static>>>,
     },
     ExpectCertificateVerify {
@@ -162,7 +164,7 @@ impl ServerState {
                 Ok((Self::ExpectClientKeyExchange { suite, kx, client_chain: Some(chain) }, Output::none()))
             }
             (Self::ExpectClientKeyExchange { suite, kx, client_chain }, HandshakePayload::ClientKeyExchange(cke)) => {
-                let pre_master = kx.complete(&cke.public)?;
+                let pre_master = (*kx).complete(&cke.public)?;
                 ctx.add_received(received);
                 let (keys, master) = ctx.derive_keys(suite, &pre_master)?;
                 let next = match client_chain {
@@ -386,7 +388,7 @@ fn full_handshake(
     ctx.push_message(&HandshakePayload::ServerHello(server_hello), true);
     ctx.push_message(&HandshakePayload::Certificate(CertificateMsg { chain: identity.chain.clone() }), true);
 
-    let kx = KeyExchange::generate(group, &mut ctx.rng)?;
+    let kx = Box::new(KeyExchange::generate(group, &mut ctx.rng)?);
     let params = EcdheParams { group, public: kx.public_key().to_vec() };
     // RFC 8422 §5.4: sign client_random + server_random + ServerECDHParams.
     let signed = ServerKeyExchange::signed_message(&ctx.info.client_random, &ctx.info.server_random, &params);

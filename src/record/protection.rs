@@ -83,8 +83,16 @@ pub struct RecordLayer {
     write: WriteEpoch<RecordKey>,
     previous_read: Option<ReadEpoch<Box<RecordKey>>>,
     previous_write: Option<WriteEpoch<Box<RecordKey>>>,
-    next_read: Option<(Epoch, Box<RecordKey>)>,
-    next_write: Option<(Epoch, Box<RecordKey>)>,
+    /// Keys of the next epoch, installed and not yet switched to in one or both directions.
+    next: Option<Box<NextKeys>>,
+}
+
+/// Keys installed for the next epoch; each direction takes its key when it switches.
+#[derive(Debug)]
+struct NextKeys {
+    epoch: Epoch,
+    write: Option<RecordKey>,
+    read: Option<RecordKey>,
 }
 
 impl Default for RecordLayer {
@@ -101,8 +109,7 @@ impl RecordLayer {
             write: WriteEpoch { epoch: Epoch::PLAINTEXT, next_seq: 0, key: None },
             previous_read: None,
             previous_write: None,
-            next_read: None,
-            next_write: None,
+            next: None,
         }
     }
 
@@ -119,13 +126,22 @@ impl RecordLayer {
     /// Install the keys of the next epoch, both directions; each direction switches to them
     /// with [`RecordLayer::set_write_epoch`] / [`RecordLayer::set_read_epoch`].
     pub fn install_keys(&mut self, keys: EpochKeys) {
-        self.next_write = Some((keys.epoch, Box::new(keys.write)));
-        self.next_read = Some((keys.epoch, Box::new(keys.read)));
+        self.next = Some(Box::new(NextKeys { epoch: keys.epoch, write: Some(keys.write), read: Some(keys.read) }));
     }
 
     /// True once keys for a protected epoch exist (installed, or in use for writing).
     pub fn has_keys(&self) -> bool {
-        self.next_write.is_some() || self.write.key.is_some()
+        self.next.as_ref().is_some_and(|n| n.write.is_some()) || self.write.key.is_some()
+    }
+
+    /// Take the installed key of `epoch` for one direction; the box goes once both are taken.
+    fn take_next(&mut self, epoch: Epoch, write: bool) -> Option<RecordKey> {
+        let next = self.next.as_mut().filter(|n| n.epoch == epoch)?;
+        let key = if write { next.write.take() } else { next.read.take() }?;
+        if next.write.is_none() && next.read.is_none() {
+            self.next = None;
+        }
+        Some(key)
     }
 
     /// Continue epoch 0 at record sequence `seq` (never backwards). A server that answered
@@ -143,10 +159,11 @@ impl RecordLayer {
     /// `epoch`, whose keys were installed. The epoch before stays usable for retransmission.
     /// Setting the current epoch again, or one without installed keys, changes nothing.
     pub fn set_write_epoch(&mut self, epoch: Epoch) {
-        if epoch == self.write.epoch || self.next_write.as_ref().is_none_or(|(e, _)| *e != epoch) {
+        if epoch == self.write.epoch {
             return;
         }
-        let key = self.next_write.take().map(|(_, key)| *key);
+        let Some(key) = self.take_next(epoch, true) else { return };
+        let key = Some(key);
         let old = core::mem::replace(&mut self.write, WriteEpoch { epoch, next_seq: 0, key });
         self.previous_write = Some(WriteEpoch { epoch: old.epoch, next_seq: old.next_seq, key: old.key.map(Box::new) });
     }
@@ -155,10 +172,11 @@ impl RecordLayer {
     /// from now on, and the epoch before it still (the peer may retransmit its flight).
     /// Setting the current epoch again, or one without installed keys, changes nothing.
     pub fn set_read_epoch(&mut self, epoch: Epoch) {
-        if epoch == self.read.epoch || self.next_read.as_ref().is_none_or(|(e, _)| *e != epoch) {
+        if epoch == self.read.epoch {
             return;
         }
-        let key = self.next_read.take().map(|(_, key)| *key);
+        let Some(key) = self.take_next(epoch, false) else { return };
+        let key = Some(key);
         let old = core::mem::replace(&mut self.read, ReadEpoch { epoch, window: ReplayWindow::new(), key });
         self.previous_read = Some(ReadEpoch { epoch: old.epoch, window: old.window, key: old.key.map(Box::new) });
     }
@@ -190,7 +208,7 @@ impl RecordLayer {
         } else if let Some(w) = self.previous_write.as_ref().filter(|w| w.epoch == epoch) {
             w.key.as_deref()
         } else {
-            self.next_write.as_ref().filter(|(e, _)| *e == epoch).map(|(_, k)| &**k)
+            self.next.as_ref().filter(|n| n.epoch == epoch).and_then(|n| n.write.as_ref())
         };
         RECORD_HEADER_LEN + key.map_or(0, |k| k.algorithm().overhead())
     }

@@ -49,7 +49,6 @@ impl Session {
         // established session holds no buffer; the first records after the handshake
         // refill the pool, and from then on send, receive and recycle reuse it.
         self.early = Vec::new();
-        self.scratch = Vec::new();
         self.reassembler.clear();
         self.pool.trim(0);
         self.events.push_back(Event::Connected);

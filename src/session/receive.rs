@@ -47,11 +47,7 @@ impl Session {
             }
             return Ok(());
         }
-        let mut buf = core::mem::take(&mut self.scratch);
-        if buf.capacity() == 0 {
-            buf = self.pool.take_spare();
-        }
-        buf.clear();
+        let mut buf = self.pool.take(body.len());
         buf.extend_from_slice(body);
         let result = match self.records.open(&header, &mut buf, 0) {
             Ok(()) => {
@@ -68,7 +64,7 @@ impl Session {
         // After the handshake this path only sees the odd alert or repeated Finished: keep
         // no buffer for it (see `establish`).
         if !self.connected {
-            self.scratch = buf;
+            self.pool.put(buf);
         }
         result
     }

@@ -1,0 +1,651 @@
+//! `wolfssl-peer`: wolfSSL (C, through wolfssl-sys) on a real UDP socket, as a DTLS 1.3 and
+//! 1.2 interop peer for dtls-engine.
+//!
+//! ```text
+//! wolfssl-peer client --addr HOST:PORT [OPTIONS]   one handshake; sends --message, expects it
+//!                                                  echoed, sends close_notify
+//! wolfssl-peer server --addr HOST:PORT [OPTIONS]   one session (port 0: any free port); echoes
+//!                                                  every datagram until close_notify
+//!
+//! --version 1.3|1.2      protocol (default 1.3); one version, no fallback
+//! --groups G1,G2,..      supported_groups in preference order (the client's key_share is the
+//!                        first): X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024,
+//!                        X25519, X448, P-256, P-384, P-521 (default: wolfSSL's). wolfssl-sys
+//!                        builds without standalone ML-KEM groups in TLS; a client whose
+//!                        first group's share would not fit one datagram (the hybrids) sends
+//!                        an empty key_share and waits for the server's HelloRetryRequest
+//! --cert FILE --key FILE PEM certificate (chain) and key (a server needs them; a client
+//!                        presents them when asked)
+//! --ca FILE              verify the peer against this PEM CA (a server then requires a
+//!                        client certificate)
+//! --no-verify            accept any peer certificate (a client needs --ca or this)
+//! --mtu N                wolfSSL's DTLS MTU
+//! --alpn P1,P2           offer (client) / accept (server) these ALPN protocols
+//! --cookie | --no-cookie server: stateless cookie exchange on or off (HelloRetryRequest with
+//!                        a cookie in 1.3, HelloVerifyRequest in 1.2); wolfSSL's default is on
+//! --exporter LABEL:LEN   print LEN bytes of exported keying material (no context)
+//! --key-update           DTLS 1.3: send a KeyUpdate right after the handshake
+//! --message TEXT         client: the line to send (default "ping from wolfssl")
+//! --timeout SECS         give up after this long (client default 20, server 30)
+//! ```
+//!
+//! stdout, one line each: `listening ADDR` (server, once bound), `connected protocol=DTLSv1.3
+//! group=X25519MLKEM768 cipher=TLS_AES_128_GCM_SHA256 alpn=- hrr=1 hvr=0`
+//! (`hrr`/`hvr`: HelloRetryRequests / HelloVerifyRequests seen on the wire, either
+//! direction), `keying-material HEX`, `key-update sent`, `echo ok` (client), `echoed N bytes`
+//! (server), `closed reason=close_notify` (server). Failures: `error: ...` on stderr, exit 1.
+
+mod wire;
+
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::io::ErrorKind;
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::process::ExitCode;
+use std::ptr;
+use std::time::{Duration, Instant};
+
+use wolfssl_sys as w;
+
+const USAGE: &str = "usage: wolfssl-peer client|server --addr HOST:PORT [--version 1.3|1.2] [--groups G1,G2] \
+                     [--cert PEM --key PEM] [--ca PEM | --no-verify] [--mtu N] [--alpn P1,P2] \
+                     [--cookie | --no-cookie] [--exporter LABEL:LEN] [--key-update] [--message TEXT] \
+                     [--timeout SECS]";
+
+// wolfSSL's return and error codes (ssl.h), spelt out so as not to depend on how bindgen
+// typed them.
+const SUCCESS: c_int = 1;
+const ERROR_WANT_READ: c_int = 2;
+const ERROR_WANT_WRITE: c_int = 3;
+const ERROR_ZERO_RETURN: c_int = 6;
+const FILETYPE_PEM: c_int = 1;
+const VERIFY_NONE: c_int = 0;
+const VERIFY_PEER: c_int = 1;
+const VERIFY_FAIL_IF_NO_PEER_CERT: c_int = 2;
+const CBIO_ERR_GENERAL: c_int = -1;
+const CBIO_ERR_WANT_READ: c_int = -2;
+const ALPN_FAILED_ON_MISMATCH: u8 = 0x02;
+
+/// How long one wait for a datagram lasts before the loop looks at its timers again.
+const SLICE: Duration = Duration::from_millis(20);
+
+#[derive(Clone, Copy, PartialEq)]
+enum Version {
+    V13,
+    V12,
+}
+
+struct Options {
+    server: bool,
+    addr: SocketAddr,
+    version: Version,
+    groups: Vec<(String, u16)>,
+    cert: Option<String>,
+    key: Option<String>,
+    ca: Option<String>,
+    no_verify: bool,
+    mtu: Option<u16>,
+    alpn: Option<String>,
+    cookie: Option<bool>,
+    exporter: Option<(String, usize)>,
+    key_update: bool,
+    message: String,
+    timeout: Duration,
+}
+
+/// Named groups by IANA (and common) name.
+fn group_id(name: &str) -> Option<u16> {
+    Some(match name.to_ascii_lowercase().replace('_', "-").as_str() {
+        "x25519mlkem768" => 4588,
+        "secp256r1mlkem768" => 4587,
+        "secp384r1mlkem1024" => 4589,
+        "mlkem512" | "ml-kem-512" => 512,
+        "mlkem768" | "ml-kem-768" => 513,
+        "mlkem1024" | "ml-kem-1024" => 514,
+        "x25519" => 29,
+        "x448" => 30,
+        "p-256" | "secp256r1" | "prime256v1" => 23,
+        "p-384" | "secp384r1" => 24,
+        "p-521" | "secp521r1" => 25,
+        _ => return None,
+    })
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut args = std::env::args().skip(1);
+    let role = args.next().ok_or(USAGE)?;
+    let server = match role.as_str() {
+        "server" => true,
+        "client" => false,
+        _ => return Err(format!("unknown role {role:?}\n{USAGE}")),
+    };
+    let mut addr = None;
+    let mut o = Options {
+        server,
+        addr: "127.0.0.1:0".parse().unwrap(),
+        version: Version::V13,
+        groups: Vec::new(),
+        cert: None,
+        key: None,
+        ca: None,
+        no_verify: false,
+        mtu: None,
+        alpn: None,
+        cookie: None,
+        exporter: None,
+        key_update: false,
+        message: "ping from wolfssl".into(),
+        timeout: Duration::from_secs(if server { 30 } else { 20 }),
+    };
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--addr" => addr = Some(value()?),
+            "--version" => {
+                o.version = match value()?.as_str() {
+                    "1.3" => Version::V13,
+                    "1.2" => Version::V12,
+                    v => return Err(format!("--version {v:?}: 1.3 or 1.2")),
+                }
+            }
+            "--groups" => {
+                for name in value()?.split(',').filter(|s| !s.is_empty()) {
+                    let id = group_id(name).ok_or_else(|| format!("--groups: unknown group {name:?}"))?;
+                    o.groups.push((name.to_string(), id));
+                }
+            }
+            "--cert" => o.cert = Some(value()?),
+            "--key" => o.key = Some(value()?),
+            "--ca" => o.ca = Some(value()?),
+            "--no-verify" => o.no_verify = true,
+            "--mtu" => o.mtu = Some(value()?.parse().map_err(|e| format!("--mtu: {e}"))?),
+            "--alpn" => o.alpn = Some(value()?),
+            "--cookie" => o.cookie = Some(true),
+            "--no-cookie" => o.cookie = Some(false),
+            "--exporter" => {
+                let v = value()?;
+                let (label, len) = v.rsplit_once(':').ok_or("--exporter LABEL:LEN")?;
+                let len = len.parse().map_err(|e| format!("--exporter length: {e}"))?;
+                o.exporter = Some((label.to_string(), len));
+            }
+            "--key-update" => o.key_update = true,
+            "--message" => o.message = value()?,
+            "--timeout" => {
+                o.timeout = Duration::from_secs_f64(value()?.parse().map_err(|e| format!("--timeout: {e}"))?)
+            }
+            _ => return Err(format!("unknown option {flag:?}\n{USAGE}")),
+        }
+    }
+    let addr = addr.ok_or_else(|| format!("--addr is required\n{USAGE}"))?;
+    o.addr = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("{addr}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{addr}: no address"))?;
+    if o.cert.is_some() != o.key.is_some() {
+        return Err("--cert and --key go together".into());
+    }
+    if o.server && o.cert.is_none() {
+        return Err("a server needs --cert and --key".into());
+    }
+    if !o.server && o.ca.is_none() && !o.no_verify {
+        return Err("a client needs --ca FILE or --no-verify".into());
+    }
+    if o.ca.is_some() && o.no_verify {
+        return Err("--ca and --no-verify exclude each other".into());
+    }
+    if !o.server && o.cookie.is_some() {
+        return Err("--cookie/--no-cookie are server options".into());
+    }
+    if o.key_update && o.version != Version::V13 {
+        return Err("--key-update needs --version 1.3".into());
+    }
+    Ok(o)
+}
+
+/// What the I/O callbacks own: the socket, the one peer, and what crossed the wire.
+struct Io {
+    sock: UdpSocket,
+    peer: SocketAddr,
+    /// A datagram received before the session existed (the server's first ClientHello).
+    pending: Option<Vec<u8>>,
+    last_io: Instant,
+    failure: Option<String>,
+    hrr: usize,
+    hvr: usize,
+}
+
+impl Io {
+    fn watch(&mut self, datagram: &[u8]) {
+        let seen = wire::scan(datagram);
+        self.hrr += seen.hello_retry_requests;
+        self.hvr += seen.hello_verify_requests;
+    }
+}
+
+/// wolfSSL's receive callback: one datagram from the peer, or "want read" after `SLICE`.
+unsafe extern "C" fn io_recv(_ssl: *mut w::WOLFSSL, buf: *mut c_char, sz: c_int, ctx: *mut c_void) -> c_int {
+    // SAFETY: ctx is the `Io` that `Session::new` registered and that outlives the WOLFSSL;
+    // buf holds `sz` writable bytes (wolfSSL's contract for this callback).
+    let (io, out) = unsafe { (&mut *(ctx as *mut Io), std::slice::from_raw_parts_mut(buf as *mut u8, sz as usize)) };
+    let copy = |io: &mut Io, data: &[u8], out: &mut [u8]| {
+        io.watch(data);
+        io.last_io = Instant::now();
+        let n = data.len().min(out.len());
+        out[..n].copy_from_slice(&data[..n]);
+        n as c_int
+    };
+    if let Some(d) = io.pending.take() {
+        return copy(io, &d, out);
+    }
+    let mut tmp = [0u8; 65536];
+    loop {
+        match io.sock.recv_from(&mut tmp) {
+            Ok((n, from)) if from == io.peer => return copy(io, &tmp[..n], out),
+            Ok(_) => continue, // someone else
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return CBIO_ERR_WANT_READ,
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused => continue, // an old ICMP error
+            Err(e) => {
+                io.failure = Some(format!("recv: {e}"));
+                return CBIO_ERR_GENERAL;
+            }
+        }
+    }
+}
+
+/// wolfSSL's send callback: one datagram to the peer.
+unsafe extern "C" fn io_send(_ssl: *mut w::WOLFSSL, buf: *mut c_char, sz: c_int, ctx: *mut c_void) -> c_int {
+    // SAFETY: as in `io_recv`; buf holds `sz` readable bytes.
+    let (io, data) = unsafe { (&mut *(ctx as *mut Io), std::slice::from_raw_parts(buf as *const u8, sz as usize)) };
+    io.watch(data);
+    io.last_io = Instant::now();
+    match io.sock.send_to(data, io.peer) {
+        Ok(n) => n as c_int,
+        Err(e) => {
+            io.failure = Some(format!("send to {}: {e}", io.peer));
+            CBIO_ERR_GENERAL
+        }
+    }
+}
+
+/// The DTLS 1.2 cookie (HelloVerifyRequest): a function of the peer's address. A test
+/// tool's cookie: it proves only that the client reads what is sent to its address.
+unsafe extern "C" fn gen_cookie(_ssl: *mut w::WOLFSSL, buf: *mut u8, sz: c_int, ctx: *mut c_void) -> c_int {
+    // SAFETY: ctx is the `Io` (wolfSSL_SetCookieCtx); buf holds `sz` writable bytes.
+    let (io, out) = unsafe { (&*(ctx as *const Io), std::slice::from_raw_parts_mut(buf, sz as usize)) };
+    let seed = format!("wolfssl-peer cookie {}", io.peer);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, b) in out.iter_mut().enumerate() {
+        for &c in seed.as_bytes().iter().chain(&(i as u64).to_le_bytes()) {
+            h = (h ^ u64::from(c)).wrapping_mul(0x100_0000_01b3);
+        }
+        *b = (h >> 24) as u8;
+    }
+    sz
+}
+
+fn last_error_text(code: c_int) -> String {
+    let mut buf = [0 as c_char; 256];
+    // SAFETY: buf is writable for its length; wolfSSL writes a NUL-terminated string.
+    unsafe { w::wolfSSL_ERR_error_string_n(code as _, buf.as_mut_ptr(), buf.len() as _) };
+    // SAFETY: NUL-terminated by wolfSSL_ERR_error_string_n.
+    let text = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned();
+    format!("wolfSSL error {code}: {text}")
+}
+
+fn cstr(s: &str) -> Result<CString, String> {
+    CString::new(s).map_err(|_| format!("{s:?} contains a NUL byte"))
+}
+
+/// A sockaddr for wolfSSL_dtls_set_peer (DTLS 1.2 and 1.3 bind their cookies to it).
+fn sockaddr_bytes(addr: SocketAddr) -> Vec<u8> {
+    let mut v = Vec::new();
+    match addr {
+        SocketAddr::V4(a) => {
+            v.extend_from_slice(&2u16.to_ne_bytes()); // AF_INET
+            v.extend_from_slice(&a.port().to_be_bytes());
+            v.extend_from_slice(&a.ip().octets());
+            v.extend_from_slice(&[0; 8]);
+        }
+        SocketAddr::V6(a) => {
+            v.extend_from_slice(&10u16.to_ne_bytes()); // AF_INET6 (Linux)
+            v.extend_from_slice(&a.port().to_be_bytes());
+            v.extend_from_slice(&a.flowinfo().to_be_bytes());
+            v.extend_from_slice(&a.ip().octets());
+            v.extend_from_slice(&a.scope_id().to_ne_bytes());
+        }
+    }
+    v
+}
+
+/// A WOLFSSL_CTX and one WOLFSSL over our `Io`.
+struct Session {
+    ctx: *mut w::WOLFSSL_CTX,
+    ssl: *mut w::WOLFSSL,
+    io: Box<Io>,
+    deadline: Instant,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // SAFETY: both were created by wolfSSL_new / wolfSSL_CTX_new and are freed once.
+        unsafe {
+            if !self.ssl.is_null() {
+                w::wolfSSL_free(self.ssl);
+            }
+            if !self.ctx.is_null() {
+                w::wolfSSL_CTX_free(self.ctx);
+            }
+        }
+    }
+}
+
+fn check(what: &str, ret: c_int) -> Result<(), String> {
+    match ret {
+        SUCCESS => Ok(()),
+        0 => Err(format!("{what} failed")),
+        _ => Err(format!("{what}: {}", last_error_text(ret))),
+    }
+}
+
+impl Session {
+    fn new(o: &Options, io: Io, deadline: Instant) -> Result<Session, String> {
+        // SAFETY: plain wolfSSL calls on pointers this function created and checked; every
+        // buffer passed lives across its call; `io` is boxed, so its address is stable for
+        // the callbacks as long as the Session (which frees the WOLFSSL first) lives.
+        unsafe {
+            let method = match (o.version, o.server) {
+                (Version::V13, false) => w::wolfDTLSv1_3_client_method(),
+                (Version::V13, true) => w::wolfDTLSv1_3_server_method(),
+                (Version::V12, false) => w::wolfDTLSv1_2_client_method(),
+                (Version::V12, true) => w::wolfDTLSv1_2_server_method(),
+            };
+            let ctx = w::wolfSSL_CTX_new(method);
+            if ctx.is_null() {
+                return Err("wolfSSL_CTX_new failed".into());
+            }
+            let mut s = Session { ctx, ssl: ptr::null_mut(), io: Box::new(io), deadline };
+            if let (Some(cert), Some(key)) = (&o.cert, &o.key) {
+                let (c, k) = (cstr(cert)?, cstr(key)?);
+                check(&format!("certificate {cert}"), w::wolfSSL_CTX_use_certificate_chain_file(ctx, c.as_ptr()))?;
+                check(&format!("key {key}"), w::wolfSSL_CTX_use_PrivateKey_file(ctx, k.as_ptr(), FILETYPE_PEM))?;
+            }
+            if let Some(ca) = &o.ca {
+                let c = cstr(ca)?;
+                check(&format!("CA {ca}"), w::wolfSSL_CTX_load_verify_locations(ctx, c.as_ptr(), ptr::null()))?;
+                let mode = if o.server { VERIFY_PEER | VERIFY_FAIL_IF_NO_PEER_CERT } else { VERIFY_PEER };
+                w::wolfSSL_CTX_set_verify(ctx, mode, None);
+            } else {
+                w::wolfSSL_CTX_set_verify(ctx, VERIFY_NONE, None);
+            }
+            w::wolfSSL_CTX_SetIORecv(ctx, Some(io_recv));
+            w::wolfSSL_CTX_SetIOSend(ctx, Some(io_send));
+            if o.server {
+                w::wolfSSL_CTX_SetGenCookie(ctx, Some(gen_cookie));
+            }
+            s.ssl = w::wolfSSL_new(ctx);
+            if s.ssl.is_null() {
+                return Err("wolfSSL_new failed".into());
+            }
+            let ssl = s.ssl;
+            let io_ptr = &mut *s.io as *mut Io as *mut c_void;
+            w::wolfSSL_SetIOReadCtx(ssl, io_ptr);
+            w::wolfSSL_SetIOWriteCtx(ssl, io_ptr);
+            w::wolfSSL_SetCookieCtx(ssl, io_ptr);
+            w::wolfSSL_dtls_set_using_nonblock(ssl, 1);
+            let mut peer = sockaddr_bytes(s.io.peer);
+            check("wolfSSL_dtls_set_peer", w::wolfSSL_dtls_set_peer(ssl, peer.as_mut_ptr().cast(), peer.len() as _))?;
+            if !o.groups.is_empty() {
+                let mut ids: Vec<c_int> = o.groups.iter().map(|(_, id)| c_int::from(*id)).collect();
+                check("wolfSSL_set_groups", w::wolfSSL_set_groups(ssl, ids.as_mut_ptr(), ids.len() as c_int))?;
+                if !o.server && o.version == Version::V13 {
+                    let (name, first) = &o.groups[0];
+                    check(&format!("key share {name}"), w::wolfSSL_UseKeyShare(ssl, *first))?;
+                }
+            }
+            if o.exporter.is_some() {
+                // The TLS 1.2 exporter needs the handshake randoms, kept only on request.
+                w::wolfSSL_KeepArrays(ssl);
+            }
+            if let Some(mtu) = o.mtu {
+                check("wolfSSL_dtls_set_mtu", w::wolfSSL_dtls_set_mtu(ssl, mtu))?;
+            }
+            if let Some(alpn) = &o.alpn {
+                let list = cstr(alpn)?;
+                let mut bytes = list.into_bytes_with_nul();
+                check(
+                    "wolfSSL_UseALPN",
+                    w::wolfSSL_UseALPN(ssl, bytes.as_mut_ptr().cast(), alpn.len() as _, ALPN_FAILED_ON_MISMATCH),
+                )?;
+            }
+            match o.cookie {
+                Some(true) if o.version == Version::V13 => {
+                    check("wolfSSL_send_hrr_cookie", w::wolfSSL_send_hrr_cookie(ssl, ptr::null(), 0))?
+                }
+                Some(false) if o.version == Version::V13 => {
+                    check("wolfSSL_disable_hrr_cookie", w::wolfSSL_disable_hrr_cookie(ssl))?
+                }
+                // DTLS 1.2: wolfSSL's server always sends a HelloVerifyRequest.
+                Some(true) => {}
+                Some(false) => {
+                    return Err("--no-cookie: wolfSSL's DTLS 1.2 server always sends a HelloVerifyRequest".into());
+                }
+                None => {}
+            }
+            Ok(s)
+        }
+    }
+
+    /// Run `op` (connect, accept, read, write, ...) until it completes, driving wolfSSL's
+    /// retransmission timer; `Ok(None)` when the peer closed with close_notify.
+    fn drive(&mut self, what: &str, mut op: impl FnMut(*mut w::WOLFSSL) -> c_int) -> Result<Option<c_int>, String> {
+        loop {
+            let ret = op(self.ssl);
+            if ret > 0 {
+                return Ok(Some(ret));
+            }
+            // SAFETY: self.ssl is live.
+            let err = unsafe { w::wolfSSL_get_error(self.ssl, ret) };
+            match err {
+                ERROR_WANT_READ | ERROR_WANT_WRITE => {}
+                ERROR_ZERO_RETURN => return Ok(None),
+                _ => {
+                    let io = self.io.failure.take().map(|f| format!(" ({f})")).unwrap_or_default();
+                    return Err(format!("{what}: {}{io}", last_error_text(err)));
+                }
+            }
+            let now = Instant::now();
+            if now >= self.deadline {
+                return Err(format!("{what}: timed out (hrr={} hvr={})", self.io.hrr, self.io.hvr));
+            }
+            // SAFETY: self.ssl is live.
+            let (secs, quick) = unsafe {
+                (w::wolfSSL_dtls_get_current_timeout(self.ssl), w::wolfSSL_dtls13_use_quick_timeout(self.ssl))
+            };
+            let mut timeout = Duration::from_secs(secs.max(1) as u64);
+            if quick != 0 {
+                timeout /= 4;
+            }
+            if now.duration_since(self.io.last_io) >= timeout {
+                self.io.last_io = now;
+                // SAFETY: self.ssl is live.
+                if unsafe { w::wolfSSL_dtls_got_timeout(self.ssl) } < 0 {
+                    // SAFETY: self.ssl is live.
+                    let err = unsafe { w::wolfSSL_get_error(self.ssl, -1) };
+                    if err != ERROR_WANT_READ && err != ERROR_WANT_WRITE {
+                        return Err(format!("{what}: retransmission gave up: {}", last_error_text(err)));
+                    }
+                }
+            }
+        }
+    }
+
+    fn status(&self) -> String {
+        // SAFETY: self.ssl is live; the returned strings are static or owned by the WOLFSSL
+        // and copied at once.
+        unsafe {
+            let text = |p: *const c_char| {
+                if p.is_null() { "-".to_string() } else { CStr::from_ptr(p).to_string_lossy().into_owned() }
+            };
+            let protocol = text(w::wolfSSL_get_version(self.ssl));
+            let group = match text(w::wolfSSL_get_curve_name(self.ssl)).as_str() {
+                "SECP256R1" => "P-256".to_string(),
+                "SECP384R1" => "P-384".to_string(),
+                "SECP521R1" => "P-521".to_string(),
+                other => other.to_string(),
+            };
+            let suite = w::wolfSSL_get_current_cipher_suite(self.ssl);
+            let cipher = text(w::wolfSSL_get_cipher_name_iana_from_suite((suite >> 8) as u8, suite as u8));
+            let mut name: *mut c_char = ptr::null_mut();
+            let mut len: u16 = 0;
+            let alpn = if w::wolfSSL_ALPN_GetProtocol(self.ssl, &mut name, &mut len) == SUCCESS && !name.is_null() {
+                String::from_utf8_lossy(std::slice::from_raw_parts(name as *const u8, len as usize)).into_owned()
+            } else {
+                "-".to_string()
+            };
+            format!(
+                "connected protocol={protocol} group={group} cipher={cipher} alpn={alpn} hrr={} hvr={}",
+                self.io.hrr, self.io.hvr
+            )
+        }
+    }
+
+    /// The handshake is done: report it, export, update keys.
+    fn after_handshake(&mut self, o: &Options) -> Result<(), String> {
+        println!("{}", self.status());
+        if let Some((label, len)) = &o.exporter {
+            let mut out = vec![0u8; *len];
+            // SAFETY: out is writable for its length; label lives across the call.
+            let ret = unsafe {
+                w::wolfSSL_export_keying_material(
+                    self.ssl,
+                    out.as_mut_ptr(),
+                    out.len(),
+                    label.as_ptr().cast(),
+                    label.len(),
+                    ptr::null(),
+                    0,
+                    0,
+                )
+            };
+            check("wolfSSL_export_keying_material", ret)?;
+            let hex: String = out.iter().map(|b| format!("{b:02x}")).collect();
+            println!("keying-material {hex}");
+        }
+        if o.key_update {
+            // SAFETY: self.ssl is live.
+            let ret = unsafe { w::wolfSSL_update_keys(self.ssl) };
+            // SAFETY: self.ssl is live.
+            let err = if ret == SUCCESS { 0 } else { unsafe { w::wolfSSL_get_error(self.ssl, ret) } };
+            if ret != SUCCESS && err != ERROR_WANT_WRITE && err != ERROR_WANT_READ {
+                return Err(format!("wolfSSL_update_keys: {}", last_error_text(err)));
+            }
+            println!("key-update sent");
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<(), String> {
+        self.drive("write", |ssl| {
+            // SAFETY: data lives across the call.
+            unsafe { w::wolfSSL_write(ssl, data.as_ptr().cast(), data.len() as c_int) }
+        })?
+        .ok_or("the peer closed while we wrote")?;
+        Ok(())
+    }
+
+    /// One record of application data; `None` on close_notify.
+    fn read(&mut self) -> Result<Option<Vec<u8>>, String> {
+        let mut buf = vec![0u8; 16384];
+        let n = self.drive("read", |ssl| {
+            // SAFETY: buf is writable for its length.
+            unsafe { w::wolfSSL_read(ssl, buf.as_mut_ptr().cast(), buf.len() as c_int) }
+        })?;
+        Ok(n.map(|n| buf[..n as usize].to_vec()))
+    }
+
+    fn close(&mut self) {
+        // SAFETY: self.ssl is live. One close_notify; we do not wait for the peer's.
+        unsafe { w::wolfSSL_shutdown(self.ssl) };
+    }
+}
+
+fn socket(bind: SocketAddr) -> Result<UdpSocket, String> {
+    let sock = UdpSocket::bind(bind).map_err(|e| format!("bind {bind}: {e}"))?;
+    sock.set_read_timeout(Some(SLICE)).map_err(|e| e.to_string())?;
+    Ok(sock)
+}
+
+fn client(o: &Options) -> Result<(), String> {
+    let deadline = Instant::now() + o.timeout;
+    let bind: SocketAddr = if o.addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().unwrap();
+    let io =
+        Io { sock: socket(bind)?, peer: o.addr, pending: None, last_io: Instant::now(), failure: None, hrr: 0, hvr: 0 };
+    let mut s = Session::new(o, io, deadline)?;
+    // SAFETY: ssl is live.
+    s.drive("handshake", |ssl| unsafe { w::wolfSSL_connect(ssl) })?.ok_or("the server closed during the handshake")?;
+    s.after_handshake(o)?;
+    s.write(o.message.as_bytes())?;
+    match s.read()? {
+        Some(d) if d == o.message.as_bytes() => println!("echo ok"),
+        Some(d) => return Err(format!("expected the echo {:?}, got {:?}", o.message, String::from_utf8_lossy(&d))),
+        None => return Err("the server sent close_notify before the echo".into()),
+    }
+    s.close();
+    Ok(())
+}
+
+fn server(o: &Options) -> Result<(), String> {
+    let deadline = Instant::now() + o.timeout;
+    let sock = socket(o.addr)?;
+    println!("listening {}", sock.local_addr().map_err(|e| e.to_string())?);
+    // The first datagram fixes the one peer of this session.
+    let mut buf = vec![0u8; 65536];
+    let (first, peer) = loop {
+        if Instant::now() >= deadline {
+            return Err("timed out waiting for a ClientHello".into());
+        }
+        match sock.recv_from(&mut buf) {
+            Ok((n, from)) => break (buf[..n].to_vec(), from),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => return Err(format!("recv: {e}")),
+        }
+    };
+    let io = Io { sock, peer, pending: Some(first), last_io: Instant::now(), failure: None, hrr: 0, hvr: 0 };
+    let mut s = Session::new(o, io, deadline)?;
+    // SAFETY: ssl is live.
+    s.drive("handshake", |ssl| unsafe { w::wolfSSL_accept(ssl) })?.ok_or("the client closed during the handshake")?;
+    s.after_handshake(o)?;
+    let mut echoed = 0;
+    loop {
+        match s.read()? {
+            Some(d) => {
+                s.write(&d)?;
+                echoed += 1;
+                println!("echoed {} bytes", d.len());
+            }
+            None => {
+                println!("closed reason=close_notify");
+                s.close();
+                return if echoed > 0 { Ok(()) } else { Err("closed before any application data".into()) };
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let run = || -> Result<(), String> {
+        let o = parse_args()?;
+        // SAFETY: library initialisation, once, before any other wolfSSL call.
+        if unsafe { w::wolfSSL_Init() } != SUCCESS {
+            return Err("wolfSSL_Init failed".into());
+        }
+        if o.server { server(&o) } else { client(&o) }
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

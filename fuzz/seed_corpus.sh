@@ -6,7 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 captures="$here/../vectors/captures"
 corpus="$here/corpus"
-for t in record_deframer record_headers handshake_messages extensions reassembler client_session server_session endpoint; do
+for t in record_deframer record_headers handshake_messages handshake13 extensions reassembler client_session server_session endpoint; do
     mkdir -p "$corpus/$t"
 done
 
@@ -74,6 +74,58 @@ for f in sorted(captures.rglob("*.hex")):
             ops += bytes([0x00, typ]) + struct.pack(">H", mlen & 0xffff) + bytes([seq % 24]) + struct.pack(">HH", off & 0xffff, flen & 0xffff) + frag
         if ops:
             put("reassembler", ops + b"\x80")
+PY
+# handshake13: the DTLS 1.3 extension bodies, extension blocks and randoms of dimpl's
+# ClientHellos and ServerHellos in vectors/dtls13/, behind the target's selector byte, and
+# hand-made message bodies (RFC 8446 §4.3.1, §4.4.2, §4.6.1, §4.6.3; RFC 9147 §7).
+python3 - "$here/../vectors/dtls13" "$corpus/handshake13" <<'PY'
+import pathlib, sys, hashlib
+
+vectors, out = map(pathlib.Path, sys.argv[1:])
+
+def put(selector, data):
+    data = bytes([selector]) + data
+    (out / hashlib.sha1(data).hexdigest()).write_bytes(data)
+
+# (extension type, is ClientHello) -> selector of the target
+SELECT = {(43, True): 0, (43, False): 1, (51, True): 2, (51, False): 3, (44, True): 5, (44, False): 5,
+          (45, True): 6, (50, True): 7}
+for f in sorted(vectors.glob("*.hex")):
+    d = bytes.fromhex(f.read_text().strip())
+    if d[0] != 22:
+        continue
+    body = d[13 + 12:13 + int.from_bytes(d[11:13], "big")]
+    typ = d[13]
+    k = 2 + 32
+    put(16, body[2:34])
+    k += 1 + body[k]
+    if typ == 1:
+        k += 1 + body[k]
+        k += 2 + int.from_bytes(body[k:k + 2], "big")
+        k += 1 + body[k]
+    else:
+        k += 3
+    put(15, body[k:])
+    end = k + 2 + int.from_bytes(body[k:k + 2], "big")
+    k += 2
+    while k + 4 <= end:
+        t, n = int.from_bytes(body[k:k + 2], "big"), int.from_bytes(body[k + 2:k + 4], "big")
+        data = body[k + 4:k + 4 + n]
+        k += 4 + n
+        if (t, typ == 1) in SELECT:
+            put(SELECT[(t, typ == 1)], data)
+        if t == 51 and typ == 2 and n == 2:
+            put(4, data)
+for sel, h in [
+    (4, "001d"), (6, "0101"), (7, "000404030804"),
+    (8, "0000"), (8, "0011000a00040002001d001000050003026832"),
+    (9, "0000001400000330 01aa0000000002300000050005000101"), (9, "0142000000"),
+    (10, "000008000d0004000208 07"), (11, "040300023006"), (12, "00"), (12, "01"),
+    (13, "00001c2001020304010000 02aabb0000"),
+    (14, "0000"), (14, "0010" + "0000000000000002" + "0000000000000102"),
+    (17, "00" * 32),
+]:
+    put(sel, bytes.fromhex(h.replace(" ", "")))
 PY
 for t in "$corpus"/*; do
     echo "$(basename "$t"): $(ls "$t" | wc -l) seeds"

@@ -23,6 +23,9 @@ use crate::wire::{AlertDescription, AlertLevel, HandshakeType};
 
 /// The DTLS 1.2 `ProtocolVersion` on the wire (RFC 6347 §4.1: the 1's complement of 1.2).
 pub const DTLS_1_2: u16 = 0xfefd;
+/// The DTLS 1.3 `ProtocolVersion`, 0xfefc (RFC 9147 §5.3). It travels only in the
+/// `supported_versions` extension; the hellos' legacy version fields carry [`DTLS_1_2`].
+pub const DTLS_1_3: u16 = 0xfefc;
 /// The DTLS 1.0 `ProtocolVersion` on the wire (RFC 4347 §4.1).
 pub const DTLS_1_0: u16 = 0xfeff;
 

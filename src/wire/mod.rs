@@ -6,6 +6,7 @@ pub mod handshake_header;
 mod messages;
 pub mod record;
 mod registry;
+pub mod tls13;
 
 pub use extensions::*;
 pub use messages::*;

@@ -35,6 +35,7 @@ impl_codec! {
     SrtpProtectionProfile: u16,
     EcPointFormat: u8,
     ClientCertificateType: u8,
+    PskKeyExchangeMode: u8,
 }
 
 iana_enum! {
@@ -45,6 +46,26 @@ iana_enum! {
         Handshake = 0x16,
         ApplicationData = 0x17,
     }
+}
+
+// The DTLS 1.3 code points of ContentType and HandshakeType are named constants, not enum
+// arms: the DTLS 1.2 session matches these enums exhaustively and treats every code point it
+// does not name as `Unknown` (a dropped record, an unexpected message). As constants they stay
+// `Unknown(n)`, so the 1.2 engine behaves exactly as before; they equal `from(n)` and work in
+// patterns.
+impl ContentType {
+    /// ack (RFC 9147 §7, IANA TLS ContentType 26): a DTLS 1.3 ACK record.
+    pub const ACK: Self = Self::Unknown(26);
+}
+
+impl HandshakeType {
+    /// encrypted_extensions (RFC 8446 §4.3.1, code point 8).
+    pub const ENCRYPTED_EXTENSIONS: Self = Self::Unknown(8);
+    /// key_update (RFC 8446 §4.6.3, code point 24).
+    pub const KEY_UPDATE: Self = Self::Unknown(24);
+    /// message_hash (RFC 8446 §4.4.1, code point 254): the synthetic transcript message that
+    /// replaces the first ClientHello after a HelloRetryRequest; never sent.
+    pub const MESSAGE_HASH: Self = Self::Unknown(254);
 }
 
 iana_enum! {
@@ -85,6 +106,18 @@ iana_enum! {
         EncryptThenMac = 0x0016,
         ExtendedMasterSecret = 0x0017,
         SessionTicket = 0x0023,
+        /// RFC 8446 §4.2.1.
+        SupportedVersions = 0x002b,
+        /// RFC 8446 §4.2.2 (the TLS 1.3 cookie, not DTLS 1.2's HelloVerifyRequest cookie).
+        Cookie = 0x002c,
+        /// RFC 8446 §4.2.9.
+        PskKeyExchangeModes = 0x002d,
+        /// RFC 8446 §4.2.3.
+        SignatureAlgorithmsCert = 0x0032,
+        /// RFC 8446 §4.2.8.
+        KeyShare = 0x0033,
+        /// RFC 9146 §3 (the code point 54 that replaced the draft's 53).
+        ConnectionId = 0x0036,
         RenegotiationInfo = 0xff01,
     }
 }
@@ -93,6 +126,16 @@ iana_enum! {
     /// ECPointFormat (RFC 8422 §5.1.2).
     pub enum EcPointFormat: u8 {
         Uncompressed = 0x00,
+    }
+}
+
+iana_enum! {
+    /// PskKeyExchangeMode (RFC 8446 §4.2.9).
+    pub enum PskKeyExchangeMode: u8 {
+        /// PSK-only key establishment.
+        PskKe = 0x00,
+        /// PSK with (EC)DHE key establishment.
+        PskDheKe = 0x01,
     }
 }
 
@@ -115,5 +158,29 @@ mod tests {
         assert_eq!(v.to_vec(), [0x12, 0x34]);
         assert_eq!(CipherSuite::read_all(&[0xc0, 0x2b]).unwrap(), CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
         assert_eq!(u8::from(AlertDescription::NoApplicationProtocol), 120);
+    }
+
+    #[test]
+    fn dtls13_code_points() {
+        for (t, n) in [
+            (ExtensionType::SupportedVersions, 43u16),
+            (ExtensionType::Cookie, 44),
+            (ExtensionType::PskKeyExchangeModes, 45),
+            (ExtensionType::SignatureAlgorithmsCert, 50),
+            (ExtensionType::KeyShare, 51),
+            (ExtensionType::ConnectionId, 54),
+        ] {
+            assert_eq!(ExtensionType::from(n), t);
+            assert_eq!(u16::from(t), n);
+        }
+        // Constants, still `Unknown` for the 1.2 session's exhaustive matches.
+        assert_eq!(ContentType::from(26), ContentType::ACK);
+        assert_eq!(ContentType::ACK.to_vec(), [26]);
+        assert_eq!(HandshakeType::from(8), HandshakeType::ENCRYPTED_EXTENSIONS);
+        assert_eq!(HandshakeType::from(24), HandshakeType::KEY_UPDATE);
+        assert_eq!(HandshakeType::from(254), HandshakeType::MESSAGE_HASH);
+        assert!(matches!(HandshakeType::read_all(&[8]), Ok(HandshakeType::ENCRYPTED_EXTENSIONS)));
+        assert!(matches!(HandshakeType::from(24), HandshakeType::Unknown(_)));
+        assert_eq!(PskKeyExchangeMode::from(1), PskKeyExchangeMode::PskDheKe);
     }
 }

@@ -15,6 +15,7 @@
 //! --no-client-auth server: do not ask for a client certificate
 //! --once           server: exit after the first session ends (0 if it ended with close_notify)
 //! --timeout SECS   give up after this long (client default 30; server default never)
+//! --dtls13         DTLS 1.3 only (dimpl's `Dtls::new_13`) instead of auto-sensing 1.3/1.2
 //! ```
 //!
 //! stdout, one line each: `fingerprint sha-256 ...` (ours), `listening ADDR` (server, once
@@ -36,7 +37,7 @@ use std::time::{Duration, Instant};
 use dimpl::{Config, Dtls, DtlsCertificate, Output, ProtocolVersion};
 
 const USAGE: &str = "usage: dimpl-peer client|server ADDR [--cert FILE --key FILE] [--pin \"sha-256 AB:..\"] \
-                     [--mtu N] [--message TEXT] [--no-client-auth] [--once] [--timeout SECS]";
+                     [--mtu N] [--message TEXT] [--no-client-auth] [--once] [--timeout SECS] [--dtls13]";
 
 struct Options {
     role: String,
@@ -49,6 +50,7 @@ struct Options {
     client_auth: bool,
     once: bool,
     timeout: Option<Duration>,
+    dtls13: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -74,6 +76,7 @@ fn parse_args() -> Result<Options, String> {
         client_auth: true,
         once: false,
         timeout: None,
+        dtls13: false,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -88,6 +91,7 @@ fn parse_args() -> Result<Options, String> {
             }
             "--no-client-auth" => o.client_auth = false,
             "--once" => o.once = true,
+            "--dtls13" => o.dtls13 = true,
             _ => return Err(format!("unknown option {flag:?}\n{USAGE}")),
         }
     }
@@ -287,11 +291,16 @@ fn config(o: &Options) -> Result<Arc<Config>, String> {
     b.build().map(Arc::new).map_err(|e| format!("dimpl config: {e}"))
 }
 
+/// Auto-sensing 1.3/1.2 by default; DTLS 1.3 only with `--dtls13`.
+fn new_dtls(o: &Options, config: Arc<Config>, cert: DtlsCertificate, now: Instant) -> Dtls {
+    if o.dtls13 { Dtls::new_13(config, cert, now) } else { Dtls::new_auto(config, cert, now) }
+}
+
 fn client(o: Options, cert: DtlsCertificate) -> Result<(), String> {
     let deadline = Instant::now() + o.timeout.unwrap_or(Duration::from_secs(30));
     let bind = if o.addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
     let sock = UdpSocket::bind(bind).map_err(|e| format!("bind {bind}: {e}"))?;
-    let mut dtls = Dtls::new_auto(config(&o)?, cert, Instant::now());
+    let mut dtls = new_dtls(&o, config(&o)?, cert, Instant::now());
     dtls.set_active(true);
     let mut conn = Conn::new(dtls, o.addr, o.pin.clone());
     let (mut out, mut inp) = (vec![0u8; 2048], vec![0u8; 65536]);
@@ -353,7 +362,7 @@ fn server(o: Options, cert: DtlsCertificate) -> Result<(), String> {
             let conn = conns.entry(from).or_insert_with(|| {
                 // A server: auto-sense starts as DTLS 1.3 and falls back to 1.2 when the
                 // ClientHello does not offer 1.3 in supported_versions.
-                Conn::new(Dtls::new_auto(config.clone(), cert.clone(), now), from, o.pin.clone())
+                Conn::new(new_dtls(&o, config.clone(), cert.clone(), now), from, o.pin.clone())
             });
             if let Err(e) = conn.receive(&inp[..n]) {
                 ended.push((from, Err(e)));

@@ -121,6 +121,7 @@ pub struct Session {
 
 mod info;
 mod output;
+mod pack;
 mod receive;
 
 impl core::fmt::Debug for Session {

@@ -56,7 +56,7 @@ impl Session {
 
     pub(super) fn emit_flight(&mut self, now: Instant) -> Result<(), Error> {
         let mtu = self.ctx.config().mtu;
-        self.flight.emit(&mut self.records, mtu, &mut self.pool, &mut self.transmits)?;
+        super::pack::pack_flight(&self.flight, &mut self.records, mtu, &mut self.pool, &mut self.transmits)?;
         self.flight_sent_at = Some(now);
         Ok(())
     }

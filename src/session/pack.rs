@@ -1,0 +1,104 @@
+//! Sealing a flight into datagrams (RFC 6347 §4.1.1, §4.2.3, §4.2.4): every item becomes
+//! one or more records, several records share a datagram up to the MTU, messages are split
+//! into fragments where needed, and every emission seals afresh, so a retransmission
+//! carries new record sequence numbers. Never decides *when* to send.
+
+// Fresh sequence numbers on retransmission: docs/security.md item 6.
+
+use std::collections::VecDeque;
+
+use crate::codec::Codec;
+use crate::error::Error;
+use crate::handshake::flight::{Flight, FlightItem};
+use crate::pool::BufferPool;
+use crate::record::protection::RecordLayer;
+use crate::wire::handshake_header::{HANDSHAKE_HEADER_LEN, HandshakeHeader};
+use crate::wire::{ContentType, Epoch};
+
+// Do not start a fragment with fewer body bytes than this unless it finishes the message:
+// a new datagram costs less than many tiny fragments.
+const MIN_FRAGMENT: usize = 64;
+
+/// Seal every item into records and pack them into as few datagrams of at most `mtu`
+/// bytes as the MTU allows (RFC 6347 §4.1.1: several records per datagram;
+/// §4.2.3: fragments sized to the path MTU). Buffers come from `pool` when it has any.
+pub(super) fn pack_flight(
+    flight: &Flight,
+    records: &mut RecordLayer,
+    mtu: usize,
+    pool: &mut BufferPool,
+    out: &mut VecDeque<Vec<u8>>,
+) -> Result<(), Error> {
+    let mut dgram = pool.take(mtu);
+    let mut payload = pool.take(mtu);
+    let result = pack_into(flight, records, mtu, pool, out, &mut dgram, &mut payload);
+    pool.put(payload);
+    if result.is_ok() && !dgram.is_empty() {
+        out.push_back(dgram);
+    } else {
+        pool.put(dgram);
+    }
+    result
+}
+
+/// [`pack_flight`] with its two working buffers; the last datagram is left in `dgram`.
+fn pack_into(
+    flight: &Flight,
+    records: &mut RecordLayer,
+    mtu: usize,
+    pool: &mut BufferPool,
+    out: &mut VecDeque<Vec<u8>>,
+    dgram: &mut Vec<u8>,
+    payload: &mut Vec<u8>,
+) -> Result<(), Error> {
+    for item in &flight.items {
+        match item {
+            FlightItem::ChangeCipherSpec => {
+                if dgram.len() + records.overhead(Epoch::PLAINTEXT) + 1 > mtu {
+                    out.push_back(core::mem::replace(dgram, pool.take(mtu)));
+                }
+                records.seal(Epoch::PLAINTEXT, ContentType::ChangeCipherSpec, &[1], dgram)?;
+            }
+            FlightItem::Message { epoch, msg_type, message_seq, body } => {
+                // A message of a later epoch follows our ChangeCipherSpec: from here on
+                // our records use that epoch (RFC 6347 §4.1). On retransmission the
+                // epoch is current already and nothing changes.
+                if *epoch > records.write_epoch() {
+                    records.set_write_epoch(*epoch);
+                }
+                let overhead = records.overhead(*epoch) + HANDSHAKE_HEADER_LEN;
+                let mut offset = 0usize;
+                loop {
+                    let remaining = body.len() - offset;
+                    let mut space = mtu.saturating_sub(dgram.len() + overhead);
+                    if space < remaining.clamp(1, MIN_FRAGMENT) && !dgram.is_empty() {
+                        out.push_back(core::mem::replace(dgram, pool.take(mtu)));
+                        space = mtu.saturating_sub(overhead);
+                    }
+                    if space == 0 {
+                        return Err(Error::InvalidConfig("MTU too small for a handshake fragment".into()));
+                    }
+                    let n = remaining.min(space);
+                    // RFC 6347 §4.2.3: each fragment repeats the message header with its
+                    // own fragment_offset and fragment_length.
+                    let header = HandshakeHeader {
+                        msg_type: *msg_type,
+                        length: body.len() as u32,
+                        message_seq: *message_seq,
+                        fragment_offset: offset as u32,
+                        fragment_length: n as u32,
+                    };
+                    payload.clear();
+                    header.encode(payload);
+                    payload.extend_from_slice(body.get(offset..offset + n).unwrap_or_default());
+                    records.seal(*epoch, ContentType::Handshake, payload, dgram)?;
+                    offset += n;
+                    if offset >= body.len() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

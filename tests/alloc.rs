@@ -420,3 +420,38 @@ fn half_open_sessions_are_capped_and_bounded() {
         assert!(per_session <= bound, "{per_session} bytes per half-open session (bound {bound})");
     }
 }
+
+/// DTLS 1.3 record protection (not yet used by sessions) allocates nothing per record either:
+/// sealing into a reused buffer and opening in place, for every suite.
+#[test]
+fn no_allocation_per_dtls13_record() {
+    use dtls_engine::internals::crypto::aead::AeadAlgorithm;
+    use dtls_engine::internals::crypto::tls13::{Hash, LabelPrefix, Schedule, traffic_keys};
+    use dtls_engine::internals::record::dtls13::Protection13;
+    use dtls_engine::internals::wire::{ContentType, Epoch};
+
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let payload = [0x5au8; 1200 - 5 - 17];
+    for (aead, hash, key_len) in [
+        (AeadAlgorithm::Aes128Gcm, Hash::Sha256, 16),
+        (AeadAlgorithm::Aes256Gcm, Hash::Sha384, 32),
+        (AeadAlgorithm::Chacha20Poly1305, Hash::Sha256, 32),
+    ] {
+        let schedule = Schedule::new(LabelPrefix::Dtls13, hash, &[1; 32]).unwrap();
+        let app = schedule.application(&vec![2; hash.output_len()]).unwrap();
+        let keys = traffic_keys(LabelPrefix::Dtls13, &app.traffic.client, key_len).unwrap();
+        let p = Protection13::new(Epoch(3), aead, &keys).unwrap();
+        let mut wire = Vec::with_capacity(2048);
+        ALLOCS.store(0, Ordering::Relaxed);
+        ON.set(true);
+        for seq in 0..1000u64 {
+            wire.clear();
+            p.seal(seq, &[7, 7, 7, 7], ContentType::ApplicationData, &payload, &mut wire).unwrap();
+            // Unified header with a 4-byte CID: 1 + 4, then the 16-bit sequence and length.
+            let opened = p.open(&mut wire, 9, 5, 2, seq).unwrap();
+            assert_eq!(opened.content.len(), payload.len());
+        }
+        ON.set(false);
+        assert_eq!(ALLOCS.load(Ordering::Relaxed), 0, "{aead:?}: heap allocations per DTLS 1.3 record");
+    }
+}

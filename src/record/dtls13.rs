@@ -41,6 +41,10 @@ pub fn reconstruct_sequence(expected: u64, low: u16, bits: u32) -> u64 {
     best
 }
 
+/// The longest unified header: first byte, a connection ID of up to 255 bytes (RFC 9146
+/// §3: `opaque cid<0..2^8-1>`), a 16-bit sequence number and a length.
+const MAX_HEADER_LEN: usize = 1 + 255 + 2 + 2;
+
 /// One epoch's DTLS 1.3 protection in one direction.
 pub struct Protection13 {
     epoch: Epoch,
@@ -111,8 +115,13 @@ impl Protection13 {
         let body = out.len();
         let seq_at = start + header.sequence_offset();
         encode_inner_plaintext(content, content_type, padding, out).map_err(Error::InvalidMessage)?;
-        let aad = out.get(start..body).unwrap_or_default().to_vec();
-        let tag = self.key.seal(sequence, &aad, out.get_mut(body..).unwrap_or_default())?;
+        // The header is the additional data; copied to the stack, as the body after it is
+        // encrypted in place (no allocation per record).
+        let mut aad = [0u8; MAX_HEADER_LEN];
+        let header_bytes = out.get(start..body).unwrap_or_default();
+        let aad = aad.get_mut(..header_bytes.len()).ok_or(Error::Crypto("connection ID too long"))?;
+        aad.copy_from_slice(header_bytes);
+        let tag = self.key.seal(sequence, aad, out.get_mut(body..).unwrap_or_default())?;
         out.extend_from_slice(tag.as_ref());
         // RFC 9147 §4.2.3: encrypt the sequence number with the mask of the ciphertext.
         let (head, ciphertext) = out.split_at_mut(body);

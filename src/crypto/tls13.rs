@@ -112,6 +112,12 @@ impl Secret {
         self.hash
     }
 
+    /// A secret from its bytes (a key log line, a test vector): `None` unless `bytes` is
+    /// exactly `hash.output_len()` long.
+    pub fn from_bytes(hash: Hash, bytes: &[u8]) -> Option<Self> {
+        (bytes.len() == hash.output_len()).then(|| Self::from_slice(hash, bytes))
+    }
+
     fn from_slice(hash: Hash, bytes: &[u8]) -> Self {
         let mut out = Zeroizing::new([0u8; MAX_HASH_LEN]);
         if let Some(dst) = out.get_mut(..bytes.len().min(hash.output_len())) {

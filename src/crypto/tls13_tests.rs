@@ -118,3 +118,13 @@ fn sha384_secrets_are_48_bytes_and_overlong_requests_are_refused() {
     let long_label = [b'x'; 250];
     assert!(expand_label(LabelPrefix::Dtls13, &hs.client, &long_label, &[], &mut [0u8; 16]).is_err());
 }
+
+#[test]
+fn secret_from_bytes_takes_exactly_the_hash_length() {
+    let s = Secret::from_bytes(Hash::Sha384, &[7; 48]).unwrap();
+    assert_eq!((s.hash(), s.as_bytes()), (Hash::Sha384, &[7u8; 48][..]));
+    assert_eq!(Secret::from_bytes(Hash::Sha256, &[1; 32]).unwrap().as_bytes(), [1; 32]);
+    assert!(Secret::from_bytes(Hash::Sha256, &[1; 31]).is_none());
+    assert!(Secret::from_bytes(Hash::Sha256, &[1; 48]).is_none());
+    assert!(Secret::from_bytes(Hash::Sha384, &[]).is_none());
+}

@@ -25,6 +25,13 @@
 //!                        a cookie in 1.3, HelloVerifyRequest in 1.2); wolfSSL's default is on
 //! --exporter LABEL:LEN   print LEN bytes of exported keying material (no context)
 //! --key-update           DTLS 1.3: send a KeyUpdate right after the handshake
+//! --ciphers LIST         wolfSSL cipher list, `:`-separated (e.g. TLS13-CHACHA20-POLY1305-SHA256,
+//!                        TLS13-AES256-GCM-SHA384; default: wolfSSL's)
+//! --keylog FILE          DTLS 1.3: append the TLS 1.3 secrets in NSS key log format
+//!                        (`LABEL <client_random hex> <secret hex>`: CLIENT_/SERVER_HANDSHAKE_
+//!                        TRAFFIC_SECRET, CLIENT_/SERVER_TRAFFIC_SECRET_0, EXPORTER_SECRET),
+//!                        from wolfSSL's secret callback (HAVE_SECRET_CALLBACK); implies
+//!                        wolfSSL_KeepArrays, without which wolfSSL derives no exporter secret
 //! --message TEXT         client: the line to send (default "ping from wolfssl")
 //! --timeout SECS         give up after this long (client default 20, server 30)
 //! ```
@@ -49,7 +56,7 @@ use wolfssl_sys as w;
 const USAGE: &str = "usage: wolfssl-peer client|server --addr HOST:PORT [--version 1.3|1.2] [--groups G1,G2] \
                      [--cert PEM --key PEM] [--ca PEM | --no-verify] [--mtu N] [--alpn P1,P2] \
                      [--cookie | --no-cookie] [--exporter LABEL:LEN] [--key-update] [--message TEXT] \
-                     [--timeout SECS]";
+                     [--ciphers LIST] [--keylog FILE] [--timeout SECS]";
 
 // wolfSSL's return and error codes (ssl.h), spelt out so as not to depend on how bindgen
 // typed them.
@@ -88,6 +95,8 @@ struct Options {
     cookie: Option<bool>,
     exporter: Option<(String, usize)>,
     key_update: bool,
+    ciphers: Option<String>,
+    keylog: Option<String>,
     message: String,
     timeout: Duration,
 }
@@ -133,6 +142,8 @@ fn parse_args() -> Result<Options, String> {
         cookie: None,
         exporter: None,
         key_update: false,
+        ciphers: None,
+        keylog: None,
         message: "ping from wolfssl".into(),
         timeout: Duration::from_secs(if server { 30 } else { 20 }),
     };
@@ -168,6 +179,8 @@ fn parse_args() -> Result<Options, String> {
                 o.exporter = Some((label.to_string(), len));
             }
             "--key-update" => o.key_update = true,
+            "--ciphers" => o.ciphers = Some(value()?),
+            "--keylog" => o.keylog = Some(value()?),
             "--message" => o.message = value()?,
             "--timeout" => {
                 o.timeout = Duration::from_secs_f64(value()?.parse().map_err(|e| format!("--timeout: {e}"))?)
@@ -199,6 +212,9 @@ fn parse_args() -> Result<Options, String> {
     if o.key_update && o.version != Version::V13 {
         return Err("--key-update needs --version 1.3".into());
     }
+    if o.keylog.is_some() && o.version != Version::V13 {
+        return Err("--keylog needs --version 1.3 (wolfSSL's TLS 1.3 secret callback)".into());
+    }
     Ok(o)
 }
 
@@ -212,6 +228,8 @@ struct Io {
     failure: Option<String>,
     hrr: usize,
     hvr: usize,
+    /// `--keylog`: where the secret callback appends its lines.
+    keylog: Option<std::fs::File>,
 }
 
 impl Io {
@@ -281,6 +299,51 @@ unsafe extern "C" fn gen_cookie(_ssl: *mut w::WOLFSSL, buf: *mut u8, sz: c_int, 
         *b = (h >> 24) as u8;
     }
     sz
+}
+
+/// NSS key log label of a `Tls13Secret` id (ssl.h, HAVE_SECRET_CALLBACK; no ECH here).
+fn keylog_label(id: c_int) -> Option<&'static str> {
+    Some(match id {
+        0 => "CLIENT_EARLY_TRAFFIC_SECRET",
+        1 => "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        2 => "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        3 => "CLIENT_TRAFFIC_SECRET_0",
+        4 => "SERVER_TRAFFIC_SECRET_0",
+        5 => "EARLY_EXPORTER_SECRET",
+        6 => "EXPORTER_SECRET",
+        _ => return None,
+    })
+}
+
+/// wolfSSL's TLS 1.3 secret callback: one NSS key log line per secret. Returns 0 (go on)
+/// or -1 (wolfSSL then fails the handshake with TLS13_SECRET_CB_E).
+unsafe extern "C" fn log_secret(
+    ssl: *mut w::WOLFSSL,
+    id: c_int,
+    secret: *const u8,
+    len: c_int,
+    ctx: *mut c_void,
+) -> c_int {
+    use std::io::Write;
+    // SAFETY: ctx is the `Io` (wolfSSL_set_tls13_secret_cb); secret holds `len` bytes.
+    let (io, secret) = unsafe { (&mut *(ctx as *mut Io), std::slice::from_raw_parts(secret, len.max(0) as usize)) };
+    let Some(label) = keylog_label(id) else { return 0 };
+    let mut random = [0u8; 32];
+    // SAFETY: ssl is live; random is writable for its length.
+    let n = unsafe { w::wolfSSL_get_client_random(ssl, random.as_mut_ptr(), random.len()) };
+    if n != random.len() {
+        io.failure = Some(format!("keylog: wolfSSL_get_client_random returned {n}"));
+        return -1;
+    }
+    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let line = format!("{label} {} {}\n", hex(&random), hex(secret));
+    match io.keylog.as_mut().map(|f| f.write_all(line.as_bytes()).and_then(|()| f.flush())) {
+        Some(Err(e)) => {
+            io.failure = Some(format!("keylog: {e}"));
+            -1
+        }
+        _ => 0,
+    }
 }
 
 fn last_error_text(code: c_int) -> String {
@@ -402,8 +465,17 @@ impl Session {
                     check(&format!("key share {name}"), w::wolfSSL_UseKeyShare(ssl, *first))?;
                 }
             }
-            if o.exporter.is_some() {
-                // The TLS 1.2 exporter needs the handshake randoms, kept only on request.
+            if s.io.keylog.is_some() {
+                check("wolfSSL_set_tls13_secret_cb", w::wolfSSL_set_tls13_secret_cb(ssl, Some(log_secret), io_ptr))?;
+            }
+            if let Some(list) = &o.ciphers {
+                let c = cstr(list)?;
+                check(&format!("--ciphers {list}"), w::wolfSSL_set_cipher_list(ssl, c.as_ptr()))?;
+            }
+            if o.exporter.is_some() || o.keylog.is_some() {
+                // The TLS 1.2 exporter needs the handshake randoms, kept only on request; and
+                // wolfSSL derives the 1.3 exporter_master_secret (and so logs EXPORTER_SECRET)
+                // only while it keeps them.
                 w::wolfSSL_KeepArrays(ssl);
             }
             if let Some(mtu) = o.mtu {
@@ -575,11 +647,33 @@ fn socket(bind: SocketAddr) -> Result<UdpSocket, String> {
     Ok(sock)
 }
 
+/// `--keylog FILE`, opened for appending.
+fn keylog(o: &Options) -> Result<Option<std::fs::File>, String> {
+    o.keylog
+        .as_ref()
+        .map(|path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("--keylog {path}: {e}"))
+        })
+        .transpose()
+}
+
 fn client(o: &Options) -> Result<(), String> {
     let deadline = Instant::now() + o.timeout;
     let bind: SocketAddr = if o.addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().unwrap();
-    let io =
-        Io { sock: socket(bind)?, peer: o.addr, pending: None, last_io: Instant::now(), failure: None, hrr: 0, hvr: 0 };
+    let io = Io {
+        sock: socket(bind)?,
+        peer: o.addr,
+        pending: None,
+        last_io: Instant::now(),
+        failure: None,
+        hrr: 0,
+        hvr: 0,
+        keylog: keylog(o)?,
+    };
     let mut s = Session::new(o, io, deadline)?;
     // SAFETY: ssl is live.
     s.drive("handshake", |ssl| unsafe { w::wolfSSL_connect(ssl) })?.ok_or("the server closed during the handshake")?;
@@ -610,7 +704,16 @@ fn server(o: &Options) -> Result<(), String> {
             Err(e) => return Err(format!("recv: {e}")),
         }
     };
-    let io = Io { sock, peer, pending: Some(first), last_io: Instant::now(), failure: None, hrr: 0, hvr: 0 };
+    let io = Io {
+        sock,
+        peer,
+        pending: Some(first),
+        last_io: Instant::now(),
+        failure: None,
+        hrr: 0,
+        hvr: 0,
+        keylog: keylog(o)?,
+    };
     let mut s = Session::new(o, io, deadline)?;
     // SAFETY: ssl is live.
     s.drive("handshake", |ssl| unsafe { w::wolfSSL_accept(ssl) })?.ok_or("the client closed during the handshake")?;

@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Workloads: `engine` (CA-validated chains), `fingerprint` (pinned fingerprints, no chain
-//! validation), `floor` and `floor-no-pki` (the ring public-key operations alone). Modes:
+//! validation), `floor` and `floor-no-pki` (the ring public-key operations alone), and the
+//! DTLS 1.3 floors `floor13` (X25519) and `floor13-pq` (X25519MLKEM768, with libcrux-ml-kem),
+//! the targets for the 1.3 handshake to come. Modes:
 //! `server` (server-auth) or `mutual`. The configurations and the PKI are made before the
 //! runs; subtract the counts of two run lengths (e.g. 11 and 1, divided by 10) to get the
 //! cost of one handshake without the setup.
@@ -24,7 +26,7 @@ use dtls_engine::CipherSuite;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: handshake_profile engine|fingerprint|floor|floor-no-pki server|mutual N";
+    let usage = "usage: handshake_profile engine|fingerprint|floor|floor-no-pki|floor13|floor13-pq server|mutual N";
     let (Some(workload), Some(mode), Some(n)) = (args.get(1), args.get(2), args.get(3)) else {
         eprintln!("{usage}");
         std::process::exit(2);
@@ -59,6 +61,11 @@ fn main() {
         "floor-no-pki" => {
             let floor = Floor::new();
             Box::new(move || floor.run_no_pki(client_auth))
+        }
+        "floor13" | "floor13-pq" => {
+            let floor = Floor::new();
+            let hybrid = workload == "floor13-pq";
+            Box::new(move || floor.run13(client_auth, hybrid))
         }
         _ => {
             eprintln!("{usage}");

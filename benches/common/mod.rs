@@ -302,6 +302,42 @@ impl Floor {
         self.run_with(client_auth, false)
     }
 
+    /// The public-key floor of a DTLS 1.3 handshake (RFC 8446 §4): the key exchange over
+    /// X25519, or with `hybrid` over X25519MLKEM768 (ML-KEM-768 key generation, the server's
+    /// key check and encapsulation, the client's decapsulation, plus X25519 both ways); the
+    /// server's CertificateVerify signed and verified, the CA signature on its certificate
+    /// verified; with `client_auth` the same for the client.
+    pub fn run13(&self, client_auth: bool, hybrid: bool) {
+        use libcrux_ml_kem::mlkem768;
+        use ring::agreement::{EphemeralPrivateKey, UnparsedPublicKey, X25519, agree_ephemeral};
+        use ring::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey as Pub};
+        if hybrid {
+            let pair = mlkem768::generate_key_pair([0x33; 64]);
+            assert!(mlkem768::validate_public_key(pair.public_key()));
+            let (ct, ss) = mlkem768::encapsulate(pair.public_key(), [0x44; 32]);
+            assert_eq!(mlkem768::decapsulate(pair.private_key(), &ct), ss);
+        }
+        let c = EphemeralPrivateKey::generate(&X25519, &self.rng).expect("gen");
+        let c_pub = c.compute_public_key().expect("pub");
+        let s = EphemeralPrivateKey::generate(&X25519, &self.rng).expect("gen");
+        let s_pub = s.compute_public_key().expect("pub");
+        agree_ephemeral(c, &UnparsedPublicKey::new(&X25519, s_pub.as_ref()), |k| k[0]).expect("agree");
+        agree_ephemeral(s, &UnparsedPublicKey::new(&X25519, c_pub.as_ref()), |k| k[0]).expect("agree");
+        // CertificateVerify signs 64 spaces, the context string, a zero byte and the
+        // transcript hash (RFC 8446 §4.4.3): 130 bytes with SHA-256.
+        let content = [0x20u8; 130];
+        let sig = self.server_key.sign(&self.rng, &content).expect("sign");
+        Pub::new(&ECDSA_P256_SHA256_ASN1, &self.ca_pub).verify(&self.server_tbs.0, &self.server_tbs.1).expect("chain");
+        Pub::new(&ECDSA_P256_SHA256_ASN1, &self.server_pub).verify(&content, sig.as_ref()).expect("cv");
+        if client_auth {
+            let sig = self.client_key.sign(&self.rng, &content).expect("sign");
+            Pub::new(&ECDSA_P256_SHA256_ASN1, &self.ca_pub)
+                .verify(&self.client_tbs.0, &self.client_tbs.1)
+                .expect("chain");
+            Pub::new(&ECDSA_P256_SHA256_ASN1, &self.client_pub).verify(&content, sig.as_ref()).expect("cv");
+        }
+    }
+
     fn run_with(&self, client_auth: bool, chains: bool) {
         use ring::agreement::{ECDH_P256, EphemeralPrivateKey, UnparsedPublicKey, agree_ephemeral};
         use ring::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey as Pub};

@@ -56,9 +56,12 @@ cli = subprocess.Popen([peer, "client", f"127.0.0.1:{relay.getsockname()[1]}", "
                         "--timeout", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 client_addr = None
 log = []
-deadline = time.time() + 20
-while time.time() < deadline and cli.poll() is None:
-    ready, _, _ = select.select([relay, upstream], [], [], 0.2)
+
+
+def pump(wait):
+    """Relay whatever arrived within `wait` seconds, in either direction, and log it."""
+    global client_addr
+    ready, _, _ = select.select([relay, upstream], [], [], wait)
     for s in ready:
         if s is relay:
             data, client_addr = relay.recvfrom(65536)
@@ -72,22 +75,15 @@ while time.time() < deadline and cli.poll() is None:
             log.append(("s>c", data))
             if client_addr:
                 relay.sendto(data, client_addr)
+
+
+deadline = time.time() + 20
+while time.time() < deadline and cli.poll() is None:
+    pump(0.2)
 # let the last datagrams (close_notify) through
 end = time.time() + 1
 while time.time() < end:
-    ready, _, _ = select.select([relay, upstream], [], [], 0.1)
-    for s in ready:
-        if s is relay:
-            data, client_addr = relay.recvfrom(65536)
-            log.append(("c>s", data))
-            upstream.send(data)
-        else:
-            try:
-                data = upstream.recv(65536)
-            except ConnectionRefusedError:
-                continue
-            log.append(("s>c", data))
-            relay.sendto(data, client_addr)
+    pump(0.1)
 cout, cerr = cli.communicate(timeout=5)
 try:
     sout, serr = srv.communicate(timeout=5)

@@ -71,12 +71,24 @@ pub enum PeerMisbehaved {
     /// A new handshake message after the peer's Finished ended its last flight (RFC 5246
     /// §7.4), other than a renegotiation attempt.
     HandshakeDataAfterFinished,
+    /// A DTLS 1.3-capable server negotiated DTLS 1.2 with the downgrade sentinel in its
+    /// random (RFC 8446 §4.1.3), or a server chose a version we did not offer.
+    Downgrade,
+    /// A DTLS 1.3 hello without an extension 1.3 requires (RFC 8446 §9.2).
+    MissingExtension,
+    /// A HelloRetryRequest that would not change the ClientHello, or a second one
+    /// (RFC 8446 §4.1.4).
+    BadHelloRetryRequest,
+    /// A field whose value the protocol forbids here (RFC 8446 §6.2 `illegal_parameter`).
+    IllegalParameter,
 }
 
 /// The peer is valid but wants something we do not support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PeerIncompatible {
+    /// No signature scheme in common for our key (DTLS 1.3 CertificateVerify).
+    NoCommonSignatureScheme,
     /// No cipher suite both sides support.
     NoCommonCipherSuite,
     /// No group (curve) both sides support.
@@ -204,7 +216,11 @@ impl Error {
                 | PeerMisbehaved::NullCompressionMissing
                 | PeerMisbehaved::UncompressedPointFormatMissing
                 | PeerMisbehaved::BadSrtpAnswer
-                | PeerMisbehaved::BadCookie => A::IllegalParameter,
+                | PeerMisbehaved::BadCookie
+                | PeerMisbehaved::Downgrade
+                | PeerMisbehaved::BadHelloRetryRequest
+                | PeerMisbehaved::IllegalParameter => A::IllegalParameter,
+                PeerMisbehaved::MissingExtension => A::MissingExtension,
                 PeerMisbehaved::UnofferedExtension => A::UnsupportedExtension,
                 PeerMisbehaved::WrongVersion => A::ProtocolVersion,
                 PeerMisbehaved::BadRenegotiationInfo | PeerMisbehaved::MissingExtendedMasterSecret => {
@@ -335,7 +351,9 @@ pub fn alert_name(a: AlertDescription) -> String {
         A::InternalError => "internal_error",
         A::UserCanceled => "user_canceled",
         A::NoRenegotiation => "no_renegotiation",
+        A::MissingExtension => "missing_extension",
         A::UnsupportedExtension => "unsupported_extension",
+        A::CertificateRequired => "certificate_required",
         A::UnrecognizedName => "unrecognized_name",
         A::NoApplicationProtocol => "no_application_protocol",
         A::Unknown(v) => return format!("alert_{v}"),

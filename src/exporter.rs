@@ -28,3 +28,18 @@ pub fn export(
     master.export(label, client_random, server_random, context, out);
     Ok(())
 }
+
+/// The DTLS 1.3 exporter (RFC 8446 §7.5 with RFC 9147's labels) from the exporter master
+/// secret. The TLS 1.3 key schedule derives nothing with an application's label, so only
+/// the context length is checked.
+pub fn export13(
+    exporter_master: &crate::crypto::tls13::Secret,
+    label: &[u8],
+    context: Option<&[u8]>,
+    out: &mut [u8],
+) -> Result<(), Error> {
+    if context.is_some_and(|c| c.len() > usize::from(u16::MAX)) || label.len() > 249 {
+        return Err(Error::ExporterRefused);
+    }
+    crate::crypto::tls13::export(crate::crypto::tls13::LabelPrefix::Dtls13, exporter_master, label, context.unwrap_or_default(), out)
+}

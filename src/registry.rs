@@ -71,8 +71,10 @@ iana_enum! {
         InternalError = 0x50,
         UserCanceled = 0x5a,
         NoRenegotiation = 0x64,
+        MissingExtension = 0x6d,
         UnsupportedExtension = 0x6e,
         UnrecognizedName = 0x70,
+        CertificateRequired = 0x74,
         NoApplicationProtocol = 0x78,
     }
 }
@@ -86,6 +88,12 @@ iana_enum! {
         TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 = 0xc030,
         TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 = 0xcca8,
         TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 = 0xcca9,
+        /// TLS 1.3 / DTLS 1.3 only (RFC 8446 §B.4).
+        TLS_AES_128_GCM_SHA256 = 0x1301,
+        /// TLS 1.3 / DTLS 1.3 only (RFC 8446 §B.4).
+        TLS_AES_256_GCM_SHA384 = 0x1302,
+        /// TLS 1.3 / DTLS 1.3 only (RFC 8446 §B.4).
+        TLS_CHACHA20_POLY1305_SHA256 = 0x1303,
         /// RFC 5746 §3.3 signalling value.
         TLS_EMPTY_RENEGOTIATION_INFO_SCSV = 0x00ff,
     }
@@ -131,5 +139,34 @@ iana_enum! {
         SRTP_AES128_CM_SHA1_32 = 0x0002,
         SRTP_AEAD_AES_128_GCM = 0x0007,
         SRTP_AEAD_AES_256_GCM = 0x0008,
+    }
+}
+
+/// A DTLS protocol version this engine speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum ProtocolVersion {
+    /// DTLS 1.2 (RFC 6347).
+    Dtls12,
+    /// DTLS 1.3 (RFC 9147).
+    Dtls13,
+}
+
+impl ProtocolVersion {
+    /// The name node:dtls and OpenSSL report: `DTLSv1.2` or `DTLSv1.3`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dtls12 => "DTLSv1.2",
+            Self::Dtls13 => "DTLSv1.3",
+        }
+    }
+
+    /// The version by name: `1.2`, `1.3`, `DTLSv1.2`, `DTLSv1.3` (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "1.2" | "dtlsv1.2" | "dtls1.2" | "dtls1_2" => Some(Self::Dtls12),
+            "1.3" | "dtlsv1.3" | "dtls1.3" | "dtls1_3" => Some(Self::Dtls13),
+            _ => None,
+        }
     }
 }

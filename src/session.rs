@@ -117,12 +117,15 @@ pub struct Session {
     peer_finished_seq: Option<u16>,
     transmits: VecDeque<Vec<u8>>,
     pool: BufferPool,
+    /// DTLS 1.3's record layer, ACK and KeyUpdate state, once 1.3 is chosen.
+    v13: Option<Box<tls13::Session13>>,
 }
 
 mod info;
 mod output;
 mod pack;
 mod receive;
+mod tls13;
 
 impl core::fmt::Debug for Session {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -138,12 +141,19 @@ impl Session {
     /// A client session to `remote`; the ClientHello is queued at once.
     pub fn client(now: Instant, config: Arc<ClientConfig>, remote: SocketAddr) -> Self {
         let mut s = Self::new(Side::Client, remote, config.clone(), now);
-        let (state, output) = client::start(&mut s.ctx, &config);
-        s.role = Role::Client(config, state);
-        // The only way to fail here is an MTU too small for a handshake fragment, which
-        // the configuration's validation rules out; the session would report it as closed.
-        if let Err(e) = s.apply(now, output) {
-            s.fail(now, e);
+        // The only ways to fail here are an MTU too small for a handshake fragment, which
+        // the configuration's validation rules out, and a key share that cannot be made;
+        // the session would report it as closed.
+        match client::start(&mut s.ctx, &config) {
+            Ok((state, output)) => {
+                s.role = Role::Client(config, state);
+                if let Err(e) = s.apply(now, output) {
+                    s.fail(now, e);
+                }
+            }
+            Err(e) => {
+                s.fail(now, e);
+            }
         }
         s
     }
@@ -202,6 +212,7 @@ impl Session {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             pool: BufferPool::default(),
+            v13: None,
             close_sent: false,
             close_received: false,
             failed: false,
@@ -220,6 +231,11 @@ impl Session {
         }
         self.stats.packets_received += 1;
         self.stats.datagram_bytes_received += datagram.len() as u64;
+        // A session that may speak DTLS 1.3 reads all three header formats (RFC 9147 §4.1);
+        // a 1.2-only one keeps the 1.2 deframer.
+        if self.v13.is_some() || self.ctx.config().offers_tls13() {
+            return self.handle_datagram13(now, datagram).map_err(|e| self.fail(now, e));
+        }
         let mut records = Deframer::new(datagram);
         for (header, body) in records.by_ref() {
             if let Err(e) = self.handle_record(now, header, body) {
@@ -256,6 +272,9 @@ impl Session {
     pub(crate) fn handle_in_place(&mut self, now: Instant, datagram: &mut Vec<u8>) -> Result<Option<Vec<u8>>, Error> {
         // The fast branch of the receive path: one application-data record of the current
         // epoch exactly filling the datagram is opened in the datagram's own buffer.
+        if self.v13.is_some() {
+            return self.handle_in_place13(now, datagram);
+        }
         let Some(header) = self.lone_application_record(datagram) else {
             return self.handle(now, datagram).map(|()| None);
         };
@@ -370,8 +389,17 @@ impl Session {
         if self.transmits.len() >= self.max_queued {
             return Err(Error::SendQueueFull);
         }
+        if let Some(now) = self.v13.as_ref().map(|v| v.last_now) {
+            self.maybe_update_keys(now)?;
+        }
         let mut dgram = self.pool.take(data.len() + 64);
-        self.records.seal(Epoch::DTLS12_PROTECTED, ContentType::ApplicationData, data, &mut dgram)?;
+        match self.v13.as_mut() {
+            Some(v13) => {
+                let epoch = v13.records.write_epoch().ok_or(Error::HandshakeNotComplete)?;
+                v13.records.seal(epoch, ContentType::ApplicationData, data, &mut dgram)?;
+            }
+            None => self.records.seal(Epoch::DTLS12_PROTECTED, ContentType::ApplicationData, data, &mut dgram)?,
+        }
         self.transmits.push_back(dgram);
         self.stats.app_bytes_sent += data.len() as u64;
         self.stats.app_messages_sent += 1;
@@ -380,7 +408,10 @@ impl Session {
 
     /// Largest application payload that fits one datagram at the configured MTU.
     pub fn max_payload(&self) -> usize {
-        let overhead = self.records.overhead(Epoch::DTLS12_PROTECTED);
+        let overhead = match &self.v13 {
+            Some(v13) => v13.records.overhead(),
+            None => self.records.overhead(Epoch::DTLS12_PROTECTED),
+        };
         self.mtu.saturating_sub(overhead).min(crate::wire::record::MAX_PLAINTEXT)
     }
 

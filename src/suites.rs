@@ -62,3 +62,46 @@ pub fn lookup(suite: CipherSuite) -> Option<&'static SuiteInfo> {
 pub fn by_name(name: &str) -> Option<&'static SuiteInfo> {
     ALL_SUITES.iter().find(|s| s.iana_name.eq_ignore_ascii_case(name) || s.openssl_name.eq_ignore_ascii_case(name))
 }
+
+/// A DTLS 1.3 cipher suite (RFC 8446 §B.4): only the AEAD and the HKDF hash; key exchange
+/// and authentication are negotiated apart from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Suite13 {
+    pub suite: CipherSuite,
+    pub aead: AeadAlgorithm,
+    pub hash: crate::crypto::tls13::Hash,
+    /// IANA name, which OpenSSL uses too for 1.3 suites.
+    pub iana_name: &'static str,
+}
+
+/// All supported DTLS 1.3 suites, in our default order of preference.
+pub static ALL_SUITES13: &[Suite13] = &[
+    Suite13 {
+        suite: CipherSuite::TLS_AES_128_GCM_SHA256,
+        aead: AeadAlgorithm::Aes128Gcm,
+        hash: crate::crypto::tls13::Hash::Sha256,
+        iana_name: "TLS_AES_128_GCM_SHA256",
+    },
+    Suite13 {
+        suite: CipherSuite::TLS_AES_256_GCM_SHA384,
+        aead: AeadAlgorithm::Aes256Gcm,
+        hash: crate::crypto::tls13::Hash::Sha384,
+        iana_name: "TLS_AES_256_GCM_SHA384",
+    },
+    Suite13 {
+        suite: CipherSuite::TLS_CHACHA20_POLY1305_SHA256,
+        aead: AeadAlgorithm::Chacha20Poly1305,
+        hash: crate::crypto::tls13::Hash::Sha256,
+        iana_name: "TLS_CHACHA20_POLY1305_SHA256",
+    },
+];
+
+/// Parameters of a supported DTLS 1.3 suite.
+pub fn lookup13(suite: CipherSuite) -> Option<&'static Suite13> {
+    ALL_SUITES13.iter().find(|s| s.suite == suite)
+}
+
+/// A DTLS 1.3 suite by IANA name (case-insensitive).
+pub fn by_name13(name: &str) -> Option<&'static Suite13> {
+    ALL_SUITES13.iter().find(|s| s.iana_name.eq_ignore_ascii_case(name))
+}

@@ -10,8 +10,8 @@ use rustls_pki_types::UnixTime;
 use crate::crypto::rng::DetRng;
 use crate::error::Error;
 use crate::keylog::KeyLog;
-use crate::registry::{NamedGroup, SignatureScheme, SrtpProtectionProfile};
-use crate::suites::{self, SuiteInfo};
+use crate::registry::{NamedGroup, ProtocolVersion, SignatureScheme, SrtpProtectionProfile};
+use crate::suites::{self, Suite13, SuiteInfo};
 
 /// Default path MTU: the largest datagram we send.
 pub const DEFAULT_MTU: usize = 1200;
@@ -23,8 +23,15 @@ pub const MAX_MTU: usize = 65535;
 /// Signature schemes we can verify, in the order we offer them (RFC 5246 §7.4.1.4.1).
 pub use crate::crypto::verify::SUPPORTED_SCHEMES as VERIFY_SCHEMES;
 
-/// Default key exchange groups, in preference order.
-pub static DEFAULT_GROUPS: &[NamedGroup] = &[NamedGroup::X25519, NamedGroup::Secp256r1, NamedGroup::Secp384r1];
+/// Default key exchange groups, in preference order: the post-quantum hybrid first (DTLS 1.3
+/// only; a DTLS 1.2 handshake skips it), then the classical curves.
+pub static DEFAULT_GROUPS: &[NamedGroup] =
+    &[NamedGroup::X25519MLKEM768, NamedGroup::X25519, NamedGroup::Secp256r1, NamedGroup::Secp384r1];
+
+/// Default number of records sealed under one DTLS 1.3 write key before a KeyUpdate
+/// (RFC 9147 §4.5.3: AES-GCM's confidentiality limit is 2^24.5 full-size records; we stay well
+/// under the smallest limit of our suites).
+pub const DEFAULT_KEY_UPDATE_AFTER: u64 = 1 << 23;
 
 /// A source of wall-clock time, used only to check certificate validity periods.
 pub type TimeSource = Arc<dyn Fn() -> UnixTime + Send + Sync>;
@@ -32,6 +39,12 @@ pub type TimeSource = Arc<dyn Fn() -> UnixTime + Send + Sync>;
 /// Settings shared by both roles.
 pub struct CommonConfig {
     pub(crate) suites: Vec<&'static SuiteInfo>,
+    /// The DTLS 1.3 suites, in preference order.
+    pub(crate) suites13: Vec<&'static Suite13>,
+    pub(crate) min_version: ProtocolVersion,
+    pub(crate) max_version: ProtocolVersion,
+    /// DTLS 1.3: records sealed under one write key before we update it (RFC 9147 §4.5.3).
+    pub(crate) key_update_after: u64,
     pub(crate) groups: Vec<NamedGroup>,
     /// The signature schemes accepted from the peer, in preference order.
     pub(crate) verify_schemes: Vec<SignatureScheme>,
@@ -57,7 +70,9 @@ pub struct CommonConfig {
 impl core::fmt::Debug for CommonConfig {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("CommonConfig")
+            .field("versions", &(self.min_version, self.max_version))
             .field("suites", &self.suites.iter().map(|s| s.iana_name).collect::<Vec<_>>())
+            .field("suites13", &self.suites13.iter().map(|s| s.iana_name).collect::<Vec<_>>())
             .field("groups", &self.groups)
             .field("mtu", &self.mtu)
             .field("initial_rto", &self.initial_rto)
@@ -79,11 +94,30 @@ impl CommonConfig {
             Err(poisoned) => poisoned.into_inner().fork(),
         }
     }
+
+    /// Whether this side may negotiate DTLS 1.3.
+    pub(crate) fn offers_tls13(&self) -> bool {
+        self.max_version >= ProtocolVersion::Dtls13 && !self.suites13.is_empty()
+    }
+
+    /// Whether this side may negotiate DTLS 1.2.
+    pub(crate) fn offers_tls12(&self) -> bool {
+        self.min_version <= ProtocolVersion::Dtls12 && !self.suites.is_empty()
+    }
+
+    /// The configured groups a DTLS 1.2 ECDHE exchange can use (the hybrid is 1.3 only).
+    pub(crate) fn groups12(&self) -> impl Iterator<Item = NamedGroup> + '_ {
+        self.groups.iter().copied().filter(|g| crate::crypto::kx::is_supported(*g))
+    }
 }
 
 /// Builder state shared by both roles.
 pub(super) struct CommonBuilder {
     pub(super) suites: Vec<&'static SuiteInfo>,
+    pub(super) suites13: Vec<&'static Suite13>,
+    pub(super) min_version: ProtocolVersion,
+    pub(super) max_version: ProtocolVersion,
+    pub(super) key_update_after: u64,
     pub(super) groups: Vec<NamedGroup>,
     pub(super) verify_schemes: Vec<SignatureScheme>,
     pub(super) mtu: usize,
@@ -108,6 +142,10 @@ impl Default for CommonBuilder {
     fn default() -> Self {
         Self {
             suites: suites::ALL_SUITES.iter().collect(),
+            suites13: suites::ALL_SUITES13.iter().collect(),
+            min_version: ProtocolVersion::Dtls12,
+            max_version: ProtocolVersion::Dtls12,
+            key_update_after: DEFAULT_KEY_UPDATE_AFTER,
             groups: DEFAULT_GROUPS.to_vec(),
             verify_schemes: VERIFY_SCHEMES.to_vec(),
             mtu: DEFAULT_MTU,
@@ -143,11 +181,20 @@ impl CommonBuilder {
         if !(MIN_MTU..=MAX_MTU).contains(&self.mtu) {
             return Err(Error::InvalidConfig(format!("mtu {} outside {MIN_MTU}..={MAX_MTU}", self.mtu)));
         }
-        if self.suites.is_empty() {
-            return Err(Error::InvalidConfig("no cipher suites".into()));
+        if self.min_version > self.max_version {
+            return Err(Error::InvalidConfig("min_version above max_version".into()));
         }
-        if self.groups.is_empty() {
+        let v12 = self.min_version <= ProtocolVersion::Dtls12 && !self.suites.is_empty();
+        let v13 = self.max_version >= ProtocolVersion::Dtls13 && !self.suites13.is_empty();
+        if !v12 && !v13 {
+            return Err(Error::InvalidConfig("no cipher suites for the enabled versions".into()));
+        }
+        let ecdhe = self.groups.iter().any(|g| crate::crypto::kx::is_supported(*g));
+        if self.groups.is_empty() || (v12 && !v13 && !ecdhe) {
             return Err(Error::InvalidConfig("no key exchange groups".into()));
+        }
+        if self.key_update_after == 0 {
+            return Err(Error::InvalidConfig("key_update_after must be at least 1".into()));
         }
         if self.verify_schemes.is_empty() {
             return Err(Error::InvalidConfig("no signature schemes to accept".into()));
@@ -164,6 +211,10 @@ impl CommonBuilder {
         };
         Ok(CommonConfig {
             suites: self.suites,
+            suites13: self.suites13,
+            min_version: self.min_version,
+            max_version: self.max_version,
+            key_update_after: self.key_update_after,
             groups: self.groups,
             verify_schemes: self.verify_schemes,
             mtu: self.mtu,

@@ -9,20 +9,51 @@ use crate::registry::NamedGroup;
 macro_rules! common_setters {
     () => {
         /// Cipher suites in preference order. Every suite must be one this engine implements
-        /// (the six ECDHE suites of [`CipherSuite`](crate::CipherSuite)): an unsupported one
-        /// is not dropped but makes `build()` fail with `Error::InvalidConfig`.
+        /// (the six ECDHE suites of DTLS 1.2 and the three `TLS_AES_*`/`TLS_CHACHA20_*`
+        /// suites of DTLS 1.3 in [`CipherSuite`](crate::CipherSuite)): an unsupported one is
+        /// not dropped but makes `build()` fail with `Error::InvalidConfig`. The list sets
+        /// both versions' suites: naming only 1.2 suites leaves DTLS 1.3 without any (so it
+        /// is not offered), and the other way round.
         pub fn cipher_suites(mut self, suites: &[crate::registry::CipherSuite]) -> Self {
             let list: Vec<_> = suites.iter().filter_map(|s| crate::suites::lookup(*s)).collect();
-            if list.len() != suites.len() {
+            let list13: Vec<_> = suites.iter().filter_map(|s| crate::suites::lookup13(*s)).collect();
+            if list.len() + list13.len() != suites.len() {
                 self.common.fail(crate::error::Error::InvalidConfig("unsupported cipher suite".into()));
             }
             self.common.suites = list;
+            self.common.suites13 = list13;
             self
         }
 
-        /// Key exchange groups in preference order (X25519, P-256, P-384).
+        /// The lowest protocol version this side negotiates (default DTLS 1.2).
+        pub fn min_version(mut self, version: crate::registry::ProtocolVersion) -> Self {
+            self.common.min_version = version;
+            self
+        }
+
+        /// The highest protocol version this side negotiates (default DTLS 1.2 for now).
+        /// A server picks the highest version both sides enable; a server able to speak
+        /// DTLS 1.3 that agrees on 1.2 marks its random as RFC 8446 §4.1.3 says, and a
+        /// client able to speak 1.3 refuses such a ServerHello.
+        pub fn max_version(mut self, version: crate::registry::ProtocolVersion) -> Self {
+            self.common.max_version = version;
+            self
+        }
+
+        /// DTLS 1.3: after this many records sealed under one key, update it with a
+        /// KeyUpdate (RFC 9147 §8; default 2^23, under the AEAD limits of RFC 9147 §4.5.3).
+        pub fn key_update_after_records(mut self, records: u64) -> Self {
+            self.common.key_update_after = records;
+            self
+        }
+
+        /// Key exchange groups in preference order (X25519MLKEM768 (DTLS 1.3 only), X25519,
+        /// P-256, P-384).
         pub fn groups(mut self, groups: &[crate::registry::NamedGroup]) -> Self {
-            if groups.iter().any(|g| !crate::crypto::kx::is_supported(*g)) {
+            let known = |g: &crate::registry::NamedGroup| {
+                crate::crypto::kx::is_supported(*g) || *g == crate::registry::NamedGroup::X25519MLKEM768
+            };
+            if !groups.iter().all(known) {
                 self.common.fail(crate::error::Error::InvalidConfig("unsupported group".into()));
             }
             self.common.groups = groups.to_vec();
@@ -87,14 +118,18 @@ macro_rules! common_setters {
         /// (`TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256` or `ECDHE-ECDSA-AES128-GCM-SHA256`).
         /// An unknown name makes `build()` fail.
         pub fn cipher_suites_by_name(mut self, names: &[&str]) -> Self {
-            let mut list = Vec::new();
+            let (mut list, mut list13) = (Vec::new(), Vec::new());
             for n in names {
-                match crate::suites::by_name(n) {
-                    Some(s) => list.push(s),
-                    None => self.common.fail(crate::error::Error::InvalidConfig(format!("unknown cipher suite {n}"))),
+                match (crate::suites::by_name(n), crate::suites::by_name13(n)) {
+                    (Some(s), _) => list.push(s),
+                    (None, Some(s)) => list13.push(s),
+                    (None, None) => {
+                        self.common.fail(crate::error::Error::InvalidConfig(format!("unknown cipher suite {n}")))
+                    }
                 }
             }
             self.common.suites = list;
+            self.common.suites13 = list13;
             self
         }
 
@@ -177,13 +212,14 @@ macro_rules! common_setters {
 }
 pub(super) use common_setters;
 
-/// A key exchange group by name (`X25519`, `P-256`, `prime256v1`, `secp256r1`, `P-384`,
+/// A key exchange group by name (`X25519MLKEM768`, `X25519`, `P-256`, `prime256v1`, `secp256r1`, `P-384`,
 /// `secp384r1`; case-insensitive).
 pub(super) fn group_by_name(name: &str) -> Option<NamedGroup> {
     match name.to_ascii_lowercase().as_str() {
         "x25519" => Some(NamedGroup::X25519),
         "p-256" | "p256" | "prime256v1" | "secp256r1" => Some(NamedGroup::Secp256r1),
         "p-384" | "p384" | "secp384r1" => Some(NamedGroup::Secp384r1),
+        "x25519mlkem768" | "x25519-mlkem768" | "x25519_mlkem768" => Some(NamedGroup::X25519MLKEM768),
         _ => None,
     }
 }

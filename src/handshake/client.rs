@@ -28,6 +28,10 @@ use crate::handshake::context::Context;
 use crate::handshake::key_schedule::{MasterSecret, Side};
 use crate::handshake::output::{Output, Step};
 use crate::handshake::reassembler::HandshakeMessage;
+use crate::handshake::tls13::{
+    self,
+    client::{Chosen, Client13, Offer13},
+};
 use crate::resumption::{ClientSession, Forget};
 use crate::suites::{self, AuthKind, SuiteInfo};
 use crate::wire::{
@@ -39,10 +43,12 @@ use crate::wire::{
 /// suite the server chose; from the key exchange on, the master secret.
 pub enum ClientState {
     /// `offered`: the stored session this hello offers to resume, if any.
+    /// `offer13`: the DTLS 1.3 half of the hello (its key shares), if it offers 1.3.
     ExpectServerHello {
         hello: Box<ClientHello>,
         hello_verify_requests: u8,
         offered: Option<Box<ClientSession>>,
+        offer13: Option<Box<Offer13>>,
     },
     ExpectCertificate {
         suite: &'static SuiteInfo,
@@ -76,6 +82,8 @@ pub enum ClientState {
         master: MasterSecret,
     },
     Connected,
+    /// The server chose DTLS 1.3; its machine runs from here.
+    Tls13(Box<Client13>),
 }
 
 // RFC 6347 §4.2.1 allows the server to send HelloVerifyRequest more than once; we follow a
@@ -90,7 +98,7 @@ fn store_key(ctx: &Context, config: &ClientConfig) -> String {
 
 /// Build the first ClientHello (flight 1), offering a stored session if the configuration
 /// has a store with one for this server.
-pub fn start(ctx: &mut Context, config: &ClientConfig) -> (ClientState, Output) {
+pub fn start(ctx: &mut Context, config: &ClientConfig) -> Result<(ClientState, Output), Error> {
     let random = ctx.random32();
     ctx.info.client_random = random;
     let common = &config.common;
@@ -114,7 +122,7 @@ pub fn start(ctx: &mut Context, config: &ClientConfig) -> (ClientState, Output) 
     {
         extensions.push(Extension::ServerName(Some(name.clone())));
     }
-    extensions.push(Extension::SupportedGroups(common.groups.clone()));
+    extensions.push(Extension::SupportedGroups(common.groups12().collect()));
     extensions.push(Extension::EcPointFormats(vec![EcPointFormat::Uncompressed]));
     extensions.push(Extension::SignatureAlgorithms(common.verify_schemes.clone()));
     // RFC 7627 §5.1: offer the extended master secret.
@@ -132,7 +140,7 @@ pub fn start(ctx: &mut Context, config: &ClientConfig) -> (ClientState, Output) 
         let ticket = offered.as_ref().and_then(|s| s.ticket.clone()).unwrap_or_default();
         extensions.push(Extension::SessionTicket(ticket));
     }
-    let hello = ClientHello {
+    let mut hello = ClientHello {
         client_version: DTLS_1_2,
         random,
         session_id,
@@ -141,17 +149,35 @@ pub fn start(ctx: &mut Context, config: &ClientConfig) -> (ClientState, Output) 
         compression_methods: vec![0],
         extensions,
     };
+    let offer13 = if common.offers_tls13() { Some(Box::new(tls13::client::offer(ctx, &mut hello)?)) } else { None };
     ctx.push_message(&HandshakePayload::ClientHello(hello.clone()), true);
     let flight = ctx.finish_flight(true);
     let state = ClientState::ExpectServerHello {
         hello: Box::new(hello),
         hello_verify_requests: 0,
         offered: offered.map(Box::new),
+        offer13,
     };
-    (state, Output::send(flight))
+    Ok((state, Output::send(flight)))
 }
 
 impl ClientState {
+    /// DTLS 1.3 was chosen: messages go to [`ClientState::handle13`].
+    pub fn is_tls13(&self) -> bool {
+        matches!(self, Self::Tls13(_))
+    }
+
+    /// Advance the DTLS 1.3 machine on one complete handshake message.
+    pub fn handle13(self, ctx: &mut Context, config: &ClientConfig, msg: &HandshakeMessage) -> Step<Self> {
+        match self {
+            Self::Tls13(state) => {
+                let (next, output) = state.handle(ctx, config, msg)?;
+                Ok((Self::Tls13(Box::new(next)), output))
+            }
+            _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
+        }
+    }
+
     /// True when the peer's ChangeCipherSpec is due (the epoch may switch).
     pub fn expects_ccs(&self) -> bool {
         matches!(self, Self::ExpectFinished { .. } | Self::ExpectResumedFinished { .. })
@@ -167,7 +193,7 @@ impl ClientState {
     ) -> Step<Self> {
         match (self, msg) {
             (
-                Self::ExpectServerHello { mut hello, hello_verify_requests, offered },
+                Self::ExpectServerHello { mut hello, hello_verify_requests, offered, offer13 },
                 HandshakePayload::HelloVerifyRequest(hvr),
             ) => {
                 if hello_verify_requests >= MAX_HELLO_VERIFY_REQUESTS {
@@ -184,10 +210,24 @@ impl ClientState {
                 ctx.clear_transcript();
                 ctx.push_message(&HandshakePayload::ClientHello((*hello).clone()), true);
                 let flight = ctx.finish_flight(true);
-                let next = Self::ExpectServerHello { hello, hello_verify_requests: hello_verify_requests + 1, offered };
+                let next =
+                    Self::ExpectServerHello { hello, hello_verify_requests: hello_verify_requests + 1, offered, offer13 };
                 Ok((next, Output::send(flight)))
             }
-            (Self::ExpectServerHello { hello, offered, .. }, HandshakePayload::ServerHello(sh)) => {
+            (Self::ExpectServerHello { hello, offer13: Some(offer), .. }, HandshakePayload::ServerHello(sh))
+                if !matches!(tls13::client::chosen(&sh, &offer)?, Chosen::Dtls12) =>
+            {
+                if let Chosen::Retry = tls13::client::chosen(&sh, &offer)? {
+                    return tls13::client::on_retry(ctx, config, hello, offer, &sh, received);
+                }
+                let (state, output) = tls13::client::on_server_hello(ctx, config, &hello, offer, &sh, received)?;
+                Ok((Self::Tls13(Box::new(state)), output))
+            }
+            (Self::ExpectServerHello { hello, offered, offer13, .. }, HandshakePayload::ServerHello(sh)) => {
+                // A 1.3 offer answered with DTLS 1.2: only if we speak 1.2 at all.
+                if offer13.is_some() && !config.common.offers_tls12() {
+                    return Err(PeerIncompatible::UnsupportedVersion.into());
+                }
                 let suite = on_server_hello(ctx, config, &hello, &sh)?;
                 ctx.add_received(received);
                 // RFC 5246 §7.4.1.3: the server resumes by echoing the session ID we sent.
@@ -217,7 +257,7 @@ impl ClientState {
                 Ok((Self::ExpectServerKeyExchange { suite, chain: cert.chain }, Output::none()))
             }
             (Self::ExpectServerKeyExchange { suite, chain }, HandshakePayload::ServerKeyExchange(ske)) => {
-                if !ctx.config().groups.contains(&ske.params.group) {
+                if !ctx.config().groups12().any(|g| g == ske.params.group) {
                     return Err(PeerMisbehaved::UnofferedGroup.into());
                 }
                 if !ctx.config().verify_schemes.contains(&ske.scheme) || !scheme_fits(suite.auth, ske.scheme) {

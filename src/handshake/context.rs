@@ -46,6 +46,12 @@ pub struct Negotiated {
     pub new_ticket: Option<(Vec<u8>, u32)>,
     /// Client: a NewSessionTicket arrived in this handshake.
     pub ticket_received: bool,
+    /// The version agreed; `None` until the ServerHello (and read as DTLS 1.2 then).
+    pub version: Option<crate::registry::ProtocolVersion>,
+    /// DTLS 1.3: the suite agreed.
+    pub suite13: Option<&'static crate::suites::Suite13>,
+    /// DTLS 1.3: the exporter master secret (RFC 8446 §7.5).
+    pub exporter13: Option<crate::crypto::tls13::Secret>,
 }
 
 /// The transcript capacity reserved up front: a handshake with P-256 certificates both ways
@@ -148,6 +154,21 @@ impl Context {
             message_seq,
             body,
         });
+    }
+
+    /// Append a DTLS 1.3 message we send to the flight being built, in `epoch`, with the
+    /// next message_seq. The 1.3 transcript is the state machine's, not this one's.
+    pub fn push13(&mut self, epoch: Epoch, msg_type: crate::wire::HandshakeType, body: Vec<u8>) {
+        let message_seq = self.send_seq;
+        self.send_seq = self.send_seq.wrapping_add(1);
+        self.building.items.push(FlightItem::Message { epoch, msg_type, message_seq, body });
+    }
+
+    /// DTLS 1.3: the handshake is complete; release what only the handshake needed.
+    pub fn establish13(&mut self) {
+        self.transcript = Vec::new();
+        self.encode_buf = Vec::new();
+        self.transcript_hasher = None;
     }
 
     /// Append a message we received to the transcript, as if it had been sent unfragmented

@@ -9,3 +9,4 @@ pub mod key_schedule;
 pub mod output;
 pub mod reassembler;
 pub mod server;
+pub mod tls13;

@@ -27,6 +27,9 @@ pub struct Output {
     pub send: Option<Outgoing>,
     /// The handshake is complete: application data may flow.
     pub established: bool,
+    /// DTLS 1.3: epochs to install in the 1.3 record layer, in order, before the flight is
+    /// sent (a non-empty list makes the session a DTLS 1.3 one).
+    pub install13: Vec<crate::handshake::tls13::Install13>,
 }
 
 impl Output {
@@ -48,6 +51,12 @@ impl Output {
     /// Also install `keys`.
     pub fn with_keys(mut self, keys: EpochKeys) -> Self {
         self.keys = Some(keys);
+        self
+    }
+
+    /// Also install these DTLS 1.3 epochs (appended to any already listed).
+    pub fn with13(mut self, install: impl IntoIterator<Item = crate::handshake::tls13::Install13>) -> Self {
+        self.install13.extend(install);
         self
     }
 

@@ -30,6 +30,10 @@ use crate::handshake::context::Context;
 use crate::handshake::key_schedule::{MasterSecret, Side};
 use crate::handshake::output::{Output, Step};
 use crate::handshake::reassembler::HandshakeMessage;
+use crate::handshake::tls13::{
+    self,
+    server::{Answer, Server13},
+};
 use crate::key::KeyAlgorithm;
 use crate::suites::{AuthKind, SuiteInfo};
 
@@ -80,6 +84,8 @@ pub enum ServerState {
         master: MasterSecret,
     },
     Connected,
+    /// The client offered DTLS 1.3 and we chose it; its machine runs from here.
+    Tls13(Box<Server13>),
 }
 
 // Cookies we hand out to one peer before giving up on it.
@@ -90,6 +96,22 @@ impl ServerState {
     /// statelessly) skips the per-session cookie exchange.
     pub fn start(validated: Option<AddressValidated>) -> Self {
         Self::ExpectClientHello { hello_verify_requests: 0, validated }
+    }
+
+    /// DTLS 1.3 was chosen: messages go to [`ServerState::handle13`].
+    pub fn is_tls13(&self) -> bool {
+        matches!(self, Self::Tls13(_))
+    }
+
+    /// Advance the DTLS 1.3 machine on one complete handshake message.
+    pub fn handle13(self, ctx: &mut Context, config: &ServerConfig, msg: &HandshakeMessage) -> Step<Self> {
+        match self {
+            Self::Tls13(state) => {
+                let (next, output) = state.handle(ctx, config, msg)?;
+                Ok((Self::Tls13(Box::new(next)), output))
+            }
+            _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
+        }
     }
 
     /// True when the peer's ChangeCipherSpec is due (the epoch may switch).
@@ -116,6 +138,26 @@ impl ServerState {
         received: &HandshakeMessage,
     ) -> Step<Self> {
         match (self, msg) {
+            // RFC 8446 §4.2.1: the highest version both sides enable; 1.3 through
+            // supported_versions only.
+            (Self::ExpectClientHello { hello_verify_requests, validated }, HandshakePayload::ClientHello(hello))
+                if config.common.offers_tls13() && tls13::server::offers_13(&hello) =>
+            {
+                let needs_cookie = config.cookie && validated.is_none();
+                match tls13::server::on_client_hello(ctx, config, &hello, received, needs_cookie)? {
+                    Answer::Retried(output) => {
+                        if hello_verify_requests >= MAX_HELLO_VERIFY_REQUESTS {
+                            return Err(PeerMisbehaved::BadCookie.into());
+                        }
+                        let next = Self::ExpectClientHello { hello_verify_requests: hello_verify_requests + 1, validated };
+                        Ok((next, output))
+                    }
+                    Answer::Accepted(state, output) => Ok((Self::Tls13(Box::new(state)), output)),
+                }
+            }
+            (Self::ExpectClientHello { .. }, HandshakePayload::ClientHello(_)) if !config.common.offers_tls12() => {
+                Err(PeerIncompatible::UnsupportedVersion.into())
+            }
             (Self::ExpectClientHello { hello_verify_requests, validated }, HandshakePayload::ClientHello(hello)) => {
                 let body = &received.body;
                 let cookie_key = (config.cookie && validated.is_none()).then_some(&config.cookie_key);
@@ -314,6 +356,11 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
 
     ctx.info.client_random = hello.random;
     ctx.info.server_random = ctx.random32();
+    // RFC 8446 §4.1.3: a server able to negotiate 1.3 that agrees on 1.2 says so in the last
+    // eight bytes of its random, so a 1.3 client can tell a downgrade.
+    if config.common.offers_tls13() {
+        crate::wire::tls13::DowngradeSentinel::Tls12.apply(&mut ctx.info.server_random);
+    }
     ctx.info.extended_master_secret = ems;
 
     let mut extensions = Vec::new();
@@ -355,8 +402,8 @@ fn full_handshake(
     let (suite, scheme) =
         choose_suite(config, identity, hello, &client_schemes).ok_or(PeerIncompatible::NoCommonCipherSuite)?;
     let group = match find_extension(&hello.extensions, ExtensionType::SupportedGroups) {
-        Some(Extension::SupportedGroups(g)) => config.common.groups.iter().copied().find(|ours| g.contains(ours)),
-        _ => config.common.groups.first().copied(),
+        Some(Extension::SupportedGroups(g)) => config.common.groups12().find(|ours| g.contains(ours)),
+        _ => config.common.groups12().next(),
     }
     .ok_or(PeerIncompatible::NoCommonGroup)?;
     ctx.info.suite = Some(suite);

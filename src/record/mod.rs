@@ -2,5 +2,6 @@
 //! header formats it reads and writes are wire formats, in [`crate::wire::record`].
 
 pub mod dtls13;
+pub mod layer13;
 pub mod protection;
 pub mod replay;

@@ -10,6 +10,7 @@ use super::{CipherInfo, Session};
 use crate::error::Error;
 use crate::exporter;
 use crate::extensions::srtp::{self, SrtpKeyingMaterial};
+use crate::registry::ProtocolVersion;
 use crate::stats::SessionStats;
 use crate::wire::{CipherSuite, NamedGroup, SrtpProtectionProfile};
 
@@ -32,7 +33,16 @@ impl Session {
 
     /// The negotiated cipher suite.
     pub fn cipher_suite(&self) -> Option<CipherSuite> {
-        self.ctx.info.suite.map(|s| s.suite)
+        self.ctx.info.suite.map(|s| s.suite).or(self.ctx.info.suite13.map(|s| s.suite))
+    }
+
+    /// The negotiated protocol version, once the ServerHello chose it.
+    pub fn protocol_version(&self) -> Option<ProtocolVersion> {
+        match (self.ctx.info.version, self.ctx.info.suite) {
+            (Some(v), _) => Some(v),
+            (None, Some(_)) => Some(ProtocolVersion::Dtls12),
+            (None, None) => None,
+        }
     }
 
     /// The negotiated key exchange group.
@@ -75,13 +85,18 @@ impl Session {
         self.ctx.info.extended_master_secret
     }
 
-    /// The protocol version, always `DTLSv1.2`.
+    /// The protocol version as node:dtls names it: `DTLSv1.2` or `DTLSv1.3` (`DTLSv1.2`
+    /// before the ServerHello, the only version a 1.2-only configuration can reach).
     pub fn protocol(&self) -> &'static str {
-        "DTLSv1.2"
+        self.protocol_version().unwrap_or(ProtocolVersion::Dtls12).name()
     }
 
-    /// The negotiated cipher, named as OpenSSL and IANA name it.
+    /// The negotiated cipher, named as OpenSSL and IANA name it (DTLS 1.3 suites have
+    /// one name, the IANA one).
     pub fn cipher(&self) -> Option<CipherInfo> {
+        if let Some(s) = self.ctx.info.suite13 {
+            return Some(CipherInfo { name: s.iana_name, standard_name: s.iana_name, version: "DTLSv1.3" });
+        }
         self.ctx.info.suite.map(|s| CipherInfo {
             name: s.openssl_name,
             standard_name: s.iana_name,
@@ -126,7 +141,15 @@ impl Session {
 
     /// Fill `out` with keying material (RFC 5705) for `label` and an optional `context`.
     /// Refused before the handshake completes and for the labels TLS itself uses.
+    /// In DTLS 1.3 this is the RFC 8446 §7.5 exporter (where an absent and an empty context
+    /// give the same bytes).
     pub fn export_keying_material(&self, out: &mut [u8], label: &[u8], context: Option<&[u8]>) -> Result<(), Error> {
+        if let Some(secret) = &self.ctx.info.exporter13 {
+            if !self.connected {
+                return Err(Error::HandshakeNotComplete);
+            }
+            return exporter::export13(secret, label, context, out);
+        }
         let master = match (&self.ctx.info.master, self.connected) {
             (Some(m), true) => m,
             _ => return Err(Error::HandshakeNotComplete),

@@ -15,19 +15,27 @@ impl Session {
     /// Carry out what a handshake transition asked for, in this order: install the keys of
     /// the new epoch, send the flight (arming its retransmission timer if it waits for a
     /// reply; RFC 6347 §4.2.4), then complete the handshake.
+    ///
+    /// Completion comes before the new flight: it retires the flight the peer's last message
+    /// answered, and a flight sent with the completion (DTLS 1.3's client Finished, which
+    /// waits for an ACK; DTLS 1.2's last flights, which wait for nothing) is then kept.
     pub(super) fn apply(&mut self, now: Instant, output: Output) -> Result<(), Error> {
         if let Some(keys) = output.keys {
             self.records.install_keys(keys);
         }
+        self.install13(now, output.install13);
+        if output.established {
+            self.establish(now);
+        }
         if let Some(Outgoing { flight, expects_reply }) = output.send {
+            if let Some(v13) = self.v13.as_mut() {
+                v13.new_flight(flight.items.len());
+            }
             self.flight = flight;
             self.rto = self.ctx.config().initial_rto;
             // Sealing it switches our write epoch where its ChangeCipherSpec says so.
             self.emit_flight(now)?;
             self.retransmit_at = expects_reply.then(|| now + self.rto);
-        }
-        if output.established {
-            self.establish(now);
         }
         Ok(())
     }
@@ -56,7 +64,8 @@ impl Session {
 
     pub(super) fn emit_flight(&mut self, now: Instant) -> Result<(), Error> {
         let mtu = self.ctx.config().mtu;
-        super::pack::pack_flight(&self.flight, &mut self.records, mtu, &mut self.pool, &mut self.transmits)?;
+        let v13 = self.v13.as_deref_mut();
+        super::pack::pack_flight(&self.flight, &mut self.records, v13, mtu, &mut self.pool, &mut self.transmits)?;
         self.flight_sent_at = Some(now);
         Ok(())
     }
@@ -64,9 +73,16 @@ impl Session {
     pub(super) fn send_alert(&mut self, level: AlertLevel, description: AlertDescription) {
         let mut body = Vec::with_capacity(2);
         Alert { level, description }.encode(&mut body);
-        let epoch = self.records.write_epoch();
         let mut dgram = self.pool.take(64);
-        if self.records.seal(epoch, ContentType::Alert, &body, &mut dgram).is_ok() {
+        // DTLS 1.3: alerts are protected in our current epoch once we have keys.
+        let sealed = match self.v13.as_mut().and_then(|v| v.records.write_epoch().map(|e| (v, e))) {
+            Some((v13, epoch)) => v13.records.seal(epoch, ContentType::Alert, &body, &mut dgram).is_ok(),
+            None => {
+                let epoch = self.records.write_epoch();
+                self.records.seal(epoch, ContentType::Alert, &body, &mut dgram).is_ok()
+            }
+        };
+        if sealed {
             self.transmits.push_back(dgram);
         }
     }

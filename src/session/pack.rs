@@ -12,6 +12,8 @@ use crate::error::Error;
 use crate::handshake::flight::{Flight, FlightItem};
 use crate::pool::BufferPool;
 use crate::record::protection::RecordLayer;
+use crate::session::tls13::Session13;
+use crate::wire::tls13::RecordNumber;
 use crate::wire::handshake_header::{HANDSHAKE_HEADER_LEN, HandshakeHeader};
 use crate::wire::{ContentType, Epoch};
 
@@ -25,13 +27,17 @@ const MIN_FRAGMENT: usize = 64;
 pub(super) fn pack_flight(
     flight: &Flight,
     records: &mut RecordLayer,
+    mut v13: Option<&mut Session13>,
     mtu: usize,
     pool: &mut BufferPool,
     out: &mut VecDeque<Vec<u8>>,
 ) -> Result<(), Error> {
     let mut dgram = pool.take(mtu);
     let mut payload = pool.take(mtu);
-    let result = pack_into(flight, records, mtu, pool, out, &mut dgram, &mut payload);
+    if let Some(v13) = v13.as_deref_mut() {
+        v13.begin_emission();
+    }
+    let result = pack_into(flight, records, v13, mtu, pool, out, &mut dgram, &mut payload);
     pool.put(payload);
     if result.is_ok() && !dgram.is_empty() {
         out.push_back(dgram);
@@ -42,16 +48,23 @@ pub(super) fn pack_flight(
 }
 
 /// [`pack_flight`] with its two working buffers; the last datagram is left in `dgram`.
+#[allow(clippy::too_many_arguments)]
 fn pack_into(
     flight: &Flight,
     records: &mut RecordLayer,
+    mut v13: Option<&mut Session13>,
     mtu: usize,
     pool: &mut BufferPool,
     out: &mut VecDeque<Vec<u8>>,
     dgram: &mut Vec<u8>,
     payload: &mut Vec<u8>,
 ) -> Result<(), Error> {
-    for item in &flight.items {
+    // RFC 9147 §7.2: on retransmission, only what the peer did not acknowledge.
+    let acked = |v13: &Option<&mut Session13>, i: usize| v13.as_ref().is_some_and(|v| v.is_acked(i));
+    for (index, item) in flight.items.iter().enumerate() {
+        if acked(&v13, index) {
+            continue;
+        }
         match item {
             FlightItem::ChangeCipherSpec => {
                 if dgram.len() + records.overhead(Epoch::PLAINTEXT) + 1 > mtu {
@@ -60,13 +73,19 @@ fn pack_into(
                 records.seal(Epoch::PLAINTEXT, ContentType::ChangeCipherSpec, &[1], dgram)?;
             }
             FlightItem::Message { epoch, msg_type, message_seq, body } => {
+                // DTLS 1.3's protected epochs are sealed by its own record layer.
+                let protected13 = v13.as_ref().is_some_and(|v| v.records.can_write(*epoch));
                 // A message of a later epoch follows our ChangeCipherSpec: from here on
                 // our records use that epoch (RFC 6347 §4.1). On retransmission the
                 // epoch is current already and nothing changes.
-                if *epoch > records.write_epoch() {
+                if !protected13 && *epoch > records.write_epoch() {
                     records.set_write_epoch(*epoch);
                 }
-                let overhead = records.overhead(*epoch) + HANDSHAKE_HEADER_LEN;
+                let record_overhead = match &v13 {
+                    Some(v) if protected13 => v.records.overhead(),
+                    _ => records.overhead(*epoch),
+                };
+                let overhead = record_overhead + HANDSHAKE_HEADER_LEN;
                 let mut offset = 0usize;
                 loop {
                     let remaining = body.len() - offset;
@@ -91,7 +110,13 @@ fn pack_into(
                     payload.clear();
                     header.encode(payload);
                     payload.extend_from_slice(body.get(offset..offset + n).unwrap_or_default());
-                    records.seal(*epoch, ContentType::Handshake, payload, dgram)?;
+                    match v13.as_deref_mut() {
+                        Some(v) if protected13 => {
+                            let seq = v.records.seal(*epoch, ContentType::Handshake, payload, dgram)?;
+                            v.track(RecordNumber { epoch: epoch.0, sequence_number: seq }, index);
+                        }
+                        _ => records.seal(*epoch, ContentType::Handshake, payload, dgram)?,
+                    }
                     offset += n;
                     if offset >= body.len() {
                         break;

@@ -148,7 +148,7 @@ impl Session {
     /// RFC 5246 §6.2.1: messages of one content type may be coalesced into one record, so
     /// an alert record may hold several alerts; each is handled in turn. A record that is not
     /// a whole number of alerts is dropped.
-    fn handle_alert(&mut self, now: Instant, epoch: Epoch, plain: &[u8]) -> Result<(), Error> {
+    pub(super) fn handle_alert(&mut self, now: Instant, epoch: Epoch, plain: &[u8]) -> Result<(), Error> {
         if plain.is_empty() || !plain.len().is_multiple_of(2) {
             self.stats.records_dropped += 1;
             return Ok(());
@@ -195,6 +195,12 @@ impl Session {
     }
 
     fn handle_handshake_record(&mut self, now: Instant, epoch: Epoch, plain: &[u8]) -> Result<(), Error> {
+        // DTLS 1.3: after the ServerHello every handshake message travels protected
+        // (`session/tls13.rs`); plaintext ones are retransmissions or forgeries.
+        if self.is_tls13() {
+            self.stats.records_dropped += 1;
+            return Ok(());
+        }
         let mut repeated = false;
         for fragment in parse_fragments(plain) {
             let Ok((header, data)) = fragment else {
@@ -257,7 +263,10 @@ impl Session {
         self.emit_flight(now)
     }
 
-    fn handle_message(&mut self, now: Instant, msg: HandshakeMessage) -> Result<(), Error> {
+    pub(super) fn handle_message(&mut self, now: Instant, msg: HandshakeMessage) -> Result<(), Error> {
+        if self.is_tls13() && !self.connected {
+            return self.handle_message13(now, &msg);
+        }
         if self.connected {
             // RFC 5746 §4.4 / docs/security.md item 9: refuse renegotiation (a HelloRequest
             // or ClientHello) with a warning. Any other new message after the handshake (a
@@ -287,7 +296,27 @@ impl Session {
         };
         self.role = role;
         self.apply(now, output)?;
-        self.try_switch_read_epoch(now)
+        self.try_switch_read_epoch(now)?;
+        // The ServerHello chose DTLS 1.3: records of epoch 2 that came before it can open now.
+        self.replay_early13(now)
+    }
+
+    /// A complete handshake message for the DTLS 1.3 machine of either role (the bodies of
+    /// 1.3 messages are parsed there).
+    fn handle_message13(&mut self, now: Instant, msg: &HandshakeMessage) -> Result<(), Error> {
+        let (role, output) = match core::mem::replace(&mut self.role, Role::Failed) {
+            Role::Client(cfg, state) => {
+                let (next, output) = state.handle13(&mut self.ctx, &cfg, msg)?;
+                (Role::Client(cfg, next), output)
+            }
+            Role::Server(cfg, state) => {
+                let (next, output) = state.handle13(&mut self.ctx, &cfg, msg)?;
+                (Role::Server(cfg, next), output)
+            }
+            Role::Failed => return Err(PeerMisbehaved::UnexpectedMessage.into()),
+        };
+        self.role = role;
+        self.apply(now, output)
     }
 
     fn try_switch_read_epoch(&mut self, now: Instant) -> Result<(), Error> {

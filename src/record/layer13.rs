@@ -1,0 +1,166 @@
+//! The DTLS 1.3 record layer of one session (RFC 9147 §4): the protected epochs in each
+//! direction (2 for the handshake, 3 and up for application data and KeyUpdates), their
+//! sequence numbers, replay windows and usage counters. Epoch 0 stays with the DTLS 1.2
+//! [`RecordLayer`](super::protection::RecordLayer), whose plaintext records 1.3 shares.
+//!
+//! Never marks a replay window before a record authenticated, never reuses a sequence
+//! number, never opens a record of an epoch it has no keys for.
+
+// docs/security.md items 5 (replay window) and 6 (sequence numbers).
+
+use crate::error::Error;
+use crate::record::dtls13::{Opened, Protection13};
+use crate::record::protection::Discard;
+use crate::record::replay::ReplayWindow;
+use crate::wire::record::{MAX_SEQUENCE, UnifiedHeader};
+use crate::wire::{ContentType, Epoch};
+
+/// How many epochs each direction keeps: RFC 9147 §4.2.1 has the receiver keep the keys of
+/// an old epoch for a while after a change (retransmissions, reordering); two old ones cover
+/// the handshake epoch together with the first KeyUpdate.
+const KEPT_EPOCHS: usize = 3;
+
+/// Unified header, 16-bit sequence number and length, no connection ID.
+const HEADER_LEN: usize = 1 + 2 + 2;
+
+#[derive(Debug)]
+struct Reader13 {
+    protection: Protection13,
+    window: ReplayWindow,
+    /// Records that failed authentication (RFC 9147 §4.5.3 integrity limit).
+    failures: u64,
+}
+
+#[derive(Debug)]
+struct Writer13 {
+    protection: Protection13,
+    next_seq: u64,
+}
+
+/// A record that opened: its epoch and sequence number (what an ACK names), its real
+/// content type and where its content lies in the opened buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received13 {
+    pub epoch: Epoch,
+    pub sequence: u64,
+    pub content_type: ContentType,
+    pub content: core::ops::Range<usize>,
+}
+
+/// The protected epochs of one DTLS 1.3 session.
+#[derive(Debug, Default)]
+pub struct RecordLayer13 {
+    /// Oldest first; the last one is the current read epoch.
+    reads: Vec<Reader13>,
+    /// Oldest first; the last one is the current write epoch.
+    writes: Vec<Writer13>,
+}
+
+impl RecordLayer13 {
+    /// Accept records of this epoch from now on (and keep the older ones a while).
+    pub fn install_read(&mut self, protection: Protection13) {
+        if self.reads.len() == KEPT_EPOCHS {
+            self.reads.remove(0);
+        }
+        self.reads.push(Reader13 { protection, window: ReplayWindow::new(), failures: 0 });
+    }
+
+    /// Seal new records in this epoch from now on (the older ones stay available for
+    /// retransmitting a flight sent in them).
+    pub fn install_write(&mut self, protection: Protection13) {
+        if self.writes.len() == KEPT_EPOCHS {
+            self.writes.remove(0);
+        }
+        self.writes.push(Writer13 { protection, next_seq: 0 });
+    }
+
+    /// Forget every read epoch below `epoch` (the handshake epoch once the peer proved it
+    /// has our keys).
+    pub fn retire_reads_below(&mut self, epoch: Epoch) {
+        self.reads.retain(|r| r.protection.epoch() >= epoch);
+    }
+
+    /// The current write epoch, if any.
+    pub fn write_epoch(&self) -> Option<Epoch> {
+        self.writes.last().map(|w| w.protection.epoch())
+    }
+
+    /// The current read epoch, if any.
+    pub fn read_epoch(&self) -> Option<Epoch> {
+        self.reads.last().map(|r| r.protection.epoch())
+    }
+
+    /// Whether records of `epoch` can be sealed.
+    pub fn can_write(&self, epoch: Epoch) -> bool {
+        self.writes.iter().any(|w| w.protection.epoch() == epoch)
+    }
+
+    /// Records sealed so far in the current write epoch.
+    pub fn sealed_in_current(&self) -> u64 {
+        self.writes.last().map_or(0, |w| w.next_seq)
+    }
+
+    /// Bytes a record adds around its content: the header, the content type byte and the
+    /// tag (plus padding for contents shorter than the record-number sample).
+    pub fn overhead(&self) -> usize {
+        HEADER_LEN + 1 + crate::crypto::aead::TAG_LEN
+    }
+
+    /// Append one record of `content_type` carrying `content` in `epoch` (current or kept)
+    /// to `out`; returns its sequence number (an ACK names it).
+    pub fn seal(&mut self, epoch: Epoch, content_type: ContentType, content: &[u8], out: &mut Vec<u8>) -> Result<u64, Error> {
+        let w = self
+            .writes
+            .iter_mut()
+            .rev()
+            .find(|w| w.protection.epoch() == epoch)
+            .ok_or(Error::Crypto("no keys for this epoch"))?;
+        let seq = w.next_seq;
+        // RFC 9147 §4.2.1: a sequence number never wraps; the key must be updated first.
+        if seq > MAX_SEQUENCE {
+            return Err(Error::Crypto("sequence number exhausted"));
+        }
+        w.protection.seal(seq, &[], content_type, content, out)?;
+        w.next_seq = seq + 1;
+        Ok(seq)
+    }
+
+    /// Open one record (`record` holds its header of `header`'s length and its body) in
+    /// place. RFC 9147 §4.2.1: the epoch is the kept one whose low two bits match the header's
+    /// (the newest first). Replays, records of unknown epochs and forgeries are [`Discard`]s.
+    pub fn open(&mut self, header: &UnifiedHeader<'_>, record: &mut [u8]) -> Result<Received13, Discard> {
+        let r = self
+            .reads
+            .iter_mut()
+            .rev()
+            .find(|r| r.protection.epoch().to_unified_bits() == header.epoch_bits)
+            .ok_or(Discard::Epoch)?;
+        let expected = r.window.max_seen().map_or(0, |m| m + 1);
+        let opened = r.protection.open(
+            record,
+            header.header_len(),
+            header.sequence_offset(),
+            header.sequence.len(),
+            expected,
+        );
+        let Opened { sequence, content_type, content } = match opened {
+            Ok(o) => o,
+            Err(e) => {
+                r.failures += 1;
+                return Err(e);
+            }
+        };
+        // RFC 9147 §4.5.1: the window is checked with the reconstructed number and updated
+        // only after the record authenticated.
+        if !r.window.check(sequence) {
+            return Err(Discard::Replay);
+        }
+        r.window.mark(sequence);
+        Ok(Received13 { epoch: r.protection.epoch(), sequence, content_type, content })
+    }
+
+    /// Records that failed authentication in the current read epoch.
+    pub fn read_failures(&self) -> u64 {
+        self.reads.last().map_or(0, |r| r.failures)
+    }
+}

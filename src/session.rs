@@ -187,6 +187,25 @@ impl Session {
         s
     }
 
+    /// A server session for a DTLS 1.3 client whose second ClientHello carried a
+    /// HelloRetryRequest cookie an endpoint verified statelessly (RFC 9147 §5.1): `retry` is
+    /// what the cookie carried, the rest as for [`Session::server_after_cookie`].
+    pub(crate) fn server_after_retry(
+        now: Instant,
+        config: Arc<ServerConfig>,
+        validated: AddressValidated,
+        retry: crate::handshake::tls13::cookie::RetryState,
+        client_hello_seq: u16,
+        client_hello_record_seq: u64,
+    ) -> Self {
+        let mut s = Self::new(Side::Server, validated.peer(), config.clone(), now);
+        s.role = Role::Server(config, ServerState::start_after_retry(validated, retry));
+        s.reassembler.set_next_seq(client_hello_seq);
+        s.ctx.send_seq = client_hello_seq;
+        s.records.continue_epoch0_at(client_hello_record_seq);
+        s
+    }
+
     fn new(side: Side, remote: SocketAddr, common: Arc<dyn crate::handshake::context::AsCommon>, now: Instant) -> Self {
         let ctx = Context::new(side, remote, common);
         let c = ctx.config();

@@ -53,9 +53,13 @@ pub enum ServerState {
     /// `validated`: the proof that the client's address was validated by a cookie already
     /// (an endpoint checked it statelessly); without it, and with the cookie exchange on,
     /// this session runs its own.
+    ///
+    /// `retry`: the content of a DTLS 1.3 HelloRetryRequest cookie the endpoint verified
+    /// (with its own secrets) before creating this session.
     ExpectClientHello {
         hello_verify_requests: u8,
         validated: Option<AddressValidated>,
+        retry: Option<Box<tls13::cookie::RetryState>>,
     },
     /// `kx` is boxed here and below: it is the largest thing a state holds, and a state is
     /// part of every session, connected or not.
@@ -95,7 +99,13 @@ impl ServerState {
     /// The initial state; `validated` (an endpoint verified the ClientHello's cookie
     /// statelessly) skips the per-session cookie exchange.
     pub fn start(validated: Option<AddressValidated>) -> Self {
-        Self::ExpectClientHello { hello_verify_requests: 0, validated }
+        Self::ExpectClientHello { hello_verify_requests: 0, validated, retry: None }
+    }
+
+    /// The initial state for a DTLS 1.3 ClientHello whose HelloRetryRequest cookie an
+    /// endpoint verified statelessly: `retry` is what the cookie carried.
+    pub fn start_after_retry(validated: AddressValidated, retry: tls13::cookie::RetryState) -> Self {
+        Self::ExpectClientHello { hello_verify_requests: 0, validated: Some(validated), retry: Some(Box::new(retry)) }
     }
 
     /// DTLS 1.3 was chosen: messages go to [`ServerState::handle13`].
@@ -140,16 +150,22 @@ impl ServerState {
         match (self, msg) {
             // RFC 8446 §4.2.1: the highest version both sides enable; 1.3 through
             // supported_versions only.
-            (Self::ExpectClientHello { hello_verify_requests, validated }, HandshakePayload::ClientHello(hello))
-                if config.common.offers_tls13() && tls13::server::offers_13(&hello) =>
-            {
+            (
+                Self::ExpectClientHello { hello_verify_requests, validated, retry },
+                HandshakePayload::ClientHello(hello),
+            ) if config.common.offers_tls13() && tls13::server::offers_13(&hello) => {
                 let needs_cookie = config.cookie && validated.is_none();
-                match tls13::server::on_client_hello(ctx, config, &hello, received, needs_cookie)? {
+                let verified = retry.map(|r| *r);
+                match tls13::server::on_client_hello(ctx, config, &hello, received, needs_cookie, verified)? {
                     Answer::Retried(output) => {
                         if hello_verify_requests >= MAX_HELLO_VERIFY_REQUESTS {
                             return Err(PeerMisbehaved::BadCookie.into());
                         }
-                        let next = Self::ExpectClientHello { hello_verify_requests: hello_verify_requests + 1, validated };
+                        let next = Self::ExpectClientHello {
+                            hello_verify_requests: hello_verify_requests + 1,
+                            validated,
+                            retry: None,
+                        };
                         Ok((next, output))
                     }
                     Answer::Accepted(state, output) => Ok((Self::Tls13(Box::new(state)), output)),
@@ -158,7 +174,7 @@ impl ServerState {
             (Self::ExpectClientHello { .. }, HandshakePayload::ClientHello(_)) if !config.common.offers_tls12() => {
                 Err(PeerIncompatible::UnsupportedVersion.into())
             }
-            (Self::ExpectClientHello { hello_verify_requests, validated }, HandshakePayload::ClientHello(hello)) => {
+            (Self::ExpectClientHello { hello_verify_requests, validated, .. }, HandshakePayload::ClientHello(hello)) => {
                 let body = &received.body;
                 let cookie_key = (config.cookie && validated.is_none()).then_some(&config.cookie_key);
                 if let Some(cookie_key) = cookie_key.filter(|k| cookie::verify(k, ctx.peer, body).is_none()) {
@@ -180,7 +196,8 @@ impl ServerState {
                     // RFC 6347 §4.2.4: the server does not retransmit HelloVerifyRequest;
                     // the client's retransmitted ClientHello asks for it again.
                     let flight = ctx.finish_flight(false);
-                    let next = Self::ExpectClientHello { hello_verify_requests: hello_verify_requests + 1, validated };
+                    let next =
+                        Self::ExpectClientHello { hello_verify_requests: hello_verify_requests + 1, validated, retry: None };
                     return Ok((next, Output::send(flight)));
                 }
                 ctx.clear_transcript();

@@ -58,14 +58,14 @@ pub enum Answer {
 }
 
 /// Our choice of suite: the first of ours the client offers.
-fn choose_suite(config: &ServerConfig, hello: &ClientHello) -> Option<&'static Suite13> {
+pub fn choose_suite(config: &ServerConfig, hello: &ClientHello) -> Option<&'static Suite13> {
     config.common.suites13.iter().copied().find(|s| hello.cipher_suites.contains(&s.suite))
 }
 
 /// The group to use, and the client's share on it if it sent one: our preference among the
 /// groups the client sent shares for, else our preference among the groups it supports
 /// (then a HelloRetryRequest asks for a share).
-fn choose_group(config: &ServerConfig, hello: &ClientHello) -> Result<(NamedGroup, Option<Vec<u8>>), Error> {
+pub fn choose_group(config: &ServerConfig, hello: &ClientHello) -> Result<(NamedGroup, Option<Vec<u8>>), Error> {
     let shares = KeyShareClientHello::find_in(&hello.extensions)?.ok_or(PeerMisbehaved::MissingExtension)?;
     let supported = match find_extension(&hello.extensions, ExtensionType::SupportedGroups) {
         Some(Extension::SupportedGroups(g)) => g.clone(),
@@ -86,13 +86,16 @@ fn choose_group(config: &ServerConfig, hello: &ClientHello) -> Result<(NamedGrou
 
 /// A ClientHello offering DTLS 1.3. A first hello gets a HelloRetryRequest when the server
 /// validates addresses itself (`needs_cookie`) or has no share on a group it accepts; a
-/// second one carries the cookie, which restores what the retry fixed.
+/// second one carries the cookie, which restores what the retry fixed. `verified` is that
+/// cookie's content when an endpoint already opened it (with its own secrets) before
+/// creating this session.
 pub fn on_client_hello(
     ctx: &mut Context,
     config: &ServerConfig,
     hello: &ClientHello,
     received: &HandshakeMessage,
     needs_cookie: bool,
+    verified: Option<RetryState>,
 ) -> Result<Answer, Error> {
     // RFC 9147 §5.3: a DTLS 1.3 ClientHello has an empty legacy_cookie; RFC 8446 §4.1.2:
     // compression_methods is exactly the null method.
@@ -101,9 +104,10 @@ pub fn on_client_hello(
     }
     let suite = choose_suite(config, hello).ok_or(PeerIncompatible::NoCommonCipherSuite)?;
     let cookie = Cookie::find_in(&hello.extensions)?;
-    let retry = match &cookie {
-        Some(c) => Some(cookie::open(&config.cookie_key, ctx.peer, &c.cookie).ok_or(PeerMisbehaved::BadCookie)?),
-        None => None,
+    let retry = match (&cookie, verified) {
+        (Some(_), Some(v)) => Some(v),
+        (Some(c), None) => Some(cookie::open(&config.cookie_key, ctx.peer, &c.cookie).ok_or(PeerMisbehaved::BadCookie)?),
+        (None, _) => None,
     };
     let (group, share) = choose_group(config, hello)?;
     let Some(retry) = retry else {

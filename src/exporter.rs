@@ -41,5 +41,11 @@ pub fn export13(
     if context.is_some_and(|c| c.len() > usize::from(u16::MAX)) || label.len() > 249 {
         return Err(Error::ExporterRefused);
     }
-    crate::crypto::tls13::export(crate::crypto::tls13::LabelPrefix::Dtls13, exporter_master, label, context.unwrap_or_default(), out)
+    crate::crypto::tls13::export(
+        crate::crypto::tls13::LabelPrefix::Dtls13,
+        exporter_master,
+        label,
+        context.unwrap_or_default(),
+        out,
+    )
 }

@@ -69,7 +69,9 @@ pub use error::{CertificateError, Error, InvalidMessage, PeerIncompatible, PeerM
 pub use extensions::srtp::SrtpKeyingMaterial;
 pub use key::{KeyAlgorithm, SigningKey};
 pub use keylog::{KeyLog, KeyLogFile};
-pub use registry::{AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme, SrtpProtectionProfile};
+pub use registry::{
+    AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme, SrtpProtectionProfile,
+};
 pub use resumption::ClientSessionStore;
 pub use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 pub use session::{CipherInfo, Event, Session, Transmit};

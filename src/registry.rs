@@ -170,3 +170,19 @@ impl ProtocolVersion {
         }
     }
 }
+
+impl NamedGroup {
+    /// The group's usual name: `X25519MLKEM768`, `X25519`, `P-256`, `P-384`, `P-521`,
+    /// `X448`; `None` for a code point without one here.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Self::X25519MLKEM768 => "X25519MLKEM768",
+            Self::X25519 => "X25519",
+            Self::Secp256r1 => "P-256",
+            Self::Secp384r1 => "P-384",
+            Self::Secp521r1 => "P-521",
+            Self::X448 => "X448",
+            Self::Unknown(_) => return None,
+        })
+    }
+}

@@ -160,11 +160,14 @@ fn every_suite_and_classical_group() {
             let c = client_builder(&id).cipher_suites_by_name(&[suite]).groups_by_name(&[group]);
             let mut p = handshake(c, server_builder(&id));
             assert_eq!(p.client.cipher().unwrap().standard_name, suite);
-            assert_eq!(p.server.negotiated_group().map(|g| format!("{g:?}")), Some(match group {
-                "P-256" => "Secp256r1".to_string(),
-                "P-384" => "Secp384r1".to_string(),
-                g => g.to_string(),
-            }));
+            assert_eq!(
+                p.server.negotiated_group().map(|g| format!("{g:?}")),
+                Some(match group {
+                    "P-256" => "Secp256r1".to_string(),
+                    "P-384" => "Secp384r1".to_string(),
+                    g => g.to_string(),
+                })
+            );
             p.client.send(b"x").unwrap();
             p.run(10);
             assert_eq!(Pair::data(&p.server_events), vec![b"x".to_vec()], "{suite} {group}");

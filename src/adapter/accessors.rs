@@ -13,9 +13,16 @@ macro_rules! session_info_accessors {
             self.remote
         }
 
-        /// Always `"DTLSv1.2"`.
+        /// The protocol version, `"DTLSv1.2"` or `"DTLSv1.3"` (node:dtls
+        /// `session.protocol`); [`PROTOCOL`](crate::adapter::PROTOCOL) before the handshake
+        /// completed.
         pub fn protocol(&self) -> &'static str {
-            PROTOCOL
+            self.established(|e| e.protocol).map_or(PROTOCOL, |v| v.name())
+        }
+
+        /// The key exchange group agreed (e.g. `X25519MLKEM768` in DTLS 1.3).
+        pub fn negotiated_group(&self) -> Option<crate::NamedGroup> {
+            self.established(|e| e.group)
         }
 
         /// The negotiated cipher suite (OpenSSL name, IANA name, version).

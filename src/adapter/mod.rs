@@ -56,5 +56,6 @@ pub mod tokio_udp;
 pub use error::{AdapterError, HandshakeFailure};
 pub use options::EndpointOptions;
 
-/// The protocol every adapter session reports (node:dtls `session.protocol`).
+/// The protocol an adapter session reports before its handshake completed (node:dtls
+/// `session.protocol`); afterwards it reports the version agreed.
 pub const PROTOCOL: &str = "DTLSv1.2";

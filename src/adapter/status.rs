@@ -10,6 +10,8 @@ use super::AdapterError;
 /// needs the master secret, which stays in the driver: the handles ask it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Established {
+    pub protocol: Option<crate::ProtocolVersion>,
+    pub group: Option<crate::NamedGroup>,
     pub cipher: Option<crate::CipherInfo>,
     pub peer_certificate: Option<crate::CertificateDer<'static>>,
     pub peer_certificate_pem: Option<String>,
@@ -22,6 +24,8 @@ pub(crate) struct Established {
 impl Established {
     pub(crate) fn of(s: &crate::Session) -> Self {
         Self {
+            protocol: s.protocol_version(),
+            group: s.negotiated_group(),
             cipher: s.cipher(),
             peer_certificate: s.peer_certificates().and_then(|c| c.first().cloned()),
             peer_certificate_pem: s.peer_certificate_pem(),

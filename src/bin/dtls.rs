@@ -23,7 +23,7 @@ const AFTER_HELP: &str = "\
 Status lines go to stderr with stable prefixes:
   listening <addr>                       (server) the socket is bound
   fingerprint sha-256 AB:CD:...          (server) the generated certificate, when --cert is absent
-  connected <peer> protocol=DTLSv1.2 cipher=<IANA name> alpn=<name|-> srtp=<profile|->
+  connected <peer> protocol=DTLSv1.2|DTLSv1.3 cipher=<IANA name> alpn=<name|-> srtp=<profile|-> group=<name|->
   keying-material <hex>                  with --export-label (RFC 5705 exporter output)
   srtp-keying-material <hex>             whenever an SRTP profile was agreed: the 2*(key+salt)
                                          bytes of EXTRACTOR-dtls_srtp (client key, server key,
@@ -74,6 +74,19 @@ struct CommonArgs {
     /// Cipher suites, colon separated, IANA or OpenSSL names.
     #[arg(long, value_name = "SUITE:SUITE")]
     cipher: Option<String>,
+    /// Key exchange groups, colon separated, in preference order: X25519MLKEM768 (DTLS
+    /// 1.3 only), X25519, P-256, P-384.
+    #[arg(long, value_name = "G1:G2")]
+    groups: Option<String>,
+    /// Lowest protocol version to negotiate: 1.2 or 1.3.
+    #[arg(long, value_name = "1.2|1.3")]
+    min_version: Option<String>,
+    /// Highest protocol version to negotiate: 1.2 or 1.3.
+    #[arg(long, value_name = "1.2|1.3")]
+    max_version: Option<String>,
+    /// DTLS 1.3: update our sending key (KeyUpdate) after this many records.
+    #[arg(long, value_name = "N")]
+    key_update_after: Option<u64>,
     /// Largest datagram to send (256..=65535, default 1200).
     #[arg(long, value_name = "N")]
     mtu: Option<usize>,

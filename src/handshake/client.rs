@@ -210,8 +210,12 @@ impl ClientState {
                 ctx.clear_transcript();
                 ctx.push_message(&HandshakePayload::ClientHello((*hello).clone()), true);
                 let flight = ctx.finish_flight(true);
-                let next =
-                    Self::ExpectServerHello { hello, hello_verify_requests: hello_verify_requests + 1, offered, offer13 };
+                let next = Self::ExpectServerHello {
+                    hello,
+                    hello_verify_requests: hello_verify_requests + 1,
+                    offered,
+                    offer13,
+                };
                 Ok((next, Output::send(flight)))
             }
             (Self::ExpectServerHello { hello, offer13: Some(offer), .. }, HandshakePayload::ServerHello(sh))

@@ -174,7 +174,10 @@ impl ServerState {
             (Self::ExpectClientHello { .. }, HandshakePayload::ClientHello(_)) if !config.common.offers_tls12() => {
                 Err(PeerIncompatible::UnsupportedVersion.into())
             }
-            (Self::ExpectClientHello { hello_verify_requests, validated, .. }, HandshakePayload::ClientHello(hello)) => {
+            (
+                Self::ExpectClientHello { hello_verify_requests, validated, .. },
+                HandshakePayload::ClientHello(hello),
+            ) => {
                 let body = &received.body;
                 let cookie_key = (config.cookie && validated.is_none()).then_some(&config.cookie_key);
                 if let Some(cookie_key) = cookie_key.filter(|k| cookie::verify(k, ctx.peer, body).is_none()) {
@@ -196,8 +199,11 @@ impl ServerState {
                     // RFC 6347 §4.2.4: the server does not retransmit HelloVerifyRequest;
                     // the client's retransmitted ClientHello asks for it again.
                     let flight = ctx.finish_flight(false);
-                    let next =
-                        Self::ExpectClientHello { hello_verify_requests: hello_verify_requests + 1, validated, retry: None };
+                    let next = Self::ExpectClientHello {
+                        hello_verify_requests: hello_verify_requests + 1,
+                        validated,
+                        retry: None,
+                    };
                     return Ok((next, Output::send(flight)));
                 }
                 ctx.clear_transcript();

@@ -108,7 +108,13 @@ impl RecordLayer13 {
 
     /// Append one record of `content_type` carrying `content` in `epoch` (current or kept)
     /// to `out`; returns its sequence number (an ACK names it).
-    pub fn seal(&mut self, epoch: Epoch, content_type: ContentType, content: &[u8], out: &mut Vec<u8>) -> Result<u64, Error> {
+    pub fn seal(
+        &mut self,
+        epoch: Epoch,
+        content_type: ContentType,
+        content: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<u64, Error> {
         let w = self
             .writes
             .iter_mut()
@@ -136,13 +142,8 @@ impl RecordLayer13 {
             .find(|r| r.protection.epoch().to_unified_bits() == header.epoch_bits)
             .ok_or(Discard::Epoch)?;
         let expected = r.window.max_seen().map_or(0, |m| m + 1);
-        let opened = r.protection.open(
-            record,
-            header.header_len(),
-            header.sequence_offset(),
-            header.sequence.len(),
-            expected,
-        );
+        let opened =
+            r.protection.open(record, header.header_len(), header.sequence_offset(), header.sequence.len(), expected);
         let Opened { sequence, content_type, content } = match opened {
             Ok(o) => o,
             Err(e) => {

@@ -13,8 +13,8 @@ use crate::handshake::flight::{Flight, FlightItem};
 use crate::pool::BufferPool;
 use crate::record::protection::RecordLayer;
 use crate::session::tls13::Session13;
-use crate::wire::tls13::RecordNumber;
 use crate::wire::handshake_header::{HANDSHAKE_HEADER_LEN, HandshakeHeader};
+use crate::wire::tls13::RecordNumber;
 use crate::wire::{ContentType, Epoch};
 
 // Do not start a fragment with fewer body bytes than this unless it finishes the message:

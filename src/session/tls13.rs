@@ -120,9 +120,8 @@ impl Session13 {
             let mut emissions: Vec<u32> = self.sent.iter().filter(|s| s.item == i).map(|s| s.emission).collect();
             emissions.sort_unstable();
             emissions.dedup();
-            *done = emissions
-                .iter()
-                .any(|e| self.sent.iter().filter(|s| s.item == i && s.emission == *e).all(|s| s.acked));
+            *done =
+                emissions.iter().any(|e| self.sent.iter().filter(|s| s.item == i && s.emission == *e).all(|s| s.acked));
         }
         let tracked: Vec<usize> = self.sent.iter().map(|s| s.item).collect();
         !tracked.is_empty() && tracked.iter().all(|i| self.is_acked(*i))
@@ -279,7 +278,13 @@ impl Session {
 
     /// Handshake data in a protected record: the server's flight (epoch 2), the client's
     /// last flight (epoch 2), or after the handshake KeyUpdate and NewSessionTicket.
-    fn handle_handshake13(&mut self, now: Instant, epoch: Epoch, number: RecordNumber, plain: &[u8]) -> Result<(), Error> {
+    fn handle_handshake13(
+        &mut self,
+        now: Instant,
+        epoch: Epoch,
+        number: RecordNumber,
+        plain: &[u8],
+    ) -> Result<(), Error> {
         // RFC 9147 §6.1: the handshake runs in epoch 2; later messages in epoch 3 and up.
         let allowed = if self.connected { epoch.0 >= 2 } else { epoch.0 == 2 };
         if !allowed {
@@ -446,7 +451,8 @@ impl Session {
     /// Before sealing a record in 1.3: update our key once it protected as many records as
     /// the configuration allows (RFC 9147 §4.5.3).
     pub(super) fn maybe_update_keys(&mut self, now: Instant) -> Result<(), Error> {
-        let due = self.v13.as_ref().is_some_and(|v| v.records.sealed_in_current() >= self.ctx.config().key_update_after);
+        let due =
+            self.v13.as_ref().is_some_and(|v| v.records.sealed_in_current() >= self.ctx.config().key_update_after);
         if due { self.start_key_update(now, false) } else { Ok(()) }
     }
 }
@@ -457,10 +463,11 @@ impl Session {
     /// general path.
     pub(super) fn handle_in_place13(&mut self, now: Instant, datagram: &mut Vec<u8>) -> Result<Option<Vec<u8>>, Error> {
         let mut r = crate::codec::Reader::new(datagram);
-        let lone = UnifiedHeader::read(&mut r, 0).filter(|_| r.is_empty()).map(|(h, _)| {
-            (h.epoch_bits, h.sequence, h.length, h.header_len())
-        });
-        let (Some((epoch_bits, sequence, length, _)), true, false) = (lone, self.connected, self.close_received || self.failed)
+        let lone = UnifiedHeader::read(&mut r, 0)
+            .filter(|_| r.is_empty())
+            .map(|(h, _)| (h.epoch_bits, h.sequence, h.length, h.header_len()));
+        let (Some((epoch_bits, sequence, length, _)), true, false) =
+            (lone, self.connected, self.close_received || self.failed)
         else {
             return self.handle(now, datagram).map(|()| None);
         };

@@ -55,6 +55,10 @@ fn hex_decode(s: &str) -> Result<Vec<u8>, Problem> {
         .collect()
 }
 
+fn version(name: &str, flag: &str) -> Result<dtls_engine::ProtocolVersion, Problem> {
+    dtls_engine::ProtocolVersion::from_name(name).ok_or_else(|| format!("{flag}: {name:?} is not 1.2 or 1.3"))
+}
+
 fn srtp_profiles(list: &str) -> Result<Vec<SrtpProtectionProfile>, Problem> {
     list.split(':')
         .filter(|n| !n.is_empty())
@@ -80,6 +84,19 @@ macro_rules! apply_common {
         }
         if let Some(mtu) = c.mtu {
             b = b.mtu(mtu);
+        }
+        if let Some(list) = &c.groups {
+            let names: Vec<&str> = list.split(':').filter(|n| !n.is_empty()).collect();
+            b = b.groups_by_name(&names);
+        }
+        if let Some(v) = &c.min_version {
+            b = b.min_version(version(v, "--min-version")?);
+        }
+        if let Some(v) = &c.max_version {
+            b = b.max_version(version(v, "--max-version")?);
+        }
+        if let Some(n) = c.key_update_after {
+            b = b.key_update_after_records(n);
         }
         if let Some(path) = &c.keylog {
             let file = KeyLogFile::new(path).map_err(|e| format!("--keylog {}: {e}", path.display()))?;

@@ -51,7 +51,12 @@ pub fn connected_line(s: &UdpSession) -> String {
     let cipher = s.cipher().map_or("-", |c| c.standard_name);
     let alpn = s.alpn_protocol().map_or_else(|| "-".to_string(), |p| String::from_utf8_lossy(&p).into_owned());
     let srtp = s.srtp_profile().map_or("-", profile_name);
-    format!("connected {} protocol={} cipher={cipher} alpn={alpn} srtp={srtp}", s.remote_addr(), s.protocol())
+    let group = s.negotiated_group().and_then(|g| g.name()).unwrap_or("-");
+    format!(
+        "connected {} protocol={} cipher={cipher} alpn={alpn} srtp={srtp} group={group}",
+        s.remote_addr(),
+        s.protocol()
+    )
 }
 
 /// The `keying-material` and `srtp-keying-material` lines, or the error that stopped them.

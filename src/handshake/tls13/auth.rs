@@ -9,8 +9,8 @@ use crate::crypto::verify::verify_signature;
 use crate::error::{Error, PeerMisbehaved};
 use crate::key::SigningKey;
 use crate::registry::SignatureScheme;
-use crate::wire::tls13::{Certificate, CertificateEntry};
 use crate::wire::CertificateVerify;
+use crate::wire::tls13::{Certificate, CertificateEntry};
 
 /// RFC 8446 §4.2.3: RSASSA-PKCS1-v1_5 and SHA-1 schemes "MUST NOT be offered or negotiated"
 /// for CertificateVerify in TLS 1.3 (they remain valid inside certificates).

@@ -33,7 +33,10 @@ use crate::wire::{
 
 /// Whether a ClientHello offers DTLS 1.3 (RFC 8446 §4.2.1).
 pub fn offers_13(hello: &ClientHello) -> bool {
-    SupportedVersionsClientHello::find_in(&hello.extensions).ok().flatten().is_some_and(|v| v.versions.contains(&DTLS_1_3))
+    SupportedVersionsClientHello::find_in(&hello.extensions)
+        .ok()
+        .flatten()
+        .is_some_and(|v| v.versions.contains(&DTLS_1_3))
 }
 
 /// What the server carries from its flight to the client's Finished.
@@ -106,7 +109,9 @@ pub fn on_client_hello(
     let cookie = Cookie::find_in(&hello.extensions)?;
     let retry = match (&cookie, verified) {
         (Some(_), Some(v)) => Some(v),
-        (Some(c), None) => Some(cookie::open(&config.cookie_key, ctx.peer, &c.cookie).ok_or(PeerMisbehaved::BadCookie)?),
+        (Some(c), None) => {
+            Some(cookie::open(&config.cookie_key, ctx.peer, &c.cookie).ok_or(PeerMisbehaved::BadCookie)?)
+        }
         (None, _) => None,
     };
     let (group, share) = choose_group(config, hello)?;
@@ -257,7 +262,11 @@ fn accept(
 
 /// EncryptedExtensions (RFC 8446 §4.3.1): ALPN, use_srtp and the server_name
 /// acknowledgement, chosen as in DTLS 1.2.
-fn encrypted_extensions(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello) -> Result<Vec<Extension>, Error> {
+fn encrypted_extensions(
+    ctx: &mut Context,
+    config: &ServerConfig,
+    hello: &ClientHello,
+) -> Result<Vec<Extension>, Error> {
     let offered_alpn = match find_extension(&hello.extensions, ExtensionType::Alpn) {
         Some(Extension::Alpn(list)) => Some(list.as_slice()),
         _ => None,

@@ -139,9 +139,10 @@ impl Session13 {
 }
 
 impl Session {
-    /// Whether DTLS 1.3 was negotiated (the 1.3 record layer exists).
+    /// Whether DTLS 1.3 was negotiated (its record layer has keys; the box alone may only
+    /// hold records that came before the ServerHello).
     pub(super) fn is_tls13(&self) -> bool {
-        self.v13.is_some()
+        self.v13.as_ref().is_some_and(|v| v.records.read_epoch().is_some())
     }
 
     /// Install what a 1.3 transition produced; the first install makes this a 1.3 session.
@@ -149,7 +150,7 @@ impl Session {
         if installs.is_empty() {
             return;
         }
-        if self.v13.is_none() {
+        if !self.is_tls13() {
             // From the ServerHello on, handshake messages arrive only in protected records:
             // drop whatever plaintext fragments of later messages were buffered (an
             // attacker's, since a 1.3 server sends nothing after its ServerHello in epoch 0).
@@ -320,10 +321,12 @@ impl Session {
         }
         // RFC 9147 §7.1: acknowledge the client's last flight (server), post-handshake
         // messages, and any repeat of something already processed (our ACK was lost).
-        if self.connected && (processed || repeated) {
-            self.send_ack();
-        } else if repeated {
+        // A repeat while our own last flight still waits for its ACK (the client's
+        // Finished) means the peer lost that flight: send it again rather than an ACK.
+        if repeated && !self.flight.is_empty() {
             self.on_peer_repeat13(now)?;
+        } else if self.connected && (processed || repeated) {
+            self.send_ack();
         }
         Ok(())
     }

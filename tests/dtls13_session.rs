@@ -350,36 +350,3 @@ fn loss_sweep_30_and_50_percent() {
         assert!(done >= need, "{rate}% loss: {done} of {seeds} handshakes completed");
     }
 }
-
-#[test]
-#[ignore]
-fn trace_drop() {
-    let id = identity("localhost");
-    let a: usize = std::env::var("A").unwrap().parse().unwrap();
-    let b: usize = std::env::var("B").unwrap().parse().unwrap();
-    let mut p = Pair::new(client_builder(&id), server_builder(&id));
-    let start = p.now;
-    let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-    let l2 = log.clone();
-    p.drop = Box::new(move |i, c| {
-        l2.borrow_mut().push((i, c));
-        i == a || i == b
-    });
-    for _ in 0..400 {
-        p.run(1);
-        eprintln!(
-            "t={:?} sent={} c={} s={} ct={:?} st={:?} cstats={:?}",
-            p.now - start,
-            p.sent,
-            p.client.is_connected(),
-            p.server.is_connected(),
-            p.client.poll_timeout().map(|t| t - start),
-            p.server.poll_timeout().map(|t| t - start),
-            p.client.stats().records_dropped
-        );
-        if p.connected() {
-            break;
-        }
-    }
-    eprintln!("{:?}", log.borrow());
-}

@@ -307,6 +307,7 @@ impl Session {
         if let Some(v13) = self.v13.as_mut() {
             v13.remember(number);
         }
+        let was_connected = self.connected;
         let mut processed = false;
         while let Some(msg) = self.reassembler.pop() {
             processed = true;
@@ -320,12 +321,14 @@ impl Session {
             }
         }
         // RFC 9147 §7.1: acknowledge the client's last flight (server), post-handshake
-        // messages, and any repeat of something already processed (our ACK was lost).
+        // messages, and any repeat of something already processed (our ACK was lost). The
+        // server's flight needs no ACK: the client's Finished acknowledges it.
         // A repeat while our own last flight still waits for its ACK (the client's
         // Finished) means the peer lost that flight: send it again rather than an ACK.
+        let completed_as_server = !was_connected && self.connected && matches!(self.role, Role::Server(..));
         if repeated && !self.flight.is_empty() {
             self.on_peer_repeat13(now)?;
-        } else if self.connected && (processed || repeated) {
+        } else if (was_connected && (processed || repeated)) || completed_as_server {
             self.send_ack();
         }
         Ok(())

@@ -224,7 +224,7 @@ impl ClientState {
                 if let Chosen::Retry = tls13::client::chosen(&sh, &offer)? {
                     return tls13::client::on_retry(ctx, config, hello, offer, &sh, received);
                 }
-                let (state, output) = tls13::client::on_server_hello(ctx, config, &hello, offer, &sh, received)?;
+                let (state, output) = tls13::client::on_server_hello(ctx, config, &hello, *offer, &sh, received)?;
                 Ok((Self::Tls13(Box::new(state)), output))
             }
             (Self::ExpectServerHello { hello, offered, offer13, .. }, HandshakePayload::ServerHello(sh)) => {

@@ -168,7 +168,7 @@ impl ServerState {
                         };
                         Ok((next, output))
                     }
-                    Answer::Accepted(state, output) => Ok((Self::Tls13(Box::new(state)), output)),
+                    Answer::Accepted(state, output) => Ok((Self::Tls13(state), output)),
                 }
             }
             (Self::ExpectClientHello { .. }, HandshakePayload::ClientHello(_)) if !config.common.offers_tls12() => {

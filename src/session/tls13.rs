@@ -23,6 +23,11 @@ const ACK: ContentType = ContentType::Unknown(26);
 const MAX_TRACKED: usize = 64;
 /// Records of epochs we have no keys for yet (reordered past the ServerHello), kept.
 const MAX_EARLY: usize = 16;
+/// Retransmissions of an unacknowledged flight after the handshake before giving up.
+const MAX_POST_RETRANSMITS: u32 = 8;
+/// RFC 9147 §4.5.3: AES-GCM and ChaCha20-Poly1305 both allow 2^36 forged records per key
+/// before the integrity guarantee weakens; past that the session ends.
+const INTEGRITY_LIMIT: u64 = 1 << 36;
 
 /// One record we sent carrying (part of) a flight item.
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +56,9 @@ pub(crate) struct Session13 {
     early: Vec<Vec<u8>>,
     /// Our KeyUpdate is out and not yet acknowledged.
     update_pending: bool,
+    /// Times the current post-handshake flight (the client's Finished, a KeyUpdate) was
+    /// re-sent without an ACK.
+    post_retransmits: u32,
     /// KeyUpdates that took effect: ours (acknowledged), the peer's.
     pub(super) updates_sent: u64,
     pub(super) updates_received: u64,
@@ -68,6 +76,7 @@ impl Session13 {
             acked: Vec::new(),
             early: Vec::new(),
             update_pending: false,
+            post_retransmits: 0,
             updates_sent: 0,
             updates_received: 0,
         }
@@ -84,6 +93,7 @@ impl Session13 {
     /// A new flight replaces the old: forget what tracked the old one.
     pub(super) fn new_flight(&mut self, items: usize) {
         self.sent.clear();
+        self.post_retransmits = 0;
         self.acked = vec![false; items];
     }
 
@@ -225,6 +235,9 @@ impl Session {
             Err(_) => {
                 self.stats.records_dropped += 1;
                 self.pool.put(buf);
+                if v13.records.read_failures() >= INTEGRITY_LIMIT {
+                    return Err(Error::Crypto("AEAD integrity limit reached"));
+                }
                 return Ok(());
             }
         };
@@ -346,6 +359,25 @@ impl Session {
         }
         self.stats.handshake_retransmissions += 1;
         self.emit_flight(now)
+    }
+
+    /// After the handshake, a flight the peer never acknowledges (its ACKs lost for minutes,
+    /// or an implementation that does not send them) is not re-sent for ever: after
+    /// [`MAX_POST_RETRANSMITS`] times (about four minutes with the RFC timer) it is dropped.
+    /// A KeyUpdate dropped so never takes effect; our records stay in the current epoch,
+    /// which the peer keeps accepting.
+    pub(super) fn give_up_post_handshake_flight(&mut self) -> bool {
+        let connected = self.connected;
+        let Some(v13) = self.v13.as_mut() else { return false };
+        if !connected {
+            return false;
+        }
+        v13.post_retransmits += 1;
+        if v13.post_retransmits <= MAX_POST_RETRANSMITS {
+            return false;
+        }
+        v13.update_pending = false;
+        true
     }
 
     /// Send an ACK of the handshake records we hold (RFC 9147 §7), in our current epoch.

@@ -230,7 +230,7 @@ pub fn on_server_hello(
     ctx: &mut Context,
     config: &ClientConfig,
     hello: &ClientHello,
-    offer: Box<Offer13>,
+    offer: Offer13,
     sh: &ServerHello,
     received: &HandshakeMessage,
 ) -> Step<Client13> {
@@ -252,7 +252,7 @@ pub fn on_server_hello(
         }
     }
     let share = share.ok_or(PeerMisbehaved::MissingExtension)?;
-    let Offer13 { shares, retry } = *offer;
+    let Offer13 { shares, retry } = offer;
     let ours = shares.into_iter().find(|s| s.group() == share.group).ok_or(PeerMisbehaved::IllegalParameter)?;
     let secret = ours.complete(&share.key_exchange)?;
     let schedule = Schedule::new(PREFIX, suite.hash, &secret)?;

@@ -57,7 +57,7 @@ pub enum Server13 {
 /// answered with the whole flight.
 pub enum Answer {
     Retried(Output),
-    Accepted(Server13, Output),
+    Accepted(Box<Server13>, Output),
 }
 
 /// Our choice of suite: the first of ours the client offers.
@@ -257,7 +257,7 @@ fn accept(
     ctx.clear_transcript();
     let hs = Hs { transcript, client_hs: traffic.client };
     let next = if wants_cert { Server13::ExpectCertificate(hs) } else { Server13::ExpectFinished(hs) };
-    Ok(Answer::Accepted(next, Output::send(flight).with13(install)))
+    Ok(Answer::Accepted(Box::new(next), Output::send(flight).with13(install)))
 }
 
 /// EncryptedExtensions (RFC 8446 §4.3.1): ALPN, use_srtp and the server_name

@@ -122,6 +122,7 @@ pub struct Session {
 }
 
 mod info;
+mod key_update;
 mod output;
 mod pack;
 mod receive;

@@ -7,15 +7,14 @@ use std::time::Instant;
 
 use super::{Event, Role, Session};
 use crate::codec::Codec;
-use crate::crypto::tls13::{Secret, next_traffic_secret};
-use crate::error::{Error, PeerMisbehaved};
+use crate::error::Error;
 use crate::handshake::reassembler::Inserted;
-use crate::handshake::tls13::{AppSecrets, Install13, PREFIX, protection};
+use crate::handshake::tls13::{AppSecrets, Install13};
 use crate::record::layer13::RecordLayer13;
 use crate::wire::handshake_header::parse_fragments;
 use crate::wire::record::UnifiedHeader;
-use crate::wire::tls13::{Ack, KeyUpdate, KeyUpdateRequest, RecordNumber};
-use crate::wire::{ContentType, Epoch, HandshakeType};
+use crate::wire::tls13::{Ack, RecordNumber};
+use crate::wire::{ContentType, Epoch};
 
 /// ContentType `ack` (RFC 9147 §7).
 const ACK: ContentType = ContentType::Unknown(26);
@@ -44,7 +43,7 @@ pub(crate) struct Session13 {
     /// The latest `now` the session was given (for timers started by `send`).
     pub(super) last_now: Instant,
     pub(super) records: RecordLayer13,
-    secrets: Option<AppSecrets>,
+    pub(super) secrets: Option<AppSecrets>,
     /// Handshake records of the peer to acknowledge (RFC 9147 §7).
     to_ack: Vec<RecordNumber>,
     /// Records that carried our current flight, per emission.
@@ -55,7 +54,7 @@ pub(crate) struct Session13 {
     /// Unified records that arrived before the keys of their epoch.
     early: Vec<Vec<u8>>,
     /// Our KeyUpdate is out and not yet acknowledged.
-    update_pending: bool,
+    pub(super) update_pending: bool,
     /// Times the current post-handshake flight (the client's Finished, a KeyUpdate) was
     /// re-sent without an ACK.
     post_retransmits: u32,
@@ -412,87 +411,6 @@ impl Session {
         let _ = now;
         Ok(())
     }
-
-    /// Messages after the handshake (RFC 9147 §5.8.4 / RFC 8446 §4.6).
-    fn post_handshake(
-        &mut self,
-        now: Instant,
-        epoch: Epoch,
-        msg: &crate::handshake::reassembler::HandshakeMessage,
-    ) -> Result<(), Error> {
-        match msg.msg_type {
-            HandshakeType::NewSessionTicket if matches!(self.role, Role::Client(..)) => {
-                // Accepted and acknowledged; resumption in DTLS 1.3 is not implemented, so
-                // the ticket is not kept. Syntax is still checked.
-                crate::wire::tls13::NewSessionTicket::read_all(&msg.body)?;
-                Ok(())
-            }
-            HandshakeType::KEY_UPDATE => {
-                let ku = KeyUpdate::read_all(&msg.body)?;
-                // RFC 9147 §8: the KeyUpdate arrives in the epoch being retired.
-                let current = self.v13.as_ref().and_then(|v| v.records.read_epoch());
-                if current != Some(epoch) {
-                    return Err(PeerMisbehaved::UnexpectedMessage.into());
-                }
-                self.advance_read_key()?;
-                if ku.request_update == KeyUpdateRequest::UpdateRequested {
-                    self.start_key_update(now, false)?;
-                }
-                Ok(())
-            }
-            _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
-        }
-    }
-
-    fn next_secret(secret: &Secret) -> Result<Secret, Error> {
-        next_traffic_secret(PREFIX, secret)
-    }
-
-    /// The peer updated its keys: accept its next epoch (keeping the old one a while).
-    fn advance_read_key(&mut self) -> Result<(), Error> {
-        let Some(v13) = self.v13.as_mut() else { return Ok(()) };
-        let (Some(secrets), Some(epoch)) = (v13.secrets.as_mut(), v13.records.read_epoch()) else { return Ok(()) };
-        secrets.read = Self::next_secret(&secrets.read)?;
-        let p = protection(secrets.suite, &secrets.read, epoch.next())?;
-        v13.records.install_read(p);
-        v13.updates_received += 1;
-        Ok(())
-    }
-
-    /// Our KeyUpdate was acknowledged: seal with the next key from now on.
-    fn advance_write_key(&mut self) -> Result<(), Error> {
-        let Some(v13) = self.v13.as_mut() else { return Ok(()) };
-        let (Some(secrets), Some(epoch)) = (v13.secrets.as_mut(), v13.records.write_epoch()) else { return Ok(()) };
-        secrets.write = Self::next_secret(&secrets.write)?;
-        let p = protection(secrets.suite, &secrets.write, epoch.next())?;
-        v13.records.install_write(p);
-        v13.updates_sent += 1;
-        Ok(())
-    }
-
-    /// Send a KeyUpdate (RFC 9147 §8) unless one is already out or a flight is pending;
-    /// `request` asks the peer to update its keys too.
-    pub(super) fn start_key_update(&mut self, now: Instant, request: bool) -> Result<(), Error> {
-        let Some(v13) = self.v13.as_mut() else { return Err(Error::HandshakeNotComplete) };
-        if v13.update_pending || !self.flight.is_empty() || !self.connected {
-            return Ok(());
-        }
-        let Some(epoch) = v13.records.write_epoch() else { return Ok(()) };
-        v13.update_pending = true;
-        let request_update =
-            if request { KeyUpdateRequest::UpdateRequested } else { KeyUpdateRequest::UpdateNotRequested };
-        self.ctx.push13(epoch, HandshakeType::KEY_UPDATE, KeyUpdate { request_update }.to_vec());
-        let flight = self.ctx.finish_flight(true);
-        self.apply(now, crate::handshake::output::Output::send(flight))
-    }
-
-    /// Before sealing a record in 1.3: update our key once it protected as many records as
-    /// the configuration allows (RFC 9147 §4.5.3).
-    pub(super) fn maybe_update_keys(&mut self, now: Instant) -> Result<(), Error> {
-        let due =
-            self.v13.as_ref().is_some_and(|v| v.records.sealed_in_current() >= self.ctx.config().key_update_after);
-        if due { self.start_key_update(now, false) } else { Ok(()) }
-    }
 }
 
 impl Session {
@@ -548,20 +466,5 @@ impl Session {
         self.stats.app_bytes_received += datagram.len() as u64;
         self.stats.app_messages_received += 1;
         Ok(Some(core::mem::take(datagram)))
-    }
-
-    /// Update our sending key now (RFC 9147 §8), asking the peer to update its own too if
-    /// `request_peer`. Done after the peer acknowledges the KeyUpdate; a KeyUpdate already
-    /// on its way, or a flight not yet acknowledged, makes this a no-op.
-    pub fn update_keys(&mut self, now: Instant, request_peer: bool) -> Result<(), Error> {
-        if self.failed || self.close_sent {
-            return Err(Error::Closed);
-        }
-        self.start_key_update(now, request_peer).map_err(|e| self.fail(now, e))
-    }
-
-    /// KeyUpdates that took effect so far: `(ours, the peer's)`; zeros in DTLS 1.2.
-    pub fn key_updates(&self) -> (u64, u64) {
-        self.v13.as_ref().map_or((0, 0), |v| (v.updates_sent, v.updates_received))
     }
 }

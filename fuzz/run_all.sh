@@ -9,7 +9,7 @@ cd "$here"
 ./seed_corpus.sh
 export RUSTC_BOOTSTRAP=1
 status=0
-for t in record_deframer record_headers handshake_messages handshake13 extensions reassembler client_session server_session endpoint; do
+for t in record_deframer record_headers handshake_messages handshake13 extensions reassembler client_session server_session client13_session server13_session endpoint; do
     echo "=== $t (${seconds}s)"
     if ! cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$seconds" -print_final_stats=1 2>&1 | tee "/tmp/fuzz-$t.log" | grep -E "^(#[0-9]+ +DONE|Done|stat::number_of_executed_units|==[0-9]+== ERROR|SUMMARY)"; then
         :

@@ -6,7 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 captures="$here/../vectors/captures"
 corpus="$here/corpus"
-for t in record_deframer record_headers handshake_messages handshake13 extensions reassembler client_session server_session endpoint; do
+for t in record_deframer record_headers handshake_messages handshake13 extensions reassembler client_session server_session client13_session server13_session endpoint; do
     mkdir -p "$corpus/$t"
 done
 
@@ -129,4 +129,16 @@ for sel, h in [
 PY
 for t in "$corpus"/*; do
     echo "$(basename "$t"): $(ls "$t" | wc -l) seeds"
+done
+
+# client13_session / server13_session: every point of the genuine DTLS 1.3 handshake (X25519
+# and the hybrid), fed the peer's genuine next datagrams unchanged (XOR with a zero byte), or
+# a timer jump and a send.
+for t in client13_session server13_session; do
+    for stop in 0 1 2 3 4 5 6; do
+        for group in 0 64; do
+            printf "$(printf '\\x%02x\\x00' $((stop | group | 128)))" > "$corpus/$t/genuine-$stop-$group"
+            printf "$(printf '\\x%02x\\x95\\x7f\\xff' $((stop | group)))" > "$corpus/$t/timer-$stop-$group"
+        done
+    done
 done

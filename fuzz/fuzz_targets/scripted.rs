@@ -3,6 +3,11 @@
 //! handshake for a number of half-steps chosen by the first input byte, then the rest of
 //! the input drives the session under test.
 //!
+//! The DTLS 1.3 roles (`Client13`, `Server13`) run the same way with both sides at DTLS 1.3;
+//! their handshake is ClientHello, HelloRetryRequest (the server's cookie), ClientHello,
+//! the server's flight, the client's Finished and the server's ACK, again six half-steps.
+//! `stop & 0x40` picks the X25519MLKEM768 hybrid group instead of X25519 for them.
+//!
 //! Input: `[stop] { [tag] ... }`. `stop % 7` half-steps of the handshake are run first (0:
 //! nothing delivered yet; 1: flight 1 delivered to the server; 2: flight 2 to the client;
 //! ... 6: flight 6 to the client, both connected). If `stop & 0x80`, the peer's genuine next
@@ -16,7 +21,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use dtls_engine::{ClientConfig, ServerConfig, Session, UnixTime};
+use dtls_engine::{ClientConfig, NamedGroup, ProtocolVersion, ServerConfig, Session, UnixTime};
 
 const CA: &[u8] = include_bytes!("../../tests/fixtures/chain/ca.pem");
 const CERT: &[u8] = include_bytes!("../../tests/fixtures/chain/server.pem");
@@ -35,10 +40,18 @@ fn base() -> Instant {
     *BASE.get_or_init(Instant::now)
 }
 
-fn configs() -> (Arc<ClientConfig>, Arc<ServerConfig>) {
+fn configs(tls13: bool, hybrid: bool) -> (Arc<ClientConfig>, Arc<ServerConfig>) {
+    let max = if tls13 { ProtocolVersion::Dtls13 } else { ProtocolVersion::Dtls12 };
+    let groups: &[NamedGroup] = if hybrid {
+        &[NamedGroup::X25519MLKEM768, NamedGroup::X25519]
+    } else {
+        &[NamedGroup::X25519, NamedGroup::Secp256r1]
+    };
     // Fresh configurations every run: the seeded RNG forks per session, so sharing them
     // across runs would make runs depend on each other.
     let client = ClientConfig::builder()
+        .max_version(max)
+        .groups(groups)
         .root_certificates_pem(CA)
         .expect("fixture CA")
         .server_name("server.test")
@@ -49,6 +62,8 @@ fn configs() -> (Arc<ClientConfig>, Arc<ServerConfig>) {
         .build()
         .expect("client config");
     let server = ServerConfig::builder()
+        .max_version(max)
+        .groups(groups)
         .certificate_pem(CERT, KEY)
         .expect("fixture server cert")
         .require_client_certificate_pem(CA)
@@ -66,6 +81,8 @@ fn configs() -> (Arc<ClientConfig>, Arc<ServerConfig>) {
 pub enum Role {
     Client,
     Server,
+    Client13,
+    Server13,
 }
 
 fn drain(s: &mut Session) -> Vec<Vec<u8>> {
@@ -83,7 +100,8 @@ pub fn run(role: Role, data: &[u8]) {
         return;
     };
     let now = base();
-    let (ccfg, scfg) = configs();
+    let tls13 = matches!(role, Role::Client13 | Role::Server13);
+    let (ccfg, scfg) = configs(tls13, tls13 && stop & 0x40 != 0);
     let mut client = Session::client(now, ccfg, SERVER_ADDR);
     let mut server = Session::server(now, scfg, CLIENT_ADDR);
     let mut to_server = drain(&mut client);
@@ -102,8 +120,8 @@ pub fn run(role: Role, data: &[u8]) {
         }
     }
     let (sut, pending) = match role {
-        Role::Client => (&mut client, to_client),
-        Role::Server => (&mut server, to_server),
+        Role::Client | Role::Client13 => (&mut client, to_client),
+        Role::Server | Role::Server13 => (&mut server, to_server),
     };
     let mut now = now;
     if stop & 0x80 != 0 {

@@ -198,6 +198,14 @@ impl Session {
         // DTLS 1.3: after the ServerHello every handshake message travels protected
         // (`session/tls13.rs`); plaintext ones are retransmissions or forgeries.
         if self.is_tls13() {
+            // The client's ClientHello again, after our flight: it lost that flight
+            // (RFC 9147 §5.8.2). (A repeated ServerHello tells a client nothing new: the
+            // server's timer resends its whole flight anyway.)
+            let next = self.reassembler.next_seq();
+            let old = parse_fragments(plain).any(|f| f.is_ok_and(|(h, _)| h.message_seq < next));
+            if old && !self.connected && matches!(self.role, Role::Server(..)) {
+                return self.on_peer_repeat13(now);
+            }
             self.stats.records_dropped += 1;
             return Ok(());
         }

@@ -348,7 +348,7 @@ impl Session {
 
     /// The peer repeated part of its previous flight before our handshake completed: it
     /// lost ours (RFC 9147 §5.8.2).
-    fn on_peer_repeat13(&mut self, now: Instant) -> Result<(), Error> {
+    pub(super) fn on_peer_repeat13(&mut self, now: Instant) -> Result<(), Error> {
         if self.flight.is_empty() {
             return Ok(());
         }

@@ -46,12 +46,8 @@ pub struct Negotiated {
     pub new_ticket: Option<(Vec<u8>, u32)>,
     /// Client: a NewSessionTicket arrived in this handshake.
     pub ticket_received: bool,
-    /// The version agreed; `None` until the ServerHello (and read as DTLS 1.2 then).
-    pub version: Option<crate::registry::ProtocolVersion>,
-    /// DTLS 1.3: the suite agreed.
+    /// DTLS 1.3: the suite agreed (set exactly when 1.3 was chosen).
     pub suite13: Option<&'static crate::suites::Suite13>,
-    /// DTLS 1.3: the exporter master secret (RFC 8446 §7.5).
-    pub exporter13: Option<crate::crypto::tls13::Secret>,
 }
 
 /// The transcript capacity reserved up front: a handshake with P-256 certificates both ways

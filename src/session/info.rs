@@ -38,8 +38,8 @@ impl Session {
 
     /// The negotiated protocol version, once the ServerHello chose it.
     pub fn protocol_version(&self) -> Option<ProtocolVersion> {
-        match (self.ctx.info.version, self.ctx.info.suite) {
-            (Some(v), _) => Some(v),
+        match (self.ctx.info.suite13, self.ctx.info.suite) {
+            (Some(_), _) => Some(ProtocolVersion::Dtls13),
             (None, Some(_)) => Some(ProtocolVersion::Dtls12),
             (None, None) => None,
         }
@@ -144,11 +144,11 @@ impl Session {
     /// In DTLS 1.3 this is the RFC 8446 §7.5 exporter (where an absent and an empty context
     /// give the same bytes).
     pub fn export_keying_material(&self, out: &mut [u8], label: &[u8], context: Option<&[u8]>) -> Result<(), Error> {
-        if let Some(secret) = &self.ctx.info.exporter13 {
+        if let Some(secrets) = self.v13.as_ref().and_then(|v| v.secrets.as_ref()) {
             if !self.connected {
                 return Err(Error::HandshakeNotComplete);
             }
-            return exporter::export13(secret, label, context, out);
+            return exporter::export13(&secrets.exporter, label, context, out);
         }
         let master = match (&self.ctx.info.master, self.connected) {
             (Some(m), true) => m,

@@ -16,16 +16,17 @@ impl Session {
     /// the new epoch, send the flight (arming its retransmission timer if it waits for a
     /// reply; RFC 6347 §4.2.4), then complete the handshake.
     ///
-    /// Completion comes before the new flight: it retires the flight the peer's last message
-    /// answered, and a flight sent with the completion (DTLS 1.3's client Finished, which
-    /// waits for an ACK; DTLS 1.2's last flights, which wait for nothing) is then kept.
+    /// Completion retires the flight the peer's last message answered before the new flight
+    /// goes out, so a flight sent with the completion (DTLS 1.3's client Finished, which waits
+    /// for an ACK; DTLS 1.2's last flights, which wait for nothing) is kept; the handshake's
+    /// buffers are released after that flight was sealed.
     pub(super) fn apply(&mut self, now: Instant, output: Output) -> Result<(), Error> {
         if let Some(keys) = output.keys {
             self.records.install_keys(keys);
         }
         self.install13(now, output.install13);
         if output.established {
-            self.establish(now);
+            self.retire_answered_flight();
         }
         if let Some(Outgoing { flight, expects_reply }) = output.send {
             if let Some(v13) = self.v13.as_mut() {
@@ -37,22 +38,31 @@ impl Session {
             self.emit_flight(now)?;
             self.retransmit_at = expects_reply.then(|| now + self.rto);
         }
+        if output.established {
+            self.establish(now);
+        }
         Ok(())
+    }
+
+    /// The transition that completes the handshake answered our last flight with a timer.
+    fn retire_answered_flight(&mut self) {
+        if self.retransmit_at.is_some() {
+            // Our last flight waited for a reply and the peer's Finished is that reply
+            // (the client's flight 5 in a full handshake, the server's flight in an
+            // abbreviated one, the DTLS 1.3 server's flight): it has our flight. A last
+            // flight sent with the completion (the server's flight 6, the client's
+            // Finished when resuming, the DTLS 1.3 client's Finished) comes after this
+            // and is kept: re-sent if the peer repeats its own (RFC 6347 §4.2.4), or until
+            // its ACK (RFC 9147 §5.8.3).
+            self.retransmit_at = None;
+            self.flight = Flight::default();
+        }
     }
 
     fn establish(&mut self, now: Instant) {
         self.connected = true;
         self.stats.handshake_completed = Some(now);
         self.deadline = None;
-        if self.retransmit_at.is_some() {
-            // Our last flight waited for a reply and the peer's Finished is that reply
-            // (the client's flight 5 in a full handshake, the server's flight in an
-            // abbreviated one): it has our flight. A last flight without a timer (the
-            // server's flight 6, the client's Finished when resuming) is kept, to be
-            // re-sent if the peer repeats its own (RFC 6347 §4.2.4).
-            self.retransmit_at = None;
-            self.flight = Flight::default();
-        }
         // Release what only the handshake needed, spare buffers included: an idle
         // established session holds no buffer; the first records after the handshake
         // refill the pool, and from then on send, receive and recycle reuse it.

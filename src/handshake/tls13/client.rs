@@ -20,7 +20,7 @@ use crate::handshake::client::ClientState;
 use crate::handshake::context::Context;
 use crate::handshake::output::{Output, Step};
 use crate::handshake::reassembler::HandshakeMessage;
-use crate::registry::{NamedGroup, ProtocolVersion, SignatureScheme};
+use crate::registry::{NamedGroup, SignatureScheme};
 use crate::suites::{self, Suite13};
 use crate::wire::tls13::{
     Certificate, CertificateRequest, Cookie, EncryptedExtensions, ExtensionBody, KeyShareClientHello, KeyShareEntry,
@@ -270,7 +270,6 @@ pub fn on_server_hello(
         Install13::Read(protection(suite, &traffic.server, EPOCH_HANDSHAKE)?),
         Install13::Write(protection(suite, &traffic.client, EPOCH_HANDSHAKE)?),
     ];
-    ctx.info.version = Some(ProtocolVersion::Dtls13);
     ctx.info.suite13 = Some(suite);
     ctx.info.group = Some(share.group);
     ctx.clear_transcript();
@@ -411,9 +410,13 @@ fn finish(
     let install = [
         Install13::Write(protection(hs.suite, &app.traffic.client, EPOCH_APPLICATION)?),
         Install13::Read(protection(hs.suite, &app.traffic.server, EPOCH_APPLICATION)?),
-        Install13::Secrets(AppSecrets { suite: hs.suite, write: app.traffic.client, read: app.traffic.server }),
+        Install13::Secrets(AppSecrets {
+            suite: hs.suite,
+            write: app.traffic.client,
+            read: app.traffic.server,
+            exporter: app.exporter,
+        }),
     ];
-    ctx.info.exporter13 = Some(app.exporter);
     ctx.establish13();
     Ok((Client13::Connected, Output::send(flight).with13(install).established()))
 }

@@ -109,6 +109,8 @@ pub struct AppSecrets {
     pub write: Secret,
     /// The secret of the peer's current write epoch.
     pub read: Secret,
+    /// The exporter master secret (RFC 8446 §7.5).
+    pub exporter: Secret,
 }
 
 impl core::fmt::Debug for AppSecrets {

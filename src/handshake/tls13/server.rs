@@ -20,7 +20,7 @@ use crate::extensions::{alpn, srtp};
 use crate::handshake::context::Context;
 use crate::handshake::output::{Output, Step};
 use crate::handshake::reassembler::HandshakeMessage;
-use crate::registry::{NamedGroup, ProtocolVersion};
+use crate::registry::NamedGroup;
 use crate::suites::Suite13;
 use crate::wire::tls13::{
     Certificate, CertificateRequest, Cookie, EncryptedExtensions, ExtensionBody, KeyShareClientHello, KeyShareEntry,
@@ -248,12 +248,15 @@ fn accept(
         Install13::Write(protection(suite, &traffic.server, EPOCH_HANDSHAKE)?),
         Install13::Write(protection(suite, &app.traffic.server, EPOCH_APPLICATION)?),
         Install13::Read(protection(suite, &app.traffic.client, EPOCH_APPLICATION)?),
-        Install13::Secrets(AppSecrets { suite, write: app.traffic.server, read: app.traffic.client }),
+        Install13::Secrets(AppSecrets {
+            suite,
+            write: app.traffic.server,
+            read: app.traffic.client,
+            exporter: app.exporter,
+        }),
     ];
-    ctx.info.version = Some(ProtocolVersion::Dtls13);
     ctx.info.suite13 = Some(suite);
     ctx.info.group = Some(group);
-    ctx.info.exporter13 = Some(app.exporter);
     ctx.clear_transcript();
     let hs = Hs { transcript, client_hs: traffic.client };
     let next = if wants_cert { Server13::ExpectCertificate(hs) } else { Server13::ExpectFinished(hs) };

@@ -20,8 +20,10 @@ use crate::wire::{ContentType, Epoch};
 const ACK: ContentType = ContentType::Unknown(26);
 /// Record numbers we remember to acknowledge, and records of our flight we track.
 const MAX_TRACKED: usize = 64;
-/// Records of epochs we have no keys for yet (reordered past the ServerHello), kept.
+/// Records of epochs we have no keys for yet (reordered past the ServerHello), kept: at
+/// most this many, and this many bytes in all.
 const MAX_EARLY: usize = 16;
+const MAX_EARLY_BYTES: usize = 32 * 1024;
 /// Retransmissions of an unacknowledged flight after the handshake before giving up.
 const MAX_POST_RETRANSMITS: u32 = 8;
 /// RFC 9147 §4.5.3: AES-GCM and ChaCha20-Poly1305 both allow 2^36 forged records per key
@@ -282,10 +284,12 @@ impl Session {
 
     fn keep_early13(&mut self, now: Instant, buf: Vec<u8>) {
         let v13 = self.v13.get_or_insert_with(|| Box::new(Session13::new(now)));
-        if v13.early.len() < MAX_EARLY && !self.connected {
+        let held: usize = v13.early.iter().map(Vec::len).sum();
+        if v13.early.len() < MAX_EARLY && held + buf.len() <= MAX_EARLY_BYTES && !self.connected {
             v13.early.push(buf);
         } else {
             self.stats.records_dropped += 1;
+            self.pool.put(buf);
         }
     }
 

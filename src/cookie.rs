@@ -83,7 +83,8 @@ pub fn compute(key: &hmac::Key, peer: SocketAddr, body: &[u8]) -> Option<[u8; CO
 }
 
 /// Proof that a ClientHello from `peer` carried a cookie issued to that address: its
-/// sender can receive there (RFC 6347 §4.2.1). Only [`verify`] makes one; a server session
+/// sender can receive there (RFC 6347 §4.2.1). Only [`verify`] (and, for DTLS 1.3,
+/// `open_retry`) makes one; a server session
 /// created without the cookie exchange of its own must be given one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AddressValidated {
@@ -102,6 +103,19 @@ impl AddressValidated {
 /// the proof if it is.
 pub fn verify(key: &hmac::Key, peer: SocketAddr, body: &[u8]) -> Option<AddressValidated> {
     verify_tag(key, peer, body).then_some(AddressValidated { peer })
+}
+
+/// Open a DTLS 1.3 HelloRetryRequest cookie (RFC 8446 §4.2.2, RFC 9147 §5.1) made with
+/// `key` for `peer`: what it carries, and the proof that its sender receives at `peer`
+/// (the cookie reached it in our HelloRetryRequest). `None` for a forged or altered cookie,
+/// one made with another key, or one replayed from another address.
+pub(crate) fn open_retry(
+    key: &hmac::Key,
+    peer: SocketAddr,
+    cookie: &[u8],
+) -> Option<(AddressValidated, crate::handshake::tls13::cookie::RetryState)> {
+    let state = crate::handshake::tls13::cookie::open(key, peer, cookie)?;
+    Some((AddressValidated { peer }, state))
 }
 
 fn verify_tag(key: &hmac::Key, peer: SocketAddr, body: &[u8]) -> bool {

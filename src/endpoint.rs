@@ -1,12 +1,14 @@
 //! Many DTLS associations on one socket, sans-IO: datagrams are demultiplexed by the peer's
-//! address, unknown peers are answered statelessly with a HelloVerifyRequest until their
-//! cookie verifies, and one timer heap serves every session.
+//! address, unknown peers are answered statelessly with a HelloVerifyRequest (DTLS 1.2) or a
+//! HelloRetryRequest (DTLS 1.3) until their cookie verifies, and one timer heap serves every
+//! session.
 //!
 //! The endpoint owns the session table, the cookie secrets, the busy flag and the session
 //! cap, and its [`EndpointStats`]. It must never touch a socket or a clock, never keep state
-//! for a peer whose cookie has not verified, never send a peer more bytes than it sent
-//! before its cookie verified, and never scan all sessions to handle one datagram or one
-//! timer.
+//! for a peer whose cookie has not verified (but for the bounded pre-validation budget that
+//! reassembles fragmented DTLS 1.3 hellos, see [`EndpointConfig::max_prevalidation_hellos`]),
+//! never send a peer more bytes than it sent before its cookie verified, and never scan all
+//! sessions to handle one datagram or one timer.
 //!
 //! Drive it like a [`Session`], draining the outputs after every input, events first:
 //!
@@ -43,6 +45,8 @@ use crate::session::{Session, Transmit};
 use crate::stats::EndpointStats;
 
 mod hello;
+mod prevalidation;
+mod retry;
 mod routing;
 mod sessions;
 mod table;
@@ -50,6 +54,7 @@ mod timers;
 mod types;
 
 use hello::CookieSecrets;
+use prevalidation::Prevalidation;
 use table::Table;
 use timers::{Armed, TimerHeap};
 pub use types::{ConnectError, EndpointConfig, EndpointEvent, EndpointState, HelloPolicy, SessionHandle};
@@ -110,6 +115,9 @@ pub struct Endpoint {
     rx_pool: BufferPool,
     events: VecDeque<(SessionHandle, EndpointEvent)>,
     cookies: Option<CookieSecrets>,
+    /// Fragmented ClientHellos of unvalidated peers being reassembled, under the
+    /// pre-validation budget (DTLS 1.3 only; see `prevalidation.rs`).
+    prevalidation: Prevalidation,
     /// Addresses allowed to send a ClientHello under [`HelloPolicy::ApprovedOnly`].
     approved: HashSet<SocketAddr>,
     /// Server sessions with `half_open` set.
@@ -141,6 +149,11 @@ impl Endpoint {
             (None, None) => None,
         };
         let cookies = rng.map(|r| CookieSecrets::new(r, config.cookie_rotation, now));
+        let prevalidation = Prevalidation::new(
+            config.max_prevalidation_hellos,
+            config.max_prevalidation_bytes,
+            config.prevalidation_timeout,
+        );
         Self {
             config,
             sessions: Table::default(),
@@ -152,6 +165,7 @@ impl Endpoint {
             rx_pool: BufferPool::default(),
             events: VecDeque::new(),
             cookies,
+            prevalidation,
             approved: HashSet::new(),
             half_open: 0,
             busy: false,
@@ -175,6 +189,7 @@ impl Endpoint {
         if let Some(c) = self.cookies.as_mut() {
             c.rotate_if_due(now);
         }
+        self.stats.prevalidation_evictions += self.prevalidation.expire(now);
         match self.by_addr.get(&remote).copied() {
             Some(h) => self.handle_known(now, h, remote, datagram),
             None => self.handle_unknown(now, remote, datagram),
@@ -314,6 +329,7 @@ impl Endpoint {
         self.half_open = 0;
         self.touched.clear();
         self.stateless.clear();
+        self.prevalidation.clear();
         self.timers.clear();
         self.state = EndpointState::Closed;
         self.stats.destroyed.get_or_insert(now);
@@ -404,6 +420,12 @@ impl Endpoint {
     /// The session with the peer at `remote`.
     pub fn handle_for(&self, remote: SocketAddr) -> Option<SessionHandle> {
         self.by_addr.get(&remote).copied()
+    }
+
+    /// Fragmented ClientHellos of unvalidated peers being reassembled, and the bytes they
+    /// reserve (see [`EndpointConfig::max_prevalidation_bytes`]).
+    pub fn prevalidation_usage(&self) -> (usize, usize) {
+        (self.prevalidation.len(), self.prevalidation.bytes())
     }
 
     /// Live sessions (including ended ones whose last datagrams are not drained yet).

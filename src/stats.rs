@@ -64,7 +64,8 @@ impl SessionStats {
 /// Counters and timestamps of one [`Endpoint`](crate::Endpoint) (one socket, many sessions).
 ///
 /// Datagram counters cover everything the endpoint saw or produced: datagrams routed to
-/// sessions, stateless HelloVerifyRequests, and datagrams dropped before any session existed.
+/// sessions, stateless HelloVerifyRequests and HelloRetryRequests, and datagrams dropped
+/// before any session existed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointStats {
     /// When the endpoint was created.
@@ -87,8 +88,10 @@ pub struct EndpointStats {
     pub busy_rejections: u64,
     /// ClientHellos refused because `max_sessions` sessions were live.
     pub session_limit_rejections: u64,
-    /// Datagrams dropped without creating state: not a ClientHello from an unknown peer,
-    /// no server configuration, endpoint closing, or sent to a finished session.
+    /// Datagrams dropped without creating state: not a ClientHello from an unknown peer
+    /// (including DTLS 1.3 protected records, RFC 9147 §4, from an unknown peer), no
+    /// server configuration, endpoint closing, a DTLS 1.3 hello the server cannot answer
+    /// (no common suite or group), or sent to a finished session.
     pub datagrams_dropped: u64,
     /// Stateless HelloVerifyRequests sent.
     pub hello_verify_requests_sent: u64,
@@ -109,6 +112,20 @@ pub struct EndpointStats {
     /// ClientHellos from unknown peers that arrived fragmented and were answered (or
     /// accepted) from their first fragment.
     pub fragmented_hellos: u64,
+    /// Stateless DTLS 1.3 HelloRetryRequests sent (RFC 9147 §5.1).
+    pub hello_retry_requests_sent: u64,
+    /// DTLS 1.3 ClientHellos whose cookie extension did not open (forged, altered, expired
+    /// or replayed from another address): dropped without state.
+    pub retry_cookie_rejections: u64,
+    /// Fragmented ClientHellos of unknown peers reassembled under the pre-validation
+    /// budget (see `EndpointConfig::max_prevalidation_hellos`).
+    pub prevalidation_reassembled: u64,
+    /// ClientHello fragments the pre-validation budget refused: out of order, inconsistent
+    /// with the fragments held, or a hello larger than the whole budget.
+    pub prevalidation_rejections: u64,
+    /// Partial ClientHellos dropped from the pre-validation budget: evicted (oldest first)
+    /// to make room for a newer one, or expired.
+    pub prevalidation_evictions: u64,
 }
 
 impl EndpointStats {
@@ -131,6 +148,11 @@ impl EndpointStats {
             half_open_rejections: 0,
             policy_rejections: 0,
             fragmented_hellos: 0,
+            hello_retry_requests_sent: 0,
+            retry_cookie_rejections: 0,
+            prevalidation_reassembled: 0,
+            prevalidation_rejections: 0,
+            prevalidation_evictions: 0,
         }
     }
 }

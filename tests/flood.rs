@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use dtls_engine::{ClientConfig, Endpoint, EndpointConfig, EndpointEvent, ServerConfig, Session};
+use dtls_engine::{ClientConfig, Endpoint, EndpointConfig, EndpointEvent, ProtocolVersion, ServerConfig, Session};
 
 // ---------------------------------------------------------------------------------------
 // A counting allocator: live heap bytes and allocation calls of the whole test binary.
@@ -263,4 +263,141 @@ fn valid_cookies_beyond_max_sessions_are_refused_and_counted() {
         endpoint.session_count(),
         stats.session_limit_rejections
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// DTLS 1.3: the pre-validation budget
+
+fn server_config13() -> Arc<ServerConfig> {
+    let (cert, key) = cert();
+    ServerConfig::builder()
+        .certificate_pem(cert.as_bytes(), key.as_bytes())
+        .expect("server certificate")
+        .rng_seed([1; 32])
+        .max_version(ProtocolVersion::Dtls13)
+        .build()
+        .expect("server config")
+}
+
+/// The datagrams of a real post-quantum DTLS 1.3 first ClientHello (default groups: an
+/// X25519MLKEM768 share), at MTU 1200.
+fn pq_client_hello(now: Instant) -> Vec<Vec<u8>> {
+    let (cert, _) = cert();
+    let config = ClientConfig::builder()
+        .root_certificates_pem(cert.as_bytes())
+        .expect("root")
+        .server_name("localhost")
+        .rng_seed([2; 32])
+        .max_version(ProtocolVersion::Dtls13)
+        .build()
+        .expect("client config");
+    let mut client = Session::client(now, config, SERVER);
+    std::iter::from_fn(|| client.poll_transmit().map(|t| t.contents)).collect()
+}
+
+/// xorshift64*: garbage without a dependency.
+fn next_random(state: &mut u64) -> u64 {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
+/// First fragments of post-quantum hellos (some claiming 12 KB) from a hundred thousand
+/// spoofed addresses, each followed by an inconsistent second fragment, mixed with random
+/// garbage and stray second fragments from other addresses: the pre-validation table
+/// stays within its budget and the heap flat, every refusal is counted, nothing is sent
+/// and no session is created.
+#[test]
+fn dtls13_first_fragment_flood_stays_within_the_prevalidation_budget() {
+    const HELLOS: u32 = 100_000;
+    const WARM_UP: u32 = 5_000;
+    let _turn = one_at_a_time();
+    let start = Instant::now();
+    let mut now = start;
+    let fragments = pq_client_hello(now);
+    assert!(fragments.len() >= 2, "the post-quantum hello fits one datagram");
+    let first = fragments[0].clone();
+    // The same first fragment, declaring a 12 KB hello (handshake length at bytes 14..17).
+    let mut big_first = first.clone();
+    big_first[14..17].copy_from_slice(&[0, 0x2e, 0xe0]);
+    // The second fragment with another message_seq (bytes 17..19): inconsistent.
+    let mut bad_second = fragments[1].clone();
+    bad_second[17..19].copy_from_slice(&[0, 1]);
+
+    let config = EndpointConfig { server: Some(server_config13()), rng_seed: Some([3; 32]), ..Default::default() };
+    let (max_hellos, max_bytes) = (config.max_prevalidation_hellos, config.max_prevalidation_bytes);
+    let mut endpoint = Endpoint::new(now, config);
+    let live_before = live_bytes();
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut garbage = vec![0u8; 1200];
+    let (mut dropped, mut refused) = (0u64, 0u64);
+    let mut live_after_warm_up = 0;
+    let mut peak_usage = (0, 0);
+    let timer = Instant::now();
+    for i in 0..HELLOS {
+        let from = spoofed(i);
+        endpoint.handle(now, from, if i % 4 == 0 { &big_first } else { &first });
+        if i % 3 == 0 {
+            endpoint.handle(now, from, &bad_second);
+            refused += 1;
+        }
+        // Random bytes, and a stray second fragment, from addresses with nothing held.
+        let len = 1 + (next_random(&mut rng) % 1200) as usize;
+        for b in garbage.iter_mut().take(len) {
+            *b = next_random(&mut rng) as u8;
+        }
+        endpoint.handle(now, spoofed(HELLOS + i), &garbage[..len]);
+        endpoint.handle(now, spoofed(2 * HELLOS + i), &fragments[1]);
+        dropped += 2;
+        assert!(endpoint.poll_transmit().is_none(), "an answer to an incomplete hello ({i})");
+        let usage = endpoint.prevalidation_usage();
+        assert!(usage.0 <= max_hellos && usage.1 <= max_bytes, "over budget: {usage:?}");
+        peak_usage = (peak_usage.0.max(usage.0), peak_usage.1.max(usage.1));
+        if i + 1 == WARM_UP {
+            live_after_warm_up = live_bytes();
+        }
+        now += Duration::from_micros(20);
+    }
+    let live_after_flood = live_bytes();
+    let elapsed = timer.elapsed();
+    let (held_hellos, held_bytes) = endpoint.prevalidation_usage();
+    // The table's maps keep the capacity they reached (up to `max_hellos` entries).
+    let per_entry = live_after_flood.saturating_sub(live_before + held_bytes as u64) / max_hellos as u64;
+    let stats = endpoint.stats().clone();
+    assert_eq!(endpoint.session_count(), 0);
+    assert_eq!(endpoint.poll_timeout(), None);
+    assert!(endpoint.poll_event().is_none());
+    assert_eq!((stats.server_sessions, stats.hello_retry_requests_sent, stats.hello_verify_requests_sent), (0, 0, 0));
+    assert_eq!(stats.packets_sent, 0);
+    assert_eq!(stats.datagrams_dropped, dropped);
+    assert_eq!(stats.prevalidation_rejections, refused);
+    // Every hello but those still held was evicted to make room for a newer one.
+    let held = endpoint.prevalidation_usage().0 as u64;
+    assert_eq!(stats.prevalidation_evictions, u64::from(HELLOS) - held);
+    // Past the timeout, the next datagram expires everything held.
+    endpoint.handle(now + Duration::from_secs(6), spoofed(3 * HELLOS), &garbage[..10]);
+    assert_eq!(endpoint.prevalidation_usage(), (0, 0));
+    assert_eq!(endpoint.stats().prevalidation_evictions, u64::from(HELLOS));
+
+    println!(
+        "dtls13 flood: {HELLOS} first fragments ({} bytes; a quarter declaring 12,000), {} inconsistent second \
+         fragments, {} garbage datagrams; budget {max_hellos} hellos / {max_bytes} B, peak {} hellos / {} B; \
+         live heap +{} B with the table full after {WARM_UP}, +{} B after {HELLOS} ({held_hellos} hellos \
+         reserving {held_bytes} B, so {per_entry} B of bookkeeping per entry of the budget); {:.2} s",
+        first.len(),
+        refused,
+        dropped,
+        peak_usage.0,
+        peak_usage.1,
+        live_after_warm_up.saturating_sub(live_before),
+        live_after_flood.saturating_sub(live_before),
+        elapsed.as_secs_f64(),
+    );
+    // Bounded by the budget: the reserved bytes plus bookkeeping per entry.
+    let overhead = live_after_flood.saturating_sub(live_before);
+    assert!(overhead <= (max_bytes + max_hellos * 400) as u64, "{overhead} B held");
+    // Flat once the table is full: evicting frees what admitting takes.
+    let growth = live_after_flood.abs_diff(live_after_warm_up);
+    assert!(growth <= 64 * 1024, "live heap moved by {growth} B: {live_after_warm_up} -> {live_after_flood}");
 }

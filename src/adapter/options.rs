@@ -59,6 +59,8 @@ impl EndpointOptions {
             rng_seed: self.rng_seed,
             max_half_open: self.max_half_open,
             hello_policy: self.hello_policy,
+            // The pre-validation budget keeps the core's defaults.
+            ..EndpointConfig::default()
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The stateless part of an endpoint: recognising a ClientHello from a datagram, the rotating
-//! cookie secrets, and building the HelloVerifyRequest answer (RFC 6347 §4.2.1).
+//! cookie secrets, and building the HelloVerifyRequest answer (RFC 6347 §4.2.1). The same
+//! secrets seal and open DTLS 1.3 HelloRetryRequest cookies (`retry.rs`).
 //!
 //! This module owns only per-endpoint values (two secrets and an RNG). It must never keep
 //! anything about a peer: every function takes the peer's datagram and address and returns a
@@ -16,6 +17,7 @@ use ring::hmac;
 use crate::codec::Reader;
 use crate::cookie;
 use crate::crypto::rng::DetRng;
+use crate::handshake::tls13::cookie::{self as tls13_cookie, RetryState};
 use crate::wire::handshake_header::{HANDSHAKE_HEADER_LEN, HandshakeHeader, encode_fragment, parse_fragments};
 use crate::wire::record::{Deframer, RecordHeader};
 use crate::wire::{ContentType, DTLS_1_0, DTLS_1_2, HandshakeType};
@@ -164,6 +166,19 @@ impl CookieSecrets {
     pub(crate) fn verify(&self, peer: SocketAddr, hello: &PeekedHello<'_>) -> Option<cookie::AddressValidated> {
         cookie::verify(&self.current, peer, hello.body)
             .or_else(|| self.previous.as_ref().and_then(|p| cookie::verify(p, peer, hello.body)))
+    }
+
+    /// RFC 9147 §5.1: the DTLS 1.3 HelloRetryRequest cookie for `state`, bound to `peer`,
+    /// made with the current secret.
+    pub(crate) fn seal_retry(&self, peer: SocketAddr, state: &RetryState) -> Vec<u8> {
+        tls13_cookie::seal(&self.current, peer, state)
+    }
+
+    /// A DTLS 1.3 cookie extension's contents, if made for `peer` with the current or the
+    /// previous secret: what it carries, and the proof of address.
+    pub(crate) fn open_retry(&self, peer: SocketAddr, cookie: &[u8]) -> Option<(cookie::AddressValidated, RetryState)> {
+        cookie::open_retry(&self.current, peer, cookie)
+            .or_else(|| self.previous.as_ref().and_then(|p| cookie::open_retry(p, peer, cookie)))
     }
 
     /// The stateless HelloVerifyRequest datagram answering `peeked` from `peer`.

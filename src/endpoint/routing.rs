@@ -1,6 +1,7 @@
 //! The endpoint's receive path: a datagram from a known peer goes to its session (a new
 //! ClientHello from a live session's address follows RFC 6347 §4.2.8); one from an unknown
-//! peer is answered statelessly until its cookie verifies, then creates a session.
+//! peer is answered statelessly until its cookie verifies, then creates a session (DTLS 1.3
+//! hellos: see `retry.rs`).
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -27,29 +28,57 @@ impl Endpoint {
     ///
     /// Routing cookie-less hellos to the session instead would leave a restarted client
     /// (same address and port) without an answer until the old session timed out.
+    ///
+    /// A DTLS 1.3 hello with another random takes the stateless HelloRetryRequest path
+    /// instead (`retry.rs`): the live session is replaced only once the second hello's
+    /// cookie opens, and a restart hello's later fragments go to the pre-validation budget.
     pub(super) fn handle_known(&mut self, now: Instant, h: SessionHandle, remote: SocketAddr, datagram: &[u8]) {
         if may_be_client_hello(datagram)
             && let Some(old_random) = self.sessions.get(h).and_then(|e| e.hello_random)
-            && let Some(peeked) = peek_client_hello(datagram, self.max_hello_len())
-            && peeked.random != old_random
         {
-            let validated = self.cookies.as_ref().and_then(|c| c.verify(remote, &peeked));
-            if !self.may_send_hello(remote) {
-                self.stats.policy_rejections += 1;
-            } else if validated.is_none() {
-                self.send_hello_verify_request(remote, &peeked, datagram.len());
-            } else if self.state != EndpointState::Open {
-                self.stats.datagrams_dropped += 1;
-            } else if self.busy {
-                self.stats.busy_rejections += 1;
-            } else {
-                self.remove(h);
-                self.stats.sessions_replaced += 1;
-                self.accept(now, remote, validated, &peeked, datagram);
+            let peeked = peek_client_hello(datagram, self.max_hello_len());
+            let restart = match &peeked {
+                Some(p) => p.random != old_random,
+                None => self.prevalidation.holds(remote),
+            };
+            if restart
+                && self.prevalidates()
+                && self.state == EndpointState::Open
+                && self.handle_unknown13(now, remote, datagram)
+            {
+                return;
             }
-            return;
+            if let Some(peeked) = peeked.filter(|p| p.random != old_random) {
+                self.known_hello12(now, h, remote, &peeked, datagram);
+                return;
+            }
         }
         self.feed(now, h, datagram);
+    }
+
+    /// A DTLS 1.2 ClientHello with a new random from the address of live session `h`.
+    fn known_hello12(
+        &mut self,
+        now: Instant,
+        h: SessionHandle,
+        remote: SocketAddr,
+        peeked: &PeekedHello<'_>,
+        datagram: &[u8],
+    ) {
+        let validated = self.cookies.as_ref().and_then(|c| c.verify(remote, peeked));
+        if !self.may_send_hello(remote) {
+            self.stats.policy_rejections += 1;
+        } else if validated.is_none() {
+            self.send_hello_verify_request(remote, peeked, datagram.len());
+        } else if self.state != EndpointState::Open {
+            self.stats.datagrams_dropped += 1;
+        } else if self.busy {
+            self.stats.busy_rejections += 1;
+        } else {
+            self.remove(h);
+            self.stats.sessions_replaced += 1;
+            self.accept(now, remote, validated, peeked, datagram);
+        }
     }
 
     /// The largest ClientHello accepted (see [`MAX_CLIENT_HELLO_LEN`]).
@@ -63,25 +92,23 @@ impl Endpoint {
             return;
         };
         let cookie_exchange = server.cookie;
+        // RFC 9147 §4: a first byte of 0b001xxxxx is a DTLS 1.3 ciphertext record (unified
+        // header); an unknown peer has no keys, so there is nothing to open it with.
+        if datagram.first().is_some_and(|b| b & 0xe0 == 0x20) || self.state != EndpointState::Open {
+            self.stats.datagrams_dropped += 1;
+            return;
+        }
+        // DTLS 1.3 hellos are validated with a HelloRetryRequest (retry.rs).
+        if self.prevalidates() && self.handle_unknown13(now, remote, datagram) {
+            return;
+        }
         // Anything but a ClientHello (or its first fragment) from an unknown peer is
         // dropped, with no state.
-        let peeked = match peek_client_hello(datagram, self.max_hello_len()) {
-            Some(p) if self.state == EndpointState::Open => p,
-            _ => {
-                self.stats.datagrams_dropped += 1;
-                return;
-            }
+        let Some(peeked) = peek_client_hello(datagram, self.max_hello_len()) else {
+            self.stats.datagrams_dropped += 1;
+            return;
         };
-        if !self.may_send_hello(remote) {
-            self.stats.policy_rejections += 1;
-            return;
-        }
-        if self.busy {
-            self.stats.busy_rejections += 1;
-            return;
-        }
-        if self.sessions.len() >= self.config.max_sessions {
-            self.stats.session_limit_rejections += 1;
+        if !self.admits_hello(remote) {
             return;
         }
         if peeked.fragmented {
@@ -93,6 +120,26 @@ impl Endpoint {
         } else {
             self.send_hello_verify_request(remote, &peeked, datagram.len());
         }
+    }
+
+    /// Whether a ClientHello from `remote`, an unknown peer, may start a handshake now: its
+    /// address is allowed by the hello policy, the endpoint is not busy, and fewer than
+    /// `max_sessions` sessions exist. A refusal is counted.
+    pub(super) fn admits_hello(&mut self, remote: SocketAddr) -> bool {
+        if !self.may_send_hello(remote) {
+            self.stats.policy_rejections += 1;
+            return false;
+        }
+        if self.busy {
+            self.stats.busy_rejections += 1;
+            return false;
+        }
+        // A hello from a live session's address would replace that session.
+        if self.sessions.len() - usize::from(self.by_addr.contains_key(&remote)) >= self.config.max_sessions {
+            self.stats.session_limit_rejections += 1;
+            return false;
+        }
+        true
     }
 
     /// Create a server session for a ClientHello whose cookie verified (or, with the cookie

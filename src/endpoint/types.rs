@@ -39,6 +39,22 @@ pub struct EndpointConfig {
     pub max_half_open: usize,
     /// Which addresses may start a handshake with a ClientHello (default: any).
     pub hello_policy: HelloPolicy,
+    /// The pre-validation budget, part 1: most fragmented ClientHellos from unvalidated
+    /// addresses reassembled at once (default 1,024). Only when the server configuration
+    /// offers DTLS 1.3 and does the cookie exchange: a DTLS 1.3 HelloRetryRequest needs the
+    /// hash of the whole first hello, and a post-quantum hello spans several datagrams.
+    /// One per address; when full, the oldest is evicted
+    /// ([`EndpointStats::prevalidation_evictions`]).
+    pub max_prevalidation_hellos: usize,
+    /// The pre-validation budget, part 2: most bytes those hellos may reserve together
+    /// (default 2 MiB). Each reserves its declared length (at most 16 KiB) on its first
+    /// fragment, and the table's bookkeeping adds about 320 bytes per entry of
+    /// `max_prevalidation_hellos`. So the endpoint holds at most this plus
+    /// `max_prevalidation_hellos` × 320 bytes (2.4 MB at the defaults, measured by
+    /// tests/flood.rs) for peers whose address is not validated.
+    pub max_prevalidation_bytes: usize,
+    /// How long a partial ClientHello waits for its missing fragments (default 5 s).
+    pub prevalidation_timeout: Duration,
 }
 
 /// Which peers may start a server handshake on an [`Endpoint`].
@@ -69,6 +85,9 @@ impl Default for EndpointConfig {
             rng_seed: None,
             max_half_open: 1024,
             hello_policy: HelloPolicy::AcceptAll,
+            max_prevalidation_hellos: 1024,
+            max_prevalidation_bytes: 2 << 20,
+            prevalidation_timeout: Duration::from_secs(5),
         }
     }
 }

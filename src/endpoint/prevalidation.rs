@@ -1,0 +1,311 @@
+//! The pre-validation budget: fragmented ClientHellos of peers whose address is not
+//! validated yet, reassembled so that a DTLS 1.3 HelloRetryRequest can be computed from the
+//! whole first hello and a second hello's cookie extension can be found wherever it sits.
+//!
+//! RFC 9147 §5.1 lets a server answer a ClientHello statelessly with a HelloRetryRequest
+//! whose cookie (RFC 8446 §4.2.2) carries `Hash(ClientHello1)`, so it needs every byte of
+//! the hello before it can answer, and a post-quantum hello (an X25519MLKEM768 share of
+//! 1,216 bytes) does not fit one datagram at common MTUs (RFC 9147 §4.4: handshake
+//! messages are fragmented to fit the PMTU). This is the only state an endpoint keeps for
+//! an unvalidated address, and it is explicitly bounded: at most `max_hellos` partial
+//! hellos holding at most `max_bytes` together (each reserves its hello's declared length
+//! on its first fragment, so nothing grows after admission), each at most the endpoint's
+//! hello cap (16 KiB), each for at most `timeout`; when full, the oldest is evicted. One
+//! entry per address. Fragments must arrive in order (each starts at or before the end of
+//! what is held); anything else is refused and the client's retransmission, which re-sends
+//! the hello from its first fragment, starts over.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// One fragment of a ClientHello, as it arrived.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct HelloFragment<'a> {
+    /// The hello's whole body length.
+    pub length: usize,
+    pub message_seq: u16,
+    pub offset: usize,
+    pub bytes: &'a [u8],
+    /// The record sequence number of the record it came in.
+    pub record_seq: u64,
+}
+
+/// A ClientHello reassembled from its fragments.
+#[derive(Debug)]
+pub(super) struct Reassembled {
+    pub body: Vec<u8>,
+    pub message_seq: u16,
+    /// The record sequence number of the hello's first fragment.
+    pub first_record_seq: u64,
+    /// The highest record sequence number among its fragments.
+    pub last_record_seq: u64,
+    /// Datagram bytes the peer sent for this hello (the amplification limit of the answer).
+    pub received: usize,
+}
+
+/// What adding a fragment did.
+#[derive(Debug)]
+pub(super) enum Added {
+    /// Held; more fragments are needed.
+    Held,
+    /// The hello is complete (and no longer held).
+    Complete(Reassembled),
+    /// Refused: out of order, inconsistent with what is held, no entry for a later
+    /// fragment, or larger than the whole budget.
+    Refused,
+}
+
+struct Partial {
+    hello: Reassembled,
+    /// The hello's declared length: what the entry reserves from the budget.
+    length: usize,
+    /// Bytes of `hello.body` received so far, from offset 0.
+    filled: usize,
+    /// Key of this entry in `Prevalidation::order`.
+    since: (Instant, u64),
+}
+
+impl Partial {
+    /// Whether `frag` agrees with what is held: same length and message_seq (RFC 6347
+    /// §4.2.3 / RFC 9147 §5.5: every fragment carries both), and the same bytes where it
+    /// overlaps them.
+    fn agrees(&self, frag: &HelloFragment<'_>) -> bool {
+        let held = self.hello.body.get(frag.offset.min(self.filled)..).unwrap_or_default();
+        let overlap = held.len().min(frag.bytes.len());
+        self.length == frag.length
+            && self.hello.message_seq == frag.message_seq
+            && held.get(..overlap) == frag.bytes.get(..overlap)
+    }
+}
+
+/// The bounded table of partial hellos. See the module documentation.
+pub(super) struct Prevalidation {
+    max_hellos: usize,
+    max_bytes: usize,
+    timeout: Duration,
+    by_peer: HashMap<SocketAddr, Partial>,
+    /// Oldest first: when each entry was created (with a serial to keep keys distinct).
+    order: BTreeMap<(Instant, u64), SocketAddr>,
+    serial: u64,
+    /// Bytes reserved by the entries (the sum of their hellos' declared lengths).
+    bytes: usize,
+}
+
+impl core::fmt::Debug for Prevalidation {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Prevalidation").field("hellos", &self.by_peer.len()).field("bytes", &self.bytes).finish()
+    }
+}
+
+impl Prevalidation {
+    pub(super) fn new(max_hellos: usize, max_bytes: usize, timeout: Duration) -> Self {
+        Self { max_hellos, max_bytes, timeout, by_peer: HashMap::new(), order: BTreeMap::new(), serial: 0, bytes: 0 }
+    }
+
+    /// Partial hellos held.
+    pub(super) fn len(&self) -> usize {
+        self.by_peer.len()
+    }
+
+    /// Bytes reserved by the partial hellos held.
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Forget everything.
+    pub(super) fn clear(&mut self) {
+        self.by_peer.clear();
+        self.order.clear();
+        self.bytes = 0;
+    }
+
+    /// Whether a partial hello from `peer` is held.
+    pub(super) fn holds(&self, peer: SocketAddr) -> bool {
+        self.by_peer.contains_key(&peer)
+    }
+
+    /// Forget the partial hello of `peer`, if any.
+    pub(super) fn forget(&mut self, peer: SocketAddr) {
+        if let Some(p) = self.by_peer.remove(&peer) {
+            self.order.remove(&p.since);
+            self.bytes -= p.length;
+        }
+    }
+
+    /// Drop the entries older than the timeout; returns how many.
+    pub(super) fn expire(&mut self, now: Instant) -> u64 {
+        let mut dropped = 0;
+        while let Some((&(at, _), &peer)) = self.order.first_key_value() {
+            if now.saturating_duration_since(at) < self.timeout {
+                break;
+            }
+            self.forget(peer);
+            dropped += 1;
+        }
+        dropped
+    }
+
+    /// Add one fragment from `peer`, which came in a datagram of `datagram_len` bytes (pass
+    /// 0 for the second and later fragments of one datagram). A fragment at offset 0 starts
+    /// an entry (or continues the one held if it has the same length and message_seq,
+    /// replaces it otherwise), evicting the oldest entries to make room; `evicted` counts
+    /// them. A later fragment only continues an entry.
+    pub(super) fn add(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+        frag: &HelloFragment<'_>,
+        datagram_len: usize,
+        evicted: &mut u64,
+    ) -> Added {
+        let continues = self.by_peer.get(&peer).is_some_and(|p| p.agrees(frag));
+        if frag.offset == 0 && !continues && !self.admit(now, peer, frag, evicted) {
+            return Added::Refused;
+        }
+        let Some(p) = self.by_peer.get_mut(&peer) else { return Added::Refused };
+        let end = frag.offset.saturating_add(frag.bytes.len());
+        // In order only: a fragment must start within what is held.
+        if frag.offset > p.filled || end > p.length || !p.agrees(frag) {
+            return Added::Refused;
+        }
+        p.hello.received = p.hello.received.saturating_add(datagram_len);
+        p.hello.last_record_seq = p.hello.last_record_seq.max(frag.record_seq);
+        // Only the bytes past what is held are new (the overlap was checked equal).
+        if end > p.filled
+            && let Some(new) = frag.bytes.get(p.filled - frag.offset..)
+        {
+            p.hello.body.extend_from_slice(new);
+            p.filled = end;
+        }
+        if p.filled < p.length {
+            return Added::Held;
+        }
+        match self.by_peer.remove(&peer) {
+            Some(done) => {
+                self.order.remove(&done.since);
+                self.bytes -= done.length;
+                Added::Complete(done.hello)
+            }
+            None => Added::Refused,
+        }
+    }
+
+    /// Make room for and create the entry a first fragment starts (replacing the peer's
+    /// entry, if it held another hello).
+    fn admit(&mut self, now: Instant, peer: SocketAddr, frag: &HelloFragment<'_>, evicted: &mut u64) -> bool {
+        self.forget(peer);
+        if frag.length > self.max_bytes || self.max_hellos == 0 {
+            return false;
+        }
+        while self.by_peer.len() >= self.max_hellos || self.bytes + frag.length > self.max_bytes {
+            let Some((_, oldest)) = self.order.pop_first() else { return false };
+            if let Some(p) = self.by_peer.remove(&oldest) {
+                self.bytes -= p.length;
+            }
+            *evicted += 1;
+        }
+        let mut body = Vec::new();
+        if body.try_reserve_exact(frag.length).is_err() {
+            return false;
+        }
+        self.serial += 1;
+        let since = (now, self.serial);
+        self.order.insert(since, peer);
+        self.bytes += frag.length;
+        let hello = Reassembled {
+            body,
+            message_seq: frag.message_seq,
+            first_record_seq: frag.record_seq,
+            last_record_seq: frag.record_seq,
+            received: 0,
+        };
+        self.by_peer.insert(peer, Partial { hello, length: frag.length, filled: 0, since });
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(port: u16) -> SocketAddr {
+        SocketAddr::from(([192, 0, 2, 1], port))
+    }
+
+    fn frag(length: usize, offset: usize, bytes: &[u8]) -> HelloFragment<'_> {
+        HelloFragment { length, message_seq: 0, offset, bytes, record_seq: offset as u64 }
+    }
+
+    #[test]
+    fn reassembles_in_order_with_overlaps_and_refuses_gaps_and_conflicts() {
+        let now = Instant::now();
+        let mut t = Prevalidation::new(4, 1000, Duration::from_secs(5));
+        let mut ev = 0;
+        let body: Vec<u8> = (0..100).collect();
+        // A later fragment without an entry, then a gap, are refused.
+        assert!(matches!(t.add(now, peer(1), &frag(100, 40, &body[40..]), 10, &mut ev), Added::Refused));
+        assert!(matches!(t.add(now, peer(1), &frag(100, 0, &body[..30]), 10, &mut ev), Added::Held));
+        assert!(matches!(t.add(now, peer(1), &frag(100, 40, &body[40..]), 10, &mut ev), Added::Refused));
+        // Overlapping bytes that differ are refused; equal ones are a retransmission.
+        let mut other = body[20..60].to_vec();
+        other[0] ^= 1;
+        assert!(matches!(t.add(now, peer(1), &frag(100, 20, &other), 10, &mut ev), Added::Refused));
+        assert!(matches!(t.add(now, peer(1), &frag(100, 0, &body[..30]), 10, &mut ev), Added::Held));
+        assert!(matches!(t.add(now, peer(1), &frag(99, 20, &body[20..60]), 10, &mut ev), Added::Refused));
+        assert!(matches!(t.add(now, peer(1), &frag(100, 20, &body[20..60]), 10, &mut ev), Added::Held));
+        assert_eq!((t.len(), t.bytes()), (1, 100));
+        let Added::Complete(done) = t.add(now, peer(1), &frag(100, 60, &body[60..]), 10, &mut ev) else {
+            panic!("not complete")
+        };
+        assert_eq!(done.body, body);
+        assert_eq!((done.received, done.first_record_seq, done.last_record_seq), (40, 0, 60));
+        assert_eq!((t.len(), t.bytes(), ev), (0, 0, 0));
+    }
+
+    #[test]
+    fn a_new_first_fragment_replaces_the_peers_partial_hello() {
+        let now = Instant::now();
+        let mut t = Prevalidation::new(4, 1000, Duration::from_secs(5));
+        let mut ev = 0;
+        assert!(matches!(t.add(now, peer(1), &frag(100, 0, &[1; 50]), 10, &mut ev), Added::Held));
+        assert!(matches!(t.add(now, peer(1), &frag(200, 0, &[2; 50]), 10, &mut ev), Added::Held));
+        assert_eq!((t.len(), t.bytes(), ev), (1, 200, 0));
+        let Added::Complete(done) = t.add(now, peer(1), &frag(200, 50, &[2; 150]), 10, &mut ev) else {
+            panic!("not complete")
+        };
+        assert_eq!(done.body, vec![2; 200]);
+    }
+
+    #[test]
+    fn budget_evicts_oldest_first_and_entries_expire() {
+        let start = Instant::now();
+        let mut t = Prevalidation::new(3, 1000, Duration::from_secs(5));
+        let mut ev = 0;
+        for (i, len) in [(1, 300), (2, 300), (3, 300)] {
+            let at = start + Duration::from_millis(i);
+            assert!(matches!(t.add(at, peer(i as u16), &frag(len, 0, &[0; 10]), 10, &mut ev), Added::Held));
+        }
+        // Over the byte budget: the oldest goes.
+        assert!(matches!(
+            t.add(start + Duration::from_millis(4), peer(4), &frag(200, 0, &[0; 10]), 10, &mut ev),
+            Added::Held
+        ));
+        assert_eq!((t.len(), t.bytes(), ev), (3, 800, 1));
+        assert!(!t.holds(peer(1)) && t.holds(peer(2)));
+        // Over the entry budget: the oldest goes.
+        assert!(matches!(
+            t.add(start + Duration::from_millis(5), peer(5), &frag(10, 0, &[0; 5]), 10, &mut ev),
+            Added::Held
+        ));
+        assert_eq!((t.len(), ev), (3, 2));
+        assert!(!t.holds(peer(2)));
+        // Larger than the whole budget: refused, nothing evicted.
+        assert!(matches!(t.add(start, peer(6), &frag(1001, 0, &[0; 5]), 10, &mut ev), Added::Refused));
+        assert_eq!((t.len(), ev), (3, 2));
+        // Expiry takes entries by age.
+        assert_eq!(t.expire(start + Duration::from_millis(5003)), 1, "peer 3");
+        assert_eq!(t.expire(start + Duration::from_secs(6)), 2);
+        assert_eq!((t.len(), t.bytes()), (0, 0));
+    }
+}

@@ -235,6 +235,7 @@ fn retry_exchange(now: Instant, server: &mut Endpoint, from: SocketAddr) -> (Ses
     let hrr = server.poll_transmit().expect("HelloRetryRequest").contents;
     assert!(server.poll_transmit().is_none());
     assert!(is_hello_retry_request(&hrr));
+    assert!(hrr.len() < ch1.len() && hrr.len() <= 190, "HelloRetryRequest of {} bytes", hrr.len());
     assert_eq!(server.session_count(), 0);
     client.handle(now, &hrr).unwrap();
     let ch2 = client.poll_transmit().unwrap().contents;

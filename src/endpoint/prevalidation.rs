@@ -84,7 +84,9 @@ pub(super) struct Prevalidation {
     max_hellos: usize,
     max_bytes: usize,
     timeout: Duration,
-    by_peer: HashMap<SocketAddr, Partial>,
+    /// Boxed, so that the map's buckets stay small (the map is sized for twice
+    /// `max_hellos`, see `admit`).
+    by_peer: HashMap<SocketAddr, Box<Partial>>,
     /// Oldest first: when each entry was created (with a serial to keep keys distinct).
     order: BTreeMap<(Instant, u64), SocketAddr>,
     serial: u64,
@@ -209,6 +211,12 @@ impl Prevalidation {
         if body.try_reserve_exact(frag.length).is_err() {
             return false;
         }
+        // Sized once for twice the most entries: the map then always rehashes in place
+        // (its tombstones included) instead of growing, so a flood cannot move its size.
+        // If that much cannot be had, the map grows on demand instead.
+        if self.by_peer.capacity() == 0 {
+            let _ = self.by_peer.try_reserve(self.max_hellos.saturating_mul(2));
+        }
         self.serial += 1;
         let since = (now, self.serial);
         self.order.insert(since, peer);
@@ -220,7 +228,7 @@ impl Prevalidation {
             last_record_seq: frag.record_seq,
             received: 0,
         };
-        self.by_peer.insert(peer, Partial { hello, length: frag.length, filled: 0, since });
+        self.by_peer.insert(peer, Box::new(Partial { hello, length: frag.length, filled: 0, since }));
         true
     }
 }

@@ -48,9 +48,9 @@ pub struct EndpointConfig {
     pub max_prevalidation_hellos: usize,
     /// The pre-validation budget, part 2: most bytes those hellos may reserve together
     /// (default 2 MiB). Each reserves its declared length (at most 16 KiB) on its first
-    /// fragment, and the table's bookkeeping adds about 320 bytes per entry of
+    /// fragment, and the table's bookkeeping adds at most about 370 bytes per entry of
     /// `max_prevalidation_hellos`. So the endpoint holds at most this plus
-    /// `max_prevalidation_hellos` × 320 bytes (2.4 MB at the defaults, measured by
+    /// `max_prevalidation_hellos` × 370 bytes (about 2.5 MB at the defaults, measured by
     /// tests/flood.rs) for peers whose address is not validated.
     pub max_prevalidation_bytes: usize,
     /// How long a partial ClientHello waits for its missing fragments (default 5 s).

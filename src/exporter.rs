@@ -30,15 +30,16 @@ pub fn export(
 }
 
 /// The DTLS 1.3 exporter (RFC 8446 §7.5 with RFC 9147's labels) from the exporter master
-/// secret. The TLS 1.3 key schedule derives nothing with an application's label, so only
-/// the context length is checked.
+/// secret. The 1.3 key schedule derives nothing with an application's label, but the labels
+/// RFC 5705 reserves are refused here too, so an application sees one rule in both versions.
 pub fn export13(
     exporter_master: &crate::crypto::tls13::Secret,
     label: &[u8],
     context: Option<&[u8]>,
     out: &mut [u8],
 ) -> Result<(), Error> {
-    if context.is_some_and(|c| c.len() > usize::from(u16::MAX)) || label.len() > 249 {
+    if RESERVED_LABELS.contains(&label) || context.is_some_and(|c| c.len() > usize::from(u16::MAX)) || label.len() > 249
+    {
         return Err(Error::ExporterRefused);
     }
     crate::crypto::tls13::export(

@@ -191,7 +191,6 @@ impl Session {
     /// A server session for a DTLS 1.3 client whose second ClientHello carried a
     /// HelloRetryRequest cookie an endpoint verified statelessly (RFC 9147 §5.1): `retry` is
     /// what the cookie carried, the rest as for [`Session::server_after_cookie`].
-    #[allow(dead_code)] // The endpoint's stateless DTLS 1.3 path (being built) calls it.
     pub(crate) fn server_after_retry(
         now: Instant,
         config: Arc<ServerConfig>,

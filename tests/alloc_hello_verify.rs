@@ -45,9 +45,14 @@ static GLOBAL: Counting = Counting;
 fn hello_verify_request_allocates_nothing() {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
-    let scfg =
-        ServerConfig::builder().certificate_pem(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap().build().unwrap();
+    let scfg = ServerConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
+        .certificate_pem(cert_pem.as_bytes(), key_pem.as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
     let ccfg = ClientConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
         .root_certificates_pem(cert_pem.as_bytes())
         .unwrap()
         .server_name("localhost")

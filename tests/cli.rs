@@ -56,7 +56,10 @@ fn demo_runs_a_session_and_prints_equal_srtp_keys_and_stats() {
         "fingerprint sha-256 ",
         "client: connected 127.0.0.1:",
         "server: connected 127.0.0.1:",
-        "protocol=DTLSv1.2 cipher=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 alpn=webrtc srtp=SRTP_AEAD_AES_128_GCM",
+        // The defaults: DTLS 1.3 with the post-quantum hybrid, after the endpoint's stateless
+        // HelloRetryRequest (its first ClientHello is fragmented at MTU 1200).
+        "protocol=DTLSv1.3 cipher=TLS_AES_128_GCM_SHA256 alpn=webrtc srtp=SRTP_AEAD_AES_128_GCM group=X25519MLKEM768",
+        "hello_retry_requests_sent=1",
         "client -> server: message 3",
         "server -> client: message 3",
         "srtp keys equal on both sides: yes",
@@ -113,7 +116,7 @@ fn client_against_openssl_server() {
     assert_eq!(
         connected,
         format!(
-            "{connect} protocol=DTLSv1.2 cipher=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 alpn=h2 srtp=SRTP_AEAD_AES_128_GCM"
+            "{connect} protocol=DTLSv1.2 cipher=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 alpn=h2 srtp=SRTP_AEAD_AES_128_GCM group=X25519"
         )
     );
     assert!(server.handshake_done(WAIT), "{}", server.transcript());
@@ -165,7 +168,7 @@ fn openssl_client_against_echo_server() {
     let connected = server.expect_line_after("connected ", WAIT);
     assert!(
         connected.ends_with(
-            " protocol=DTLSv1.2 cipher=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 alpn=webrtc srtp=SRTP_AES128_CM_SHA1_80"
+            " protocol=DTLSv1.2 cipher=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 alpn=webrtc srtp=SRTP_AES128_CM_SHA1_80 group=X25519"
         ),
         "{connected}"
     );
@@ -234,7 +237,7 @@ fn client_against_server_with_a_pinned_generated_certificate() {
     assert_eq!(
         connected,
         format!(
-            "{connect} protocol=DTLSv1.2 cipher=TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 alpn=webrtc srtp=SRTP_AEAD_AES_256_GCM"
+            "{connect} protocol=DTLSv1.2 cipher=TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 alpn=webrtc srtp=SRTP_AEAD_AES_256_GCM group=X25519"
         )
     );
     for line in ["one", "two", "three"] {

@@ -350,3 +350,38 @@ fn loss_sweep_30_and_50_percent() {
         assert!(done >= need, "{rate}% loss: {done} of {seeds} handshakes completed");
     }
 }
+
+/// RFC 9147 §5.8.3: the client may send application data right after its Finished. When
+/// that Finished is lost, the server keeps the (authenticated) data and delivers it once
+/// the retransmitted Finished verifies, after `Connected`.
+#[test]
+fn application_data_before_a_lost_client_finished_is_delivered_after_it() {
+    let id = identity("localhost");
+    let mut p = Pair::new(client_builder(&id), server_builder(&id).cookie(false));
+    // Run until the client is connected, dropping its Finished flight.
+    let mut drop_from_client = false;
+    for _ in 0..20 {
+        while let Some(t) = p.server.poll_transmit() {
+            let _ = p.client.handle(p.now, &t.contents);
+        }
+        if p.client.is_connected() && !drop_from_client {
+            drop_from_client = true;
+            while p.client.poll_transmit().is_some() {}
+            p.client.send(b"early").unwrap();
+        }
+        while let Some(t) = p.client.poll_transmit() {
+            let _ = p.server.handle(p.now, &t.contents);
+        }
+        if drop_from_client {
+            break;
+        }
+    }
+    assert!(p.client.is_connected() && !p.server.is_connected());
+    p.run(100);
+    assert!(p.server.is_connected());
+    while let Some(e) = p.server.poll_event() {
+        p.server_events.push(e);
+    }
+    let connected_at = p.server_events.iter().position(|e| *e == Event::Connected).expect("connected");
+    assert_eq!(Pair::data(&p.server_events[connected_at..]), vec![b"early".to_vec()]);
+}

@@ -356,6 +356,7 @@ fn restarted_client_replaces_its_session_after_the_retry() {
 fn fragmented_dtls12_hello_is_reassembled_then_gets_the_same_hello_verify_request() {
     let (cert, _) = cert();
     let client_config = ClientConfig::builder()
+        .max_version(ProtocolVersion::Dtls12)
         .root_certificates_pem(cert.as_bytes())
         .unwrap()
         .server_name("localhost")
@@ -389,7 +390,12 @@ fn fragmented_dtls12_hello_is_reassembled_then_gets_the_same_hello_verify_reques
     // A DTLS 1.2-only endpoint with the same secrets answers the first fragment alone, with
     // the same bytes.
     let (cert, key) = self::cert();
-    let config12 = ServerConfig::builder().certificate_pem(cert.as_bytes(), key.as_bytes()).unwrap().build().unwrap();
+    let config12 = ServerConfig::builder()
+        .max_version(ProtocolVersion::Dtls12)
+        .certificate_pem(cert.as_bytes(), key.as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
     let mut server12 = server_endpoint(Instant::now(), config12);
     server12.handle(Instant::now(), addr(CLIENT), &log[0].1);
     assert_eq!(server12.poll_transmit().unwrap().contents, log[hvr_at].1);

@@ -44,6 +44,7 @@ const LONG_ALPN: [&[u8]; 5] = [
 fn configs_with(mtu: usize, alpn: &[&[u8]]) -> (Arc<ClientConfig>, Arc<ServerConfig>) {
     let pki = sim_pki();
     let client = ClientConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
         .root_certificates_pem(pki.ca_pem.as_bytes())
         .expect("sim CA")
         .server_name("localhost")
@@ -54,6 +55,7 @@ fn configs_with(mtu: usize, alpn: &[&[u8]]) -> (Arc<ClientConfig>, Arc<ServerCon
         .build()
         .expect("client config");
     let server = ServerConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
         .certificate_pem(pki.server_cert_pem.as_bytes(), pki.server_key_pem.as_bytes())
         .expect("server certificate")
         .mtu(mtu)

@@ -18,6 +18,7 @@ const DEADLINE: Duration = Duration::from_secs(5);
 fn client() -> ClientConfigBuilder {
     let pki = sim_pki();
     ClientConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
         .root_certificates_pem(pki.ca_pem.as_bytes())
         .unwrap()
         .server_name("localhost")
@@ -27,6 +28,7 @@ fn client() -> ClientConfigBuilder {
 fn server() -> ServerConfigBuilder {
     let pki = sim_pki();
     ServerConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
         .certificate_pem(pki.server_cert_pem.as_bytes(), pki.server_key_pem.as_bytes())
         .unwrap()
         .rng_seed([2; 32])
@@ -260,7 +262,10 @@ fn key_log_lines_match_on_both_sides() {
 fn sni_selects_certificate_and_is_visible_to_the_server() {
     let pki = sim_pki();
     let s = server().sni_certificate_pem("rsa.test", pki.rsa_cert_pem.as_bytes(), pki.rsa_key_pem.as_bytes()).unwrap();
-    let c = ClientConfig::builder().dangerous_accept_any_server_certificate().server_name("rsa.test");
+    let c = ClientConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
+        .dangerous_accept_any_server_certificate()
+        .server_name("rsa.test");
     let mut p = pair(c, s);
     p.expect_handshake(DEADLINE);
     assert_eq!(p.server.session().server_name(), Some("rsa.test"));
@@ -275,11 +280,17 @@ fn fingerprint_pinning() {
     let pki = sim_pki();
     let server_cert = dtls_engine::internals::crypto::load_certificates(pki.server_cert_pem.as_bytes()).unwrap();
     let good = fingerprint_sha256(&server_cert[0]);
-    let mut p = pair(ClientConfig::builder().pin_fingerprint(&good).unwrap(), server());
+    let mut p = pair(
+        ClientConfig::builder().max_version(dtls_engine::ProtocolVersion::Dtls12).pin_fingerprint(&good).unwrap(),
+        server(),
+    );
     p.expect_handshake(DEADLINE);
 
     let bad = format!("sha-256 {}", ["00"; 32].join(":"));
-    let mut p = pair(ClientConfig::builder().pin_fingerprint(&bad).unwrap(), server());
+    let mut p = pair(
+        ClientConfig::builder().max_version(dtls_engine::ProtocolVersion::Dtls12).pin_fingerprint(&bad).unwrap(),
+        server(),
+    );
     assert!(p.handshake(DEADLINE).is_err());
     drain(&mut p);
     let e = p.client.error.clone().unwrap();
@@ -323,7 +334,10 @@ fn server_key_from_der_through_the_reexported_private_key_der() {
     let der = rcgen::KeyPair::from_pem(&pki.server_key_pem).unwrap().serialize_der();
     let key: dtls_engine::PrivateKeyDer<'static> = dtls_engine::PrivateKeyDer::try_from(der).unwrap();
     let key = dtls_engine::SigningKey::from_der(key).unwrap();
-    let s = ServerConfig::builder().certificate(chain.clone(), key).rng_seed([2; 32]);
+    let s = ServerConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
+        .certificate(chain.clone(), key)
+        .rng_seed([2; 32]);
     let mut p = pair(client(), s);
     p.expect_handshake(DEADLINE);
     assert_eq!(p.client.session().peer_certificates().unwrap()[0], chain[0]);

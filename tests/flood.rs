@@ -100,6 +100,7 @@ fn cert() -> &'static (String, String) {
 fn server_config() -> Arc<ServerConfig> {
     let (cert, key) = cert();
     ServerConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
         .certificate_pem(cert.as_bytes(), key.as_bytes())
         .expect("server certificate")
         .rng_seed([1; 32])
@@ -110,6 +111,7 @@ fn server_config() -> Arc<ServerConfig> {
 fn client_config() -> Arc<ClientConfig> {
     let (cert, _) = cert();
     ClientConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
         .root_certificates_pem(cert.as_bytes())
         .expect("root")
         .server_name("localhost")

@@ -114,6 +114,7 @@ fn cert() -> &'static (String, String) {
 fn server_config(mtu: usize) -> Arc<ServerConfig> {
     let (cert, key) = cert();
     ServerConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
         .certificate_pem(cert.as_bytes(), key.as_bytes())
         .expect("server certificate")
         .srtp_profiles(&[SrtpProtectionProfile::SRTP_AEAD_AES_128_GCM, SrtpProtectionProfile::SRTP_AES128_CM_SHA1_80])

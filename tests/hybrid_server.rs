@@ -40,3 +40,30 @@ fn client_connects_to_a_downgrading_server_with_a_fragmented_server_hello() {
         }
     }
 }
+
+/// The other side of RFC 8446 §4.1.3: a client that offered DTLS 1.3 refuses a 1.2
+/// ServerHello carrying either sentinel (`illegal_parameter`), and accepts one without.
+#[test]
+fn a_dtls13_capable_client_refuses_a_downgrade_sentinel() {
+    let config = || sim_pki().client_builder13(1).build().expect("client config");
+    for (sentinel, refused) in [(None, false), (Some(DOWNGRADE_TLS12), true), (Some(DOWNGRADE_TLS11), true)] {
+        let mut evil = EvilServer::new(config());
+        if let Some(s) = sentinel {
+            evil.s.server_random[24..].copy_from_slice(&s);
+        }
+        let sh = evil.server_hello();
+        evil.s.send_fragmented(0, &HandshakePayload::ServerHello(sh), 1);
+        if refused {
+            let err = evil.s.error.take().map(|e| format!("{e:?}")).unwrap_or_default();
+            assert!(err.contains("Downgrade"), "sentinel {sentinel:?}: {err}");
+            assert!(evil.s.peer.is_closed());
+        } else {
+            assert!(evil.s.error.is_none(), "{:?}", evil.s.error);
+            evil.push_rest_of_flight_4(None);
+            evil.s.flush();
+            evil.finish();
+            assert!(evil.s.peer.is_connected());
+            assert_eq!(evil.s.peer.protocol(), "DTLSv1.2");
+        }
+    }
+}

@@ -60,6 +60,7 @@ fn engine_seed(run: u64, side: u8) -> [u8; 32] {
 fn configs(run: u64, deadline: Duration) -> (Arc<ClientConfig>, Arc<ServerConfig>) {
     let pki = sim_pki();
     let client = ClientConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
         .root_certificates_pem(pki.ca_pem.as_bytes())
         .expect("sim CA")
         .server_name("localhost")
@@ -68,6 +69,7 @@ fn configs(run: u64, deadline: Duration) -> (Arc<ClientConfig>, Arc<ServerConfig
         .build()
         .expect("client config");
     let server = ServerConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
         .certificate_pem(pki.server_cert_pem.as_bytes(), pki.server_key_pem.as_bytes())
         .expect("server certificate")
         .handshake_timeout(deadline)

@@ -66,7 +66,9 @@ fn loopback(port: u16) -> SocketAddr {
 /// keeps its sessions in `store`.
 fn client_config(store: &Arc<ClientSessionStore>, key_log: Option<Arc<MemoryKeyLog>>) -> Arc<ClientConfig> {
     let pki = pki();
+    // Resumption is DTLS 1.2's (1.3 PSK resumption is not implemented).
     let mut b = ClientConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
         .root_certificates_pem(&pki.ca.cert_pem())
         .expect("root certificates")
         .server_name("localhost")
@@ -84,6 +86,7 @@ fn client_config(store: &Arc<ClientSessionStore>, key_log: Option<Arc<MemoryKeyL
 fn server_config(tickets: bool, key_log: Option<Arc<MemoryKeyLog>>) -> Arc<ServerConfig> {
     let pki = pki();
     let mut b = ServerConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
         .certificate_pem(&pki.server_p256.cert_pem(), &pki.server_p256.key_pem())
         .expect("server certificate")
         .session_tickets(tickets)

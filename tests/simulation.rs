@@ -149,6 +149,7 @@ fn reordered_datagrams() {
 fn mtu_256_with_rsa_certificate_fragments() {
     let pki = sim_pki();
     let client = ClientConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
         .root_certificates_pem(pki.ca_pem.as_bytes())
         .expect("sim CA")
         .server_name("localhost")
@@ -157,6 +158,7 @@ fn mtu_256_with_rsa_certificate_fragments() {
         .build()
         .expect("client config");
     let server = ServerConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
         .certificate_pem(pki.rsa_cert_pem.as_bytes(), pki.rsa_key_pem.as_bytes())
         .expect("RSA certificate")
         .mtu(256)

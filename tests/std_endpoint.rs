@@ -89,7 +89,7 @@ fn std_adapter_echo_and_close() {
 
     // Two sessions: one on its own socket via `connect`, one on a shared client endpoint.
     let a = connect(server.local_addr(), client_cfg.clone()).unwrap();
-    assert_eq!((a.protocol(), a.cipher().is_some()), ("DTLSv1.2", true));
+    assert_eq!((a.protocol(), a.cipher().is_some()), ("DTLSv1.3", true));
     assert!(a.peer_certificate().is_some());
     assert!(a.peer_certificate_pem().is_some());
     assert_eq!((a.alpn_protocol(), a.srtp_profile()), (None, None));

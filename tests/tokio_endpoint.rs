@@ -85,7 +85,9 @@ async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousand_concurrent_sessions_echo_and_stats_add_up() {
     const SESSIONS: usize = 1000;
-    const IN_FLIGHT: usize = 64;
+    // DTLS 1.3 with the hybrid group: each handshake's first flights are ~3 KB, so fewer
+    // at once than with 1.2's, or the loopback socket buffer overflows.
+    const IN_FLIGHT: usize = 16;
     let gate = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     let started = Instant::now();
     let (server_cfg, client_cfg) = configs(Duration::from_secs(60));
@@ -99,7 +101,7 @@ async fn thousand_concurrent_sessions_echo_and_stats_add_up() {
             let _permit = gate.acquire().await.unwrap();
             let ep = UdpEndpoint::bind("127.0.0.1:0", EndpointOptions::default()).await.unwrap();
             let mut s = ep.connect(addr, cfg).await.unwrap();
-            assert_eq!(s.protocol(), "DTLSv1.2");
+            assert_eq!(s.protocol(), "DTLSv1.3");
             assert!(s.cipher().is_some());
             echo(&mut s, format!("hello {i}").as_bytes()).await;
             (ep, s)
@@ -140,7 +142,8 @@ async fn thousand_concurrent_sessions_echo_and_stats_add_up() {
     assert_eq!(srv.packets_sent, sum(|s| s.packets_received));
     assert_eq!(srv.bytes_received, sum(|s| s.bytes_sent));
     assert_eq!(srv.bytes_sent, sum(|s| s.bytes_received));
-    assert!(srv.hello_verify_requests_sent >= SESSIONS as u64);
+    // The engine's defaults: DTLS 1.3, address validation by stateless HelloRetryRequest.
+    assert!(srv.hello_retry_requests_sent >= SESSIONS as u64);
     assert_eq!(srv.busy_rejections + srv.datagrams_dropped + srv.amplification_refusals, 0);
     for (ep, _) in clients.iter() {
         ep.close();
@@ -247,7 +250,7 @@ async fn session_info_and_exporter_match_on_both_sides() {
     for s in [&client, &accepted] {
         assert_eq!(s.alpn_protocol().as_deref(), Some(&b"webrtc"[..]));
         assert_eq!(s.srtp_profile(), Some(P::SRTP_AES128_CM_SHA1_80));
-        assert_eq!(s.cipher().unwrap().version, "DTLSv1.2");
+        assert_eq!(s.cipher().unwrap().version, "DTLSv1.3");
     }
     assert!(client.peer_certificate_pem().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
     assert!(accepted.peer_certificate_pem().is_none());
@@ -450,7 +453,7 @@ async fn split_session_receives_in_one_task_while_others_send() {
     let (client_rx, client_tx) = client.into_split();
     // Both halves describe the session.
     assert_eq!((client_tx.remote_addr(), client_rx.remote_addr()), (server.local_addr(), server.local_addr()));
-    assert_eq!(client_rx.protocol(), "DTLSv1.2");
+    assert_eq!(client_rx.protocol(), "DTLSv1.3");
     assert!(client_tx.cipher().is_some() && client_rx.peer_certificate().is_some());
     let (mut km_tx, mut km_rx) = ([0u8; 16], [0u8; 16]);
     client_tx.export_keying_material(&mut km_tx, b"EXPERIMENTAL-split", None).await.unwrap();

@@ -28,6 +28,15 @@ pub struct EndpointOptions {
     /// [`HelloPolicy::ApprovedOnly`], only those approved with the adapter's
     /// `UdpEndpoint::approve_peer`; see there.
     pub hello_policy: HelloPolicy,
+    /// Most fragmented ClientHellos of not-yet-validated peers reassembled at once (see
+    /// [`EndpointConfig::max_prevalidation_hellos`]).
+    pub max_prevalidation_hellos: usize,
+    /// Bytes those partial hellos may reserve in all
+    /// ([`EndpointConfig::max_prevalidation_bytes`]).
+    pub max_prevalidation_bytes: usize,
+    /// How long a partial hello of an unvalidated peer is kept
+    /// ([`EndpointConfig::prevalidation_timeout`]).
+    pub prevalidation_timeout: Duration,
 }
 
 impl Default for EndpointOptions {
@@ -41,6 +50,9 @@ impl Default for EndpointOptions {
             receive_queue: 1024,
             max_half_open: c.max_half_open,
             hello_policy: c.hello_policy,
+            max_prevalidation_hellos: c.max_prevalidation_hellos,
+            max_prevalidation_bytes: c.max_prevalidation_bytes,
+            prevalidation_timeout: c.prevalidation_timeout,
         }
     }
 }
@@ -59,7 +71,9 @@ impl EndpointOptions {
             rng_seed: self.rng_seed,
             max_half_open: self.max_half_open,
             hello_policy: self.hello_policy,
-            // The pre-validation budget keeps the core's defaults.
+            max_prevalidation_hellos: self.max_prevalidation_hellos,
+            max_prevalidation_bytes: self.max_prevalidation_bytes,
+            prevalidation_timeout: self.prevalidation_timeout,
             ..EndpointConfig::default()
         }
     }

@@ -144,7 +144,7 @@ impl Default for CommonBuilder {
             suites: suites::ALL_SUITES.iter().collect(),
             suites13: suites::ALL_SUITES13.iter().collect(),
             min_version: ProtocolVersion::Dtls12,
-            max_version: ProtocolVersion::Dtls12,
+            max_version: ProtocolVersion::Dtls13,
             key_update_after: DEFAULT_KEY_UPDATE_AFTER,
             groups: DEFAULT_GROUPS.to_vec(),
             verify_schemes: VERIFY_SCHEMES.to_vec(),

@@ -31,7 +31,7 @@ macro_rules! common_setters {
             self
         }
 
-        /// The highest protocol version this side negotiates (default DTLS 1.2 for now).
+        /// The highest protocol version this side negotiates (default DTLS 1.3).
         /// A server picks the highest version both sides enable; a server able to speak
         /// DTLS 1.3 that agrees on 1.2 marks its random as RFC 8446 §4.1.3 says, and a
         /// client able to speak 1.3 refuses such a ServerHello.

@@ -29,12 +29,19 @@ fn cert() -> &'static (String, String) {
 
 fn server_config() -> Arc<ServerConfig> {
     let (cert, key) = cert();
-    ServerConfig::builder().certificate_pem(cert.as_bytes(), key.as_bytes()).unwrap().rng_seed([1; 32]).build().unwrap()
+    ServerConfig::builder()
+        .max_version(crate::ProtocolVersion::Dtls12)
+        .certificate_pem(cert.as_bytes(), key.as_bytes())
+        .unwrap()
+        .rng_seed([1; 32])
+        .build()
+        .unwrap()
 }
 
 fn client_config(seed: u8) -> Arc<ClientConfig> {
     let (cert, _) = cert();
     ClientConfig::builder()
+        .max_version(crate::ProtocolVersion::Dtls12)
         .root_certificates_pem(cert.as_bytes())
         .unwrap()
         .server_name("localhost")

@@ -70,6 +70,7 @@ impl Session {
         self.reassembler.clear();
         self.pool.trim(0);
         self.events.push_back(Event::Connected);
+        self.deliver_early_data();
     }
 
     pub(super) fn emit_flight(&mut self, now: Instant) -> Result<(), Error> {

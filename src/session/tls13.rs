@@ -55,6 +55,10 @@ pub(crate) struct Session13 {
     acked: Vec<bool>,
     /// Unified records that arrived before the keys of their epoch.
     early: Vec<Vec<u8>>,
+    /// Server: the client's application data that authenticated under its epoch-3 key but
+    /// arrived before its Finished (that Finished was lost or reordered), delivered once
+    /// the Finished verifies.
+    early_data: Vec<Vec<u8>>,
     /// Our KeyUpdate is out and not yet acknowledged.
     pub(super) update_pending: bool,
     /// Times the current post-handshake flight (the client's Finished, a KeyUpdate) was
@@ -76,6 +80,7 @@ impl Session13 {
             emission: 0,
             acked: Vec::new(),
             early: Vec::new(),
+            early_data: Vec::new(),
             update_pending: false,
             post_retransmits: 0,
             updates_sent: 0,
@@ -248,8 +253,17 @@ impl Session {
         let result = match opened.content_type {
             ContentType::ApplicationData => {
                 // docs/security.md item 2: application data only once the handshake is
-                // complete, and only in an application epoch.
-                if !self.connected || self.close_sent || opened.epoch.0 < 3 || self.events.len() >= self.max_queued {
+                // complete, and only in an application epoch. RFC 9147 §5.8.3 lets the client
+                // send it right after its Finished, so a server that has not verified that
+                // Finished yet keeps a few such records for after it.
+                let early = !self.connected && opened.epoch.0 >= 3 && matches!(self.role, Role::Server(..));
+                if early && self.keep_early_data(buf.get(opened.content.clone()).unwrap_or_default()) {
+                    // Delivered once the client's Finished verifies.
+                } else if !self.connected
+                    || self.close_sent
+                    || opened.epoch.0 < 3
+                    || self.events.len() >= self.max_queued
+                {
                     self.stats.records_dropped += 1;
                 } else {
                     let range = opened.content.clone();
@@ -280,6 +294,29 @@ impl Session {
         };
         self.pool.put(buf);
         result
+    }
+
+    /// Keep one record of early application data (see `handle_unified`), within the same
+    /// bounds as records held before their keys.
+    fn keep_early_data(&mut self, content: &[u8]) -> bool {
+        let Some(v13) = self.v13.as_mut() else { return false };
+        let held: usize = v13.early_data.iter().map(Vec::len).sum();
+        if v13.early_data.len() >= MAX_EARLY || held + content.len() > MAX_EARLY_BYTES {
+            return false;
+        }
+        v13.early_data.push(content.to_vec());
+        true
+    }
+
+    /// The handshake completed: deliver the application data kept for after it, after the
+    /// `Connected` event.
+    pub(super) fn deliver_early_data(&mut self) {
+        let Some(v13) = self.v13.as_mut() else { return };
+        for data in core::mem::take(&mut v13.early_data) {
+            self.stats.app_bytes_received += data.len() as u64;
+            self.stats.app_messages_received += 1;
+            self.events.push_back(Event::ApplicationData(data));
+        }
     }
 
     fn keep_early13(&mut self, now: Instant, buf: Vec<u8>) {

@@ -983,7 +983,15 @@ impl SimPki {
     }
 
     /// The builder behind [`client_config`](Self::client_config), for tests that add to it.
+    /// DTLS 1.2 only: the simulation's flight-by-flight tests are about 1.2's flights;
+    /// [`client_builder13`](Self::client_builder13) enables 1.3 (the engine's default).
     pub fn client_builder(&self, seed: u8) -> dtls_engine::ClientConfigBuilder {
+        self.client_builder13(seed).max_version(dtls_engine::ProtocolVersion::Dtls12)
+    }
+
+    /// [`client_builder`](Self::client_builder) with the engine's default versions (1.2 and
+    /// 1.3) and groups (X25519MLKEM768 first).
+    pub fn client_builder13(&self, seed: u8) -> dtls_engine::ClientConfigBuilder {
         ClientConfig::builder()
             .root_certificates_pem(self.ca_pem.as_bytes())
             .expect("sim CA")
@@ -999,7 +1007,13 @@ impl SimPki {
     }
 
     /// The builder behind [`server_config`](Self::server_config), for tests that add to it.
+    /// DTLS 1.2 only, like [`client_builder`](Self::client_builder).
     pub fn server_builder(&self, seed: u8) -> dtls_engine::ServerConfigBuilder {
+        self.server_builder13(seed).max_version(dtls_engine::ProtocolVersion::Dtls12)
+    }
+
+    /// [`server_builder`](Self::server_builder) with the engine's default versions.
+    pub fn server_builder13(&self, seed: u8) -> dtls_engine::ServerConfigBuilder {
         ServerConfig::builder()
             .certificate_pem(self.server_cert_pem.as_bytes(), self.server_key_pem.as_bytes())
             .expect("server certificate")

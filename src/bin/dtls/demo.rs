@@ -133,8 +133,8 @@ async fn print_session(name: &str, s: &UdpSession) {
 fn print_endpoint(name: &str, st: &EndpointStats) {
     println!(
         "stats {name}: packets_sent={} packets_received={} bytes_sent={} bytes_received={} \
-         server_sessions={} client_sessions={} hello_verify_requests_sent={} busy_rejections={} \
-         datagrams_dropped={}",
+         server_sessions={} client_sessions={} hello_verify_requests_sent={} hello_retry_requests_sent={} \
+         busy_rejections={} datagrams_dropped={}",
         st.packets_sent,
         st.packets_received,
         st.bytes_sent,
@@ -142,6 +142,7 @@ fn print_endpoint(name: &str, st: &EndpointStats) {
         st.server_sessions,
         st.client_sessions,
         st.hello_verify_requests_sent,
+        st.hello_retry_requests_sent,
         st.busy_rejections,
         st.datagrams_dropped,
     );

@@ -74,7 +74,6 @@ impl EndpointOptions {
             max_prevalidation_hellos: self.max_prevalidation_hellos,
             max_prevalidation_bytes: self.max_prevalidation_bytes,
             prevalidation_timeout: self.prevalidation_timeout,
-            ..EndpointConfig::default()
         }
     }
 }

@@ -148,7 +148,14 @@ impl Endpoint {
             (None, Some(server)) => Some(server.common.session_rng()),
             (None, None) => None,
         };
-        let cookies = rng.map(|r| CookieSecrets::new(r, config.cookie_rotation, now));
+        // A DTLS 1.3 client repeats its second ClientHello, cookie and all, for as long as its
+        // handshake runs (RFC 8446 §4.1.4 allows one HelloRetryRequest), so a cookie must stay
+        // valid that long: the rotation is at least the server's handshake timeout.
+        let rotation = config
+            .server
+            .as_ref()
+            .map_or(config.cookie_rotation, |s| config.cookie_rotation.max(s.common.handshake_timeout));
+        let cookies = rng.map(|r| CookieSecrets::new(r, rotation, now));
         let prevalidation = Prevalidation::new(
             config.max_prevalidation_hellos,
             config.max_prevalidation_bytes,

@@ -329,6 +329,7 @@ fn dtls13_first_fragment_flood_stays_within_the_prevalidation_budget() {
 
     let config = EndpointConfig { server: Some(server_config13()), rng_seed: Some([3; 32]), ..Default::default() };
     let (max_hellos, max_bytes) = (config.max_prevalidation_hellos, config.max_prevalidation_bytes);
+    let timeout = config.prevalidation_timeout;
     let mut endpoint = Endpoint::new(now, config);
     let live_before = live_bytes();
     let mut rng = 0x9e37_79b9_7f4a_7c15u64;
@@ -378,7 +379,7 @@ fn dtls13_first_fragment_flood_stays_within_the_prevalidation_budget() {
     let held = endpoint.prevalidation_usage().0 as u64;
     assert_eq!(stats.prevalidation_evictions, u64::from(HELLOS) - held);
     // Past the timeout, the next datagram expires everything held.
-    endpoint.handle(now + Duration::from_secs(6), spoofed(3 * HELLOS), &garbage[..10]);
+    endpoint.handle(now + timeout + Duration::from_secs(1), spoofed(3 * HELLOS), &garbage[..10]);
     assert_eq!(endpoint.prevalidation_usage(), (0, 0));
     assert_eq!(endpoint.stats().prevalidation_evictions, u64::from(HELLOS));
 

@@ -10,10 +10,14 @@
 //! an unvalidated address, and it is explicitly bounded: at most `max_hellos` partial
 //! hellos holding at most `max_bytes` together (each reserves its hello's declared length
 //! on its first fragment, so nothing grows after admission), each at most the endpoint's
-//! hello cap (16 KiB), each for at most `timeout`; when full, the oldest is evicted. One
-//! entry per address. Fragments must arrive in order (each starts at or before the end of
-//! what is held); anything else is refused and the client's retransmission, which re-sends
-//! the hello from its first fragment, starts over.
+//! hello cap (16 KiB), each until `timeout` passes without a fragment; when full, the oldest
+//! is evicted. One entry per address. Fragments may arrive in any order and across the
+//! client's retransmissions (each must agree with the bytes held where it overlaps them);
+//! a hello that completed and was answered stays held, so that when the answer is lost the
+//! next fragment of the client's retransmission is answered again at once — a lossy path
+//! need not deliver every fragment of the same retransmission (RFC 9147 §5.8.1, and the
+//! loss sweeps in `tests/loss_sweep.rs`). The entry is forgotten when the peer's session
+//! is created.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -56,26 +60,67 @@ pub(super) enum Added {
     Refused,
 }
 
+/// Most disjoint pieces a partial hello may be held in: fragments arrive in any order, but a
+/// peer that cuts its hello into more pieces than this is refused.
+const MAX_PIECES: usize = 16;
+
 struct Partial {
     hello: Reassembled,
     /// The hello's declared length: what the entry reserves from the budget.
     length: usize,
-    /// Bytes of `hello.body` received so far, from offset 0.
-    filled: usize,
+    /// The byte ranges of `hello.body` received so far, disjoint and sorted. `hello.body` is
+    /// `length` bytes from admission on (zeros where nothing arrived yet).
+    held: Vec<(usize, usize)>,
+    /// The hello was complete and answered; it stays (with its bytes) so that a
+    /// retransmission of any of its fragments is answered again at once, without waiting for
+    /// every fragment once more (the answer was lost; RFC 9147 §5.8.1).
+    answered: bool,
     /// Key of this entry in `Prevalidation::order`.
     since: (Instant, u64),
 }
 
 impl Partial {
     /// Whether `frag` agrees with what is held: same length and message_seq (RFC 6347
-    /// §4.2.3 / RFC 9147 §5.5: every fragment carries both), and the same bytes where it
-    /// overlaps them.
+    /// §4.2.3 / RFC 9147 §5.5: every fragment carries both), and the same bytes wherever it
+    /// overlaps what was received.
     fn agrees(&self, frag: &HelloFragment<'_>) -> bool {
-        let held = self.hello.body.get(frag.offset.min(self.filled)..).unwrap_or_default();
-        let overlap = held.len().min(frag.bytes.len());
-        self.length == frag.length
-            && self.hello.message_seq == frag.message_seq
-            && held.get(..overlap) == frag.bytes.get(..overlap)
+        if self.length != frag.length || self.hello.message_seq != frag.message_seq {
+            return false;
+        }
+        let end = frag.offset.saturating_add(frag.bytes.len());
+        self.held.iter().all(|&(a, b)| {
+            let (lo, hi) = (a.max(frag.offset), b.min(end));
+            lo >= hi || self.hello.body.get(lo..hi) == frag.bytes.get(lo - frag.offset..hi - frag.offset)
+        })
+    }
+
+    /// Record `frag`'s bytes (checked to agree) and its range; false if that would split the
+    /// hello into more than [`MAX_PIECES`].
+    fn insert(&mut self, frag: &HelloFragment<'_>) -> bool {
+        let (start, end) = (frag.offset, frag.offset + frag.bytes.len());
+        let mut merged = (start, end);
+        let mut rest = Vec::with_capacity(self.held.len() + 1);
+        for &(a, b) in &self.held {
+            if b < merged.0 || a > merged.1 {
+                rest.push((a, b));
+            } else {
+                merged = (merged.0.min(a), merged.1.max(b));
+            }
+        }
+        rest.push(merged);
+        rest.sort_unstable();
+        if rest.len() > MAX_PIECES {
+            return false;
+        }
+        if let Some(dst) = self.hello.body.get_mut(start..end) {
+            dst.copy_from_slice(frag.bytes);
+        }
+        self.held = rest;
+        true
+    }
+
+    fn complete(&self) -> bool {
+        self.held == [(0, self.length)]
     }
 }
 
@@ -87,7 +132,8 @@ pub(super) struct Prevalidation {
     /// Boxed, so that the map's buckets stay small (the map is sized for twice
     /// `max_hellos`, see `admit`).
     by_peer: HashMap<SocketAddr, Box<Partial>>,
-    /// Oldest first: when each entry was created (with a serial to keep keys distinct).
+    /// Oldest first: when each entry last received a fragment (with a serial to keep keys
+    /// distinct).
     order: BTreeMap<(Instant, u64), SocketAddr>,
     serial: u64,
     /// Bytes reserved by the entries (the sum of their hellos' declared lengths).
@@ -135,7 +181,7 @@ impl Prevalidation {
         }
     }
 
-    /// Drop the entries older than the timeout; returns how many.
+    /// Drop the entries that received nothing for the timeout; returns how many.
     pub(super) fn expire(&mut self, now: Instant) -> u64 {
         let mut dropped = 0;
         while let Some((&(at, _), &peer)) = self.order.first_key_value() {
@@ -149,10 +195,12 @@ impl Prevalidation {
     }
 
     /// Add one fragment from `peer`, which came in a datagram of `datagram_len` bytes (pass
-    /// 0 for the second and later fragments of one datagram). A fragment at offset 0 starts
-    /// an entry (or continues the one held if it has the same length and message_seq,
-    /// replaces it otherwise), evicting the oldest entries to make room; `evicted` counts
-    /// them. A later fragment only continues an entry.
+    /// 0 for the second and later fragments of one datagram). Fragments may come in any
+    /// order: the first one of a hello starts an entry, evicting the oldest entries to make
+    /// room (`evicted` counts them); a fragment that disagrees with the peer's entry
+    /// replaces it if it starts a hello (offset 0), and is refused otherwise. A fragment of
+    /// a hello already complete and answered makes it complete again (its answer is sent
+    /// again); the entry stays until [`Prevalidation::forget`] or expiry.
     pub(super) fn add(
         &mut self,
         now: Instant,
@@ -161,40 +209,51 @@ impl Prevalidation {
         datagram_len: usize,
         evicted: &mut u64,
     ) -> Added {
-        let continues = self.by_peer.get(&peer).is_some_and(|p| p.agrees(frag));
-        if frag.offset == 0 && !continues && !self.admit(now, peer, frag, evicted) {
-            return Added::Refused;
-        }
-        let Some(p) = self.by_peer.get_mut(&peer) else { return Added::Refused };
         let end = frag.offset.saturating_add(frag.bytes.len());
-        // In order only: a fragment must start within what is held.
-        if frag.offset > p.filled || end > p.length || !p.agrees(frag) {
+        if end > frag.length {
             return Added::Refused;
         }
-        p.hello.received = p.hello.received.saturating_add(datagram_len);
-        p.hello.last_record_seq = p.hello.last_record_seq.max(frag.record_seq);
-        // Only the bytes past what is held are new (the overlap was checked equal).
-        if end > p.filled
-            && let Some(new) = frag.bytes.get(p.filled - frag.offset..)
-        {
-            p.hello.body.extend_from_slice(new);
-            p.filled = end;
+        match self.by_peer.get(&peer).map(|p| p.agrees(frag)) {
+            Some(true) => {}
+            Some(false) if frag.offset != 0 => return Added::Refused,
+            _ => {
+                if !self.admit(now, peer, frag, evicted) {
+                    return Added::Refused;
+                }
+            }
         }
-        if p.filled < p.length {
+        self.serial += 1;
+        let touched = (now, self.serial);
+        let Some(p) = self.by_peer.get_mut(&peer) else { return Added::Refused };
+        if !p.insert(frag) {
+            return Added::Refused;
+        }
+        // Activity keeps an entry: retransmissions come at the peer's growing intervals.
+        self.order.remove(&p.since);
+        p.since = touched;
+        self.order.insert(touched, peer);
+        p.hello.received = p.hello.received.saturating_add(datagram_len);
+        p.hello.first_record_seq =
+            if frag.offset == 0 { frag.record_seq } else { p.hello.first_record_seq.min(frag.record_seq) };
+        p.hello.last_record_seq = p.hello.last_record_seq.max(frag.record_seq);
+        if !p.complete() {
             return Added::Held;
         }
-        match self.by_peer.remove(&peer) {
-            Some(done) => {
-                self.order.remove(&done.since);
-                self.bytes -= done.length;
-                Added::Complete(done.hello)
-            }
-            None => Added::Refused,
-        }
+        p.answered = true;
+        let done = Reassembled {
+            body: p.hello.body.clone(),
+            message_seq: p.hello.message_seq,
+            first_record_seq: p.hello.first_record_seq,
+            last_record_seq: p.hello.last_record_seq,
+            received: p.hello.received,
+        };
+        // What the next answer may spend is what arrives after this one.
+        p.hello.received = 0;
+        Added::Complete(done)
     }
 
-    /// Make room for and create the entry a first fragment starts (replacing the peer's
-    /// entry, if it held another hello).
+    /// Make room for and create the entry a fragment starts (replacing the peer's entry, if
+    /// it held another hello).
     fn admit(&mut self, now: Instant, peer: SocketAddr, frag: &HelloFragment<'_>, evicted: &mut u64) -> bool {
         self.forget(peer);
         if frag.length > self.max_bytes || self.max_hellos == 0 {
@@ -211,6 +270,7 @@ impl Prevalidation {
         if body.try_reserve_exact(frag.length).is_err() {
             return false;
         }
+        body.resize(frag.length, 0);
         // Sized once for twice the most entries: the map then always rehashes in place
         // (its tombstones included) instead of growing, so a flood cannot move its size.
         // If that much cannot be had, the map grows on demand instead.
@@ -228,7 +288,8 @@ impl Prevalidation {
             last_record_seq: frag.record_seq,
             received: 0,
         };
-        self.by_peer.insert(peer, Box::new(Partial { hello, length: frag.length, filled: 0, since }));
+        let partial = Partial { hello, length: frag.length, held: Vec::new(), answered: false, since };
+        self.by_peer.insert(peer, Box::new(partial));
         true
     }
 }
@@ -246,29 +307,49 @@ mod tests {
     }
 
     #[test]
-    fn reassembles_in_order_with_overlaps_and_refuses_gaps_and_conflicts() {
+    fn reassembles_in_any_order_across_retransmissions_and_refuses_conflicts() {
         let now = Instant::now();
         let mut t = Prevalidation::new(4, 1000, Duration::from_secs(5));
         let mut ev = 0;
         let body: Vec<u8> = (0..100).collect();
-        // A later fragment without an entry, then a gap, are refused.
-        assert!(matches!(t.add(now, peer(1), &frag(100, 40, &body[40..]), 10, &mut ev), Added::Refused));
+        // A later fragment first: held (its first fragment was lost or comes later).
+        assert!(matches!(t.add(now, peer(1), &frag(100, 40, &body[40..70]), 10, &mut ev), Added::Held));
         assert!(matches!(t.add(now, peer(1), &frag(100, 0, &body[..30]), 10, &mut ev), Added::Held));
-        assert!(matches!(t.add(now, peer(1), &frag(100, 40, &body[40..]), 10, &mut ev), Added::Refused));
         // Overlapping bytes that differ are refused; equal ones are a retransmission.
         let mut other = body[20..60].to_vec();
         other[0] ^= 1;
         assert!(matches!(t.add(now, peer(1), &frag(100, 20, &other), 10, &mut ev), Added::Refused));
-        assert!(matches!(t.add(now, peer(1), &frag(100, 0, &body[..30]), 10, &mut ev), Added::Held));
         assert!(matches!(t.add(now, peer(1), &frag(99, 20, &body[20..60]), 10, &mut ev), Added::Refused));
         assert!(matches!(t.add(now, peer(1), &frag(100, 20, &body[20..60]), 10, &mut ev), Added::Held));
+        // Past the declared length: refused.
+        assert!(matches!(t.add(now, peer(1), &frag(100, 90, &body[..20]), 10, &mut ev), Added::Refused));
         assert_eq!((t.len(), t.bytes()), (1, 100));
-        let Added::Complete(done) = t.add(now, peer(1), &frag(100, 60, &body[60..]), 10, &mut ev) else {
+        let Added::Complete(done) = t.add(now, peer(1), &frag(100, 70, &body[70..]), 10, &mut ev) else {
             panic!("not complete")
         };
         assert_eq!(done.body, body);
-        assert_eq!((done.received, done.first_record_seq, done.last_record_seq), (40, 0, 60));
-        assert_eq!((t.len(), t.bytes(), ev), (0, 0, 0));
+        assert_eq!((done.received, done.first_record_seq, done.last_record_seq), (40, 0, 70));
+        // Answered, it stays: any agreeing fragment of a retransmission completes it again,
+        // counting only what arrived since the last answer.
+        assert_eq!((t.len(), t.bytes(), ev), (1, 100, 0));
+        let Added::Complete(again) = t.add(now, peer(1), &frag(100, 60, &body[60..]), 7, &mut ev) else {
+            panic!("not complete again")
+        };
+        assert_eq!((again.body, again.received), (body.clone(), 7));
+        t.forget(peer(1));
+        assert_eq!((t.len(), t.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn a_hello_cut_into_too_many_pieces_is_refused() {
+        let now = Instant::now();
+        let mut t = Prevalidation::new(4, 1000, Duration::from_secs(5));
+        let mut ev = 0;
+        let body = [7u8; 200];
+        for i in 0..MAX_PIECES {
+            assert!(matches!(t.add(now, peer(1), &frag(200, 2 * i, &body[..1]), 1, &mut ev), Added::Held));
+        }
+        assert!(matches!(t.add(now, peer(1), &frag(200, 100, &body[..1]), 1, &mut ev), Added::Refused));
     }
 
     #[test]

@@ -12,6 +12,10 @@ impl Endpoint {
     /// it connects or is removed.
     pub(super) fn insert(&mut self, session: Session, hello_random: Option<[u8; 32]>) -> SessionHandle {
         let remote = session.remote_addr();
+        // The peer's session takes its datagrams from now on; a hello reassembled (and kept
+        // after its answer) in the pre-validation budget is not needed any more, and would
+        // otherwise take the session's later hello fragments (`handle_known`).
+        self.prevalidation.forget(remote);
         let half_open = hello_random.is_some();
         self.half_open += usize::from(half_open);
         let h = self.sessions.insert(Entry {

@@ -19,8 +19,9 @@ pub struct EndpointConfig {
     pub server: Option<Arc<ServerConfig>>,
     /// Most live sessions (server and client); ClientHellos beyond it are refused.
     pub max_sessions: usize,
-    /// How often the cookie secret changes (default 60 s, at least 1 s). A cookie stays
-    /// valid for one more period after its secret was retired.
+    /// How often the cookie secret changes (default 60 s, at least 1 s, and never less than
+    /// the server's handshake timeout: a DTLS 1.3 client repeats its cookie for the whole
+    /// handshake). A cookie stays valid for one more period after its secret was retired.
     pub cookie_rotation: Duration,
     /// How long a closing session waits for the peer's close_notify (default 2 s).
     pub close_linger: Duration,
@@ -53,7 +54,9 @@ pub struct EndpointConfig {
     /// `max_prevalidation_hellos` × 370 bytes (about 2.5 MB at the defaults, measured by
     /// tests/flood.rs) for peers whose address is not validated.
     pub max_prevalidation_bytes: usize,
-    /// How long a partial ClientHello waits for its missing fragments (default 5 s).
+    /// How long a partial ClientHello is kept after its last fragment arrived (default 64 s,
+    /// beyond the 60 s cap of the retransmission timer, so that a hello whose answer was
+    /// lost is answered again by its retransmission's first fragment to arrive).
     pub prevalidation_timeout: Duration,
 }
 
@@ -87,7 +90,7 @@ impl Default for EndpointConfig {
             hello_policy: HelloPolicy::AcceptAll,
             max_prevalidation_hellos: 1024,
             max_prevalidation_bytes: 2 << 20,
-            prevalidation_timeout: Duration::from_secs(5),
+            prevalidation_timeout: Duration::from_secs(64),
         }
     }
 }

@@ -331,9 +331,9 @@ fn wolfssl_dtls12_client_with_our_server() {
 
 const OUR_TIMEOUT: &str = "10";
 
-/// `dtls client --connect 127.0.0.1:PORT --max-version 1.3 --ca-file CA ARGS`, writing each
-/// of `lines` to its stdin and closing it; it waits for as many datagrams back (`--expect`),
-/// then sends close_notify.
+/// `dtls client --connect 127.0.0.1:PORT --max-version 1.3 --ca-file CA ARGS`. With
+/// `lines`, it writes each to its stdin and closes it; it waits for as many datagrams back
+/// (`--expect`), then sends close_notify. Without, stdin stays open (ARGS sets `--expect`).
 fn our_client(port: u16, args: &[&str], lines: &[&str]) -> OpensslPeer {
     let pki = pki();
     let mut all: Vec<String> = [
@@ -346,17 +346,20 @@ fn our_client(port: u16, args: &[&str], lines: &[&str]) -> OpensslPeer {
         &arg(&pki.ca.cert),
         "--timeout",
         OUR_TIMEOUT,
-        "--expect",
-        &lines.len().to_string(),
     ]
     .map(String::from)
     .to_vec();
+    if !lines.is_empty() {
+        all.extend(["--expect".to_owned(), lines.len().to_string()]);
+    }
     all.extend(args.iter().map(|s| (*s).to_owned()));
     let mut client = spawn(DTLS, "dtls client", &all);
-    for line in lines {
-        client.write_line(line);
+    if !lines.is_empty() {
+        for line in lines {
+            client.write_line(line);
+        }
+        client.close_stdin();
     }
-    client.close_stdin();
     client
 }
 
@@ -596,16 +599,29 @@ fn our_client_follows_a_wolfssl_key_update() {
 }
 
 /// Our client updates its sending keys after every record (`--key-update-after 1`) while
-/// sending four lines: wolfSSL follows each KeyUpdate (every line is echoed) and sees our
-/// records in epochs 3, 4, 5 and 6 (epoch bits 3, 0, 1, 2).
+/// sending four lines, each after the echo of the one before (and a pause, so that wolfSSL's
+/// ACK of our KeyUpdate is in: RFC 9147 §8 forbids the new keys, and another KeyUpdate,
+/// before it). wolfSSL follows each KeyUpdate (every line is echoed) and sees our records in
+/// epochs 3, 4, 5 and 6 (epoch bits 3, 0, 1, 2).
 #[test]
 fn our_client_key_updates_with_wolfssl_server() {
-    let run = our_client_vs_wolfssl(
-        &["--groups", "X25519"],
-        &["--groups", "X25519", "--key-update-after", "1"],
-        &["line 1", "line 2", "line 3", "line 4"],
-    );
+    let pki = pki();
+    let (cert, key) = (arg(&pki.server_p256.cert), arg(&pki.server_p256.key));
+    let (mut wolf, port) = wolfssl_server(&["--cert", &cert, "--key", &key, "--groups", "X25519"]);
+    let lines = ["line 1", "line 2", "line 3", "line 4"];
+    let mut us = our_client(port, &["--groups", "X25519", "--key-update-after", "1", "--expect", "4"], &[]);
+    for line in lines {
+        us.write_line(line);
+        assert!(us.wait_for_output(&format!("{line}\n"), WAIT), "no echo of {line:?}\n{}", both(&us, &wolf));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    us.close_stdin();
+    assert_exit_ok(&mut us, &wolf);
+    assert_exit_ok(&mut wolf, &us);
+    let (ours, theirs) = (us.expect_line_after("connected ", WAIT), wolf.expect_line_after("connected ", WAIT));
+    let run = Both { ours, theirs, us, wolf };
     run.assert_dtls13("X25519");
+    assert_eq!(run.wolf.stdout().matches("echoed ").count(), lines.len(), "\n{}", run.transcript());
     let bits = run.our_epoch_bits_at_wolfssl();
     for b in [3, 0, 1, 2] {
         assert!(bits.contains(&b), "no record of ours with epoch bits {b} (saw {bits:?})\n{}", run.transcript());

@@ -38,6 +38,8 @@
 //!                        from wolfSSL's secret callback (HAVE_SECRET_CALLBACK); implies
 //!                        wolfSSL_KeepArrays, without which wolfSSL derives no exporter secret
 //! --message TEXT         client: the line to send (default "ping from wolfssl")
+//! --repeat N             client: send it N times, each after the echo of the one before
+//!                        (default 1)
 //! --timeout SECS         give up after this long (client default 20, server 30)
 //! ```
 //!
@@ -65,7 +67,7 @@ use wolfssl_sys as w;
 const USAGE: &str = "usage: wolfssl-peer client|server --addr HOST:PORT [--version 1.3|1.2] [--groups G1,G2] \
                      [--cert PEM --key PEM] [--ca PEM | --no-verify] [--mtu N] [--alpn P1,P2] \
                      [--cookie | --no-cookie] [--exporter LABEL:LEN] [--key-update] [--message TEXT] \
-                     [--srtp P1:P2] [--ciphers LIST] [--keylog FILE] [--timeout SECS]";
+                     [--repeat N] [--srtp P1:P2] [--ciphers LIST] [--keylog FILE] [--timeout SECS]";
 
 // wolfSSL's return and error codes (ssl.h), spelt out so as not to depend on how bindgen
 // typed them.
@@ -110,6 +112,7 @@ struct Options {
     ciphers: Option<String>,
     keylog: Option<String>,
     message: String,
+    repeat: usize,
     timeout: Duration,
 }
 
@@ -158,6 +161,7 @@ fn parse_args() -> Result<Options, String> {
         ciphers: None,
         keylog: None,
         message: "ping from wolfssl".into(),
+        repeat: 1,
         timeout: Duration::from_secs(if server { 30 } else { 20 }),
     };
     while let Some(flag) = args.next() {
@@ -196,6 +200,7 @@ fn parse_args() -> Result<Options, String> {
             "--ciphers" => o.ciphers = Some(value()?),
             "--keylog" => o.keylog = Some(value()?),
             "--message" => o.message = value()?,
+            "--repeat" => o.repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?,
             "--timeout" => {
                 o.timeout = Duration::from_secs_f64(value()?.parse().map_err(|e| format!("--timeout: {e}"))?)
             }
@@ -730,15 +735,18 @@ fn client(o: &Options) -> Result<(), String> {
     // SAFETY: ssl is live.
     s.drive("handshake", |ssl| unsafe { w::wolfSSL_connect(ssl) })?.ok_or("the server closed during the handshake")?;
     s.after_handshake(o)?;
-    s.write(o.message.as_bytes())?;
-    match s.read()? {
-        Some(d) if d == o.message.as_bytes() => {
-            println!("echo ok");
-            s.print_peer_epochs();
+    for _ in 0..o.repeat {
+        s.write(o.message.as_bytes())?;
+        match s.read()? {
+            Some(d) if d == o.message.as_bytes() => {}
+            Some(d) => {
+                return Err(format!("expected the echo {:?}, got {:?}", o.message, String::from_utf8_lossy(&d)));
+            }
+            None => return Err("the server sent close_notify before the echo".into()),
         }
-        Some(d) => return Err(format!("expected the echo {:?}, got {:?}", o.message, String::from_utf8_lossy(&d))),
-        None => return Err("the server sent close_notify before the echo".into()),
     }
+    println!("echo ok");
+    s.print_peer_epochs();
     s.close();
     Ok(())
 }

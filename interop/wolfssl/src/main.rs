@@ -23,6 +23,11 @@
 //! --alpn P1,P2           offer (client) / accept (server) these ALPN protocols
 //! --cookie | --no-cookie server: stateless cookie exchange on or off (HelloRetryRequest with
 //!                        a cookie in 1.3, HelloVerifyRequest in 1.2); wolfSSL's default is on
+//! --allow-ch-frag        server, DTLS 1.3: accept a ClientHello in fragments once it carries
+//!                        a valid cookie (wolfSSL_dtls13_allow_ch_frag; WOLFSSL_DTLS_CH_FRAG,
+//!                        which configure turns on with ML-KEM). wolfSSL handles a hello
+//!                        without a cookie statelessly and only in one datagram: a fragmented
+//!                        first ClientHello is never answered, with or without this
 //! --exporter LABEL:LEN   print LEN bytes of exported keying material (no context)
 //! --key-update           DTLS 1.3: send a KeyUpdate right after the handshake
 //! --srtp P1:P2           DTLS-SRTP (RFC 5764) protection profiles, `:`-separated, as OpenSSL
@@ -66,8 +71,9 @@ use wolfssl_sys as w;
 
 const USAGE: &str = "usage: wolfssl-peer client|server --addr HOST:PORT [--version 1.3|1.2] [--groups G1,G2] \
                      [--cert PEM --key PEM] [--ca PEM | --no-verify] [--mtu N] [--alpn P1,P2] \
-                     [--cookie | --no-cookie] [--exporter LABEL:LEN] [--key-update] [--message TEXT] \
-                     [--repeat N] [--srtp P1:P2] [--ciphers LIST] [--keylog FILE] [--timeout SECS]";
+                     [--cookie | --no-cookie] [--allow-ch-frag] [--exporter LABEL:LEN] [--key-update] \
+                     [--message TEXT] [--repeat N] [--srtp P1:P2] [--ciphers LIST] [--keylog FILE] \
+                     [--timeout SECS]";
 
 // wolfSSL's return and error codes (ssl.h), spelt out so as not to depend on how bindgen
 // typed them.
@@ -106,6 +112,7 @@ struct Options {
     mtu: Option<u16>,
     alpn: Option<String>,
     cookie: Option<bool>,
+    allow_ch_frag: bool,
     exporter: Option<(String, usize)>,
     key_update: bool,
     srtp: Option<String>,
@@ -155,6 +162,7 @@ fn parse_args() -> Result<Options, String> {
         mtu: None,
         alpn: None,
         cookie: None,
+        allow_ch_frag: false,
         exporter: None,
         key_update: false,
         srtp: None,
@@ -189,6 +197,7 @@ fn parse_args() -> Result<Options, String> {
             "--alpn" => o.alpn = Some(value()?),
             "--cookie" => o.cookie = Some(true),
             "--no-cookie" => o.cookie = Some(false),
+            "--allow-ch-frag" => o.allow_ch_frag = true,
             "--exporter" => {
                 let v = value()?;
                 let (label, len) = v.rsplit_once(':').ok_or("--exporter LABEL:LEN")?;
@@ -227,6 +236,9 @@ fn parse_args() -> Result<Options, String> {
     }
     if !o.server && o.cookie.is_some() {
         return Err("--cookie/--no-cookie are server options".into());
+    }
+    if o.allow_ch_frag && (!o.server || o.version != Version::V13) {
+        return Err("--allow-ch-frag is a DTLS 1.3 server option".into());
     }
     if o.key_update && o.version != Version::V13 {
         return Err("--key-update needs --version 1.3".into());
@@ -520,6 +532,9 @@ impl Session {
                     "wolfSSL_UseALPN",
                     w::wolfSSL_UseALPN(ssl, bytes.as_mut_ptr().cast(), alpn.len() as _, ALPN_FAILED_ON_MISMATCH),
                 )?;
+            }
+            if o.allow_ch_frag {
+                check("wolfSSL_dtls13_allow_ch_frag", w::wolfSSL_dtls13_allow_ch_frag(ssl, 1))?;
             }
             match o.cookie {
                 Some(true) if o.version == Version::V13 => {

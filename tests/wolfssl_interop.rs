@@ -764,3 +764,37 @@ fn wolfssl_client_key_update_with_our_server() {
     let bits = run.our_epoch_bits_at_wolfssl();
     assert!(bits.contains(&0), "our records never reached epoch 4 (bits {bits:?})\n{}", run.transcript());
 }
+
+/// wolfSSL's DTLS 1.2-only server (`--version 1.2`, wolfDTLSv1_2_server_method) against our
+/// client allowing 1.3 with its default offer (DTLS 1.3 and 1.2, an X25519MLKEM768 key
+/// share): DTLS 1.2 on both sides after wolfSSL's HelloVerifyRequest, no downgrade sentinel
+/// from wolfSSL (our client would abort on one), equal exporters. At MTU 1500: wolfSSL's
+/// DTLS 1.2 server, too, never answers a first ClientHello in fragments, and this one is
+/// about 1.4 KB.
+#[test]
+fn our_dtls13_client_with_wolfssl_dtls12_server() {
+    let export = format!("{LABEL}:32");
+    let run = our_client_vs_wolfssl(
+        &["--version", "1.2", "--groups", "X25519,P-256", "--exporter", &export],
+        &["--mtu", "1500", "--export-label", LABEL, "--export-len", "32"],
+        &["over DTLS 1.2"],
+    );
+    let t = run.transcript();
+    assert_eq!(field(&run.ours, "protocol"), "DTLSv1.2", "\n{t}");
+    assert_eq!(field(&run.theirs, "protocol"), "DTLSv1.2", "\n{t}");
+    assert_eq!(field(&run.theirs, "hvr"), "1", "\n{t}");
+    assert_eq!(field(&run.ours, "cipher"), field(&run.theirs, "cipher"), "\n{t}");
+    run.assert_exporters_equal();
+}
+
+/// wolfSSL's DTLS 1.2 client against our server allowing 1.3: DTLS 1.2 on both sides, after
+/// our HelloVerifyRequest.
+#[test]
+fn wolfssl_dtls12_client_with_our_dtls13_server() {
+    let run = wolfssl_vs_our_server(&["--version", "1.2", "--groups", "X25519,P-256"], &[]);
+    let t = run.transcript();
+    assert_eq!(field(&run.ours, "protocol"), "DTLSv1.2", "\n{t}");
+    assert_eq!(field(&run.theirs, "protocol"), "DTLSv1.2", "\n{t}");
+    assert_eq!(field(&run.theirs, "hvr"), "1", "\n{t}");
+    assert_eq!(field(&run.ours, "cipher"), field(&run.theirs, "cipher"), "\n{t}");
+}

@@ -798,3 +798,15 @@ fn wolfssl_dtls12_client_with_our_dtls13_server() {
     assert_eq!(field(&run.theirs, "hvr"), "1", "\n{t}");
     assert_eq!(field(&run.ours, "cipher"), field(&run.theirs, "cipher"), "\n{t}");
 }
+
+/// Our server at its smallest MTU (256) against wolfSSL's client preferring X25519MLKEM768:
+/// our ServerHello (with the 1088-byte ML-KEM ciphertext) and the rest of our flight reach
+/// wolfSSL in fragments, which it reassembles; DTLS 1.3 with X25519MLKEM768. (wolfSSL's own
+/// client cannot go that low: at `--mtu 256` it fails with a buffer error before sending
+/// its second ClientHello.)
+#[test]
+fn wolfssl_client_with_our_server_at_mtu_256() {
+    let run = wolfssl_vs_our_server(&["--groups", "X25519MLKEM768,X25519"], &["--mtu", "256"]);
+    run.assert_dtls13("X25519MLKEM768");
+    assert_eq!(field(&run.theirs, "hrr"), "1", "\n{}", run.transcript());
+}

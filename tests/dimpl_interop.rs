@@ -518,3 +518,20 @@ async fn dimpl_auto_client_reaches_dtls13_with_our_server() {
     assert_eq!(run.field("client-hello", "first-offer"), "DTLS1.3+DTLS1.2", "\n{}", run.transcript());
     assert_dtls13_with_dimpl_client(&run, &side);
 }
+
+/// DTLS 1.3 with small MTUs on both sides (dimpl 200, ours 256): our fragmented hybrid
+/// ClientHello and the rest of our flights reach dimpl in fragments, dimpl's reach us in
+/// fragments, and the session is DTLS 1.3 over X25519.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_dtls13_client_with_dimpl_dtls13_server_small_mtu() {
+    let (_, group) = our_client_against_dimpl_server(Some(200), Some(256), OURS_13_DIMPL_13, "DTLSv1.3").await;
+    assert_eq!(group, Some(NamedGroup::X25519));
+}
+
+/// dimpl's DTLS 1.3 client against our server with small MTUs on both sides (dimpl 200,
+/// ours 256): our cookie HelloRetryRequest and server flight reach dimpl in fragments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dimpl_dtls13_client_with_our_dtls13_server_small_mtu() {
+    let (run, side) = dimpl_client_against_our_server(Some(200), Some(256), OURS_13_DIMPL_13).await;
+    assert_dtls13_with_dimpl_client(&run, &side);
+}

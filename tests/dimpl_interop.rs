@@ -4,6 +4,13 @@
 //! which speaks 1.3 and falls back to 1.2. Both sides authenticate by pinned certificate
 //! fingerprints (dimpl does no PKI validation; the peer program checks `--pin`).
 //!
+//! With our ends limited to DTLS 1.2 (the library default), dimpl's auto client and server
+//! fall back to 1.2. With ours allowing DTLS 1.3 (`max_version`), dimpl's DTLS 1.3-only
+//! (`Dtls::new_13`, the peer's `--dtls13`) and auto ends both negotiate 1.3 with us, in both
+//! roles; our client held to 1.2 still gets 1.2 from dimpl's auto server. dimpl 0.9 has no
+//! ML-KEM: our 1.3 client's X25519MLKEM768 share is refused with a HelloRetryRequest for
+//! X25519, which both sides then use.
+//!
 //! The peer binary is found through `DTLS_DIMPL_PEER`, which `scripts/test` (the README's
 //! test command) sets after building it. Without it these tests fail; they never skip.
 
@@ -19,7 +26,7 @@ use std::time::{Duration, Instant};
 use dtls_engine::adapter::EndpointOptions;
 use dtls_engine::adapter::tokio_udp::{connect, listen};
 use dtls_engine::certgen::{SelfSignedCertificate, generate_self_signed};
-use dtls_engine::{ClientAuth, ClientConfig, FingerprintVerifier, ServerConfig};
+use dtls_engine::{ClientAuth, ClientConfig, FingerprintVerifier, NamedGroup, ProtocolVersion, ServerConfig};
 
 const PEER_VAR: &str = "DTLS_DIMPL_PEER";
 const MESSAGE: &str = "hello over DTLS 1.2 from dimpl";
@@ -199,16 +206,36 @@ impl Peer {
 #[derive(Debug)]
 struct OurSide {
     protocol: &'static str,
+    group: Option<NamedGroup>,
     cipher: String,
     peer_certificate: Vec<u8>,
     /// Our certificate's fingerprint, which dimpl pinned.
     fingerprint: String,
 }
 
-/// dimpl's auto client (offering DTLS 1.3 and 1.2) against our tokio server, which requires
-/// dimpl's certificate by fingerprint and echoes. `dimpl_mtu` is the client's MTU, `our_mtu`
-/// the server's.
-async fn dimpl_client_against_our_server(dimpl_mtu: Option<usize>, our_mtu: Option<usize>) -> (PeerRun, OurSide) {
+/// How a dimpl case is set up beyond the MTUs: the highest version our end allows, and
+/// whether dimpl runs DTLS 1.3 only (`--dtls13`) instead of auto-sensing.
+#[derive(Clone, Copy)]
+struct Versions {
+    our_max: ProtocolVersion,
+    dimpl_dtls13: bool,
+}
+
+/// Our end as the library builds it by default (DTLS 1.2 only), dimpl auto.
+const OURS_12_DIMPL_AUTO: Versions = Versions { our_max: ProtocolVersion::Dtls12, dimpl_dtls13: false };
+/// Our end allowing DTLS 1.3, dimpl auto.
+const OURS_13_DIMPL_AUTO: Versions = Versions { our_max: ProtocolVersion::Dtls13, dimpl_dtls13: false };
+/// Our end allowing DTLS 1.3, dimpl DTLS 1.3 only.
+const OURS_13_DIMPL_13: Versions = Versions { our_max: ProtocolVersion::Dtls13, dimpl_dtls13: true };
+
+/// dimpl's client (auto, offering DTLS 1.3 and 1.2, unless `v.dimpl_dtls13`) against our
+/// tokio server, which requires dimpl's certificate by fingerprint and echoes. `dimpl_mtu`
+/// is the client's MTU, `our_mtu` the server's.
+async fn dimpl_client_against_our_server(
+    dimpl_mtu: Option<usize>,
+    our_mtu: Option<usize>,
+    v: Versions,
+) -> (PeerRun, OurSide) {
     let dir = temp_dir("client");
     let ours = generate_self_signed(&["localhost"]).unwrap();
     let theirs = peer_identity(&dir, "dimpl");
@@ -216,6 +243,7 @@ async fn dimpl_client_against_our_server(dimpl_mtu: Option<usize>, our_mtu: Opti
         .certificate_pem(ours.cert_pem.as_bytes(), ours.key_pem.as_bytes())
         .unwrap()
         .client_auth(ClientAuth::Required(Arc::new(FingerprintVerifier::new(&theirs.cert.fingerprint).unwrap())))
+        .max_version(v.our_max)
         .handshake_timeout(Duration::from_secs(PEER_TIMEOUT_SECS));
     if let Some(mtu) = our_mtu {
         config = config.mtu(mtu);
@@ -239,6 +267,7 @@ async fn dimpl_client_against_our_server(dimpl_mtu: Option<usize>, our_mtu: Opti
             };
             let side = OurSide {
                 protocol: s.protocol(),
+                group: s.negotiated_group(),
                 cipher: s.cipher().map(|c| c.standard_name.to_string()).unwrap_or_default(),
                 peer_certificate: s.peer_certificate().map(|c| c.to_vec()).unwrap_or_default(),
                 fingerprint,
@@ -256,6 +285,9 @@ async fn dimpl_client_against_our_server(dimpl_mtu: Option<usize>, our_mtu: Opti
     args.extend(theirs.args(&ours));
     if let Some(mtu) = dimpl_mtu {
         args.extend(["--mtu".to_string(), mtu.to_string()]);
+    }
+    if v.dimpl_dtls13 {
+        args.push("--dtls13".into());
     }
     let peer = spawn_peer(args);
     let run =
@@ -297,7 +329,7 @@ fn assert_fell_back_to_dtls12(run: &PeerRun, side: &OurSide) {
 /// and gets its line echoed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dimpl_auto_client_falls_back_to_dtls12_with_our_server() {
-    let (run, side) = dimpl_client_against_our_server(None, None).await;
+    let (run, side) = dimpl_client_against_our_server(None, None, OURS_12_DIMPL_AUTO).await;
     eprintln!("{}", run.transcript());
     assert_fell_back_to_dtls12(&run, &side);
 }
@@ -314,16 +346,23 @@ async fn dimpl_auto_client_falls_back_to_dtls12_with_our_server() {
 /// handshake cannot complete; no real path has such an MTU.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dimpl_auto_client_with_fragmented_client_hello() {
-    let (run, side) = dimpl_client_against_our_server(Some(128), Some(256)).await;
+    let (run, side) = dimpl_client_against_our_server(Some(128), Some(256), OURS_12_DIMPL_AUTO).await;
     eprintln!("{}", run.transcript());
     assert_fell_back_to_dtls12(&run, &side);
     let partial: usize = run.field("client-hello", "partial").parse().unwrap();
     assert!(partial >= 2, "dimpl's ClientHello was not fragmented\n{}", run.transcript());
 }
 
-/// dimpl's auto server (DTLS 1.3, falling back to 1.2), with our client against it.
-/// Returns the peer's run after our client echoed a line and closed.
-async fn our_client_against_dimpl_server(dimpl_mtu: Option<usize>, our_mtu: Option<usize>) -> PeerRun {
+/// dimpl's server (auto: DTLS 1.3, falling back to 1.2; DTLS 1.3 only with
+/// `v.dimpl_dtls13`), with our client against it, which must negotiate `expect`
+/// (`DTLSv1.2` or `DTLSv1.3`). Returns the peer's run after our client echoed a line and
+/// closed, and the group our client used.
+async fn our_client_against_dimpl_server(
+    dimpl_mtu: Option<usize>,
+    our_mtu: Option<usize>,
+    v: Versions,
+    expect: &'static str,
+) -> (PeerRun, Option<NamedGroup>) {
     let dir = temp_dir("server");
     let ours = generate_self_signed(&["localhost"]).unwrap();
     let theirs = peer_identity(&dir, "dimpl");
@@ -331,6 +370,9 @@ async fn our_client_against_dimpl_server(dimpl_mtu: Option<usize>, our_mtu: Opti
     args.extend(theirs.args(&ours));
     if let Some(mtu) = dimpl_mtu {
         args.extend(["--mtu".to_string(), mtu.to_string()]);
+    }
+    if v.dimpl_dtls13 {
+        args.push("--dtls13".into());
     }
     let mut peer = spawn_peer(args);
     let mut seen = String::new();
@@ -341,16 +383,18 @@ async fn our_client_against_dimpl_server(dimpl_mtu: Option<usize>, our_mtu: Opti
         .unwrap()
         .client_certificate_pem(ours.cert_pem.as_bytes(), ours.key_pem.as_bytes())
         .unwrap()
+        .max_version(v.our_max)
         .handshake_timeout(Duration::from_secs(PEER_TIMEOUT_SECS));
     if let Some(mtu) = our_mtu {
         config = config.mtu(mtu);
     }
     let config = config.build().unwrap();
-    let outcome: Result<(), String> = async {
+    let outcome: Result<Option<NamedGroup>, String> = async {
         let mut s = connect(addr, config).await.map_err(|e| format!("our client's handshake failed: {e}"))?;
-        if s.protocol() != "DTLSv1.2" {
-            return Err(format!("protocol {}", s.protocol()));
+        if s.protocol() != expect {
+            return Err(format!("protocol {}, expected {expect}", s.protocol()));
         }
+        let group = s.negotiated_group();
         if s.peer_certificate().map(|c| c.to_vec()) != Some(theirs.cert.cert_der.to_vec()) {
             return Err("our client saw another certificate than dimpl's".into());
         }
@@ -364,36 +408,34 @@ async fn our_client_against_dimpl_server(dimpl_mtu: Option<usize>, our_mtu: Opti
         if let Some(e) = s.closed().await {
             return Err(format!("close: {e}"));
         }
-        eprintln!("our client: DTLSv1.2 {cipher}");
-        Ok(())
+        eprintln!("our client: {expect} {cipher} {group:?}");
+        Ok(group)
     }
     .await;
     let run = tokio::task::spawn_blocking(move || peer.finish(Duration::from_secs(10), seen)).await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     eprintln!("{}", run.transcript());
-    if let Err(e) = outcome {
-        panic!("{e}\n{}", run.transcript());
-    }
+    let group = outcome.unwrap_or_else(|e| panic!("{e}\n{}", run.transcript()));
     let t = run.transcript();
     assert!(run.succeeded(), "dimpl's server did not end cleanly\n{t}");
-    assert_eq!(run.field("connected", "version"), "DTLS1.2", "\n{t}");
+    assert_eq!(run.field("connected", "version"), expect.replace('v', ""), "\n{t}");
     assert!(run.stdout.contains("echoed 127.0.0.1:"), "\n{t}");
     assert!(run.line("peer-fingerprint").ends_with(&ours.fingerprint), "dimpl saw another client certificate\n{t}");
-    run
+    (run, group)
 }
 
 /// (b) Our client against dimpl's DTLS 1.3/1.2 server: it negotiates DTLS 1.2 (we offer
 /// nothing else), both sides pin each other's certificate, and the line is echoed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_with_dimpl_auto_server_negotiates_dtls12() {
-    our_client_against_dimpl_server(None, None).await;
+    our_client_against_dimpl_server(None, None, OURS_12_DIMPL_AUTO, "DTLSv1.2").await;
 }
 
 /// (b) with small MTUs on both sides: dimpl's server flight (certificate, key exchange,
 /// certificate request) reaches us in fragments, and ours reaches dimpl in fragments.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_with_dimpl_auto_server_small_mtu() {
-    our_client_against_dimpl_server(Some(100), Some(256)).await;
+    our_client_against_dimpl_server(Some(100), Some(256), OURS_12_DIMPL_AUTO, "DTLSv1.2").await;
 }
 
 /// The control: dimpl's client and server, the same programs, negotiate DTLS 1.3 with each
@@ -418,4 +460,78 @@ fn dimpl_peers_negotiate_dtls13_with_each_other() {
     assert_eq!(client.field("connected", "version"), "DTLS1.3", "\n{t}");
     assert_eq!(server.field("connected", "version"), "DTLS1.3", "\n{t}");
     assert_eq!(client.field("client-hello", "first-offer"), "DTLS1.3+DTLS1.2", "\n{t}");
+}
+
+/// Our client allowing DTLS 1.3 against dimpl's DTLS 1.3-only server (`Dtls::new_13`):
+/// DTLS 1.3 with mutual authentication (dimpl requires our certificate, each side pins the
+/// other's). Our first ClientHello offers X25519MLKEM768, which dimpl does not have: its
+/// HelloRetryRequest moves us to X25519.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_dtls13_client_with_dimpl_dtls13_server() {
+    let (_, group) = our_client_against_dimpl_server(None, None, OURS_13_DIMPL_13, "DTLSv1.3").await;
+    assert_eq!(group, Some(NamedGroup::X25519));
+}
+
+/// Our client allowing DTLS 1.3 against dimpl's auto server: 1.3, not the 1.2 fallback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_dtls13_client_with_dimpl_auto_server_reaches_dtls13() {
+    let (_, group) = our_client_against_dimpl_server(None, None, OURS_13_DIMPL_AUTO, "DTLSv1.3").await;
+    assert_eq!(group, Some(NamedGroup::X25519));
+}
+
+/// Our client held to DTLS 1.2 (`max_version` set explicitly) against dimpl's auto server:
+/// 1.2, and our client (which checks for the downgrade sentinel only when it allows 1.3)
+/// completes the handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_dtls12_client_with_dimpl_auto_server_gets_dtls12() {
+    let (_, group) = our_client_against_dimpl_server(None, None, OURS_12_DIMPL_AUTO, "DTLSv1.2").await;
+    assert!(group.is_some(), "no group recorded for the DTLS 1.2 ECDHE exchange");
+}
+
+/// The checks of a DTLS 1.3 session between dimpl's client and our server: both sides say
+/// DTLS 1.3 with the same suite, our server used X25519 (dimpl has no ML-KEM), dimpl pinned
+/// our certificate and got its line back.
+fn assert_dtls13_with_dimpl_client(run: &PeerRun, side: &OurSide) {
+    let t = run.transcript();
+    assert_eq!(run.field("connected", "version"), "DTLS1.3", "\n{t}");
+    assert_eq!(side.protocol, "DTLSv1.3", "\n{t}");
+    assert_eq!(side.group, Some(NamedGroup::X25519), "\n{t}");
+    assert_eq!(run.field("connected", "cipher"), side.cipher, "the two sides disagree on the suite\n{t}");
+    assert!(run.line("peer-fingerprint").ends_with(&side.fingerprint), "dimpl saw another server certificate\n{t}");
+    assert!(run.stdout.lines().any(|l| l == "echo ok"), "no echo\n{t}");
+}
+
+/// dimpl's DTLS 1.3-only client (`Dtls::new_13`) against our server allowing DTLS 1.3: our
+/// server's stateless cookie HelloRetryRequest, then DTLS 1.3 with mutual authentication
+/// by pinned fingerprints, and the echo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dimpl_dtls13_client_with_our_dtls13_server() {
+    let (run, side) = dimpl_client_against_our_server(None, None, OURS_13_DIMPL_13).await;
+    assert_dtls13_with_dimpl_client(&run, &side);
+}
+
+/// dimpl's auto client (one ClientHello offering DTLS 1.3 and 1.2, as browsers send)
+/// against our server allowing DTLS 1.3: 1.3, not the fallback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dimpl_auto_client_reaches_dtls13_with_our_server() {
+    let (run, side) = dimpl_client_against_our_server(None, None, OURS_13_DIMPL_AUTO).await;
+    assert_eq!(run.field("client-hello", "first-offer"), "DTLS1.3+DTLS1.2", "\n{}", run.transcript());
+    assert_dtls13_with_dimpl_client(&run, &side);
+}
+
+/// DTLS 1.3 with small MTUs on both sides (dimpl 200, ours 256): our fragmented hybrid
+/// ClientHello and the rest of our flights reach dimpl in fragments, dimpl's reach us in
+/// fragments, and the session is DTLS 1.3 over X25519.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_dtls13_client_with_dimpl_dtls13_server_small_mtu() {
+    let (_, group) = our_client_against_dimpl_server(Some(200), Some(256), OURS_13_DIMPL_13, "DTLSv1.3").await;
+    assert_eq!(group, Some(NamedGroup::X25519));
+}
+
+/// dimpl's DTLS 1.3 client against our server with small MTUs on both sides (dimpl 200,
+/// ours 256): our cookie HelloRetryRequest and server flight reach dimpl in fragments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dimpl_dtls13_client_with_our_dtls13_server_small_mtu() {
+    let (run, side) = dimpl_client_against_our_server(Some(200), Some(256), OURS_13_DIMPL_13).await;
+    assert_dtls13_with_dimpl_client(&run, &side);
 }

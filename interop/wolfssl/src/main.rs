@@ -23,8 +23,18 @@
 //! --alpn P1,P2           offer (client) / accept (server) these ALPN protocols
 //! --cookie | --no-cookie server: stateless cookie exchange on or off (HelloRetryRequest with
 //!                        a cookie in 1.3, HelloVerifyRequest in 1.2); wolfSSL's default is on
+//! --allow-ch-frag        server, DTLS 1.3: accept a ClientHello in fragments once it carries
+//!                        a valid cookie (wolfSSL_dtls13_allow_ch_frag; WOLFSSL_DTLS_CH_FRAG,
+//!                        which configure turns on with ML-KEM). wolfSSL handles a hello
+//!                        without a cookie statelessly and only in one datagram: a fragmented
+//!                        first ClientHello is never answered, with or without this
 //! --exporter LABEL:LEN   print LEN bytes of exported keying material (no context)
 //! --key-update           DTLS 1.3: send a KeyUpdate right after the handshake
+//! --srtp P1:P2           DTLS-SRTP (RFC 5764) protection profiles, `:`-separated, as OpenSSL
+//!                        names them (SRTP_AES128_CM_SHA1_80, SRTP_AES128_CM_SHA1_32,
+//!                        SRTP_AEAD_AES_128_GCM, SRTP_AEAD_AES_256_GCM; a server picks the
+//!                        first of its own list the client offers); prints the agreed one on
+//!                        the `connected` line and `srtp-keying-material HEX`
 //! --ciphers LIST         wolfSSL cipher list, `:`-separated (e.g. TLS13-CHACHA20-POLY1305-SHA256,
 //!                        TLS13-AES256-GCM-SHA384; default: wolfSSL's)
 //! --keylog FILE          DTLS 1.3: append the TLS 1.3 secrets in NSS key log format
@@ -33,14 +43,20 @@
 //!                        from wolfSSL's secret callback (HAVE_SECRET_CALLBACK); implies
 //!                        wolfSSL_KeepArrays, without which wolfSSL derives no exporter secret
 //! --message TEXT         client: the line to send (default "ping from wolfssl")
+//! --repeat N             client: send it N times, each after the echo of the one before
+//!                        (default 1)
 //! --timeout SECS         give up after this long (client default 20, server 30)
 //! ```
 //!
 //! stdout, one line each: `listening ADDR` (server, once bound), `connected protocol=DTLSv1.3
-//! group=X25519MLKEM768 cipher=TLS_AES_128_GCM_SHA256 alpn=- hrr=1 hvr=0`
+//! group=X25519MLKEM768 cipher=TLS_AES_128_GCM_SHA256 alpn=- srtp=- hrr=1 hvr=0`
 //! (`hrr`/`hvr`: HelloRetryRequests / HelloVerifyRequests seen on the wire, either
-//! direction), `keying-material HEX`, `key-update sent`, `echo ok` (client), `echoed N bytes`
-//! (server), `closed reason=close_notify` (server). Failures: `error: ...` on stderr, exit 1.
+//! direction), `keying-material HEX`, `srtp-keying-material HEX` (with --srtp, once a
+//! profile is agreed: EXTRACTOR-dtls_srtp, 2 * (key + salt) bytes), `key-update sent`,
+//! `echo ok` (client), `echoed N bytes` (server), `peer-epoch-bits 2,3,0` (client after the
+//! echo, server at close_notify: the low epoch bits of the peer's DTLS 1.3 records in the
+//! order first seen; a 0 after the 3 is epoch 4, the peer's first KeyUpdate),
+//! `closed reason=close_notify` (server). Failures: `error: ...` on stderr, exit 1.
 
 mod wire;
 
@@ -55,8 +71,9 @@ use wolfssl_sys as w;
 
 const USAGE: &str = "usage: wolfssl-peer client|server --addr HOST:PORT [--version 1.3|1.2] [--groups G1,G2] \
                      [--cert PEM --key PEM] [--ca PEM | --no-verify] [--mtu N] [--alpn P1,P2] \
-                     [--cookie | --no-cookie] [--exporter LABEL:LEN] [--key-update] [--message TEXT] \
-                     [--ciphers LIST] [--keylog FILE] [--timeout SECS]";
+                     [--cookie | --no-cookie] [--allow-ch-frag] [--exporter LABEL:LEN] [--key-update] \
+                     [--message TEXT] [--repeat N] [--srtp P1:P2] [--ciphers LIST] [--keylog FILE] \
+                     [--timeout SECS]";
 
 // wolfSSL's return and error codes (ssl.h), spelt out so as not to depend on how bindgen
 // typed them.
@@ -71,6 +88,8 @@ const VERIFY_FAIL_IF_NO_PEER_CERT: c_int = 2;
 const CBIO_ERR_GENERAL: c_int = -1;
 const CBIO_ERR_WANT_READ: c_int = -2;
 const ALPN_FAILED_ON_MISMATCH: u8 = 0x02;
+/// error-crypt.h: "returning output length only".
+const LENGTH_ONLY_E: c_int = -202;
 
 /// How long one wait for a datagram lasts before the loop looks at its timers again.
 const SLICE: Duration = Duration::from_millis(20);
@@ -93,11 +112,14 @@ struct Options {
     mtu: Option<u16>,
     alpn: Option<String>,
     cookie: Option<bool>,
+    allow_ch_frag: bool,
     exporter: Option<(String, usize)>,
     key_update: bool,
+    srtp: Option<String>,
     ciphers: Option<String>,
     keylog: Option<String>,
     message: String,
+    repeat: usize,
     timeout: Duration,
 }
 
@@ -140,11 +162,14 @@ fn parse_args() -> Result<Options, String> {
         mtu: None,
         alpn: None,
         cookie: None,
+        allow_ch_frag: false,
         exporter: None,
         key_update: false,
+        srtp: None,
         ciphers: None,
         keylog: None,
         message: "ping from wolfssl".into(),
+        repeat: 1,
         timeout: Duration::from_secs(if server { 30 } else { 20 }),
     };
     while let Some(flag) = args.next() {
@@ -172,6 +197,7 @@ fn parse_args() -> Result<Options, String> {
             "--alpn" => o.alpn = Some(value()?),
             "--cookie" => o.cookie = Some(true),
             "--no-cookie" => o.cookie = Some(false),
+            "--allow-ch-frag" => o.allow_ch_frag = true,
             "--exporter" => {
                 let v = value()?;
                 let (label, len) = v.rsplit_once(':').ok_or("--exporter LABEL:LEN")?;
@@ -179,9 +205,11 @@ fn parse_args() -> Result<Options, String> {
                 o.exporter = Some((label.to_string(), len));
             }
             "--key-update" => o.key_update = true,
+            "--srtp" => o.srtp = Some(value()?),
             "--ciphers" => o.ciphers = Some(value()?),
             "--keylog" => o.keylog = Some(value()?),
             "--message" => o.message = value()?,
+            "--repeat" => o.repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?,
             "--timeout" => {
                 o.timeout = Duration::from_secs_f64(value()?.parse().map_err(|e| format!("--timeout: {e}"))?)
             }
@@ -209,6 +237,9 @@ fn parse_args() -> Result<Options, String> {
     if !o.server && o.cookie.is_some() {
         return Err("--cookie/--no-cookie are server options".into());
     }
+    if o.allow_ch_frag && (!o.server || o.version != Version::V13) {
+        return Err("--allow-ch-frag is a DTLS 1.3 server option".into());
+    }
     if o.key_update && o.version != Version::V13 {
         return Err("--key-update needs --version 1.3".into());
     }
@@ -230,6 +261,8 @@ struct Io {
     hvr: usize,
     /// `--keylog`: where the secret callback appends its lines.
     keylog: Option<std::fs::File>,
+    /// The epoch bits of the peer's DTLS 1.3 records, each once, in the order first seen.
+    peer_epoch_bits: Vec<u8>,
 }
 
 impl Io {
@@ -247,6 +280,11 @@ unsafe extern "C" fn io_recv(_ssl: *mut w::WOLFSSL, buf: *mut c_char, sz: c_int,
     let (io, out) = unsafe { (&mut *(ctx as *mut Io), std::slice::from_raw_parts_mut(buf as *mut u8, sz as usize)) };
     let copy = |io: &mut Io, data: &[u8], out: &mut [u8]| {
         io.watch(data);
+        for bits in wire::epoch_bits(data) {
+            if !io.peer_epoch_bits.contains(&bits) {
+                io.peer_epoch_bits.push(bits);
+            }
+        }
         io.last_io = Instant::now();
         let n = data.len().min(out.len());
         out[..n].copy_from_slice(&data[..n]);
@@ -468,14 +506,20 @@ impl Session {
             if s.io.keylog.is_some() {
                 check("wolfSSL_set_tls13_secret_cb", w::wolfSSL_set_tls13_secret_cb(ssl, Some(log_secret), io_ptr))?;
             }
+            if let Some(list) = &o.srtp {
+                // 0 on success, as OpenSSL's SSL_set_tlsext_use_srtp; an unknown name fails.
+                if w::wolfSSL_set_tlsext_use_srtp(ssl, cstr(list)?.as_ptr()) != 0 {
+                    return Err(format!("--srtp {list}: wolfSSL_set_tlsext_use_srtp failed"));
+                }
+            }
             if let Some(list) = &o.ciphers {
                 let c = cstr(list)?;
                 check(&format!("--ciphers {list}"), w::wolfSSL_set_cipher_list(ssl, c.as_ptr()))?;
             }
-            if o.exporter.is_some() || o.keylog.is_some() {
+            if o.exporter.is_some() || o.keylog.is_some() || o.srtp.is_some() {
                 // The TLS 1.2 exporter needs the handshake randoms, kept only on request; and
                 // wolfSSL derives the 1.3 exporter_master_secret (and so logs EXPORTER_SECRET)
-                // only while it keeps them.
+                // only while it keeps them. The SRTP keying material is an exporter too.
                 w::wolfSSL_KeepArrays(ssl);
             }
             if let Some(mtu) = o.mtu {
@@ -488,6 +532,9 @@ impl Session {
                     "wolfSSL_UseALPN",
                     w::wolfSSL_UseALPN(ssl, bytes.as_mut_ptr().cast(), alpn.len() as _, ALPN_FAILED_ON_MISMATCH),
                 )?;
+            }
+            if o.allow_ch_frag {
+                check("wolfSSL_dtls13_allow_ch_frag", w::wolfSSL_dtls13_allow_ch_frag(ssl, 1))?;
             }
             match o.cookie {
                 Some(true) if o.version == Version::V13 => {
@@ -574,8 +621,10 @@ impl Session {
             } else {
                 "-".to_string()
             };
+            let profile = w::wolfSSL_get_selected_srtp_profile(self.ssl);
+            let srtp = if profile.is_null() { "-".to_string() } else { text((*profile).name) };
             format!(
-                "connected protocol={protocol} group={group} cipher={cipher} alpn={alpn} hrr={} hvr={}",
+                "connected protocol={protocol} group={group} cipher={cipher} alpn={alpn} srtp={srtp} hrr={} hvr={}",
                 self.io.hrr, self.io.hvr
             )
         }
@@ -602,6 +651,20 @@ impl Session {
             check("wolfSSL_export_keying_material", ret)?;
             let hex: String = out.iter().map(|b| format!("{b:02x}")).collect();
             println!("keying-material {hex}");
+        }
+        if o.srtp.is_some() {
+            let mut len: usize = 0;
+            // SAFETY: a NULL buffer asks for the length only; len is writable.
+            let ret = unsafe { w::wolfSSL_export_dtls_srtp_keying_material(self.ssl, ptr::null_mut(), &mut len) };
+            // LENGTH_ONLY_E: the length is in `len`; anything else (EXT_MISSING): no profile agreed.
+            if ret == LENGTH_ONLY_E {
+                let mut out = vec![0u8; len];
+                // SAFETY: out is writable for `len` bytes.
+                let ret = unsafe { w::wolfSSL_export_dtls_srtp_keying_material(self.ssl, out.as_mut_ptr(), &mut len) };
+                check("wolfSSL_export_dtls_srtp_keying_material", ret)?;
+                let hex: String = out.iter().map(|b| format!("{b:02x}")).collect();
+                println!("srtp-keying-material {hex}");
+            }
         }
         if o.key_update {
             // SAFETY: self.ssl is live.
@@ -633,6 +696,14 @@ impl Session {
             unsafe { w::wolfSSL_read(ssl, buf.as_mut_ptr().cast(), buf.len() as c_int) }
         })?;
         Ok(n.map(|n| buf[..n as usize].to_vec()))
+    }
+
+    /// `peer-epoch-bits 2,3,0`: the low epoch bits of the peer's DTLS 1.3 records, in the
+    /// order first seen (none in DTLS 1.2). Bits 0 after 3 mean epoch 4: the peer updated its
+    /// sending keys (a KeyUpdate) at least once.
+    fn print_peer_epochs(&self) {
+        let bits: Vec<String> = self.io.peer_epoch_bits.iter().map(u8::to_string).collect();
+        println!("peer-epoch-bits {}", if bits.is_empty() { "-".to_string() } else { bits.join(",") });
     }
 
     fn close(&mut self) {
@@ -673,17 +744,24 @@ fn client(o: &Options) -> Result<(), String> {
         hrr: 0,
         hvr: 0,
         keylog: keylog(o)?,
+        peer_epoch_bits: Vec::new(),
     };
     let mut s = Session::new(o, io, deadline)?;
     // SAFETY: ssl is live.
     s.drive("handshake", |ssl| unsafe { w::wolfSSL_connect(ssl) })?.ok_or("the server closed during the handshake")?;
     s.after_handshake(o)?;
-    s.write(o.message.as_bytes())?;
-    match s.read()? {
-        Some(d) if d == o.message.as_bytes() => println!("echo ok"),
-        Some(d) => return Err(format!("expected the echo {:?}, got {:?}", o.message, String::from_utf8_lossy(&d))),
-        None => return Err("the server sent close_notify before the echo".into()),
+    for _ in 0..o.repeat {
+        s.write(o.message.as_bytes())?;
+        match s.read()? {
+            Some(d) if d == o.message.as_bytes() => {}
+            Some(d) => {
+                return Err(format!("expected the echo {:?}, got {:?}", o.message, String::from_utf8_lossy(&d)));
+            }
+            None => return Err("the server sent close_notify before the echo".into()),
+        }
     }
+    println!("echo ok");
+    s.print_peer_epochs();
     s.close();
     Ok(())
 }
@@ -713,6 +791,7 @@ fn server(o: &Options) -> Result<(), String> {
         hrr: 0,
         hvr: 0,
         keylog: keylog(o)?,
+        peer_epoch_bits: Vec::new(),
     };
     let mut s = Session::new(o, io, deadline)?;
     // SAFETY: ssl is live.
@@ -728,6 +807,7 @@ fn server(o: &Options) -> Result<(), String> {
             }
             None => {
                 println!("closed reason=close_notify");
+                s.print_peer_epochs();
                 s.close();
                 return if echoed > 0 { Ok(()) } else { Err("closed before any application data".into()) };
             }

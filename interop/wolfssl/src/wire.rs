@@ -1,7 +1,10 @@
 //! Just enough DTLS record framing to see, from the outside, the stateless cookie exchanges
 //! of a handshake: HelloRetryRequests (a ServerHello whose random is RFC 8446 §4.1.3's
 //! constant) and HelloVerifyRequests. Only plaintext (epoch 0) records are looked at; a DTLS
-//! 1.3 unified-header record ends the walk over a datagram.
+//! 1.3 unified-header record ends the walk over a datagram. [`epoch_bits`] reads the other
+//! kind: the low two bits of the epoch that every DTLS 1.3 unified header carries, which is
+//! how a KeyUpdate shows from outside (epoch 3 is the first application-data epoch; bits 0
+//! mean epoch 4, the first updated one).
 
 /// SHA-256("HelloRetryRequest"), the random of every HelloRetryRequest.
 const HRR_RANDOM: [u8; 32] = [
@@ -47,6 +50,37 @@ pub fn scan(mut datagram: &[u8]) -> Seen {
     seen
 }
 
+/// The epoch bits (`EE` of `001CSLEE`) of each DTLS 1.3 unified-header record in this
+/// datagram, in order. The walk ends at a record without a length field (it runs to the end
+/// of the datagram), at a connection ID (whose length is not in the header) and at anything
+/// truncated; plaintext records are stepped over.
+pub fn epoch_bits(mut datagram: &[u8]) -> Vec<u8> {
+    let mut bits = Vec::new();
+    while let Some(&first) = datagram.first() {
+        if first & 0xe0 != 0x20 {
+            if datagram.len() < RECORD_HEADER {
+                break;
+            }
+            let len = usize::from(u16::from_be_bytes([datagram[11], datagram[12]]));
+            let Some(rest) = datagram.get(RECORD_HEADER + len..) else { break };
+            datagram = rest;
+            continue;
+        }
+        bits.push(first & 0x03);
+        let (has_cid, long_seq, has_len) = (first & 0x10 != 0, first & 0x08 != 0, first & 0x04 != 0);
+        if has_cid || !has_len {
+            break;
+        }
+        let header = 1 + if long_seq { 2 } else { 1 } + 2;
+        let Some(len) = datagram.get(header - 2..header).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]]))) else {
+            break;
+        };
+        let Some(rest) = datagram.get(header + len..) else { break };
+        datagram = rest;
+    }
+    bits
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +122,20 @@ mod tests {
         assert_eq!(scan(&datagram), Seen::default());
         let r = record(0, &message(HELLO_VERIFY_REQUEST, &[0xfe, 0xff, 0]));
         assert_eq!(scan(&r[..r.len() - 1]), Seen::default());
+    }
+
+    #[test]
+    fn reads_the_epoch_bits_of_unified_headers() {
+        // 16-bit sequence number and length (0x2f: epoch bits 3), then an 8-bit sequence
+        // number with a length (0x24: bits 0), then one without a length (0x21: bits 1).
+        let mut datagram = vec![0x2f, 0, 1, 0, 2, 0xaa, 0xbb];
+        datagram.extend([0x24, 5, 0, 1, 0xcc]);
+        datagram.extend([0x21, 6, 0xdd, 0xee]);
+        assert_eq!(epoch_bits(&datagram), vec![3, 0, 1]);
+        // A plaintext record first is stepped over; a truncated record ends the walk.
+        let mut datagram = record(0, &message(SERVER_HELLO, &[0; 4]));
+        datagram.extend([0x2e, 0, 1, 0, 9, 0]);
+        assert_eq!(epoch_bits(&datagram), vec![2]);
+        assert_eq!(epoch_bits(&[0x1f, 0xfe]), Vec::<u8>::new());
     }
 }

@@ -24,6 +24,17 @@ GROUPS = [
     ("peers/handshake/server-auth", "ring-floor"),
     ("peers/handshake/mutual-auth", "ring-floor"),
     ("peers/records/AES-128-GCM", "ring"),
+    ("records13/AES-128-GCM", "ring+masks"),
+    ("records13/AES-256-GCM", "ring+masks"),
+    ("records13/ChaCha20-Poly1305", "ring+masks"),
+    ("handshake13/X25519/server-auth", "floor"),
+    ("handshake13/X25519/mutual-auth", "floor"),
+    ("handshake13/X25519MLKEM768/server-auth", "floor"),
+    ("handshake13/X25519MLKEM768/mutual-auth", "floor"),
+    ("peers/handshake13/X25519/server-auth", "floor"),
+    ("peers/handshake13/X25519/mutual-auth", "floor"),
+    ("peers/handshake13/X25519MLKEM768/server-auth", "floor"),
+    ("peers/handshake13/X25519MLKEM768/mutual-auth", "floor"),
 ]
 
 

@@ -9,8 +9,12 @@
 //!
 //! Workloads: `engine` (CA-validated chains), `fingerprint` (pinned fingerprints, no chain
 //! validation), `floor` and `floor-no-pki` (the ring public-key operations alone), and the
-//! DTLS 1.3 floors `floor13` (X25519) and `floor13-pq` (X25519MLKEM768, with libcrux-ml-kem),
-//! the targets for the 1.3 handshake to come. Modes:
+//! DTLS 1.3 floors `floor13` (X25519) and `floor13-pq` (X25519MLKEM768, with libcrux-ml-kem);
+//! the DTLS 1.3 handshakes measured against them: `engine13` (X25519) and `engine13-pq`
+//! (X25519MLKEM768), same certificates (CA-validated chains), suite TLS_AES_128_GCM_SHA256,
+//! one key share offered (the client names only that group), and the server's
+//! HelloRetryRequest cookie round off (`ServerConfig::cookie(false)`), so the handshake has
+//! the floor's messages and public-key operations. Modes:
 //! `server` (server-auth) or `mutual`. The configurations and the PKI are made before the
 //! runs; subtract the counts of two run lengths (e.g. 11 and 1, divided by 10) to get the
 //! cost of one handshake without the setup.
@@ -21,12 +25,15 @@
 #[path = "../benches/common/mod.rs"]
 mod common;
 
-use common::{Floor, client_config, client_config_pinned, handshake, server_config, server_config_pinned};
-use dtls_engine::CipherSuite;
+use common::{
+    Floor, client_config, client_config_pinned, client_config13, handshake, handshake13, server_config,
+    server_config_pinned, server_config13,
+};
+use dtls_engine::{CipherSuite, NamedGroup};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: handshake_profile engine|fingerprint|floor|floor-no-pki|floor13|floor13-pq server|mutual N";
+    let usage = "usage: handshake_profile engine|fingerprint|engine13|engine13-pq|floor|floor-no-pki|floor13|floor13-pq server|mutual N";
     let (Some(workload), Some(mode), Some(n)) = (args.get(1), args.get(2), args.get(3)) else {
         eprintln!("{usage}");
         std::process::exit(2);
@@ -52,6 +59,15 @@ fn main() {
             };
             Box::new(move || {
                 std::hint::black_box(handshake(&ccfg, &scfg, &mut wire));
+            })
+        }
+        "engine13" | "engine13-pq" => {
+            let group = if workload == "engine13" { NamedGroup::X25519 } else { NamedGroup::X25519MLKEM768 };
+            let suite13 = CipherSuite::TLS_AES_128_GCM_SHA256;
+            let ccfg = client_config13(suite13, group, client_auth);
+            let scfg = server_config13(suite13, client_auth, false);
+            Box::new(move || {
+                std::hint::black_box(handshake13(&ccfg, &scfg, &mut wire));
             })
         }
         "floor" => {

@@ -15,7 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
 
-use dtls_engine::{CipherSuite, ClientConfig, Endpoint, EndpointConfig, EndpointEvent, Event, ServerConfig, Session};
+use dtls_engine::{
+    CipherSuite, ClientConfig, Endpoint, EndpointConfig, EndpointEvent, Event, NamedGroup, ProtocolVersion,
+    ServerConfig, Session,
+};
 
 struct Counting;
 
@@ -148,17 +151,7 @@ fn no_allocation_per_application_record() {
     // shared by every session), then the handshake runs and its transient buffers are freed.
     let suite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
     let (scfg, ccfg) = configs(suite, &cert_pem, &key_pem);
-    drop(handshake(&scfg, &ccfg));
-    let live_before = LIVE.load(Ordering::Relaxed);
-    let (c, s) = handshake(&scfg, &ccfg);
-    let heap = LIVE.load(Ordering::Relaxed) - live_before;
-    let inline = 2 * std::mem::size_of::<Session>() as i64;
-    let certs: i64 = [&c, &s]
-        .iter()
-        .filter_map(|x| x.peer_certificates())
-        .flatten()
-        .map(|cert| (cert.len() + std::mem::size_of_val(cert)) as i64)
-        .sum();
+    let (heap, inline, certs) = idle_pair_heap(&scfg, &ccfg);
     let total = heap + inline;
     println!(
         "established idle pair: {total} bytes ({heap} on the heap + {inline} of the two Session structs), \
@@ -170,6 +163,124 @@ fn no_allocation_per_application_record() {
         "an idle established pair holds {} bytes without peer certificates",
         total - certs
     );
+}
+
+/// The heap an established idle pair holds: live bytes the handshake left allocated (the
+/// configurations are built first and a first pair is made and dropped, so lazily made
+/// global state is not counted), plus the two `Session` structs themselves, and the part of
+/// it that is the peer certificates each side keeps (their DER bytes and `Vec` headers).
+fn idle_pair_heap(scfg: &Arc<ServerConfig>, ccfg: &Arc<ClientConfig>) -> (i64, i64, i64) {
+    drop(handshake(scfg, ccfg));
+    let live_before = LIVE.load(Ordering::Relaxed);
+    let (c, s) = handshake(scfg, ccfg);
+    let heap = LIVE.load(Ordering::Relaxed) - live_before;
+    let inline = 2 * std::mem::size_of::<Session>() as i64;
+    let certs: i64 = [&c, &s]
+        .iter()
+        .filter_map(|x| x.peer_certificates())
+        .flatten()
+        .map(|cert| (cert.len() + std::mem::size_of_val(cert)) as i64)
+        .sum();
+    (heap, inline, certs)
+}
+
+/// DTLS 1.3 configurations: only the 1.3 `suite`, the client offering only `group` (one key
+/// share), the server with its default HelloRetryRequest cookie round.
+fn configs13(
+    suite: CipherSuite,
+    group: NamedGroup,
+    cert_pem: &str,
+    key_pem: &str,
+) -> (Arc<ServerConfig>, Arc<ClientConfig>) {
+    let scfg = ServerConfig::builder()
+        .certificate_pem(cert_pem.as_bytes(), key_pem.as_bytes())
+        .unwrap()
+        .max_version(ProtocolVersion::Dtls13)
+        .cipher_suites(&[suite])
+        .rng_seed([1; 32])
+        .build()
+        .unwrap();
+    let ccfg = ClientConfig::builder()
+        .root_certificates_pem(cert_pem.as_bytes())
+        .unwrap()
+        .server_name("localhost")
+        .max_version(ProtocolVersion::Dtls13)
+        .cipher_suites(&[suite])
+        .groups(&[group])
+        .rng_seed([2; 32])
+        .build()
+        .unwrap();
+    (scfg, ccfg)
+}
+
+/// DTLS 1.3: application records allocate nothing in steady state (send,
+/// `poll_transmit_into`, `handle`/`handle_buf`, `recycle`), for every 1.3 suite.
+#[test]
+fn no_allocation_per_dtls13_session_record() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+    // A 1,200-byte datagram: 5-byte unified header, the payload, content type, 16-byte tag.
+    let payload = [0x5au8; 1200 - 5 - 17];
+    for suite in [
+        CipherSuite::TLS_AES_128_GCM_SHA256,
+        CipherSuite::TLS_AES_256_GCM_SHA384,
+        CipherSuite::TLS_CHACHA20_POLY1305_SHA256,
+    ] {
+        for in_place in [false, true] {
+            let (scfg, ccfg) = configs13(suite, NamedGroup::X25519, &cert_pem, &key_pem);
+            let (mut c, mut s) = handshake(&scfg, &ccfg);
+            assert_eq!(c.protocol_version(), Some(ProtocolVersion::Dtls13));
+            let now = Instant::now();
+            let mut wire = Vec::with_capacity(2048);
+            for _ in 0..WARM {
+                exchange(&mut c, &mut s, &payload, &mut wire, now, in_place);
+            }
+            ALLOCS.store(0, Ordering::Relaxed);
+            ON.set(true);
+            for _ in 0..1000 {
+                exchange(&mut c, &mut s, &payload, &mut wire, now, in_place);
+            }
+            ON.set(false);
+            let allocs = ALLOCS.load(Ordering::Relaxed);
+            println!("DTLS 1.3 {suite:?} (in place: {in_place}): {allocs} allocations for 2000 records");
+            assert_eq!(allocs, 0, "DTLS 1.3 {suite:?} (in place: {in_place}): heap allocations on the record path");
+            assert_eq!(c.stats().app_messages_received, 1000 + WARM as u64);
+        }
+    }
+}
+
+/// DTLS 1.3: an established idle pair holds at most 8 KiB without the peer certificates, on
+/// X25519 and on X25519MLKEM768, counted as in `no_allocation_per_application_record`: live
+/// heap bytes after the handshake (its transient state freed), plus the two `Session` structs.
+#[test]
+#[ignore = "fails today: 26.0 KB (X25519) and 27.2 KB (X25519MLKEM768) per idle 1.3 pair; the \
+            record layer's epoch vectors and datagram buffers pooled after the handshake \
+            (docs/performance.md, DTLS 1.3); run with --ignored"]
+fn dtls13_idle_pair_heap() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    TRACK.set(true);
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+    // Both groups are measured (and printed) before either is held to the bound.
+    let mut held = Vec::new();
+    for group in [NamedGroup::X25519, NamedGroup::X25519MLKEM768] {
+        let (scfg, ccfg) = configs13(CipherSuite::TLS_AES_128_GCM_SHA256, group, &cert_pem, &key_pem);
+        let (heap, inline, certs) = idle_pair_heap(&scfg, &ccfg);
+        let total = heap + inline;
+        println!(
+            "established idle DTLS 1.3 pair ({group:?}): {total} bytes ({heap} on the heap + {inline} of the two \
+             Session structs), {} without the {certs} bytes of peer certificates",
+            total - certs
+        );
+        held.push((group, total - certs));
+    }
+    for (group, bytes) in held {
+        assert!(
+            bytes <= 8 * 1024,
+            "an idle established DTLS 1.3 pair ({group:?}) holds {bytes} bytes without peer certificates"
+        );
+    }
 }
 
 fn configs(suite: CipherSuite, cert_pem: &str, key_pem: &str) -> (Arc<ServerConfig>, Arc<ClientConfig>) {

@@ -6,12 +6,18 @@
 //! built first, and one pair is made and dropped first so lazy global state is not counted.
 //! For dtls-engine, also without the peer certificates each side keeps.
 //!
-//! Prints a table and writes `target/criterion/heap.json` for `benches/chart.py`.
+//! Then the same for DTLS 1.3 (`common::handshake13`: X25519 and X25519MLKEM768, no
+//! HelloRetryRequest cookie round): dtls-engine, dimpl 0.9 (X25519) and, with `--features
+//! wolfssl`, wolfSSL.
+//!
+//! Prints tables and writes `target/criterion/heap.json` for `benches/chart.py`.
 
 use std::time::Instant;
 
-use dtls_engine::CipherSuite;
-use dtls_engine_peer_benches::common::{RECORD_LEN, client_config, handshake, one_record, server_config};
+use dtls_engine::{CipherSuite, NamedGroup};
+use dtls_engine_peer_benches::common::{
+    RECORD_LEN, client_config, client_config13, handshake, handshake13, one_record, server_config, server_config13,
+};
 use dtls_engine_peer_benches::{dimpl_peer, openssl_peer};
 
 const PAIRS: usize = 100;
@@ -99,4 +105,48 @@ fn main() {
         ours - cert_bytes
     );
     let _ = std::fs::write(dir.join("heap.json"), json);
+    dtls13(&payload);
+}
+
+/// The DTLS 1.3 table: idle after the handshake, and after one record each way (dimpl and
+/// wolfSSL: one record client -> server).
+fn dtls13(payload: &[u8]) {
+    let suite = CipherSuite::TLS_AES_128_GCM_SHA256;
+    let now = Instant::now();
+    let mut wire = Vec::with_capacity(2048);
+    let held = |x: &dtls_engine::Session| -> i64 {
+        x.peer_certificates()
+            .map_or(0, |chain| chain.iter().map(|c| c.len() as i64 + std::mem::size_of_val(c) as i64).sum())
+    };
+    println!();
+    println!("DTLS 1.3, heap per established client+server pair (server-auth, TLS_AES_128_GCM_SHA256), bytes:");
+    println!("                                    idle after handshake   after one 1200-byte record");
+    for (name, group) in [("X25519", NamedGroup::X25519), ("X25519MLKEM768", NamedGroup::X25519MLKEM768)] {
+        let (ccfg, scfg) = (client_config13(suite, group, false), server_config13(suite, false, false));
+        let mut certs = 0i64;
+        let idle = per_pair(|| handshake13(&ccfg, &scfg, &mut Vec::new()), |(c, s)| certs = held(c) + held(s));
+        let used = per_pair(
+            || handshake13(&ccfg, &scfg, &mut Vec::new()),
+            |(c, s)| {
+                one_record(c, s, payload, &mut wire, now);
+                one_record(s, c, payload, &mut wire, now);
+            },
+        );
+        println!("  dtls-engine {name:<15}        {idle:>8}               {used:>8}");
+        println!("    without peer certs ({certs} B)    {:>8}               {:>8}", idle - certs, used - certs);
+    }
+    let dimpl_cfg = dimpl_peer::configs13(false, false);
+    let dimpl_idle = per_pair(|| dimpl_peer::handshake(&dimpl_cfg), |_| {});
+    let dimpl = per_pair(|| dimpl_peer::handshake(&dimpl_cfg), |p| p.record(payload));
+    println!("  dimpl 0.9 X25519                  {dimpl_idle:>8}               {dimpl:>8}");
+    #[cfg(feature = "wolfssl")]
+    {
+        use dtls_engine_peer_benches::wolfssl_peer;
+        for (name, group) in [("X25519", wolfssl_peer::X25519), ("X25519MLKEM768", wolfssl_peer::X25519MLKEM768)] {
+            let ctx = wolfssl_peer::contexts(group, false);
+            let idle = per_pair(|| wolfssl_peer::handshake(&ctx), |_| {});
+            let used = per_pair(|| wolfssl_peer::handshake(&ctx), |p| p.record(payload));
+            println!("  wolfSSL {name:<15}            {idle:>8}               {used:>8}");
+        }
+    }
 }

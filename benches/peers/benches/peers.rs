@@ -1,14 +1,18 @@
 //! The handshake and record workloads of `benches/handshake.rs` and `benches/records.rs` run
 //! through dtls-engine, dimpl 0.9 and OpenSSL, beside the ring references, in one run.
+//!
+//! DTLS 1.3 handshakes (`peers/handshake13/...`, the workload of `common::handshake13`):
+//! dtls-engine, dimpl 0.9 (`Dtls::new_13`, X25519 only) and, with `--features wolfssl`,
+//! wolfSSL, beside the 1.3 floor, for X25519 and X25519MLKEM768.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dtls_engine::CipherSuite;
+use dtls_engine::{CipherSuite, NamedGroup};
 use dtls_engine_peer_benches::common::{
-    Floor, RECORD_LEN, RawAead, client_config, client_config_pinned, handshake, one_record, ring_alg, server_config,
-    server_config_pinned,
+    Floor, RECORD_LEN, RawAead, client_config, client_config_pinned, client_config13, handshake, handshake13,
+    one_record, ring_alg, server_config, server_config_pinned, server_config13,
 };
 use dtls_engine_peer_benches::{dimpl_peer, openssl_peer};
 
@@ -37,6 +41,35 @@ fn handshakes(c: &mut Criterion) {
     }
 }
 
+fn handshakes13(c: &mut Criterion) {
+    let suite = CipherSuite::TLS_AES_128_GCM_SHA256;
+    let floor = Floor::new();
+    for (group_name, group) in [("X25519", NamedGroup::X25519), ("X25519MLKEM768", NamedGroup::X25519MLKEM768)] {
+        let hybrid = group == NamedGroup::X25519MLKEM768;
+        for (name, client_auth) in [("server-auth", false), ("mutual-auth", true)] {
+            let mut g = c.benchmark_group(format!("peers/handshake13/{group_name}/{name}"));
+            let (ccfg, scfg) = (client_config13(suite, group, client_auth), server_config13(suite, client_auth, false));
+            let mut wire = Vec::with_capacity(2048);
+            g.bench_function("dtls-engine", |b| b.iter(|| handshake13(&ccfg, &scfg, &mut wire)));
+            if !hybrid {
+                let d = dimpl_peer::configs13(client_auth, true);
+                g.bench_function("dimpl", |b| b.iter(|| dimpl_peer::handshake(&d)));
+            }
+            #[cfg(feature = "wolfssl")]
+            {
+                use dtls_engine_peer_benches::wolfssl_peer;
+                let id = if hybrid { wolfssl_peer::X25519MLKEM768 } else { wolfssl_peer::X25519 };
+                let w = wolfssl_peer::contexts(id, client_auth);
+                let negotiated = wolfssl_peer::handshake(&w).group();
+                assert_eq!(negotiated, group_name, "wolfSSL negotiated {negotiated}");
+                g.bench_function("wolfssl", |b| b.iter(|| wolfssl_peer::handshake(&w)));
+            }
+            g.bench_function("floor", |b| b.iter(|| floor.run13(client_auth, hybrid)));
+            g.finish();
+        }
+    }
+}
+
 fn records(c: &mut Criterion) {
     let payload = [0x5au8; RECORD_LEN];
     let mut g = c.benchmark_group("peers/records/AES-128-GCM");
@@ -56,5 +89,5 @@ fn records(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, handshakes, records);
+criterion_group!(benches, handshakes, handshakes13, records);
 criterion_main!(benches);

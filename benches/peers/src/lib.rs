@@ -2,6 +2,11 @@
 //! OpenSSL (the system libssl through the `openssl` crate). Each runs the same workload as
 //! `dtls-engine` in `benches/common`: ECDHE P-256, ECDSA P-256 certificates from one CA,
 //! AES-128-GCM, the cookie exchange on, optionally client authentication.
+//!
+//! DTLS 1.3: dimpl (`configs13`, X25519 only: dimpl has no ML-KEM) and, with the `wolfssl`
+//! feature, wolfSSL ([`wolfssl_peer`], X25519 and X25519MLKEM768), on the workload of
+//! `benches/common`'s `handshake13`: the same certificates, TLS_AES_128_GCM_SHA256, one key
+//! share, no HelloRetryRequest cookie round.
 
 #[path = "../../common/mod.rs"]
 pub mod common;
@@ -16,7 +21,7 @@ pub mod dimpl_peer {
     use std::sync::Arc;
     use std::time::Instant;
 
-    use dimpl::crypto::Dtls12CipherSuite;
+    use dimpl::crypto::{Dtls12CipherSuite, Dtls13CipherSuite};
     use dimpl::{Config, Dtls, DtlsCertificate, NamedGroup, Output};
     use dtls_engine::{
         CertificateDer, ClientCertVerifier, ServerCertVerifier, UnixTime, WebPkiClientVerifier, WebPkiServerVerifier,
@@ -48,6 +53,8 @@ pub mod dimpl_peer {
         /// Validate the peer certificate in the application, as dimpl requires.
         pub validate: bool,
         client_auth: bool,
+        /// DTLS 1.3 (`Dtls::new_13`) instead of 1.2.
+        v13: bool,
         server_verifier: WebPkiServerVerifier,
         client_verifier: WebPkiClientVerifier,
         client: Arc<Config>,
@@ -57,23 +64,35 @@ pub mod dimpl_peer {
     }
 
     pub fn configs(client_auth: bool, validate: bool) -> Configs {
+        configs_for(client_auth, validate, false)
+    }
+
+    /// DTLS 1.3 (`Dtls::new_13`): TLS_AES_128_GCM_SHA256, X25519, the server's
+    /// HelloRetryRequest cookie round off (as `handshake13` runs dtls-engine).
+    pub fn configs13(client_auth: bool, validate: bool) -> Configs {
+        configs_for(client_auth, validate, true)
+    }
+
+    fn configs_for(client_auth: bool, validate: bool, v13: bool) -> Configs {
         let p = pki();
         let build = |require: bool| {
-            Arc::new(
-                Config::builder()
-                    .mtu(1500)
-                    .require_client_certificate(require)
-                    .use_server_cookie(true)
+            let b = Config::builder().mtu(1500).require_client_certificate(require);
+            let b = if v13 {
+                b.use_server_cookie(false)
+                    .dtls13_cipher_suites(&[Dtls13CipherSuite::AES_128_GCM_SHA256])
+                    .kx_groups(&[NamedGroup::X25519])
+            } else {
+                b.use_server_cookie(true)
                     .dtls12_cipher_suites(&[Dtls12CipherSuite::ECDHE_ECDSA_AES128_GCM_SHA256])
                     .kx_groups(&[NamedGroup::Secp256r1])
-                    .build()
-                    .expect("dimpl config"),
-            )
+            };
+            Arc::new(b.build().expect("dimpl config"))
         };
         let ca = || vec![CertificateDer::from(p.ca_der.clone())];
         Configs {
             validate,
             client_auth,
+            v13,
             server_verifier: WebPkiServerVerifier::new(ca()).expect("verifier"),
             client_verifier: WebPkiClientVerifier::new(ca()).expect("verifier"),
             client: build(client_auth),
@@ -127,9 +146,10 @@ pub mod dimpl_peer {
 
     pub fn handshake(c: &Configs) -> Pair {
         let now = Instant::now();
-        let mut client = Dtls::new_12(c.client.clone(), c.client_cert.clone(), now);
+        let new = if c.v13 { Dtls::new_13 } else { Dtls::new_12 };
+        let mut client = new(c.client.clone(), c.client_cert.clone(), now);
         client.set_active(true);
-        let mut server = Dtls::new_12(c.server.clone(), c.server_cert.clone(), now);
+        let mut server = new(c.server.clone(), c.server_cert.clone(), now);
         server.set_active(false);
         client.handle_timeout(now).expect("timeout");
         server.handle_timeout(now).expect("timeout");
@@ -162,6 +182,9 @@ pub mod dimpl_peer {
         }
     }
 }
+
+#[cfg(feature = "wolfssl")]
+pub mod wolfssl_peer;
 
 pub mod openssl_peer {
     //! OpenSSL over an in-memory datagram transport: each `write` OpenSSL makes is one

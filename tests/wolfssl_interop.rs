@@ -560,6 +560,21 @@ fn our_client_with_wolfssl_server_hello_retry_for_x25519mlkem768() {
     assert_eq!(field(&run.theirs, "hrr"), "1", "\n{}", run.transcript());
 }
 
+/// The cookie HelloRetryRequest with our second ClientHello fragmented (MTU 256):
+/// wolfSSL's server (`--allow-ch-frag`) looks for the cookie only in the first fragment, so
+/// our client puts the cookie extension first (it was last, after key_share, and wolfSSL
+/// dropped the hello in silence). Regression test for that ordering.
+#[test]
+fn our_client_with_wolfssl_cookie_retry_and_a_fragmented_second_hello() {
+    let run = our_client_vs_wolfssl(
+        &["--cookie", "--allow-ch-frag", "--groups", "X25519"],
+        &["--groups", "X25519", "--mtu", "256"],
+        &["after a fragmented second hello"],
+    );
+    run.assert_dtls13("X25519");
+    assert_eq!(field(&run.theirs, "hrr"), "1", "\n{}", run.transcript());
+}
+
 /// Mutual authentication and ALPN with our client: wolfSSL's server requires a client
 /// certificate issued by the test CA (`--ca`) and picks `webrtc` from our offer; our client
 /// verifies wolfSSL's certificate against the same CA; AES-256-GCM pinned on both sides.

@@ -180,10 +180,16 @@ pub fn on_retry(
             .map_err(Error::InvalidMessage)?,
     );
     offer.retry = Some(Retry { suite, transcript });
-    hello.extensions.retain(|e| !matches!(e.ext_type(), ExtensionType::KeyShare | ExtensionType::Cookie));
-    hello.extensions.push(key_share_extension(&offer.shares));
+    // The new key_share takes the old one's place; the cookie goes first: some servers
+    // (wolfSSL 5.9) look for it only in the first fragment of a hello too large for one
+    // datagram (the order of extensions is free, RFC 8446 §4.2).
+    hello.extensions.retain(|e| e.ext_type() != ExtensionType::Cookie);
+    let at = hello.extensions.iter().position(|e| e.ext_type() == ExtensionType::KeyShare);
+    let at = at.unwrap_or(hello.extensions.len());
+    hello.extensions.retain(|e| e.ext_type() != ExtensionType::KeyShare);
+    hello.extensions.insert(at, key_share_extension(&offer.shares));
     if let Some(c) = cookie {
-        hello.extensions.push(c.to_extension());
+        hello.extensions.insert(0, c.to_extension());
     }
     ctx.clear_transcript();
     ctx.push_message(&HandshakePayload::ClientHello((*hello).clone()), false);

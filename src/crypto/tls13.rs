@@ -75,9 +75,22 @@ impl Hash {
         }
     }
 
-    /// `Hash("")`, the context of Derive-Secret(.., "derived", "").
-    fn empty(self) -> digest::Digest {
-        digest::digest(self.digest_algorithm(), b"")
+    /// `Hash("")`, the context of Derive-Secret(.., "derived", "") (FIPS 180-4 test values;
+    /// `empty_hashes_are_the_digests_of_nothing` checks them against ring).
+    fn empty(self) -> &'static [u8] {
+        const SHA256_EMPTY: [u8; 32] = [
+            0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae,
+            0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+        ];
+        const SHA384_EMPTY: [u8; 48] = [
+            0x38, 0xb0, 0x60, 0xa7, 0x51, 0xac, 0x96, 0x38, 0x4c, 0xd9, 0x32, 0x7e, 0xb1, 0xb1, 0xe3, 0x6a, 0x21, 0xfd,
+            0xb7, 0x11, 0x14, 0xbe, 0x07, 0x43, 0x4c, 0x0c, 0xc7, 0xbf, 0x63, 0xf6, 0xe1, 0xda, 0x27, 0x4e, 0xde, 0xbf,
+            0xe7, 0x6f, 0x65, 0xfb, 0xd5, 0x1a, 0xd2, 0xf1, 0x48, 0x98, 0xb9, 0x5b,
+        ];
+        match self {
+            Self::Sha256 => &SHA256_EMPTY,
+            Self::Sha384 => &SHA384_EMPTY,
+        }
     }
 
     /// `Hash.length` zeros: the IKM of the early secret without a PSK and of the master
@@ -144,6 +157,46 @@ impl hkdf::KeyType for Len {
     }
 }
 
+/// A secret set up once for any number of HKDF-Expand-Label calls: ring keeps its HMAC key
+/// (the pads hashed), so each further label costs only its own HMAC.
+struct Expander {
+    prefix: LabelPrefix,
+    hash: Hash,
+    prk: hkdf::Prk,
+}
+
+impl Expander {
+    fn new(prefix: LabelPrefix, secret: &Secret) -> Self {
+        Self { prefix, hash: secret.hash, prk: hkdf::Prk::new_less_safe(secret.hash.hkdf(), secret.as_bytes()) }
+    }
+
+    /// RFC 8446 §7.1 HKDF-Expand-Label(this secret, Label, Context, out.len()) into `out`.
+    fn fill(&self, label: &[u8], context: &[u8], out: &mut [u8]) -> Result<(), Error> {
+        // struct { uint16 length; opaque label<7..255> = prefix + Label; opaque context<0..255>; }
+        let full_label_len = self.prefix.bytes().len() + label.len();
+        let (Ok(length), Ok(label_len), Ok(context_len)) =
+            (u16::try_from(out.len()), u8::try_from(full_label_len), u8::try_from(context.len()))
+        else {
+            return Err(Error::Crypto("HKDF-Expand-Label argument too long"));
+        };
+        let length = length.to_be_bytes();
+        let info: [&[u8]; 6] = [&length, &[label_len], self.prefix.bytes(), label, &[context_len], context];
+        self.prk
+            .expand(&info, Len(out.len()))
+            .and_then(|okm| okm.fill(out))
+            .map_err(|_| Error::Crypto("HKDF-Expand-Label output too long"))
+    }
+
+    /// HKDF-Expand-Label to a new secret of the hash's length (Derive-Secret when `context`
+    /// is a transcript hash).
+    fn secret(&self, label: &[u8], context: &[u8]) -> Result<Secret, Error> {
+        let mut out = Zeroizing::new([0u8; MAX_HASH_LEN]);
+        let dst = out.get_mut(..self.hash.output_len()).ok_or(Error::Crypto("hash length"))?;
+        self.fill(label, context, dst)?;
+        Ok(Secret { hash: self.hash, bytes: out })
+    }
+}
+
 /// RFC 8446 §7.1 HKDF-Expand-Label(Secret, Label, Context, Length) with `prefix`'s label
 /// prefix, into `out` (its length is `Length`, at most 255 × the hash length).
 pub fn expand_label(
@@ -153,27 +206,12 @@ pub fn expand_label(
     context: &[u8],
     out: &mut [u8],
 ) -> Result<(), Error> {
-    // struct { uint16 length; opaque label<7..255> = prefix + Label; opaque context<0..255>; }
-    let full_label_len = prefix.bytes().len() + label.len();
-    let (Ok(length), Ok(label_len), Ok(context_len)) =
-        (u16::try_from(out.len()), u8::try_from(full_label_len), u8::try_from(context.len()))
-    else {
-        return Err(Error::Crypto("HKDF-Expand-Label argument too long"));
-    };
-    let length = length.to_be_bytes();
-    let info: [&[u8]; 6] = [&length, &[label_len], prefix.bytes(), label, &[context_len], context];
-    let prk = hkdf::Prk::new_less_safe(secret.hash.hkdf(), secret.as_bytes());
-    prk.expand(&info, Len(out.len()))
-        .and_then(|okm| okm.fill(out))
-        .map_err(|_| Error::Crypto("HKDF-Expand-Label output too long"))
+    Expander::new(prefix, secret).fill(label, context, out)
 }
 
 /// HKDF-Expand-Label to a new secret of the hash's length.
 fn expand_secret(prefix: LabelPrefix, secret: &Secret, label: &[u8], context: &[u8]) -> Result<Secret, Error> {
-    let mut out = Zeroizing::new([0u8; MAX_HASH_LEN]);
-    let dst = out.get_mut(..secret.hash.output_len()).ok_or(Error::Crypto("hash length"))?;
-    expand_label(prefix, secret, label, context, dst)?;
-    Ok(Secret { hash: secret.hash, bytes: out })
+    Expander::new(prefix, secret).secret(label, context)
 }
 
 /// RFC 8446 §7.1 Derive-Secret(Secret, Label, Messages), given `transcript_hash` =
@@ -191,10 +229,17 @@ pub fn derive_secret(
 /// HKDF-Extract(0, 0), the handshake secret extracts the (EC)DHE or hybrid shared secret
 /// under Derive-Secret(early, "derived", ""), the master secret extracts zeros under
 /// Derive-Secret(handshake, "derived", "").
-#[derive(Debug)]
 pub struct Schedule {
-    prefix: LabelPrefix,
     handshake_secret: Secret,
+    /// The handshake secret and the master secret, each set up once for its labels.
+    handshake: Expander,
+    master: Expander,
+}
+
+impl core::fmt::Debug for Schedule {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Schedule").field("hash", &self.handshake_secret.hash).finish_non_exhaustive()
+    }
 }
 
 /// The two handshake traffic secrets, `c hs traffic` and `s hs traffic`.
@@ -220,9 +265,13 @@ impl Schedule {
     /// Start the schedule from the key exchange's shared secret (no PSK).
     pub fn new(prefix: LabelPrefix, hash: Hash, shared_secret: &[u8]) -> Result<Self, Error> {
         let early = extract(hash, &[], hash.zeros());
-        let derived = derive_secret(prefix, &early, b"derived", hash.empty().as_ref())?;
+        let derived = derive_secret(prefix, &early, b"derived", hash.empty())?;
         let handshake_secret = extract(hash, derived.as_bytes(), shared_secret);
-        Ok(Self { prefix, handshake_secret })
+        let handshake = Expander::new(prefix, &handshake_secret);
+        // The master secret depends on no transcript: derived once, here.
+        let derived = handshake.secret(b"derived", hash.empty())?;
+        let master = Expander::new(prefix, &extract(hash, derived.as_bytes(), hash.zeros()));
+        Ok(Self { handshake_secret, handshake, master })
     }
 
     /// The handshake secret (for tests and the key log's derivations).
@@ -233,29 +282,28 @@ impl Schedule {
     /// The handshake traffic secrets, given Transcript-Hash(ClientHello..ServerHello).
     pub fn handshake_traffic(&self, hello_hash: &[u8]) -> Result<TrafficSecrets, Error> {
         Ok(TrafficSecrets {
-            client: derive_secret(self.prefix, &self.handshake_secret, b"c hs traffic", hello_hash)?,
-            server: derive_secret(self.prefix, &self.handshake_secret, b"s hs traffic", hello_hash)?,
+            client: self.handshake.secret(b"c hs traffic", hello_hash)?,
+            server: self.handshake.secret(b"s hs traffic", hello_hash)?,
         })
     }
 
     /// The master secret.
     pub fn master_secret(&self) -> Result<Secret, Error> {
         let hash = self.handshake_secret.hash;
-        let derived = derive_secret(self.prefix, &self.handshake_secret, b"derived", hash.empty().as_ref())?;
+        let derived = self.handshake.secret(b"derived", hash.empty())?;
         Ok(extract(hash, derived.as_bytes(), hash.zeros()))
     }
 
     /// The application traffic secrets and the exporter master secret, given
     /// Transcript-Hash(ClientHello..server Finished).
     pub fn application(&self, server_finished_hash: &[u8]) -> Result<ApplicationSecrets, Error> {
-        let master = self.master_secret()?;
         let h = server_finished_hash;
         Ok(ApplicationSecrets {
             traffic: TrafficSecrets {
-                client: derive_secret(self.prefix, &master, b"c ap traffic", h)?,
-                server: derive_secret(self.prefix, &master, b"s ap traffic", h)?,
+                client: self.master.secret(b"c ap traffic", h)?,
+                server: self.master.secret(b"s ap traffic", h)?,
             },
-            exporter: derive_secret(self.prefix, &master, b"exp master", h)?,
+            exporter: self.master.secret(b"exp master", h)?,
         })
     }
 }
@@ -274,12 +322,13 @@ pub struct TrafficKeys {
 
 /// Derive the traffic keys of `secret` for an AEAD key of `key_len` bytes.
 pub fn traffic_keys(prefix: LabelPrefix, secret: &Secret, key_len: usize) -> Result<TrafficKeys, Error> {
+    let expander = Expander::new(prefix, secret);
     let mut key = Zeroizing::new(vec![0u8; key_len]);
-    expand_label(prefix, secret, b"key", &[], &mut key)?;
+    expander.fill(b"key", &[], &mut key)?;
     let mut iv = [0u8; 12];
-    expand_label(prefix, secret, b"iv", &[], &mut iv)?;
+    expander.fill(b"iv", &[], &mut iv)?;
     let mut sn = Zeroizing::new(vec![0u8; key_len]);
-    expand_label(prefix, secret, b"sn", &[], &mut sn)?;
+    expander.fill(b"sn", &[], &mut sn)?;
     Ok(TrafficKeys { key, iv, sn })
 }
 
@@ -307,7 +356,7 @@ pub fn export(
     out: &mut [u8],
 ) -> Result<(), Error> {
     let hash = exporter_master.hash;
-    let per_label = derive_secret(prefix, exporter_master, label, hash.empty().as_ref())?;
+    let per_label = derive_secret(prefix, exporter_master, label, hash.empty())?;
     let context_hash = digest::digest(hash.digest_algorithm(), context);
     expand_label(prefix, &per_label, b"exporter", context_hash.as_ref(), out)
 }

@@ -128,3 +128,10 @@ fn secret_from_bytes_takes_exactly_the_hash_length() {
     assert!(Secret::from_bytes(Hash::Sha256, &[1; 48]).is_none());
     assert!(Secret::from_bytes(Hash::Sha384, &[]).is_none());
 }
+
+#[test]
+fn empty_hashes_are_the_digests_of_nothing() {
+    for hash in [Hash::Sha256, Hash::Sha384] {
+        assert_eq!(hash.empty(), ring::digest::digest(hash.digest_algorithm(), b"").as_ref());
+    }
+}

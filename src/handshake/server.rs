@@ -116,10 +116,11 @@ impl ServerState {
     /// Advance the DTLS 1.3 machine on one complete handshake message.
     pub fn handle13(self, ctx: &mut Context, config: &ServerConfig, msg: &HandshakeMessage) -> Step<Self> {
         match self {
-            Self::Tls13(state) => {
-                let (next, output) = state.handle(ctx, config, msg)?;
-                Ok((Self::Tls13(Box::new(next)), output))
-            }
+            Self::Tls13(state) => match state.handle(ctx, config, msg)? {
+                // Done: nothing of the 1.3 machine is kept (an idle session holds no box).
+                (Server13::Connected, output) => Ok((Self::Connected, output)),
+                (next, output) => Ok((Self::Tls13(Box::new(next)), output)),
+            },
             _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
         }
     }

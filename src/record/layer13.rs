@@ -62,6 +62,8 @@ impl RecordLayer13 {
         if self.reads.len() == KEPT_EPOCHS {
             self.reads.remove(0);
         }
+        // Exactly as many slots as held: each is most of a kilobyte of key schedule.
+        self.reads.reserve_exact(1);
         self.reads.push(Reader13 { protection, window: ReplayWindow::new(), failures: 0 });
     }
 
@@ -71,13 +73,22 @@ impl RecordLayer13 {
         if self.writes.len() == KEPT_EPOCHS {
             self.writes.remove(0);
         }
+        self.writes.reserve_exact(1);
         self.writes.push(Writer13 { protection, next_seq: 0 });
     }
 
-    /// Forget every read epoch below `epoch` (the handshake epoch once the peer proved it
-    /// has our keys).
-    pub fn retire_reads_below(&mut self, epoch: Epoch) {
+    /// Forget every epoch below `epoch`, both directions (the handshake epoch once both
+    /// sides are done with it), keeping no spare capacity.
+    pub fn retire_below(&mut self, epoch: Epoch) {
         self.reads.retain(|r| r.protection.epoch() >= epoch);
+        self.reads.shrink_to_fit();
+        self.retire_writes_below(epoch);
+    }
+
+    /// Forget every write epoch below `epoch`, keeping no spare capacity.
+    pub fn retire_writes_below(&mut self, epoch: Epoch) {
+        self.writes.retain(|w| w.protection.epoch() >= epoch);
+        self.writes.shrink_to_fit();
     }
 
     /// The current write epoch, if any.

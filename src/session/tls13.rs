@@ -384,6 +384,14 @@ impl Session {
         } else if (was_connected && (processed || repeated)) || completed_as_server {
             self.send_ack();
         }
+        if completed_as_server && let Some(v13) = self.v13.as_mut() {
+            // Our flight is answered: its epoch-2 write key is not needed any more (the read
+            // key stays, to acknowledge a repeated Finished), nor are the handshake's buffers.
+            v13.records.retire_writes_below(crate::handshake::tls13::EPOCH_APPLICATION);
+            v13.sent = Vec::new();
+            v13.acked = Vec::new();
+            self.pool.trim(0);
+        }
         Ok(())
     }
 
@@ -445,9 +453,17 @@ impl Session {
         }
         self.flight = Default::default();
         self.retransmit_at = None;
+        v13.sent = Vec::new();
+        v13.acked = Vec::new();
         if v13.update_pending {
             v13.update_pending = false;
             self.advance_write_key()?;
+        } else if self.connected {
+            // The client's Finished is acknowledged: the server has all of the handshake, so
+            // epoch 2 is over in both directions (RFC 9147 §5.9: a server retransmits nothing
+            // of it after the client's Finished), and the handshake's buffers go.
+            v13.records.retire_below(crate::handshake::tls13::EPOCH_APPLICATION);
+            self.pool.trim(0);
         }
         let _ = now;
         Ok(())

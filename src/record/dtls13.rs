@@ -45,6 +45,9 @@ pub fn reconstruct_sequence(expected: u64, low: u16, bits: u32) -> u64 {
 /// §3: `opaque cid<0..2^8-1>`), a 16-bit sequence number and a length.
 const MAX_HEADER_LEN: usize = 1 + 255 + 2 + 2;
 
+/// Unified headers up to this long (a CID of up to 11 bytes) use the small stack buffer.
+const SMALL_HEADER_LEN: usize = 16;
+
 /// One epoch's DTLS 1.3 protection in one direction.
 pub struct Protection13 {
     epoch: Epoch,
@@ -115,13 +118,10 @@ impl Protection13 {
         let body = out.len();
         let seq_at = start + header.sequence_offset();
         encode_inner_plaintext(content, content_type, padding, out).map_err(Error::InvalidMessage)?;
-        // The header is the additional data; copied to the stack, as the body after it is
-        // encrypted in place (no allocation per record).
-        let mut aad = [0u8; MAX_HEADER_LEN];
-        let header_bytes = out.get(start..body).unwrap_or_default();
-        let aad = aad.get_mut(..header_bytes.len()).ok_or(Error::Crypto("connection ID too long"))?;
-        aad.copy_from_slice(header_bytes);
-        let tag = self.key.seal(sequence, aad, out.get_mut(body..).unwrap_or_default())?;
+        // The header, just written before the body, is the additional data (no copy).
+        let (head, body_bytes) = out.split_at_mut(body);
+        let aad = head.get(start..).unwrap_or_default();
+        let tag = self.key.seal(sequence, aad, body_bytes)?;
         out.extend_from_slice(tag.as_ref());
         // RFC 9147 §4.2.3: encrypt the sequence number with the mask of the ciphertext.
         let (head, ciphertext) = out.split_at_mut(body);
@@ -137,7 +137,8 @@ impl Protection13 {
     /// sequence field at `seq_offset`, 1 or 2 bytes as `seq_len` says, then the ciphertext),
     /// in place. `expected` is one plus the highest sequence number deprotected in this
     /// epoch (0 before the first). On success the content lies at [`Opened::content`] of
-    /// `record`; on failure `record`'s contents are unspecified.
+    /// `record`, which starts at 0 (the header is overwritten); on failure `record`'s contents
+    /// are unspecified.
     pub fn open(
         &self,
         record: &mut [u8],
@@ -167,9 +168,22 @@ impl Protection13 {
             _ => return Err(Discard::BadRecordMac),
         };
         let sequence = reconstruct_sequence(expected, low, 8 * seq_len as u32);
-        // The header with the sequence number unmasked is the additional data.
-        let plain_len = self.key.open(sequence, head, ciphertext).ok_or(Discard::BadRecordMac)?;
-        let inner = ciphertext.get(..plain_len).ok_or(Discard::BadRecordMac)?;
+        // The header with the sequence number unmasked is the additional data; copied to the
+        // stack, since the plaintext is written over it: decryption moves it to the front of
+        // `record`, so the caller's buffer starts with the content (no copy after).
+        // A header without a connection ID is 5 bytes: a small stack buffer then, to spare
+        // zeroing the largest one every record.
+        let mut small = [0u8; SMALL_HEADER_LEN];
+        let mut large;
+        let aad: &mut [u8] = if header_len <= SMALL_HEADER_LEN {
+            small.get_mut(..header_len).ok_or(Discard::BadRecordMac)?
+        } else {
+            large = [0u8; MAX_HEADER_LEN];
+            large.get_mut(..header_len).ok_or(Discard::BadRecordMac)?
+        };
+        aad.copy_from_slice(head);
+        let plain_len = self.key.open_within(sequence, aad, record, header_len).ok_or(Discard::BadRecordMac)?;
+        let inner = record.get(..plain_len).ok_or(Discard::BadRecordMac)?;
         if inner.len() > MAX_PLAINTEXT + 1 + 255 {
             return Err(Discard::Overflow);
         }
@@ -177,7 +191,7 @@ impl Protection13 {
         if content.len() > MAX_PLAINTEXT {
             return Err(Discard::Overflow);
         }
-        Ok(Opened { sequence, content_type, content: header_len..header_len + content.len() })
+        Ok(Opened { sequence, content_type, content: 0..content.len() })
     }
 }
 

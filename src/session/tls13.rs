@@ -267,7 +267,9 @@ impl Session {
                     self.stats.records_dropped += 1;
                 } else {
                     let range = opened.content.clone();
-                    buf.copy_within(range.clone(), 0);
+                    if range.start != 0 {
+                        buf.copy_within(range.clone(), 0);
+                    }
                     buf.truncate(range.len());
                     self.stats.app_bytes_received += buf.len() as u64;
                     self.stats.app_messages_received += 1;
@@ -518,7 +520,9 @@ impl Session {
             return Ok(None);
         }
         let range = opened.content;
-        datagram.copy_within(range.clone(), 0);
+        if range.start != 0 {
+            datagram.copy_within(range.clone(), 0);
+        }
         datagram.truncate(range.len());
         self.stats.app_bytes_received += datagram.len() as u64;
         self.stats.app_messages_received += 1;

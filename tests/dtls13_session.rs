@@ -3,6 +3,8 @@
 //! ALPN/SRTP/exporter, KeyUpdate both ways, ACK-driven retransmission and the downgrade
 //! sentinel. Interop with other stacks is in `wolfssl_interop.rs` and `dimpl_interop.rs`.
 
+mod sim;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -384,4 +386,106 @@ fn application_data_before_a_lost_client_finished_is_delivered_after_it() {
     }
     let connected_at = p.server_events.iter().position(|e| *e == Event::Connected).expect("connected");
     assert_eq!(Pair::data(&p.server_events[connected_at..]), vec![b"early".to_vec()]);
+}
+
+/// CertificateVerify with each key type DTLS 1.3 allows here (RFC 8446 §4.2.3): ECDSA P-256
+/// (the tests above), RSA-PSS from an RSA key (never PKCS#1 in 1.3), Ed25519; both ways.
+#[test]
+fn rsa_pss_and_ed25519_certificates_both_ways() {
+    use dtls_engine::{AcceptAnyClientCert, ClientAuth, SignatureScheme};
+    let pki = sim::sim_pki();
+    let ed = {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("ed25519 key");
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+        let cert = params.self_signed(&key).expect("ed25519 cert");
+        Identity { cert: cert.pem(), key: key.serialize_pem() }
+    };
+    let rsa = Identity { cert: pki.rsa_cert_pem.clone(), key: pki.rsa_key_pem.clone() };
+    for (server_id, client_id, server_scheme, client_scheme) in [
+        (&rsa, &ed, SignatureScheme::RSA_PSS_RSAE_SHA256, SignatureScheme::ED25519),
+        (&ed, &rsa, SignatureScheme::ED25519, SignatureScheme::RSA_PSS_RSAE_SHA256),
+    ] {
+        let c = ClientConfig::builder()
+            .dangerous_accept_any_server_certificate()
+            .server_name("localhost")
+            .client_certificate_pem(client_id.cert.as_bytes(), client_id.key.as_bytes())
+            .expect("client cert")
+            .rng_seed([1; 32]);
+        let s = ServerConfig::builder()
+            .certificate_pem(server_id.cert.as_bytes(), server_id.key.as_bytes())
+            .expect("server cert")
+            .client_auth(ClientAuth::Required(Arc::new(AcceptAnyClientCert)))
+            .rng_seed([2; 32]);
+        let p = handshake(c, s);
+        assert_eq!(p.client.protocol(), "DTLSv1.3");
+        // Each side's CertificateVerify used a scheme 1.3 allows for its key.
+        assert_eq!(p.client.peer_signature_scheme(), Some(server_scheme));
+        assert_eq!(p.server.peer_signature_scheme(), Some(client_scheme));
+    }
+}
+
+/// SNI in DTLS 1.3: the server picks the certificate for the name the client asked for, and
+/// both sides report the name.
+#[test]
+fn sni_picks_the_certificate_in_dtls13() {
+    let default = identity("localhost");
+    let other = identity("other.test");
+    let c = ClientConfig::builder()
+        .root_certificates_pem(other.cert.as_bytes())
+        .expect("root")
+        .server_name("other.test")
+        .rng_seed([1; 32]);
+    let s = server_builder(&default)
+        .sni_certificate_pem("other.test", other.cert.as_bytes(), other.key.as_bytes())
+        .expect("sni cert");
+    let p = handshake(c, s);
+    assert_eq!(p.client.protocol(), "DTLSv1.3");
+    assert_eq!(p.server.server_name(), Some("other.test"));
+    assert_eq!(p.client.server_name(), Some("other.test"));
+}
+
+/// The key log lines of DTLS 1.3 (the NSS labels for the handshake and first application
+/// secrets and the exporter secret): both sides log the same five lines, and the client's
+/// application secret really is the one its records are protected with — its traffic keys,
+/// derived from the logged line alone, open the client's next record.
+#[test]
+fn key_log_lines_are_the_secrets_in_use() {
+    use dtls_engine::internals::crypto::tls13::{Hash, LabelPrefix, Secret, traffic_keys};
+    use dtls_engine::internals::record::dtls13::Protection13;
+    use dtls_engine::internals::wire::{ContentType, Epoch};
+    #[derive(Default)]
+    struct Lines(std::sync::Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>);
+    impl dtls_engine::KeyLog for Lines {
+        fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+            self.0.lock().unwrap().push((label.to_string(), client_random.to_vec(), secret.to_vec()));
+        }
+    }
+    let id = identity("localhost");
+    let (client_log, server_log) = (Arc::new(Lines::default()), Arc::new(Lines::default()));
+    let c = client_builder(&id).key_log(client_log.clone());
+    let s = server_builder(&id).key_log(server_log.clone());
+    let mut p = handshake(c, s);
+    let (ours, theirs) = (client_log.0.lock().unwrap().clone(), server_log.0.lock().unwrap().clone());
+    let labels: Vec<&str> = ours.iter().map(|(l, _, _)| l.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+            "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+            "CLIENT_TRAFFIC_SECRET_0",
+            "SERVER_TRAFFIC_SECRET_0",
+            "EXPORTER_SECRET"
+        ]
+    );
+    assert_eq!(ours, theirs);
+    let (_, _, secret) = &ours[2];
+    let secret = Secret::from_bytes(Hash::Sha256, secret).expect("SHA-256 secret");
+    let keys = traffic_keys(LabelPrefix::Dtls13, &secret, 16).expect("keys");
+    let protection = Protection13::new(Epoch(3), dtls_engine::internals::crypto::aead::AeadAlgorithm::Aes128Gcm, &keys)
+        .expect("protection");
+    p.client.send(b"logged").unwrap();
+    let mut record = p.client.poll_transmit().expect("record").contents;
+    let opened = protection.open(&mut record, 5, 1, 2, 0).expect("the logged secret opens the record");
+    assert_eq!(opened.content_type, ContentType::ApplicationData);
+    assert_eq!(&record[opened.content], b"logged");
 }

@@ -50,6 +50,12 @@ impl Session {
         self.ctx.info.group
     }
 
+    /// The signature scheme the peer signed its key exchange (DTLS 1.2 ServerKeyExchange) or
+    /// its CertificateVerify with, once verified.
+    pub fn peer_signature_scheme(&self) -> Option<crate::registry::SignatureScheme> {
+        self.ctx.info.peer_signature_scheme
+    }
+
     /// The peer's certificate chain (leaf first), once verified.
     pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
         self.ctx.info.peer_chain.as_deref()

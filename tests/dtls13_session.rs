@@ -453,8 +453,10 @@ fn key_log_lines_are_the_secrets_in_use() {
     use dtls_engine::internals::crypto::tls13::{Hash, LabelPrefix, Secret, traffic_keys};
     use dtls_engine::internals::record::dtls13::Protection13;
     use dtls_engine::internals::wire::{ContentType, Epoch};
+    /// A logged line: label, client random, secret.
+    type Line = (String, Vec<u8>, Vec<u8>);
     #[derive(Default)]
-    struct Lines(std::sync::Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>);
+    struct Lines(std::sync::Mutex<Vec<Line>>);
     impl dtls_engine::KeyLog for Lines {
         fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
             self.0.lock().unwrap().push((label.to_string(), client_random.to_vec(), secret.to_vec()));

@@ -127,9 +127,6 @@ for sel, h in [
 ]:
     put(sel, bytes.fromhex(h.replace(" ", "")))
 PY
-for t in "$corpus"/*; do
-    echo "$(basename "$t"): $(ls "$t" | wc -l) seeds"
-done
 
 # client13_session / server13_session: every point of the genuine DTLS 1.3 handshake (X25519
 # and the hybrid), fed the peer's genuine next datagrams unchanged (XOR with a zero byte), or
@@ -141,4 +138,8 @@ for t in client13_session server13_session; do
             printf "$(printf '\\x%02x\\x95\\x7f\\xff' $((stop | group)))" > "$corpus/$t/timer-$stop-$group"
         done
     done
+done
+
+for t in "$corpus"/*; do
+    echo "$(basename "$t"): $(ls "$t" | wc -l) seeds"
 done

@@ -264,8 +264,7 @@ pub struct ApplicationSecrets {
 impl Schedule {
     /// Start the schedule from the key exchange's shared secret (no PSK).
     pub fn new(prefix: LabelPrefix, hash: Hash, shared_secret: &[u8]) -> Result<Self, Error> {
-        let early = extract(hash, &[], hash.zeros());
-        let derived = derive_secret(prefix, &early, b"derived", hash.empty())?;
+        let derived = early_derived(prefix, hash)?;
         let handshake_secret = extract(hash, derived.as_bytes(), shared_secret);
         let handshake = Expander::new(prefix, &handshake_secret);
         // The master secret depends on no transcript: derived once, here.
@@ -306,6 +305,26 @@ impl Schedule {
             exporter: self.master.secret(b"exp master", h)?,
         })
     }
+}
+
+/// Derive-Secret(HKDF-Extract(0, 0), "derived", ""): without a PSK the early secret, and so
+/// this, depend only on the label prefix and the hash; computed once per pair and kept (it
+/// is public: anyone can compute it).
+fn early_derived(prefix: LabelPrefix, hash: Hash) -> Result<Secret, Error> {
+    static CACHE: [std::sync::OnceLock<Secret>; 4] = [const { std::sync::OnceLock::new() }; 4];
+    let slot = match (prefix, hash) {
+        (LabelPrefix::Tls13, Hash::Sha256) => 0,
+        (LabelPrefix::Tls13, Hash::Sha384) => 1,
+        (LabelPrefix::Dtls13, Hash::Sha256) => 2,
+        (LabelPrefix::Dtls13, Hash::Sha384) => 3,
+    };
+    let cell = CACHE.get(slot).ok_or(Error::Crypto("schedule cache"))?;
+    if let Some(s) = cell.get() {
+        return Ok(s.clone());
+    }
+    let early = extract(hash, &[], hash.zeros());
+    let derived = derive_secret(prefix, &early, b"derived", hash.empty())?;
+    Ok(cell.get_or_init(|| derived).clone())
 }
 
 /// RFC 8446 §7.3 traffic keys: `key` (the AEAD key length) and `iv` (12 bytes) from a

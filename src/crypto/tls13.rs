@@ -341,7 +341,38 @@ pub struct TrafficKeys {
 
 /// Derive the traffic keys of `secret` for an AEAD key of `key_len` bytes.
 pub fn traffic_keys(prefix: LabelPrefix, secret: &Secret, key_len: usize) -> Result<TrafficKeys, Error> {
+    traffic_keys_from(&Expander::new(prefix, secret), key_len)
+}
+
+/// The Finished key of a handshake traffic secret (RFC 8446 §4.4.4), set up to MAC.
+pub struct FinishedKey(hmac::Key);
+
+impl core::fmt::Debug for FinishedKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("FinishedKey")
+    }
+}
+
+impl FinishedKey {
+    /// verify_data = HMAC(finished_key, Transcript-Hash(..)).
+    pub fn verify_data(&self, transcript_hash: &[u8]) -> Vec<u8> {
+        hmac::sign(&self.0, transcript_hash).as_ref().to_vec()
+    }
+}
+
+/// A handshake traffic secret's traffic keys and Finished key, expanded from one set-up.
+pub fn handshake_keys(
+    prefix: LabelPrefix,
+    secret: &Secret,
+    key_len: usize,
+) -> Result<(TrafficKeys, FinishedKey), Error> {
     let expander = Expander::new(prefix, secret);
+    let keys = traffic_keys_from(&expander, key_len)?;
+    let finished = expander.secret(b"finished", &[])?;
+    Ok((keys, FinishedKey(hmac::Key::new(secret.hash.hmac(), finished.as_bytes()))))
+}
+
+fn traffic_keys_from(expander: &Expander, key_len: usize) -> Result<TrafficKeys, Error> {
     let mut key = Zeroizing::new(vec![0u8; key_len]);
     expander.fill(b"key", &[], &mut key)?;
     let mut iv = [0u8; 12];

@@ -7,13 +7,13 @@ use rustls_pki_types::CertificateDer;
 
 use super::shares::{ClientShare, is_supported13};
 use super::{
-    AppSecrets, EPOCH_APPLICATION, EPOCH_HANDSHAKE, Install13, PREFIX, Transcript13, auth, hash_message, log_secret,
-    protection,
+    AppSecrets, EPOCH_APPLICATION, EPOCH_HANDSHAKE, Install13, PREFIX, Transcript13, auth, handshake_protection,
+    hash_message, log_secret, protection,
 };
 use crate::codec::Codec;
 use crate::config::ClientConfig;
 use crate::crypto::ct_eq;
-use crate::crypto::tls13::{Schedule, Secret};
+use crate::crypto::tls13::{FinishedKey, Schedule};
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::extensions::{alpn, srtp};
 use crate::handshake::client::ClientState;
@@ -208,8 +208,8 @@ pub struct Hs {
     suite: &'static Suite13,
     schedule: Schedule,
     transcript: Transcript13,
-    client_hs: Secret,
-    server_hs: Secret,
+    client_finished: FinishedKey,
+    server_finished: FinishedKey,
     /// The extension types of our ClientHello (the server may answer only those).
     offered: Vec<ExtensionType>,
 }
@@ -272,15 +272,14 @@ pub fn on_server_hello(
     ctx.info.server_random = sh.random;
     log_secret(ctx, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", &traffic.client);
     log_secret(ctx, "SERVER_HANDSHAKE_TRAFFIC_SECRET", &traffic.server);
-    let install = [
-        Install13::Read(protection(suite, &traffic.server, EPOCH_HANDSHAKE)?),
-        Install13::Write(protection(suite, &traffic.client, EPOCH_HANDSHAKE)?),
-    ];
+    let (read, server_finished) = handshake_protection(suite, &traffic.server)?;
+    let (write, client_finished) = handshake_protection(suite, &traffic.client)?;
+    let install = [Install13::Read(read), Install13::Write(write)];
     ctx.info.suite13 = Some(suite);
     ctx.info.group = Some(share.group);
     ctx.clear_transcript();
     let offered = hello.extensions.iter().map(Extension::ext_type).collect();
-    let hs = Hs { suite, schedule, transcript, client_hs: traffic.client, server_hs: traffic.server, offered };
+    let hs = Hs { suite, schedule, transcript, client_finished, server_finished, offered };
     Ok((Client13::ExpectEncryptedExtensions(hs), Output::none().with13(install)))
 }
 
@@ -389,7 +388,7 @@ fn finish(
     request: Option<Request>,
     body: &[u8],
 ) -> Step<Client13> {
-    let expected = super::finished(&hs.server_hs, hs.transcript.current().as_ref())?;
+    let expected = hs.server_finished.verify_data(hs.transcript.current().as_ref());
     if !ct_eq(body, &expected) {
         return Err(PeerMisbehaved::BadFinished.into());
     }
@@ -407,7 +406,7 @@ fn finish(
             ctx.push13(EPOCH_HANDSHAKE, HandshakeType::CertificateVerify, cv);
         }
     }
-    let verify_data = super::finished(&hs.client_hs, hs.transcript.current().as_ref())?;
+    let verify_data = hs.client_finished.verify_data(hs.transcript.current().as_ref());
     ctx.push13(EPOCH_HANDSHAKE, HandshakeType::Finished, Finished { verify_data }.to_vec());
     let flight = ctx.finish_flight(true);
     log_secret(ctx, "CLIENT_TRAFFIC_SECRET_0", &app.traffic.client);

@@ -25,7 +25,7 @@ pub mod shares;
 
 use ring::digest;
 
-use crate::crypto::tls13::{self, Hash, LabelPrefix, Secret};
+use crate::crypto::tls13::{self, FinishedKey, Hash, LabelPrefix, Secret};
 use crate::error::Error;
 use crate::handshake::context::Context;
 use crate::record::dtls13::Protection13;
@@ -88,6 +88,13 @@ pub fn hash_message(hash: Hash, msg_type: HandshakeType, body: &[u8]) -> digest:
     t.current()
 }
 
+/// Record protection of the handshake epoch from a handshake traffic secret, with that
+/// secret's Finished key (RFC 8446 §4.4.4), both from one key set-up.
+pub fn handshake_protection(suite: &Suite13, secret: &Secret) -> Result<(Protection13, FinishedKey), Error> {
+    let (keys, finished) = tls13::handshake_keys(PREFIX, secret, suite.aead.key_len())?;
+    Ok((Protection13::new(EPOCH_HANDSHAKE, suite.aead, &keys)?, finished))
+}
+
 /// Record protection of `epoch` from a traffic secret (RFC 8446 §7.3, RFC 9147 §4.2.3).
 pub fn protection(suite: &Suite13, secret: &Secret, epoch: Epoch) -> Result<Protection13, Error> {
     let keys = tls13::traffic_keys(PREFIX, secret, suite.aead.key_len())?;
@@ -128,9 +135,4 @@ pub enum Install13 {
     Write(Protection13),
     /// Keep these for KeyUpdates.
     Secrets(AppSecrets),
-}
-
-/// The `verify_data` of a Finished (RFC 8446 §4.4.4).
-pub fn finished(base_key: &Secret, transcript_hash: &[u8]) -> Result<Vec<u8>, Error> {
-    tls13::finished_verify_data(PREFIX, base_key, transcript_hash)
 }

@@ -8,13 +8,13 @@ use rustls_pki_types::CertificateDer;
 use super::cookie::{self, RetryState};
 use super::shares::{self, is_supported13};
 use super::{
-    AppSecrets, EPOCH_APPLICATION, EPOCH_HANDSHAKE, Install13, PREFIX, Transcript13, auth, hash_message, log_secret,
-    protection,
+    AppSecrets, EPOCH_APPLICATION, EPOCH_HANDSHAKE, Install13, PREFIX, Transcript13, auth, handshake_protection,
+    hash_message, log_secret, protection,
 };
 use crate::codec::Codec;
 use crate::config::{ClientAuth, ServerConfig};
 use crate::crypto::ct_eq;
-use crate::crypto::tls13::{Schedule, Secret};
+use crate::crypto::tls13::{FinishedKey, Schedule};
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::extensions::{alpn, srtp};
 use crate::handshake::context::Context;
@@ -42,7 +42,7 @@ pub fn offers_13(hello: &ClientHello) -> bool {
 /// What the server carries from its flight to the client's Finished.
 pub struct Hs {
     transcript: Transcript13,
-    client_hs: Secret,
+    client_finished: FinishedKey,
 }
 
 /// Where a DTLS 1.3 server is once its flight is out.
@@ -231,7 +231,9 @@ fn accept(
     let cv = auth::sign(&identity.key, &client_schemes, true, transcript.current().as_ref(), &mut ctx.rng)?.to_vec();
     transcript.add(HandshakeType::CertificateVerify, &cv);
     ctx.push13(EPOCH_HANDSHAKE, HandshakeType::CertificateVerify, cv);
-    let verify_data = super::finished(&traffic.server, transcript.current().as_ref())?;
+    let (write2, server_finished) = handshake_protection(suite, &traffic.server)?;
+    let (read2, client_finished) = handshake_protection(suite, &traffic.client)?;
+    let verify_data = server_finished.verify_data(transcript.current().as_ref());
     let fin = Finished { verify_data }.to_vec();
     transcript.add(HandshakeType::Finished, &fin);
     ctx.push13(EPOCH_HANDSHAKE, HandshakeType::Finished, fin);
@@ -244,8 +246,8 @@ fn accept(
     // The client's records of epoch 3 may arrive before its Finished does (reordering);
     // they open, but the session delivers nothing before the handshake completes.
     let install = [
-        Install13::Read(protection(suite, &traffic.client, EPOCH_HANDSHAKE)?),
-        Install13::Write(protection(suite, &traffic.server, EPOCH_HANDSHAKE)?),
+        Install13::Read(read2),
+        Install13::Write(write2),
         Install13::Write(protection(suite, &app.traffic.server, EPOCH_APPLICATION)?),
         Install13::Read(protection(suite, &app.traffic.client, EPOCH_APPLICATION)?),
         Install13::Secrets(AppSecrets {
@@ -258,7 +260,7 @@ fn accept(
     ctx.info.suite13 = Some(suite);
     ctx.info.group = Some(group);
     ctx.clear_transcript();
-    let hs = Hs { transcript, client_hs: traffic.client };
+    let hs = Hs { transcript, client_finished };
     let next = if wants_cert { Server13::ExpectCertificate(hs) } else { Server13::ExpectFinished(hs) };
     Ok(Answer::Accepted(Box::new(next), Output::send(flight).with13(install)))
 }
@@ -337,7 +339,7 @@ impl Server13 {
                 Err(PeerMisbehaved::MissingCertificateVerify.into())
             }
             (Self::ExpectFinished(hs), HandshakeType::Finished) => {
-                let expected = super::finished(&hs.client_hs, hs.transcript.current().as_ref())?;
+                let expected = hs.client_finished.verify_data(hs.transcript.current().as_ref());
                 if !ct_eq(body, &expected) {
                     return Err(PeerMisbehaved::BadFinished.into());
                 }

@@ -29,6 +29,7 @@ use common::certs::{iana_name_of, pki};
 use common::gnutls::{CLI_DESCRIPTION, CLI_HANDSHAKE_DONE, SERV_EOF, SERV_RECEIVED, gnutls_cli, gnutls_serv};
 use common::netns;
 use common::openssl::{CLIENT_HANDSHAKE_DONE, OpensslPeer, SERVER_HANDSHAKE_DONE, s_client, s_server};
+use common::status::{self, both, field, listening_port};
 
 const DTLS: &str = env!("CARGO_BIN_EXE_dtls");
 const WAIT: Duration = Duration::from_secs(15);
@@ -65,25 +66,12 @@ fn our_server(args: &[&str]) -> (OpensslPeer, u16) {
         strings(&["server", "--listen", "127.0.0.1:0", "--echo", "--sessions", "1", "--cert", &cert, "--key", &key]);
     all.extend(strings(args));
     let server = OpensslPeer::spawn_program(DTLS, "dtls server", 0, &all);
-    let addr = server.expect_line_after("listening ", WAIT);
-    let port = addr.trim().rsplit_once(':').and_then(|(_, p)| p.parse().ok()).expect("listening <addr>:<port>");
+    let port = listening_port(&server, WAIT);
     (server, port)
 }
 
-fn both(a: &OpensslPeer, b: &OpensslPeer) -> String {
-    format!("{}\n{}", a.transcript(), b.transcript())
-}
-
 fn assert_exit_ok(peer: &mut OpensslPeer, other: &OpensslPeer) {
-    let status = peer.wait_exit(WAIT).unwrap_or_else(|| panic!("{} did not exit\n{}", peer.label(), both(peer, other)));
-    assert!(status.success(), "{} failed: {status}\n{}", peer.label(), both(peer, other));
-}
-
-/// `key=value` from a `connected ...` line.
-fn field<'a>(line: &'a str, key: &str) -> &'a str {
-    line.split(' ')
-        .find_map(|w| w.strip_prefix(key).and_then(|w| w.strip_prefix('=')))
-        .unwrap_or_else(|| panic!("no {key}= in `{line}`"))
+    status::assert_exit_ok(peer, other, WAIT);
 }
 
 // ---------------------------------------------------------------------------------------

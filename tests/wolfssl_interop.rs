@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use common::certs::pki;
 use common::openssl::OpensslPeer;
+use common::status::{self, both, field, listening_port};
 
 const DTLS: &str = env!("CARGO_BIN_EXE_dtls");
 const WAIT: Duration = Duration::from_secs(30);
@@ -82,25 +83,12 @@ fn wolfssl_server(args: &[&str]) -> (OpensslPeer, u16) {
 
 /// Waits for the server's `listening ADDR:PORT` line; returns it with PORT.
 fn listening(server: OpensslPeer) -> (OpensslPeer, u16) {
-    let addr = server.expect_line_after("listening ", WAIT);
-    let port = addr.trim().rsplit_once(':').and_then(|(_, p)| p.parse().ok()).expect("listening <addr>:<port>");
+    let port = listening_port(&server, WAIT);
     (server, port)
 }
 
-fn both(a: &OpensslPeer, b: &OpensslPeer) -> String {
-    format!("{}\n{}", a.transcript(), b.transcript())
-}
-
 fn assert_exit_ok(peer: &mut OpensslPeer, other: &OpensslPeer) {
-    let status = peer.wait_exit(WAIT).unwrap_or_else(|| panic!("{} did not exit\n{}", peer.label(), both(peer, other)));
-    assert!(status.success(), "{} failed: {status}\n{}", peer.label(), both(peer, other));
-}
-
-/// `key=value` from a `connected ...` line.
-fn field<'a>(line: &'a str, key: &str) -> &'a str {
-    line.split(' ')
-        .find_map(|w| w.strip_prefix(key).and_then(|w| w.strip_prefix('=')))
-        .unwrap_or_else(|| panic!("no {key}= in `{line}`"))
+    status::assert_exit_ok(peer, other, WAIT);
 }
 
 /// (a) The control: wolfSSL's client and server over loopback negotiate DTLS 1.3 with the

@@ -5,6 +5,7 @@
 //! - [`udp`]: runs one engine `Session` over a loopback `UdpSocket`.
 //! - [`gnutls`]: spawns `gnutls-cli` / `gnutls-serv` (DTLS 1.2) with the same process wrapper.
 //! - [`keylog`]: our key log lines in memory, to compare with a peer's key log file.
+//! - [`status`]: the peers' `connected key=value` and `listening` lines, transcripts.
 //! - [`netns`]: re-runs one test case inside a private network namespace (`unshare --net --pid`),
 //!   for `gnutls-serv`, which binds every interface.
 //!
@@ -20,4 +21,5 @@ pub mod gnutls;
 pub mod keylog;
 pub mod netns;
 pub mod openssl;
+pub mod status;
 pub mod udp;

@@ -491,3 +491,28 @@ fn key_log_lines_are_the_secrets_in_use() {
     assert_eq!(opened.content_type, ContentType::ApplicationData);
     assert_eq!(&record[opened.content], b"logged");
 }
+
+/// After a hundred KeyUpdates, each acknowledged, the ACKs stay small: an ACK names the
+/// records received since the previous one, not every record of the session.
+#[test]
+fn acks_stay_small_over_many_key_updates() {
+    let id = identity("localhost");
+    let c = client_builder(&id).key_update_after_records(1);
+    let mut p = handshake(c, server_builder(&id));
+    let mut largest_from_server = 0;
+    for i in 0..100u8 {
+        p.client.send(&[i]).unwrap();
+        for _ in 0..10 {
+            while let Some(t) = p.client.poll_transmit() {
+                let _ = p.server.handle(p.now, &t.contents);
+            }
+            while let Some(t) = p.server.poll_transmit() {
+                largest_from_server = largest_from_server.max(t.contents.len());
+                let _ = p.client.handle(p.now, &t.contents);
+            }
+        }
+    }
+    let (sent, _) = p.client.key_updates();
+    assert!(sent >= 40, "{sent} key updates");
+    assert!(largest_from_server <= 64, "an ACK of {largest_from_server} bytes");
+}

@@ -430,11 +430,13 @@ impl Session {
         true
     }
 
-    /// Send an ACK of the handshake records we hold (RFC 9147 §7), in our current epoch.
+    /// Send an ACK of the handshake records received since the last one (RFC 9147 §7), in our
+    /// current epoch. A record the peer sends again after a lost ACK is a new record, and is
+    /// acknowledged by the next ACK; so an ACK stays small however long the session runs.
     fn send_ack(&mut self) {
         let Some(v13) = self.v13.as_mut() else { return };
         let Some(epoch) = v13.records.write_epoch() else { return };
-        let mut record_numbers = v13.to_ack.clone();
+        let mut record_numbers = core::mem::take(&mut v13.to_ack);
         record_numbers.sort_by_key(|n| (n.epoch, n.sequence_number));
         let body = Ack { record_numbers }.to_vec();
         let mut dgram = self.pool.take(body.len() + 64);

@@ -57,6 +57,15 @@ pub fn pinned_fields(body: &[u8]) -> Option<PinnedFields> {
 // or with another random, session_id, suite list or compression list (docs/security.md item 7).
 fn mac(key: &hmac::Key, peer: SocketAddr, body: &[u8], f: &PinnedFields) -> hmac::Tag {
     let mut m = hmac::Context::with_key(key);
+    mac_address(&mut m, peer);
+    m.update(body.get(..f.cookie.start).unwrap_or_default());
+    m.update(body.get(f.cookie.end..f.end).unwrap_or_default());
+    m.sign()
+}
+
+/// Feed the peer's address family, address and port to a cookie MAC (docs/security.md item
+/// 7: a cookie is useless from another address). Shared with the DTLS 1.3 retry cookie.
+pub(crate) fn mac_address(m: &mut hmac::Context, peer: SocketAddr) {
     match peer {
         SocketAddr::V4(a) => {
             m.update(&[4]);
@@ -68,9 +77,6 @@ fn mac(key: &hmac::Key, peer: SocketAddr, body: &[u8], f: &PinnedFields) -> hmac
         }
     }
     m.update(&peer.port().to_be_bytes());
-    m.update(body.get(..f.cookie.start).unwrap_or_default());
-    m.update(body.get(f.cookie.end..f.end).unwrap_or_default());
-    m.sign()
 }
 
 /// The cookie for the ClientHello `body` (whole, or a first fragment holding the pinned

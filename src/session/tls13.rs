@@ -10,7 +10,7 @@ use crate::codec::Codec;
 use crate::error::Error;
 use crate::handshake::reassembler::Inserted;
 use crate::handshake::tls13::{AppSecrets, Install13};
-use crate::record::layer13::RecordLayer13;
+use crate::record::layer13::{Received13, RecordLayer13};
 use crate::wire::handshake_header::parse_fragments;
 use crate::wire::record::UnifiedHeader;
 use crate::wire::tls13::{Ack, RecordNumber};
@@ -248,8 +248,6 @@ impl Session {
             }
         };
         self.last_heard = now;
-        let content = buf.get(opened.content.clone()).unwrap_or_default();
-        let number = RecordNumber { epoch: opened.epoch.0, sequence_number: opened.sequence };
         let result = match opened.content_type {
             ContentType::ApplicationData => {
                 // docs/security.md item 2: application data only once the handshake is
@@ -266,32 +264,17 @@ impl Session {
                 {
                     self.stats.records_dropped += 1;
                 } else {
-                    let range = opened.content.clone();
-                    if range.start != 0 {
-                        buf.copy_within(range.clone(), 0);
-                    }
-                    buf.truncate(range.len());
+                    // The content starts the buffer (`Protection13::open`).
+                    buf.truncate(opened.content.end);
                     self.stats.app_bytes_received += buf.len() as u64;
                     self.stats.app_messages_received += 1;
                     self.events.push_back(Event::ApplicationData(core::mem::take(&mut buf)));
                 }
                 Ok(())
             }
-            ContentType::Handshake => {
-                let content = content.to_vec();
-                self.handle_handshake13(now, opened.epoch, number, &content)
-            }
-            ContentType::Alert => {
-                let content = content.to_vec();
-                self.handle_alert(now, opened.epoch, &content)
-            }
-            ACK => {
-                let content = content.to_vec();
-                self.handle_ack(now, &content)
-            }
             _ => {
-                self.stats.records_dropped += 1;
-                Ok(())
+                let content = buf.get(opened.content.clone()).unwrap_or_default();
+                self.handle_control13(now, &opened, content)
             }
         };
         self.pool.put(buf);
@@ -318,6 +301,23 @@ impl Session {
             self.stats.app_bytes_received += data.len() as u64;
             self.stats.app_messages_received += 1;
             self.events.push_back(Event::ApplicationData(data));
+        }
+    }
+
+    /// An opened record that is not application data: handshake, alert or ACK; any other
+    /// content type is dropped. One place for both receive branches.
+    fn handle_control13(&mut self, now: Instant, opened: &Received13, content: &[u8]) -> Result<(), Error> {
+        match opened.content_type {
+            ContentType::Handshake => {
+                let number = RecordNumber { epoch: opened.epoch.0, sequence_number: opened.sequence };
+                self.handle_handshake13(now, opened.epoch, number, content)
+            }
+            ContentType::Alert => self.handle_alert(now, opened.epoch, content),
+            ACK => self.handle_ack(now, content),
+            _ => {
+                self.stats.records_dropped += 1;
+                Ok(())
+            }
         }
     }
 
@@ -504,28 +504,15 @@ impl Session {
         if opened.content_type != ContentType::ApplicationData {
             // Not application data after all (the type is inside the encryption): handle the
             // opened record's content like the general path would.
-            let content = datagram.get(opened.content.clone()).unwrap_or_default().to_vec();
-            let number = RecordNumber { epoch: opened.epoch.0, sequence_number: opened.sequence };
-            let result = match opened.content_type {
-                ContentType::Handshake => self.handle_handshake13(now, opened.epoch, number, &content),
-                ContentType::Alert => self.handle_alert(now, opened.epoch, &content),
-                ACK => self.handle_ack(now, &content),
-                _ => {
-                    self.stats.records_dropped += 1;
-                    Ok(())
-                }
-            };
-            return result.map(|()| None).map_err(|e| self.fail(now, e));
+            let content = datagram.get(opened.content.clone()).unwrap_or_default();
+            return self.handle_control13(now, &opened, content).map(|()| None).map_err(|e| self.fail(now, e));
         }
         if self.close_sent || opened.epoch.0 < 3 || self.events.len() >= self.max_queued {
             self.stats.records_dropped += 1;
             return Ok(None);
         }
-        let range = opened.content;
-        if range.start != 0 {
-            datagram.copy_within(range.clone(), 0);
-        }
-        datagram.truncate(range.len());
+        // The content starts the buffer (`Protection13::open`).
+        datagram.truncate(opened.content.end);
         self.stats.app_bytes_received += datagram.len() as u64;
         self.stats.app_messages_received += 1;
         Ok(Some(core::mem::take(datagram)))

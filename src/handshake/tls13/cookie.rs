@@ -40,7 +40,7 @@ pub fn seal(key: &hmac::Key, peer: SocketAddr, state: &RetryState) -> Vec<u8> {
     out.extend_from_slice(&state.group.map_or(0, u16::from).to_be_bytes());
     out.push(state.client_hello1_hash.len() as u8);
     out.extend_from_slice(&state.client_hello1_hash);
-    let tag = hmac::sign(key, &mac_input(peer, &out));
+    let tag = mac(key, peer, &out);
     out.extend_from_slice(tag.as_ref());
     out
 }
@@ -53,7 +53,9 @@ pub fn open(key: &hmac::Key, peer: SocketAddr, cookie: &[u8]) -> Option<RetrySta
     if format != COOKIE_FORMAT || usize::from(hash_len) != hash.len() || !(hash.len() == 32 || hash.len() == 48) {
         return None;
     }
-    hmac::verify(key, &mac_input(peer, fields), tag).ok()?;
+    if !crate::crypto::ct_eq(mac(key, peer, fields).as_ref(), tag) {
+        return None;
+    }
     let group = u16::from_be_bytes([g0, g1]);
     Some(RetryState {
         suite: CipherSuite::from(u16::from_be_bytes([s0, s1])),
@@ -62,23 +64,12 @@ pub fn open(key: &hmac::Key, peer: SocketAddr, cookie: &[u8]) -> Option<RetrySta
     })
 }
 
-/// What the MAC covers: the peer's address family, address and port, then the cookie's
-/// fields (docs/security.md item 7: a cookie is useless from another address).
-fn mac_input(peer: SocketAddr, fields: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(19 + fields.len());
-    match peer {
-        SocketAddr::V4(a) => {
-            m.push(4);
-            m.extend_from_slice(&a.ip().octets());
-        }
-        SocketAddr::V6(a) => {
-            m.push(6);
-            m.extend_from_slice(&a.ip().octets());
-        }
-    }
-    m.extend_from_slice(&peer.port().to_be_bytes());
-    m.extend_from_slice(fields);
-    m
+/// The MAC of a cookie's fields for `peer` (the address first, as the DTLS 1.2 cookie's).
+fn mac(key: &hmac::Key, peer: SocketAddr, fields: &[u8]) -> hmac::Tag {
+    let mut m = hmac::Context::with_key(key);
+    crate::cookie::mac_address(&mut m, peer);
+    m.update(fields);
+    m.sign()
 }
 
 /// The HelloRetryRequest (RFC 8446 §4.1.4): a ServerHello with the special random,

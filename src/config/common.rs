@@ -2,12 +2,12 @@
 //! signature schemes, MTU, retransmission timers (RFC 6347 §4.2.4.1), resource caps, ALPN,
 //! DTLS-SRTP, key logging, the RNG seed and the wall clock. Validated once, by `build()`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustls_pki_types::UnixTime;
 
-use crate::crypto::rng::DetRng;
+use crate::crypto::rng::{DetRng, SharedRng};
 use crate::error::Error;
 use crate::keylog::KeyLog;
 use crate::registry::{NamedGroup, ProtocolVersion, SignatureScheme, SrtpProtectionProfile};
@@ -64,7 +64,7 @@ pub struct CommonConfig {
     /// Fail the handshake unless an SRTP profile is agreed (RFC 5764 §4.1.1).
     pub(crate) require_srtp: bool,
     pub(crate) key_log: Option<Arc<dyn KeyLog>>,
-    rng: Mutex<DetRng>,
+    rng: SharedRng,
 }
 
 impl core::fmt::Debug for CommonConfig {
@@ -86,13 +86,15 @@ impl core::fmt::Debug for CommonConfig {
 }
 
 impl CommonConfig {
-    /// A fresh RNG for one session: forked from the configured (possibly seeded) generator,
-    /// so seeded configurations give reproducible sessions in creation order.
+    /// A generator of its own, forked from the configured (possibly seeded) one: for
+    /// long-lived secrets (cookie and ticket keys), which must not depend on later sessions.
     pub(crate) fn session_rng(&self) -> DetRng {
-        match self.rng.lock() {
-            Ok(mut g) => g.fork(),
-            Err(poisoned) => poisoned.into_inner().fork(),
-        }
+        self.rng.fork()
+    }
+
+    /// The configuration's generator, which sessions draw from (see [`SharedRng`]).
+    pub(crate) fn shared_rng(&self) -> SharedRng {
+        self.rng.clone()
     }
 
     /// Whether this side may negotiate DTLS 1.3.
@@ -232,7 +234,7 @@ impl CommonBuilder {
             srtp_profiles: self.srtp_profiles,
             require_srtp: self.require_srtp,
             key_log: self.key_log,
-            rng: Mutex::new(rng),
+            rng: SharedRng::new(rng),
         })
     }
 }

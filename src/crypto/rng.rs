@@ -7,6 +7,7 @@
 //! drop.
 
 use core::fmt;
+use std::sync::{Arc, Mutex};
 
 use rand_core::{CryptoRng, CryptoRngCore, OsRng, RngCore};
 use ring::digest::{self, SHA256};
@@ -164,6 +165,67 @@ impl Drop for DetRng {
     }
 }
 
+/// A handle on a generator shared by every session of one configuration: each request locks
+/// it, draws, and unlocks.
+///
+/// Sessions draw from their configuration's generator instead of owning a fork of it: a
+/// fork is a Hash_DRBG instantiation (eleven SHA-256 compressions, about 28 k instructions,
+/// half the generator's cost in a handshake), while a session makes only a handful of
+/// requests (its random, its key shares, a signature's nonce). A seeded configuration still
+/// gives reproducible runs: the streams follow the order of the requests, which a
+/// deterministic simulation fixes. The lock is held for one request (a few SHA-256
+/// compressions), never across a public-key operation.
+#[derive(Clone)]
+pub struct SharedRng(Arc<Mutex<DetRng>>);
+
+impl SharedRng {
+    /// Share `rng`.
+    pub fn new(rng: DetRng) -> Self {
+        Self(Arc::new(Mutex::new(rng)))
+    }
+
+    /// Run `f` on the generator (a poisoned lock is taken over: the DRBG's state is valid
+    /// between requests whatever the panicking thread did).
+    fn with<T>(&self, f: impl FnOnce(&mut DetRng) -> T) -> T {
+        match self.0.lock() {
+            Ok(mut g) => f(&mut g),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+
+    /// An independent generator of its own, forked from the shared one.
+    pub fn fork(&self) -> DetRng {
+        self.with(DetRng::fork)
+    }
+}
+
+impl RngCore for SharedRng {
+    fn next_u32(&mut self) -> u32 {
+        self.with(|g| g.next_u32())
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.with(|g| g.next_u64())
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.with(|g| g.generate(dest))
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.with(|g| g.generate(dest));
+        Ok(())
+    }
+}
+
+impl CryptoRng for SharedRng {}
+
+impl fmt::Debug for SharedRng {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SharedRng { .. }")
+    }
+}
+
 impl fmt::Debug for DetRng {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("DetRng { .. }")
@@ -218,6 +280,23 @@ mod tests {
         let mut fresh_child = DetRng::from_seed([1; 32]).fork();
         let mut parent = DetRng::from_seed([1; 32]);
         assert_ne!(bytes(&mut fresh_child, 32), bytes(&mut parent, 32));
+    }
+
+    /// Handles on one shared generator draw one stream between them, in request order.
+    #[test]
+    fn shared_handles_draw_one_stream() {
+        let mut direct = DetRng::from_seed([4; 32]);
+        let shared = SharedRng::new(DetRng::from_seed([4; 32]));
+        let (mut a, mut b) = (shared.clone(), shared.clone());
+        let mut x = [0u8; 20];
+        a.fill_bytes(&mut x);
+        assert_eq!(x.to_vec(), bytes(&mut direct, 20));
+        let mut y = [0u8; 7];
+        b.fill_bytes(&mut y);
+        assert_eq!(y.to_vec(), bytes(&mut direct, 7));
+        assert_eq!(a.next_u64(), direct.next_u64());
+        let mut child = shared.fork();
+        assert_eq!(bytes(&mut child, 16), bytes(&mut direct.fork(), 16));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use rustls_pki_types::CertificateDer;
 
 use crate::codec::Codec;
 use crate::config::CommonConfig;
-use crate::crypto::rng::DetRng;
+use crate::crypto::rng::SharedRng;
 use crate::handshake::flight::{Flight, FlightItem};
 use crate::handshake::key_schedule::{MasterSecret, Side};
 use crate::handshake::output::{EpochKeys, Outgoing};
@@ -63,7 +63,7 @@ pub struct Context {
     pub side: Side,
     pub peer: SocketAddr,
     pub common: Arc<dyn AsCommon>,
-    pub rng: DetRng,
+    pub rng: SharedRng,
     /// Every handshake message of this handshake, as if unfragmented (RFC 6347 §4.2.6).
     pub transcript: Vec<u8>,
     /// Where [`Context::push_message`] encodes a message body before the flight takes an
@@ -104,7 +104,7 @@ impl AsCommon for crate::config::ServerConfig {
 
 impl Context {
     pub fn new(side: Side, peer: SocketAddr, common: Arc<dyn AsCommon>) -> Self {
-        let rng = common.common().session_rng();
+        let rng = common.common().shared_rng();
         Self {
             side,
             peer,

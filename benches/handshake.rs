@@ -5,7 +5,10 @@
 //!
 //! DTLS 1.3 likewise (`handshake13/...`): X25519 and X25519MLKEM768, the same certificates,
 //! TLS_AES_128_GCM_SHA256, one key share, the server's HelloRetryRequest cookie round off so
-//! the handshake does what its floor (`Floor::run13`) does, beside that floor.
+//! the handshake does what its floor does, beside two floors: `floor` (`Floor::run13`, the
+//! crypto floor: public-key operations, transcript hash, key schedule, Finished MACs and the
+//! protected handshake records) and `floor-public-key` (`Floor::run13_public_key`, the
+//! public-key operations alone).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -37,6 +40,7 @@ fn handshakes13(c: &mut Criterion) {
             let mut wire = Vec::with_capacity(2048);
             g.bench_function("dtls-engine", |b| b.iter(|| handshake13(&ccfg, &scfg, &mut wire)));
             g.bench_function("floor", |b| b.iter(|| floor.run13(client_auth, hybrid)));
+            g.bench_function("floor-public-key", |b| b.iter(|| floor.run13_public_key(client_auth, hybrid)));
             g.finish();
         }
     }

@@ -9,7 +9,10 @@
 //!
 //! Workloads: `engine` (CA-validated chains), `fingerprint` (pinned fingerprints, no chain
 //! validation), `floor` and `floor-no-pki` (the ring public-key operations alone), and the
-//! DTLS 1.3 floors `floor13` (X25519) and `floor13-pq` (X25519MLKEM768, with libcrux-ml-kem);
+//! DTLS 1.3 crypto floors `floor13` (X25519) and `floor13-pq` (X25519MLKEM768, with
+//! libcrux-ml-kem): the public-key operations plus the symmetric cryptography the protocol
+//! requires (`benches/common/schedule13.rs`), and `floor13-pk` / `floor13-pq-pk`, the
+//! public-key operations alone;
 //! the DTLS 1.3 handshakes measured against them: `engine13` (X25519) and `engine13-pq`
 //! (X25519MLKEM768), same certificates (CA-validated chains), suite TLS_AES_128_GCM_SHA256,
 //! one key share offered (the client names only that group), and the server's
@@ -33,7 +36,7 @@ use dtls_engine::{CipherSuite, NamedGroup};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: handshake_profile engine|fingerprint|engine13|engine13-pq|floor|floor-no-pki|floor13|floor13-pq server|mutual N";
+    let usage = "usage: handshake_profile engine|fingerprint|engine13|engine13-pq|floor|floor-no-pki|floor13|floor13-pq|floor13-pk|floor13-pq-pk server|mutual N";
     let (Some(workload), Some(mode), Some(n)) = (args.get(1), args.get(2), args.get(3)) else {
         eprintln!("{usage}");
         std::process::exit(2);
@@ -82,6 +85,13 @@ fn main() {
             let floor = Floor::new();
             let hybrid = workload == "floor13-pq";
             Box::new(move || floor.run13(client_auth, hybrid))
+        }
+        "floor13-pk" | "floor13-pq-pk" => {
+            let floor = Floor::new();
+            let hybrid = workload == "floor13-pq-pk";
+            Box::new(move || {
+                std::hint::black_box(floor.run13_public_key(client_auth, hybrid));
+            })
         }
         _ => {
             eprintln!("{usage}");

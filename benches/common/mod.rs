@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod schedule13;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -358,6 +360,7 @@ pub fn ring_alg(suite: CipherSuite) -> &'static ring::aead::Algorithm {
 /// With client authentication also: the client's CertificateVerify signature, its
 /// verification, and the CA's signature on the client certificate.
 pub struct Floor {
+    derived_early: [u8; 32],
     rng: ring::rand::SystemRandom,
     server_key: ring::signature::EcdsaKeyPair,
     client_key: ring::signature::EcdsaKeyPair,
@@ -385,6 +388,7 @@ impl Floor {
         let client_pub = client_key.public_key().as_ref().to_vec();
         let ca_pub = spki_point(&p.ca_der);
         Self {
+            derived_early: schedule13::derived_early(),
             rng,
             server_key,
             client_key,
@@ -408,26 +412,43 @@ impl Floor {
         self.run_with(client_auth, false)
     }
 
+    /// The crypto floor of a DTLS 1.3 handshake: its public-key operations
+    /// ([`Floor::run13_public_key`]) and the symmetric cryptography the protocol requires
+    /// (`schedule13`: transcript hash, key schedule, Finished MACs, the protected handshake
+    /// records), all with ring and libcrux alone.
+    pub fn run13(&self, client_auth: bool, hybrid: bool) {
+        let shared = self.run13_public_key(client_auth, hybrid);
+        schedule13::run(&schedule13::Flights::of(client_auth, hybrid), &self.derived_early, &shared[..]);
+    }
+
     /// The public-key floor of a DTLS 1.3 handshake (RFC 8446 §4): the key exchange over
     /// X25519, or with `hybrid` over X25519MLKEM768 (ML-KEM-768 key generation, the server's
     /// key check and encapsulation, the client's decapsulation, plus X25519 both ways); the
     /// server's CertificateVerify signed and verified, the CA signature on its certificate
-    /// verified; with `client_auth` the same for the client.
-    pub fn run13(&self, client_auth: bool, hybrid: bool) {
+    /// verified; with `client_auth` the same for the client. Returns the shared secret
+    /// (ML-KEM's, then X25519's with the hybrid).
+    pub fn run13_public_key(&self, client_auth: bool, hybrid: bool) -> SharedSecret13 {
         use libcrux_ml_kem::mlkem768;
         use ring::agreement::{EphemeralPrivateKey, UnparsedPublicKey, X25519, agree_ephemeral};
         use ring::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey as Pub};
+        let mut shared = SharedSecret13 { bytes: [0; 64], len: 32 };
         if hybrid {
             let pair = mlkem768::generate_key_pair([0x33; 64]);
             assert!(mlkem768::validate_public_key(pair.public_key()));
             let (ct, ss) = mlkem768::encapsulate(pair.public_key(), [0x44; 32]);
             assert_eq!(mlkem768::decapsulate(pair.private_key(), &ct), ss);
+            shared.bytes[..32].copy_from_slice(ss.as_ref());
+            shared.len = 64;
         }
         let c = EphemeralPrivateKey::generate(&X25519, &self.rng).expect("gen");
         let c_pub = c.compute_public_key().expect("pub");
         let s = EphemeralPrivateKey::generate(&X25519, &self.rng).expect("gen");
         let s_pub = s.compute_public_key().expect("pub");
-        agree_ephemeral(c, &UnparsedPublicKey::new(&X25519, s_pub.as_ref()), |k| k[0]).expect("agree");
+        let x = shared.len - 32;
+        agree_ephemeral(c, &UnparsedPublicKey::new(&X25519, s_pub.as_ref()), |k| {
+            shared.bytes[x..x + 32].copy_from_slice(k)
+        })
+        .expect("agree");
         agree_ephemeral(s, &UnparsedPublicKey::new(&X25519, c_pub.as_ref()), |k| k[0]).expect("agree");
         // CertificateVerify signs 64 spaces, the context string, a zero byte and the
         // transcript hash (RFC 8446 §4.4.3): 130 bytes with SHA-256.
@@ -442,6 +463,7 @@ impl Floor {
                 .expect("chain");
             Pub::new(&ECDSA_P256_SHA256_ASN1, &self.client_pub).verify(&content, sig.as_ref()).expect("cv");
         }
+        shared
     }
 
     fn run_with(&self, client_auth: bool, chains: bool) {
@@ -476,6 +498,20 @@ impl Floor {
             }
             Pub::new(&ECDSA_P256_SHA256_ASN1, &self.client_pub).verify(&transcript, sig.as_ref()).expect("cv");
         }
+    }
+}
+
+/// The key exchange's shared secret in a 1.3 floor run: ML-KEM's then X25519's (64 bytes)
+/// with the hybrid, X25519's (32) without.
+pub struct SharedSecret13 {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl core::ops::Deref for SharedSecret13 {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! DTLS 1.3 handshakes (`peers/handshake13/...`, the workload of `common::handshake13`):
 //! dtls-engine, dimpl 0.9 (`Dtls::new_13`, X25519 only) and, with `--features wolfssl`,
-//! wolfSSL, beside the 1.3 floor, for X25519 and X25519MLKEM768.
+//! wolfSSL, beside the 1.3 crypto floor (`Floor::run13`), for X25519 and X25519MLKEM768.
 
 use std::hint::black_box;
 use std::time::Instant;

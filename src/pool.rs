@@ -7,6 +7,9 @@
 #[derive(Debug, Default)]
 pub struct BufferPool {
     free: Vec<Vec<u8>>,
+    /// Released (see [`BufferPool::release`]): buffers given back are freed, not kept, until
+    /// [`BufferPool::reopen`].
+    released: bool,
 }
 
 impl BufferPool {
@@ -33,17 +36,29 @@ impl BufferPool {
         self.free.pop().unwrap_or_default()
     }
 
-    /// Keep at most `keep` buffers and release the rest (and the spare room of the list):
-    /// a session calls this when its handshake completes, so an idle established session
-    /// holds only what its steady state reuses.
-    pub fn trim(&mut self, keep: usize) {
-        self.free.truncate(keep);
-        self.free.shrink_to(keep);
+    /// Free every buffer (and the list's room), and keep none given back until
+    /// [`BufferPool::reopen`]: a session calls this when its handshake completes, so an idle
+    /// established session holds no buffer, not even one the application swapped in after
+    /// (the datagrams that end the handshake, an ACK, go out through
+    /// `poll_transmit_into`, which hands the session the application's previous buffer).
+    pub fn release(&mut self) {
+        self.free = Vec::new();
+        self.released = true;
+    }
+
+    /// Keep buffers given back again: the application sends or recycles, so its records
+    /// reuse them from now on.
+    pub fn reopen(&mut self) {
+        self.released = false;
     }
 
     /// Give a buffer back for reuse.
     pub fn put(&mut self, mut buf: Vec<u8>) {
-        if self.free.len() < Self::MAX_BUFFERS && buf.capacity() <= Self::MAX_KEPT && buf.capacity() > 0 {
+        if !self.released
+            && self.free.len() < Self::MAX_BUFFERS
+            && buf.capacity() <= Self::MAX_KEPT
+            && buf.capacity() > 0
+        {
             buf.clear();
             self.free.push(buf);
         }
@@ -70,5 +85,18 @@ mod tests {
         assert_eq!(p.free.len(), BufferPool::MAX_BUFFERS);
         p.put(Vec::with_capacity(BufferPool::MAX_KEPT + 1));
         assert_eq!(p.free.len(), BufferPool::MAX_BUFFERS);
+    }
+
+    #[test]
+    fn a_released_pool_keeps_nothing_until_reopened() {
+        let mut p = BufferPool::default();
+        p.put(Vec::with_capacity(8));
+        p.release();
+        assert_eq!(p.free.capacity(), 0);
+        p.put(Vec::with_capacity(8));
+        assert!(p.free.is_empty());
+        p.reopen();
+        p.put(Vec::with_capacity(8));
+        assert_eq!(p.free.len(), 1);
     }
 }

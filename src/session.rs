@@ -364,6 +364,7 @@ impl Session {
     /// Hand back a buffer the session gave out (a [`Transmit`]'s contents or the payload of
     /// [`Event::ApplicationData`]) so later records reuse it instead of allocating.
     pub fn recycle(&mut self, buf: Vec<u8>) {
+        self.pool.reopen();
         self.pool.put(buf);
     }
 
@@ -416,6 +417,8 @@ impl Session {
         if let Some(now) = self.v13.as_ref().map(|v| v.last_now) {
             self.maybe_update_keys(now)?;
         }
+        // Sending: the pool keeps buffers again (released when the handshake completed).
+        self.pool.reopen();
         let mut dgram = self.pool.take(data.len() + 64);
         match self.v13.as_mut() {
             Some(v13) => {

@@ -64,11 +64,11 @@ impl Session {
         self.stats.handshake_completed = Some(now);
         self.deadline = None;
         // Release what only the handshake needed, spare buffers included: an idle
-        // established session holds no buffer; the first records after the handshake
-        // refill the pool, and from then on send, receive and recycle reuse it.
+        // established session holds no buffer (the pool keeps none until the application
+        // first sends or recycles; from then on send, receive and recycle reuse it).
         self.early = Vec::new();
         self.reassembler.clear();
-        self.pool.trim(0);
+        self.pool.release();
         self.events.push_back(Event::Connected);
         self.deliver_early_data();
     }

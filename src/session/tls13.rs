@@ -392,7 +392,7 @@ impl Session {
             v13.records.retire_writes_below(crate::handshake::tls13::EPOCH_APPLICATION);
             v13.sent = Vec::new();
             v13.acked = Vec::new();
-            self.pool.trim(0);
+            self.pool.release();
         }
         Ok(())
     }
@@ -467,7 +467,7 @@ impl Session {
             // epoch 2 is over in both directions (RFC 9147 §5.9: a server retransmits nothing
             // of it after the client's Finished), and the handshake's buffers go.
             v13.records.retire_below(crate::handshake::tls13::EPOCH_APPLICATION);
-            self.pool.trim(0);
+            self.pool.release();
         }
         let _ = now;
         Ok(())

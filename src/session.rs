@@ -423,7 +423,7 @@ impl Session {
         match self.v13.as_mut() {
             Some(v13) => {
                 let epoch = v13.records.write_epoch().ok_or(Error::HandshakeNotComplete)?;
-                v13.records.seal(epoch, ContentType::ApplicationData, data, &mut dgram)?;
+                v13.records.seal(&self.records, epoch, ContentType::ApplicationData, data, &mut dgram)?;
             }
             None => self.records.seal(Epoch::DTLS12_PROTECTED, ContentType::ApplicationData, data, &mut dgram)?,
         }

@@ -55,6 +55,15 @@ pub struct Protection13 {
     sn: RecordNumberKey,
 }
 
+/// One epoch's keys, borrowed from wherever the record layer keeps them (the newest epoch's
+/// AEAD key lives in the DTLS 1.2 layer's current slot, `RecordLayer::install_read13`).
+#[derive(Clone, Copy)]
+pub struct Keys13<'a> {
+    pub epoch: Epoch,
+    pub key: &'a RecordKey,
+    pub sn: &'a RecordNumberKey,
+}
+
 impl core::fmt::Debug for Protection13 {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Protection13").field("epoch", &self.epoch).finish_non_exhaustive()
@@ -87,12 +96,49 @@ impl Protection13 {
         self.epoch
     }
 
+    /// The epoch, the AEAD key and the record-number key, for a record layer that keeps
+    /// them apart.
+    pub fn into_parts(self) -> (Epoch, RecordKey, RecordNumberKey) {
+        (self.epoch, self.key, self.sn)
+    }
+
+    /// These keys, borrowed.
+    pub fn keys(&self) -> Keys13<'_> {
+        Keys13 { epoch: self.epoch, key: &self.key, sn: &self.sn }
+    }
+
+    /// [`Keys13::seal`] with these keys.
+    pub fn seal(
+        &self,
+        sequence: u64,
+        cid: &[u8],
+        content_type: ContentType,
+        content: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.keys().seal(sequence, cid, content_type, content, out)
+    }
+
+    /// [`Keys13::open`] with these keys.
+    pub fn open(
+        &self,
+        record: &mut [u8],
+        header_len: usize,
+        seq_offset: usize,
+        seq_len: usize,
+        expected: u64,
+    ) -> Result<Opened, Discard> {
+        self.keys().open(record, header_len, seq_offset, seq_len, expected)
+    }
+}
+
+impl Keys13<'_> {
     /// Append one record carrying `content` of `content_type` with record sequence number
     /// `sequence` to `out`: unified header with the connection ID `cid` (if any), a 16-bit
     /// sequence field and a length; then the encrypted inner plaintext, padded with zeros
     /// so that the ciphertext reaches the 16 bytes record-number encryption samples.
     pub fn seal(
-        &self,
+        self,
         sequence: u64,
         cid: &[u8],
         content_type: ContentType,
@@ -140,7 +186,7 @@ impl Protection13 {
     /// `record`, which starts at 0 (the header is overwritten); on failure `record`'s contents
     /// are unspecified.
     pub fn open(
-        &self,
+        self,
         record: &mut [u8],
         header_len: usize,
         seq_offset: usize,

@@ -8,9 +8,11 @@
 
 // docs/security.md items 5 (replay window) and 6 (sequence numbers).
 
+use crate::crypto::aead::RecordKey;
+use crate::crypto::record_number::RecordNumberKey;
 use crate::error::Error;
-use crate::record::dtls13::{Opened, Protection13};
-use crate::record::protection::Discard;
+use crate::record::dtls13::{Keys13, Opened, Protection13};
+use crate::record::protection::{Discard, RecordLayer};
 use crate::record::replay::ReplayWindow;
 use crate::wire::record::{MAX_SEQUENCE, UnifiedHeader};
 use crate::wire::{ContentType, Epoch};
@@ -23,18 +25,47 @@ const KEPT_EPOCHS: usize = 3;
 /// Unified header, 16-bit sequence number and length, no connection ID.
 const HEADER_LEN: usize = 1 + 2 + 2;
 
-#[derive(Debug)]
+/// One read epoch. `key` is `None` for the newest epoch: its AEAD key is in the DTLS 1.2
+/// layer's current read slot ([`RecordLayer::install_read13`]); older epochs keep theirs
+/// boxed. An idle established session so holds one boxed record-number key per direction
+/// and its AEAD keys inline.
 struct Reader13 {
-    protection: Protection13,
+    epoch: Epoch,
+    sn: RecordNumberKey,
+    key: Option<Box<RecordKey>>,
     window: ReplayWindow,
     /// Records that failed authentication (RFC 9147 §4.5.3 integrity limit).
     failures: u64,
 }
 
-#[derive(Debug)]
+/// One write epoch, its key kept as [`Reader13`]'s.
 struct Writer13 {
-    protection: Protection13,
+    epoch: Epoch,
+    sn: RecordNumberKey,
+    key: Option<Box<RecordKey>>,
     next_seq: u64,
+}
+
+impl core::fmt::Debug for Reader13 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Reader13").field("epoch", &self.epoch).finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for Writer13 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Writer13").field("epoch", &self.epoch).finish_non_exhaustive()
+    }
+}
+
+/// The keys of an epoch: its own, or (the newest) the slot's in `slots`.
+fn keys<'a>(
+    epoch: Epoch,
+    sn: &'a RecordNumberKey,
+    key: Option<&'a RecordKey>,
+    slot: Option<&'a RecordKey>,
+) -> Option<Keys13<'a>> {
+    Some(Keys13 { epoch, key: key.or(slot)?, sn })
 }
 
 /// A record that opened: its epoch and sequence number (what an ACK names), its real
@@ -57,53 +88,67 @@ pub struct RecordLayer13 {
 }
 
 impl RecordLayer13 {
-    /// Accept records of this epoch from now on (and keep the older ones a while).
-    pub fn install_read(&mut self, protection: Protection13) {
+    /// Accept records of this epoch from now on (and keep the older ones a while). Its AEAD
+    /// key goes to `slots`' current read slot; the key it replaces, the previous newest
+    /// epoch's, is boxed with that epoch.
+    pub fn install_read(&mut self, slots: &mut RecordLayer, protection: Protection13) {
+        let (epoch, key, sn) = protection.into_parts();
+        if let Some(old) = slots.install_read13(epoch, key)
+            && let Some(newest) = self.reads.last_mut()
+        {
+            newest.key = Some(Box::new(old));
+        }
         if self.reads.len() == KEPT_EPOCHS {
             self.reads.remove(0);
         }
-        // Exactly as many slots as held: each is most of a kilobyte of key schedule.
+        // Exactly as many entries as held: each holds a record-number key schedule.
         self.reads.reserve_exact(1);
-        self.reads.push(Reader13 { protection, window: ReplayWindow::new(), failures: 0 });
+        self.reads.push(Reader13 { epoch, sn, key: None, window: ReplayWindow::new(), failures: 0 });
     }
 
     /// Seal new records in this epoch from now on (the older ones stay available for
-    /// retransmitting a flight sent in them).
-    pub fn install_write(&mut self, protection: Protection13) {
+    /// retransmitting a flight sent in them); its key is kept as in `install_read`.
+    pub fn install_write(&mut self, slots: &mut RecordLayer, protection: Protection13) {
+        let (epoch, key, sn) = protection.into_parts();
+        if let Some(old) = slots.install_write13(epoch, key)
+            && let Some(newest) = self.writes.last_mut()
+        {
+            newest.key = Some(Box::new(old));
+        }
         if self.writes.len() == KEPT_EPOCHS {
             self.writes.remove(0);
         }
         self.writes.reserve_exact(1);
-        self.writes.push(Writer13 { protection, next_seq: 0 });
+        self.writes.push(Writer13 { epoch, sn, key: None, next_seq: 0 });
     }
 
     /// Forget every epoch below `epoch`, both directions (the handshake epoch once both
     /// sides are done with it), keeping no spare capacity.
     pub fn retire_below(&mut self, epoch: Epoch) {
-        self.reads.retain(|r| r.protection.epoch() >= epoch);
+        self.reads.retain(|r| r.epoch >= epoch);
         self.reads.shrink_to_fit();
         self.retire_writes_below(epoch);
     }
 
     /// Forget every write epoch below `epoch`, keeping no spare capacity.
     pub fn retire_writes_below(&mut self, epoch: Epoch) {
-        self.writes.retain(|w| w.protection.epoch() >= epoch);
+        self.writes.retain(|w| w.epoch >= epoch);
         self.writes.shrink_to_fit();
     }
 
     /// The current write epoch, if any.
     pub fn write_epoch(&self) -> Option<Epoch> {
-        self.writes.last().map(|w| w.protection.epoch())
+        self.writes.last().map(|w| w.epoch)
     }
 
     /// The current read epoch, if any.
     pub fn read_epoch(&self) -> Option<Epoch> {
-        self.reads.last().map(|r| r.protection.epoch())
+        self.reads.last().map(|r| r.epoch)
     }
 
     /// Whether records of `epoch` can be sealed.
     pub fn can_write(&self, epoch: Epoch) -> bool {
-        self.writes.iter().any(|w| w.protection.epoch() == epoch)
+        self.writes.iter().any(|w| w.epoch == epoch)
     }
 
     /// Records sealed so far in the current write epoch.
@@ -118,9 +163,11 @@ impl RecordLayer13 {
     }
 
     /// Append one record of `content_type` carrying `content` in `epoch` (current or kept)
-    /// to `out`; returns its sequence number (an ACK names it).
+    /// to `out`; returns its sequence number (an ACK names it). `slots` holds the newest
+    /// epoch's key.
     pub fn seal(
         &mut self,
+        slots: &RecordLayer,
         epoch: Epoch,
         content_type: ContentType,
         content: &[u8],
@@ -130,14 +177,16 @@ impl RecordLayer13 {
             .writes
             .iter_mut()
             .rev()
-            .find(|w| w.protection.epoch() == epoch)
+            .find(|w| w.epoch == epoch)
+            .ok_or(Error::Crypto("no keys for this epoch"))?;
+        let keys = keys(w.epoch, &w.sn, w.key.as_deref(), slots.write_key13(epoch))
             .ok_or(Error::Crypto("no keys for this epoch"))?;
         let seq = w.next_seq;
         // RFC 9147 §4.2.1: a sequence number never wraps; the key must be updated first.
         if seq > MAX_SEQUENCE {
             return Err(Error::Crypto("sequence number exhausted"));
         }
-        w.protection.seal(seq, &[], content_type, content, out)?;
+        keys.seal(seq, &[], content_type, content, out)?;
         w.next_seq = seq + 1;
         Ok(seq)
     }
@@ -145,16 +194,22 @@ impl RecordLayer13 {
     /// Open one record (`record` holds its header of `header`'s length and its body) in
     /// place. RFC 9147 §4.2.1: the epoch is the kept one whose low two bits match the header's
     /// (the newest first). Replays, records of unknown epochs and forgeries are [`Discard`]s.
-    pub fn open(&mut self, header: &UnifiedHeader<'_>, record: &mut [u8]) -> Result<Received13, Discard> {
+    /// `slots` holds the newest epoch's key.
+    pub fn open(
+        &mut self,
+        slots: &RecordLayer,
+        header: &UnifiedHeader<'_>,
+        record: &mut [u8],
+    ) -> Result<Received13, Discard> {
         let r = self
             .reads
             .iter_mut()
             .rev()
-            .find(|r| r.protection.epoch().to_unified_bits() == header.epoch_bits)
+            .find(|r| r.epoch.to_unified_bits() == header.epoch_bits)
             .ok_or(Discard::Epoch)?;
+        let keys = keys(r.epoch, &r.sn, r.key.as_deref(), slots.read_key13(r.epoch)).ok_or(Discard::Epoch)?;
         let expected = r.window.max_seen().map_or(0, |m| m + 1);
-        let opened =
-            r.protection.open(record, header.header_len(), header.sequence_offset(), header.sequence.len(), expected);
+        let opened = keys.open(record, header.header_len(), header.sequence_offset(), header.sequence.len(), expected);
         let Opened { sequence, content_type, content } = match opened {
             Ok(o) => o,
             Err(e) => {
@@ -168,7 +223,7 @@ impl RecordLayer13 {
             return Err(Discard::Replay);
         }
         r.window.mark(sequence);
-        Ok(Received13 { epoch: r.protection.epoch(), sequence, content_type, content })
+        Ok(Received13 { epoch: r.epoch, sequence, content_type, content })
     }
 
     /// Records that failed authentication in the current read epoch.

@@ -181,6 +181,44 @@ impl RecordLayer {
         self.previous_read = Some(ReadEpoch { epoch: old.epoch, window: old.window, key: old.key.map(Box::new) });
     }
 
+    /// DTLS 1.3: `key` becomes the read key of `epoch` (2 and up), kept in the current read
+    /// slot, which a 1.3 session's own epochs never fill: one key representation for both
+    /// versions, and no second copy of the largest part of an epoch's state. The first call
+    /// moves epoch 0 (its window; plaintext records still flow during the handshake) to
+    /// the previous slot; later ones return the key they replace, which the 1.3 layer keeps
+    /// with its older epoch. The 1.3 layer keeps the windows, so the slot's stays unused.
+    pub fn install_read13(&mut self, epoch: Epoch, key: RecordKey) -> Option<RecordKey> {
+        if self.read.epoch.is_plaintext() {
+            let old = core::mem::replace(&mut self.read, ReadEpoch { epoch, window: ReplayWindow::new(), key: Some(key) });
+            self.previous_read = Some(ReadEpoch { epoch: old.epoch, window: old.window, key: None });
+            return None;
+        }
+        self.read.epoch = epoch;
+        self.read.key.replace(key)
+    }
+
+    /// DTLS 1.3: [`RecordLayer::install_read13`] for the write direction (epoch 0 keeps its
+    /// sequence numbers in the previous slot, for a retransmitted ServerHello).
+    pub fn install_write13(&mut self, epoch: Epoch, key: RecordKey) -> Option<RecordKey> {
+        if self.write.epoch.is_plaintext() {
+            let old = core::mem::replace(&mut self.write, WriteEpoch { epoch, next_seq: 0, key: Some(key) });
+            self.previous_write = Some(WriteEpoch { epoch: old.epoch, next_seq: old.next_seq, key: None });
+            return None;
+        }
+        self.write.epoch = epoch;
+        self.write.key.replace(key)
+    }
+
+    /// DTLS 1.3: the read key of `epoch` if the current slot holds it.
+    pub fn read_key13(&self, epoch: Epoch) -> Option<&RecordKey> {
+        self.read.key.as_ref().filter(|_| self.read.epoch == epoch)
+    }
+
+    /// DTLS 1.3: the write key of `epoch` if the current slot holds it.
+    pub fn write_key13(&self, epoch: Epoch) -> Option<&RecordKey> {
+        self.write.key.as_ref().filter(|_| self.write.epoch == epoch)
+    }
+
     /// The next sequence number and key of `epoch`, if it is the current or the previous
     /// write epoch.
     fn writer(&mut self, epoch: Epoch) -> Option<(&mut u64, Option<&RecordKey>)> {

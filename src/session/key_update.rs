@@ -54,7 +54,7 @@ impl Session {
         let (Some(secrets), Some(epoch)) = (v13.secrets.as_mut(), v13.records.read_epoch()) else { return Ok(()) };
         secrets.read = Self::next_secret(&secrets.read)?;
         let p = protection(secrets.suite, &secrets.read, epoch.next())?;
-        v13.records.install_read(p);
+        v13.records.install_read(&mut self.records, p);
         v13.updates_received += 1;
         Ok(())
     }
@@ -65,7 +65,7 @@ impl Session {
         let (Some(secrets), Some(epoch)) = (v13.secrets.as_mut(), v13.records.write_epoch()) else { return Ok(()) };
         secrets.write = Self::next_secret(&secrets.write)?;
         let p = protection(secrets.suite, &secrets.write, epoch.next())?;
-        v13.records.install_write(p);
+        v13.records.install_write(&mut self.records, p);
         v13.updates_sent += 1;
         Ok(())
     }

@@ -87,7 +87,7 @@ impl Session {
         let mut dgram = self.pool.take(64);
         // DTLS 1.3: alerts are protected in our current epoch once we have keys.
         let sealed = match self.v13.as_mut().and_then(|v| v.records.write_epoch().map(|e| (v, e))) {
-            Some((v13, epoch)) => v13.records.seal(epoch, ContentType::Alert, &body, &mut dgram).is_ok(),
+            Some((v13, epoch)) => v13.records.seal(&self.records, epoch, ContentType::Alert, &body, &mut dgram).is_ok(),
             None => {
                 let epoch = self.records.write_epoch();
                 self.records.seal(epoch, ContentType::Alert, &body, &mut dgram).is_ok()

@@ -112,7 +112,7 @@ fn pack_into(
                     payload.extend_from_slice(body.get(offset..offset + n).unwrap_or_default());
                     match v13.as_deref_mut() {
                         Some(v) if protected13 => {
-                            let seq = v.records.seal(*epoch, ContentType::Handshake, payload, dgram)?;
+                            let seq = v.records.seal(records, *epoch, ContentType::Handshake, payload, dgram)?;
                             v.track(RecordNumber { epoch: epoch.0, sequence_number: seq }, index);
                         }
                         _ => records.seal(*epoch, ContentType::Handshake, payload, dgram)?,

@@ -88,10 +88,11 @@ impl Session13 {
         }
     }
 
-    fn install(&mut self, install: Install13) {
+    /// Install one transition's keys; the newest AEAD keys go to the 1.2 layer's slots.
+    fn install(&mut self, slots: &mut crate::record::protection::RecordLayer, install: Install13) {
         match install {
-            Install13::Read(p) => self.records.install_read(p),
-            Install13::Write(p) => self.records.install_write(p),
+            Install13::Read(p) => self.records.install_read(slots, p),
+            Install13::Write(p) => self.records.install_write(slots, p),
             Install13::Secrets(s) => self.secrets = Some(s),
         }
     }
@@ -174,7 +175,7 @@ impl Session {
         }
         let v13 = self.v13.get_or_insert_with(|| Box::new(Session13::new(now)));
         for i in installs {
-            v13.install(i);
+            v13.install(&mut self.records, i);
         }
     }
 
@@ -232,7 +233,7 @@ impl Session {
             self.keep_early13(now, buf);
             return Ok(());
         };
-        let opened = match v13.records.open(header, &mut buf) {
+        let opened = match v13.records.open(&self.records, header, &mut buf) {
             Ok(o) => o,
             Err(crate::record::protection::Discard::Epoch) if !connected => {
                 self.keep_early13(now, buf);
@@ -440,7 +441,7 @@ impl Session {
         record_numbers.sort_by_key(|n| (n.epoch, n.sequence_number));
         let body = Ack { record_numbers }.to_vec();
         let mut dgram = self.pool.take(body.len() + 64);
-        if v13.records.seal(epoch, ACK, &body, &mut dgram).is_ok() {
+        if v13.records.seal(&self.records, epoch, ACK, &body, &mut dgram).is_ok() {
             self.transmits.push_back(dgram);
         }
     }
@@ -493,7 +494,7 @@ impl Session {
         let header = UnifiedHeader { cid: &[], epoch_bits, sequence, length };
         let Some(v13) = self.v13.as_mut() else { return Ok(None) };
         v13.last_now = now;
-        let opened = match v13.records.open(&header, datagram) {
+        let opened = match v13.records.open(&self.records, &header, datagram) {
             Ok(o) => o,
             Err(_) => {
                 self.stats.records_dropped += 1;

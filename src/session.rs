@@ -121,6 +121,7 @@ pub struct Session {
     v13: Option<Box<tls13::Session13>>,
 }
 
+mod in_place13;
 mod info;
 mod key_update;
 mod output;

@@ -46,6 +46,12 @@ impl BufferPool {
         self.released = true;
     }
 
+    /// Whether the pool was released and not reopened since: the session is idle after its
+    /// handshake, and drained queues give back their room too.
+    pub fn is_released(&self) -> bool {
+        self.released
+    }
+
     /// Keep buffers given back again: the application sends or recycles, so its records
     /// reuse them from now on.
     pub fn reopen(&mut self) {

@@ -344,7 +344,10 @@ impl Session {
     /// The next datagram to send, if any.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let contents = self.transmits.pop_front()?;
+        let Some(contents) = self.transmits.pop_front() else {
+            self.release_idle_queues();
+            return None;
+        };
         self.stats.packets_sent += 1;
         self.stats.datagram_bytes_sent += contents.len() as u64;
         Some(Transmit { destination: self.ctx.peer, contents })
@@ -354,7 +357,10 @@ impl Session {
     /// allocation the session keeps for reuse): with one long-lived `buf`, sending needs no
     /// heap allocation per record.
     pub fn poll_transmit_into(&mut self, buf: &mut Vec<u8>) -> Option<SocketAddr> {
-        let contents = self.transmits.pop_front()?;
+        let Some(contents) = self.transmits.pop_front() else {
+            self.release_idle_queues();
+            return None;
+        };
         self.stats.packets_sent += 1;
         self.stats.datagram_bytes_sent += contents.len() as u64;
         let old = core::mem::replace(buf, contents);
@@ -392,7 +398,25 @@ impl Session {
     /// The next event, if any.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() {
+            self.release_idle_queues();
+        }
+        event
+    }
+
+    /// Between the end of the handshake and the application's first record (while the pool
+    /// stays released), a drained queue gives back its room: an idle established session
+    /// holds no spare capacity. Steady-state records find the room kept again.
+    fn release_idle_queues(&mut self) {
+        if self.pool.is_released() {
+            if self.transmits.is_empty() && self.transmits.capacity() != 0 {
+                self.transmits = VecDeque::new();
+            }
+            if self.events.is_empty() && self.events.capacity() != 0 {
+                self.events = VecDeque::new();
+            }
+        }
     }
 
     /// Send one application record. Refused before the handshake completes

@@ -382,6 +382,15 @@ impl Session {
         // A repeat while our own last flight still waits for its ACK (the client's
         // Finished) means the peer lost that flight: send it again rather than an ACK.
         let completed_as_server = !was_connected && self.connected && matches!(self.role, Role::Server(..));
+        if !was_connected
+            && self.connected
+            && matches!(self.role, Role::Client(..))
+            && let Some(v13) = self.v13.as_mut()
+        {
+            // RFC 9147 §7.1: our Finished acknowledges the server's flight; its record
+            // numbers need no ACK.
+            v13.to_ack = Vec::new();
+        }
         if repeated && !self.flight.is_empty() {
             self.on_peer_repeat13(now)?;
         } else if (was_connected && (processed || repeated)) || completed_as_server {

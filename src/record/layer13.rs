@@ -17,6 +17,9 @@ use crate::record::replay::ReplayWindow;
 use crate::wire::record::{MAX_SEQUENCE, UnifiedHeader};
 use crate::wire::{ContentType, Epoch};
 
+/// The first application epoch (RFC 9147 §6.1); below it, the handshake's.
+const EPOCH_APPLICATION: Epoch = Epoch(3);
+
 /// How many epochs each direction keeps: RFC 9147 §4.2.1 has the receiver keep the keys of
 /// an old epoch for a while after a change (retransmissions, reordering); two old ones cover
 /// the handshake epoch together with the first KeyUpdate.
@@ -223,7 +226,20 @@ impl RecordLayer13 {
             return Err(Discard::Replay);
         }
         r.window.mark(sequence);
-        Ok(Received13 { epoch: r.epoch, sequence, content_type, content })
+        let epoch = r.epoch;
+        // RFC 9147 §8 (and its errata 8047): the peer seals with the keys of a KeyUpdate only
+        // once we acknowledged it, and its earlier flights before it; an authentic record of
+        // epoch 4 or later so proves the handshake's last flight (the client's Finished) was
+        // acknowledged, and nothing of epoch 2 will come again. Until then a server keeps its
+        // epoch-2 read key: its ACK of the client's Finished may be lost, and the client then
+        // repeats the Finished until one arrives (§7.1); records of epoch 3 prove nothing,
+        // since the client may send application data right after its Finished. The RFC's
+        // other bound, old keys kept up to the TCP MSL (§4.2.1), is not a timer here.
+        if epoch.0 > EPOCH_APPLICATION.0 && self.reads.first().is_some_and(|r| r.epoch.0 < EPOCH_APPLICATION.0) {
+            self.reads.retain(|r| r.epoch >= EPOCH_APPLICATION);
+            self.reads.shrink_to_fit();
+        }
+        Ok(Received13 { epoch, sequence, content_type, content })
     }
 
     /// Records that failed authentication in the current read epoch.

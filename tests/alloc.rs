@@ -273,7 +273,7 @@ fn dtls13_idle_pair_heap() {
         );
         held.push((group, total - certs));
     }
-    // The goal, 8 KiB, is met (measured 7,834 B for both groups; docs/performance.md,
+    // The goal, 8 KiB, is met (measured 7,610 B for both groups; docs/performance.md,
     // DTLS 1.3): the newest epochs' AEAD keys sit in the Session structs' 1.2 key slots, the
     // pools and queues hold nothing until the first record, and what is left on the heap is
     // the record-number keys, the server's epoch-2 read key and the two Session13 boxes.

@@ -516,3 +516,45 @@ fn acks_stay_small_over_many_key_updates() {
     assert!(sent >= 40, "{sent} key updates");
     assert!(largest_from_server <= 64, "an ACK of {largest_from_server} bytes");
 }
+
+/// RFC 9147 §7.1/§7.2: a lost datagram in the middle of the server's flight. The client
+/// acknowledges what arrived as soon as it sees the gap, and the server re-sends only the
+/// gap at once: the handshake completes without either side's retransmission timer (the
+/// clock never moves), and the server re-sends less than its flight.
+#[test]
+fn a_partial_flight_is_acknowledged_and_only_its_gap_resent() {
+    let id = identity("localhost");
+    let client = client_builder(&id).groups(&[NamedGroup::X25519]).mtu(300);
+    let server = server_builder(&id).cookie(false).mtu(300);
+    let mut p = Pair::new(client, server);
+    while let Some(t) = p.client.poll_transmit() {
+        p.server.handle(p.now, &t.contents).unwrap();
+    }
+    let flight: Vec<Vec<u8>> = std::iter::from_fn(|| p.server.poll_transmit().map(|t| t.contents)).collect();
+    assert!(flight.len() >= 3, "the flight spans {} datagrams at MTU 300", flight.len());
+    let flight_bytes: usize = flight.iter().map(Vec::len).sum();
+    // Lose the second datagram (epoch-2 records, not the last of the flight).
+    for (i, d) in flight.iter().enumerate() {
+        if i != 1 {
+            p.client.handle(p.now, d).unwrap();
+        }
+    }
+    assert!(!p.client.is_connected());
+    let acks: Vec<Vec<u8>> = std::iter::from_fn(|| p.client.poll_transmit().map(|t| t.contents)).collect();
+    assert_eq!(acks.len(), 1, "one ACK for the partial flight");
+    p.server.handle(p.now, &acks[0]).unwrap();
+    let resent: Vec<Vec<u8>> = std::iter::from_fn(|| p.server.poll_transmit().map(|t| t.contents)).collect();
+    let resent_bytes: usize = resent.iter().map(Vec::len).sum();
+    assert!(!resent.is_empty(), "the gap is re-sent at once");
+    assert!(resent_bytes < flight_bytes - flight[0].len(), "{resent_bytes} bytes re-sent of {flight_bytes}");
+    assert_eq!(p.server.stats().handshake_retransmissions, 1);
+    for d in &resent {
+        p.client.handle(p.now, d).unwrap();
+    }
+    assert!(p.client.is_connected(), "the client has the whole flight");
+    while let Some(t) = p.client.poll_transmit() {
+        p.server.handle(p.now, &t.contents).unwrap();
+    }
+    assert!(p.server.is_connected());
+    assert_eq!(p.client.stats().handshake_retransmissions, 0);
+}

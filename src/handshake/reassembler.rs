@@ -145,6 +145,17 @@ impl Pending {
         self.received.get(pos / 64).is_some_and(|w| w & bit != 0)
     }
 
+    /// Whether every byte before `end` was received (whole 64-byte words at a time).
+    fn has_prefix(&self, end: usize) -> bool {
+        if self.missing == 0 {
+            return true;
+        }
+        let words = end / 64;
+        self.received.get(..words).is_some_and(|w| w.iter().all(|&x| x == u64::MAX))
+            && (end.is_multiple_of(64)
+                || self.received.get(words).is_some_and(|&w| w | !((1u64 << (end % 64)) - 1) == u64::MAX))
+    }
+
     /// True if a byte of `fragment` at `offset` differs from a byte already received there.
     fn conflicts(&self, offset: usize, fragment: &[u8]) -> bool {
         let Some(existing) = self.body.get(offset..offset.saturating_add(fragment.len())) else {
@@ -280,6 +291,26 @@ impl Reassembler {
             }
         }
         Ok(Inserted::Buffered)
+    }
+
+    /// Whether the fragment `header` describes continues what was received so far: every
+    /// message from the next expected one up to its own is complete, and its own message has
+    /// every byte before the fragment's offset. A fragment that does not is out of order: a
+    /// record before it was lost or reordered (RFC 9147 §7.1 calls for an ACK then). An old
+    /// or repeated fragment counts as continuing.
+    pub fn continues(&self, header: &HandshakeHeader) -> bool {
+        if header.message_seq < self.next_seq {
+            return true;
+        }
+        let complete = |seq: u16| self.pending.get(&seq).is_some_and(|p| p.missing == 0);
+        if !(self.next_seq..header.message_seq).all(complete) {
+            return false;
+        }
+        let offset = header.fragment_offset as usize;
+        match self.pending.get(&header.message_seq) {
+            None => offset == 0,
+            Some(p) => p.has_prefix(offset),
+        }
     }
 
     /// The next message in order, if it is complete. Advances [`Reassembler::next_seq`].

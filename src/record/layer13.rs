@@ -176,12 +176,8 @@ impl RecordLayer13 {
         content: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<u64, Error> {
-        let w = self
-            .writes
-            .iter_mut()
-            .rev()
-            .find(|w| w.epoch == epoch)
-            .ok_or(Error::Crypto("no keys for this epoch"))?;
+        let w =
+            self.writes.iter_mut().rev().find(|w| w.epoch == epoch).ok_or(Error::Crypto("no keys for this epoch"))?;
         let keys = keys(w.epoch, &w.sn, w.key.as_deref(), slots.write_key13(epoch))
             .ok_or(Error::Crypto("no keys for this epoch"))?;
         let seq = w.next_seq;

@@ -189,7 +189,8 @@ impl RecordLayer {
     /// with its older epoch. The 1.3 layer keeps the windows, so the slot's stays unused.
     pub fn install_read13(&mut self, epoch: Epoch, key: RecordKey) -> Option<RecordKey> {
         if self.read.epoch.is_plaintext() {
-            let old = core::mem::replace(&mut self.read, ReadEpoch { epoch, window: ReplayWindow::new(), key: Some(key) });
+            let old =
+                core::mem::replace(&mut self.read, ReadEpoch { epoch, window: ReplayWindow::new(), key: Some(key) });
             self.previous_read = Some(ReadEpoch { epoch: old.epoch, window: old.window, key: None });
             return None;
         }

@@ -6,15 +6,16 @@
 use std::time::Instant;
 
 use super::{Event, Role, Session};
-use crate::codec::Codec;
 use crate::error::Error;
 use crate::handshake::reassembler::Inserted;
 use crate::handshake::tls13::{AppSecrets, Install13};
 use crate::record::layer13::{Received13, RecordLayer13};
 use crate::wire::handshake_header::parse_fragments;
 use crate::wire::record::UnifiedHeader;
-use crate::wire::tls13::{Ack, RecordNumber};
+use crate::wire::tls13::RecordNumber;
 use crate::wire::{ContentType, Epoch};
+
+mod ack;
 
 /// ContentType `ack` (RFC 9147 §7).
 const ACK: ContentType = ContentType::Unknown(26);
@@ -53,6 +54,12 @@ pub(crate) struct Session13 {
     emission: u32,
     /// Items of the current flight the peer acknowledged.
     acked: Vec<bool>,
+    /// A partial flight of the peer's arrived out of order: acknowledge it after this
+    /// datagram (RFC 9147 §7.1).
+    ack_due: bool,
+    /// While re-sending the gaps a partial ACK showed, items from this index on are still in
+    /// flight and are not re-sent (`pack_flight`).
+    resend_below: Option<usize>,
     /// Unified records that arrived before the keys of their epoch.
     early: Vec<Vec<u8>>,
     /// Server: the client's application data that authenticated under its epoch-3 key but
@@ -79,6 +86,8 @@ impl Session13 {
             sent: Vec::new(),
             emission: 0,
             acked: Vec::new(),
+            ack_due: false,
+            resend_below: None,
             early: Vec::new(),
             early_data: Vec::new(),
             update_pending: false,
@@ -95,63 +104,6 @@ impl Session13 {
             Install13::Write(p) => self.records.install_write(slots, p),
             Install13::Secrets(s) => self.secrets = Some(s),
         }
-    }
-
-    /// A new flight replaces the old: forget what tracked the old one.
-    pub(super) fn new_flight(&mut self, items: usize) {
-        self.sent.clear();
-        self.post_retransmits = 0;
-        self.acked = vec![false; items];
-    }
-
-    /// Whether item `i` of the current flight is acknowledged (and need not be re-sent).
-    pub(super) fn is_acked(&self, i: usize) -> bool {
-        self.acked.get(i).copied().unwrap_or(false)
-    }
-
-    /// Start one emission of the current flight.
-    pub(super) fn begin_emission(&mut self) {
-        self.emission = self.emission.wrapping_add(1);
-    }
-
-    /// Remember that record `number` carried part of item `item`.
-    pub(super) fn track(&mut self, number: RecordNumber, item: usize) {
-        if self.sent.len() == MAX_TRACKED {
-            self.sent.remove(0);
-        }
-        self.sent.push(Sent { number, item, emission: self.emission, acked: false });
-    }
-
-    /// Apply an ACK; true when every tracked item of the flight is now acknowledged.
-    fn on_ack(&mut self, ack: &Ack) -> bool {
-        for n in &ack.record_numbers {
-            for s in self.sent.iter_mut().filter(|s| s.number == *n) {
-                s.acked = true;
-            }
-        }
-        // An item is acknowledged once every record of one of its emissions is.
-        for (i, done) in self.acked.iter_mut().enumerate() {
-            if *done {
-                continue;
-            }
-            let mut emissions: Vec<u32> = self.sent.iter().filter(|s| s.item == i).map(|s| s.emission).collect();
-            emissions.sort_unstable();
-            emissions.dedup();
-            *done =
-                emissions.iter().any(|e| self.sent.iter().filter(|s| s.item == i && s.emission == *e).all(|s| s.acked));
-        }
-        let tracked: Vec<usize> = self.sent.iter().map(|s| s.item).collect();
-        !tracked.is_empty() && tracked.iter().all(|i| self.is_acked(*i))
-    }
-
-    fn remember(&mut self, number: RecordNumber) {
-        if self.to_ack.contains(&number) {
-            return;
-        }
-        if self.to_ack.len() == MAX_TRACKED {
-            self.to_ack.remove(0);
-        }
-        self.to_ack.push(number);
     }
 }
 
@@ -216,6 +168,13 @@ impl Session {
         }
         if records.truncated() {
             self.stats.records_dropped += 1;
+        }
+        if let Some(v13) = self.v13.as_mut()
+            && core::mem::take(&mut v13.ack_due)
+            && !self.connected
+            && !self.failed
+        {
+            self.send_ack();
         }
         Ok(())
     }
@@ -349,11 +308,13 @@ impl Session {
             return Ok(());
         }
         let mut repeated = false;
+        let mut out_of_order = false;
         for fragment in parse_fragments(plain) {
             let Ok((header, data)) = fragment else {
                 self.stats.records_dropped += 1;
                 break;
             };
+            out_of_order |= !self.reassembler.continues(&header);
             match self.reassembler.insert(&header, data) {
                 Ok(Inserted::Old) => repeated = true,
                 Ok(_) => {}
@@ -395,6 +356,16 @@ impl Session {
             self.on_peer_repeat13(now)?;
         } else if (was_connected && (processed || repeated)) || completed_as_server {
             self.send_ack();
+        } else if out_of_order
+            && !self.connected
+            && let Some(v13) = self.v13.as_mut()
+        {
+            // RFC 9147 §7.1: a fragment that is not the next piece of the flight shows that
+            // a record before it was lost; acknowledging what arrived (once per datagram,
+            // `handle_datagram13`) lets the peer re-send just the gap at once (`handle_ack`)
+            // instead of the whole flight at its timeout. Only authenticated records (epoch 2)
+            // get here, so no one but the peer can trigger it.
+            v13.ack_due = true;
         }
         if completed_as_server && let Some(v13) = self.v13.as_mut() {
             // Our flight is answered: its epoch-2 write key is not needed any more (the read
@@ -405,20 +376,6 @@ impl Session {
             self.pool.release();
         }
         Ok(())
-    }
-
-    /// The peer repeated part of its previous flight before our handshake completed: it
-    /// lost ours (RFC 9147 §5.8.2).
-    pub(super) fn on_peer_repeat13(&mut self, now: Instant) -> Result<(), Error> {
-        if self.flight.is_empty() {
-            return Ok(());
-        }
-        let guard = self.ctx.config().initial_rto / 8;
-        if self.flight_sent_at.is_some_and(|t| now.saturating_duration_since(t) < guard) {
-            return Ok(());
-        }
-        self.stats.handshake_retransmissions += 1;
-        self.emit_flight(now)
     }
 
     /// After the handshake, a flight the peer never acknowledges (its ACKs lost for minutes,
@@ -438,48 +395,5 @@ impl Session {
         }
         v13.update_pending = false;
         true
-    }
-
-    /// Send an ACK of the handshake records received since the last one (RFC 9147 §7), in our
-    /// current epoch. A record the peer sends again after a lost ACK is a new record, and is
-    /// acknowledged by the next ACK; so an ACK stays small however long the session runs.
-    fn send_ack(&mut self) {
-        let Some(v13) = self.v13.as_mut() else { return };
-        let Some(epoch) = v13.records.write_epoch() else { return };
-        let mut record_numbers = core::mem::take(&mut v13.to_ack);
-        record_numbers.sort_by_key(|n| (n.epoch, n.sequence_number));
-        let body = Ack { record_numbers }.to_vec();
-        let mut dgram = self.pool.take(body.len() + 64);
-        if v13.records.seal(&self.records, epoch, ACK, &body, &mut dgram).is_ok() {
-            self.transmits.push_back(dgram);
-        }
-    }
-
-    /// An ACK (RFC 9147 §7): records of our flight it names need not be re-sent; once all
-    /// are acknowledged the flight is done (and a pending KeyUpdate takes effect, §8).
-    fn handle_ack(&mut self, now: Instant, body: &[u8]) -> Result<(), Error> {
-        let Ok(ack) = Ack::read_all(body) else {
-            return Err(crate::error::InvalidMessage::IllegalValue("ack").into());
-        };
-        let Some(v13) = self.v13.as_mut() else { return Ok(()) };
-        if self.flight.is_empty() || !v13.on_ack(&ack) {
-            return Ok(());
-        }
-        self.flight = Default::default();
-        self.retransmit_at = None;
-        v13.sent = Vec::new();
-        v13.acked = Vec::new();
-        if v13.update_pending {
-            v13.update_pending = false;
-            self.advance_write_key()?;
-        } else if self.connected {
-            // The client's Finished is acknowledged: the server has all of the handshake, so
-            // epoch 2 is over in both directions (RFC 9147 §5.9: a server retransmits nothing
-            // of it after the client's Finished), and the handshake's buffers go.
-            v13.records.retire_below(crate::handshake::tls13::EPOCH_APPLICATION);
-            self.pool.release();
-        }
-        let _ = now;
-        Ok(())
     }
 }

@@ -333,3 +333,31 @@ proptest! {
         }
     }
 }
+
+/// `continues`: in-order fragments (across messages, and a message's next piece) continue;
+/// a fragment past a gap in its own message or past an incomplete earlier message does not.
+#[test]
+fn continues_tells_a_gap_from_the_next_piece() {
+    let mut r = Reassembler::default();
+    let b = body(300);
+    let h = |seq: u16, off: u32, len: u32| hdr(CERT, 300, seq, off, len);
+    assert!(r.continues(&h(0, 0, 100)));
+    assert!(!r.continues(&h(0, 100, 100)), "nothing of message 0 yet");
+    assert!(!r.continues(&h(1, 0, 100)), "message 0 not complete");
+    buffered(&mut r, 0, &b, 0, 100);
+    assert!(r.continues(&h(0, 100, 100)));
+    assert!(!r.continues(&h(0, 200, 100)), "bytes 100..200 missing");
+    assert!(r.continues(&h(0, 64, 100)), "overlapping the received prefix");
+    buffered(&mut r, 0, &b, 200, 100);
+    assert!(!r.continues(&h(1, 0, 300)));
+    buffered(&mut r, 0, &b, 100, 100);
+    assert!(r.continues(&h(1, 0, 300)), "message 0 complete, not yet popped");
+    assert!(r.pop().is_some());
+    assert!(r.continues(&h(1, 0, 300)));
+    assert!(r.continues(&h(0, 0, 300)), "an old message's repeat");
+    // Prefix ends inside a 64-bit word of the bitmap.
+    buffered(&mut r, 1, &b, 0, 70);
+    assert!(r.continues(&h(1, 70, 10)));
+    assert!(r.continues(&h(1, 69, 10)));
+    assert!(!r.continues(&h(1, 71, 10)));
+}

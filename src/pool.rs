@@ -48,6 +48,7 @@ impl BufferPool {
 
     /// Whether the pool was released and not reopened since: the session is idle after its
     /// handshake, and drained queues give back their room too.
+    #[inline]
     pub fn is_released(&self) -> bool {
         self.released
     }

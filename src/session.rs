@@ -397,6 +397,7 @@ impl Session {
 
     /// The next event, if any.
     #[must_use]
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
         let event = self.events.pop_front();
         if event.is_none() {
@@ -408,14 +409,20 @@ impl Session {
     /// Between the end of the handshake and the application's first record (while the pool
     /// stays released), a drained queue gives back its room: an idle established session
     /// holds no spare capacity. Steady-state records find the room kept again.
+    #[inline]
     fn release_idle_queues(&mut self) {
         if self.pool.is_released() {
-            if self.transmits.is_empty() && self.transmits.capacity() != 0 {
-                self.transmits = VecDeque::new();
-            }
-            if self.events.is_empty() && self.events.capacity() != 0 {
-                self.events = VecDeque::new();
-            }
+            self.release_drained_queues();
+        }
+    }
+
+    #[cold]
+    fn release_drained_queues(&mut self) {
+        if self.transmits.is_empty() && self.transmits.capacity() != 0 {
+            self.transmits = VecDeque::new();
+        }
+        if self.events.is_empty() && self.events.capacity() != 0 {
+            self.events = VecDeque::new();
         }
     }
 

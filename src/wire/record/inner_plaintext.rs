@@ -16,6 +16,7 @@ use crate::wire::ContentType;
 ///
 /// Fails (and writes nothing) if `real_type` is 0: the receiver finds the type as the last
 /// non-zero byte, so a zero type could not be told from padding.
+#[inline]
 pub fn encode_inner_plaintext(
     content: &[u8],
     real_type: ContentType,

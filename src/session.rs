@@ -33,7 +33,7 @@ use crate::handshake::server::ServerState;
 use crate::pool::BufferPool;
 use crate::record::protection::RecordLayer;
 use crate::stats::SessionStats;
-use crate::wire::record::{Deframer, RECORD_HEADER_LEN, RecordHeader};
+use crate::wire::record::{RECORD_HEADER_LEN, RecordHeader};
 use crate::wire::{AlertDescription, AlertLevel, ContentType, Epoch};
 
 /// A datagram to send.
@@ -257,11 +257,20 @@ impl Session {
         if self.v13.is_some() || self.ctx.config().offers_tls13() {
             return self.handle_datagram13(now, datagram).map_err(|e| self.fail(now, e));
         }
-        let mut records = Deframer::new(datagram);
-        for (header, body) in records.by_ref() {
-            if let Err(e) = self.handle_record(now, header, body) {
+        let mut records = crate::wire::record::Demux::new(datagram, self.records.own_cid_len());
+        while let Some(record) = records.next() {
+            let result = match record {
+                crate::wire::record::Record::Dtls12 { header, body } => self.handle_record(now, header, body),
+                crate::wire::record::Record::Tls12Cid { header, body } => self.handle_cid_record(now, &header, body),
+                crate::wire::record::Record::Unified { .. } => {
+                    self.stats.records_dropped += 1;
+                    Ok(())
+                }
+            };
+            if let Err(e) = result {
                 return Err(self.fail(now, e));
             }
+            records.set_cid_len(self.records.own_cid_len());
         }
         if records.truncated() {
             self.stats.records_dropped += 1;

@@ -116,7 +116,7 @@ fn client_against_openssl_server() {
     assert_eq!(
         connected,
         format!(
-            "{connect} protocol=DTLSv1.2 cipher=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 alpn=h2 srtp=SRTP_AEAD_AES_128_GCM group=X25519"
+            "{connect} protocol=DTLSv1.2 cipher=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 alpn=h2 srtp=SRTP_AEAD_AES_128_GCM group=X25519 cid=-"
         )
     );
     assert!(server.handshake_done(WAIT), "{}", server.transcript());
@@ -168,7 +168,7 @@ fn openssl_client_against_echo_server() {
     let connected = server.expect_line_after("connected ", WAIT);
     assert!(
         connected.ends_with(
-            " protocol=DTLSv1.2 cipher=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 alpn=webrtc srtp=SRTP_AES128_CM_SHA1_80 group=X25519"
+            " protocol=DTLSv1.2 cipher=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 alpn=webrtc srtp=SRTP_AES128_CM_SHA1_80 group=X25519 cid=-"
         ),
         "{connected}"
     );
@@ -237,7 +237,7 @@ fn client_against_server_with_a_pinned_generated_certificate() {
     assert_eq!(
         connected,
         format!(
-            "{connect} protocol=DTLSv1.2 cipher=TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 alpn=webrtc srtp=SRTP_AEAD_AES_256_GCM group=X25519"
+            "{connect} protocol=DTLSv1.2 cipher=TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 alpn=webrtc srtp=SRTP_AEAD_AES_256_GCM group=X25519 cid=-"
         )
     );
     for line in ["one", "two", "three"] {

@@ -340,3 +340,62 @@ fn mbedtls_client_offering_a_cid_with_mutual_auth_gets_none_from_our_server() {
     assert!(!mbed.has_output("found CID extension"), "our ServerHello carried a CID extension\n{t}");
     assert!(mbed.has_output("Loading the client cert. and key... ok (key type: EC)"), "\n{t}");
 }
+
+/// Mbed TLS's `Peer CID (length N Bytes): xx xx ...` line as lowercase hex.
+fn mbed_peer_cid(mbed: &OpensslPeer, other: &OpensslPeer) -> String {
+    let line = mbed.expect_line_after("(initial handshake) Peer CID (length ", WAIT);
+    let bytes = line.split_once("Bytes):").map(|(_, b)| b).unwrap_or_else(|| panic!("`{line}`\n{}", both(mbed, other)));
+    bytes.split_whitespace().collect()
+}
+
+/// RFC 9146 with Mbed TLS's server: our client asks for a 4-byte CID, the server for
+/// `beef`; both report the same pair, and the request and the page travel in `tls12_cid`
+/// records both ways (Mbed TLS parses the records we send with the CID it asked for).
+#[test]
+fn our_client_negotiates_cids_with_mbedtls_server() {
+    let (server, us) = our_client_vs_mbed_server(&["cid=1", "cid_val=beef"], &["--cid-len", "4"]);
+    let t = both(&server.peer, &us);
+    assert!(server.peer.has_output(CID_NEGOTIATED), "\n{t}");
+    let connected = us.expect_line_after("connected ", WAIT);
+    let (ours, theirs) = field(&connected, "cid").split_once('/').unwrap_or_else(|| panic!("cid=\n{t}"));
+    assert_eq!(theirs, "beef", "\n{t}");
+    assert_eq!(ours.len(), 8, "\n{t}");
+    assert_eq!(mbed_peer_cid(&server.peer, &us), ours, "Mbed TLS sends another CID than ours\n{t}");
+}
+
+/// The other role, with mutual authentication and a server id: `ssl_client2` asks for
+/// `c1d0`, our server for a 6-byte CID starting with `a1b2`; the echo comes back through
+/// `tls12_cid` records.
+#[test]
+fn mbedtls_client_negotiates_cids_with_our_server() {
+    let pki = pki();
+    let (ca, cert, key) = (arg(&pki.ca.cert), arg(&pki.client.cert), arg(&pki.client.key));
+    let (mbed, us) = mbed_client_vs_our_server(
+        &["cid=1", "cid_val=c1d0", &format!("crt_file={cert}"), &format!("key_file={key}")],
+        &["--ca-file", &ca, "--require-client-cert", "--cid-len", "6", "--server-id", "a1b2"],
+    );
+    let t = both(&mbed, &us);
+    assert!(mbed.has_output(CID_NEGOTIATED), "\n{t}");
+    let connected = us.expect_line_after("connected ", WAIT);
+    let (ours, theirs) = field(&connected, "cid").split_once('/').unwrap_or_else(|| panic!("cid=\n{t}"));
+    assert_eq!(theirs, "c1d0", "\n{t}");
+    assert!(ours.starts_with("a1b2") && ours.len() == 12, "{ours}\n{t}");
+    assert_eq!(mbed_peer_cid(&mbed, &us), ours, "\n{t}");
+}
+
+/// Zero-length CIDs (RFC 9146 §3): Mbed TLS's server asks for none (`cid_val=` empty) but
+/// sends ours; our client asks for none and sends the server's.
+#[test]
+fn zero_length_cids_with_mbedtls() {
+    let (server, us) = our_client_vs_mbed_server(&["cid=1", "cid_val="], &["--cid-len", "3"]);
+    let t = both(&server.peer, &us);
+    assert!(server.peer.has_output(CID_NEGOTIATED), "\n{t}");
+    let connected = us.expect_line_after("connected ", WAIT);
+    let (ours, theirs) = field(&connected, "cid").split_once('/').unwrap_or_else(|| panic!("cid=\n{t}"));
+    assert_eq!((ours.len(), theirs), (6, ""), "\n{t}");
+    let (server, us) = our_client_vs_mbed_server(&["cid=1", "cid_val=0102"], &["--cid-len", "0"]);
+    let t = both(&server.peer, &us);
+    assert!(server.peer.has_output(CID_NEGOTIATED), "\n{t}");
+    let connected = us.expect_line_after("connected ", WAIT);
+    assert_eq!(field(&connected, "cid"), "/0102", "\n{t}");
+}

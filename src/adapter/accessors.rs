@@ -25,6 +25,12 @@ macro_rules! session_info_accessors {
             self.established(|e| e.group)
         }
 
+        /// The connection IDs agreed (RFC 9146, DTLS 1.2): ours, then the peer's
+        /// ([`Session::connection_ids`](crate::Session::connection_ids)).
+        pub fn connection_ids(&self) -> Option<(Vec<u8>, Vec<u8>)> {
+            self.established(|e| e.connection_ids.clone())
+        }
+
         /// The negotiated cipher suite (OpenSSL name, IANA name, version).
         pub fn cipher(&self) -> Option<CipherInfo> {
             self.established(|e| e.cipher)

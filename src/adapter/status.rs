@@ -19,6 +19,8 @@ pub(crate) struct Established {
     pub srtp_profile: Option<crate::SrtpProtectionProfile>,
     pub srtp_keying_material: Option<crate::SrtpKeyingMaterial>,
     pub resumed: bool,
+    /// The connection IDs agreed (ours, the peer's), RFC 9146.
+    pub connection_ids: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Established {
@@ -33,6 +35,7 @@ impl Established {
             srtp_profile: s.srtp_profile(),
             srtp_keying_material: s.srtp_keying_material().ok(),
             resumed: s.is_resumed(),
+            connection_ids: s.connection_ids().map(|(o, p)| (o.to_vec(), p.to_vec())),
         }
     }
 }

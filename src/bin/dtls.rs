@@ -23,7 +23,7 @@ const AFTER_HELP: &str = "\
 Status lines go to stderr with stable prefixes:
   listening <addr>                       (server) the socket is bound
   fingerprint sha-256 AB:CD:...          (server) the generated certificate, when --cert is absent
-  connected <peer> protocol=DTLSv1.2|DTLSv1.3 cipher=<IANA name> alpn=<name|-> srtp=<profile|-> group=<name|->
+  connected <peer> protocol=DTLSv1.2|DTLSv1.3 cipher=<IANA name> alpn=<name|-> srtp=<profile|-> group=<name|-> cid=<ours hex>/<peer's hex>|-
   keying-material <hex>                  with --export-label (RFC 5705 exporter output)
   srtp-keying-material <hex>             whenever an SRTP profile was agreed: the 2*(key+salt)
                                          bytes of EXTRACTOR-dtls_srtp (client key, server key,
@@ -84,6 +84,14 @@ struct CommonArgs {
     /// Highest protocol version to negotiate: 1.2 or 1.3.
     #[arg(long, value_name = "1.2|1.3")]
     max_version: Option<String>,
+    /// Use connection IDs (RFC 9146, DTLS 1.2): ask the peer for a CID of N bytes (0..=20;
+    /// 0: send CIDs, receive none). A client needs --max-version 1.2.
+    #[arg(long, value_name = "N")]
+    cid_len: Option<usize>,
+    /// Start our connection IDs with this server id (hex), for load balancers; the rest is
+    /// random. Implies --cid-len of at least its length.
+    #[arg(long, value_name = "HEX")]
+    server_id: Option<String>,
     /// DTLS 1.3: update our sending key (KeyUpdate) after this many records.
     #[arg(long, value_name = "N")]
     key_update_after: Option<u64>,

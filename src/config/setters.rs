@@ -73,6 +73,27 @@ macro_rules! common_setters {
             self
         }
 
+        /// Use connection IDs (RFC 9146, DTLS 1.2): this side asks its peer to put a CID of
+        /// `len` bytes (at most 20; 0 = send CIDs but receive none) in the records it sends,
+        /// so that a session survives the peer's address change and a load balancer can route
+        /// its records. A client offers them, a server accepts them from clients that offer
+        /// them; without this (the default) neither does. See also
+        /// `connection_id_prefix`.
+        pub fn connection_ids(mut self, len: usize) -> Self {
+            let prefix = self.common.connection_ids.take().map(|p| p.prefix).unwrap_or_default();
+            self.common.connection_ids = Some(crate::config::common::CidPolicy { len, prefix });
+            self
+        }
+
+        /// Start every connection ID this side asks for with `prefix` (a server id that a
+        /// load balancer routes by, the QUIC-LB idea; the rest is random). Needs
+        /// `connection_ids` with a length of at least `prefix.len()`.
+        pub fn connection_id_prefix(mut self, prefix: &[u8]) -> Self {
+            let len = self.common.connection_ids.take().map_or(prefix.len(), |p| p.len);
+            self.common.connection_ids = Some(crate::config::common::CidPolicy { len, prefix: prefix.to_vec() });
+            self
+        }
+
         /// Largest datagram sent, 256..=65535 (default 1200).
         pub fn mtu(mut self, mtu: usize) -> Self {
             self.common.mtu = mtu;

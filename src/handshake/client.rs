@@ -133,6 +133,12 @@ pub fn start(ctx: &mut Context, config: &ClientConfig) -> Result<(ClientState, O
     if !common.srtp_profiles.is_empty() {
         extensions.push(Extension::UseSrtp { profiles: common.srtp_profiles.clone(), mki: config.srtp_mki.clone() });
     }
+    // RFC 9146 §3: the CID we want in the server's records.
+    if let Some(policy) = &common.connection_ids {
+        let cid = policy.generate(&mut ctx.rng);
+        extensions.push(Extension::ConnectionId(cid.clone()));
+        ctx.info.cid_offered = Some(cid);
+    }
     // RFC 5077 §3.2: with a session store, ask for a ticket (empty) or present ours.
     if config.session_store.is_some() {
         let ticket = offered.as_ref().and_then(|s| s.ticket.clone()).unwrap_or_default();
@@ -376,6 +382,10 @@ fn on_server_hello(
                 ctx.info.srtp_profile =
                     Some(srtp::check_answer(&config.common.srtp_profiles, &config.srtp_mki, profiles, mki)?);
                 ctx.info.srtp_mki = mki.clone();
+            }
+            Extension::ConnectionId(peer) => {
+                let own = ctx.info.cid_offered.clone().unwrap_or_default();
+                ctx.info.cids = Some(crate::record::protection::Cids { own, peer: peer.clone() });
             }
             // RFC 5746 §3.4: on the initial handshake the server's renegotiated_connection
             // must be empty.

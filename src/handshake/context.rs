@@ -48,6 +48,10 @@ pub struct Negotiated {
     pub ticket_received: bool,
     /// DTLS 1.3: the suite agreed (set exactly when 1.3 was chosen).
     pub suite13: Option<&'static crate::suites::Suite13>,
+    /// Client: the connection ID offered in the ClientHello (RFC 9146 §3).
+    pub cid_offered: Option<Vec<u8>>,
+    /// DTLS 1.2: the connection IDs both sides agreed on (RFC 9146 §3).
+    pub cids: Option<crate::record::protection::Cids>,
 }
 
 /// The transcript capacity reserved up front: a handshake with P-256 certificates both ways

@@ -403,6 +403,14 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
     if let Some(p) = srtp_answer {
         extensions.push(Extension::UseSrtp { profiles: vec![p], mki: Vec::new() });
     }
+    // RFC 9146 §3: a server that uses CIDs answers the client's with the one it wants.
+    if let (Some(policy), Some(Extension::ConnectionId(peer))) =
+        (&config.common.connection_ids, find_extension(&hello.extensions, ExtensionType::ConnectionId))
+    {
+        let own = policy.generate(&mut ctx.rng);
+        extensions.push(Extension::ConnectionId(own.clone()));
+        ctx.info.cids = Some(crate::record::protection::Cids { own, peer: peer.clone() });
+    }
     ctx.info.alpn_protocol = alpn;
     ctx.info.srtp_profile = srtp_answer;
 

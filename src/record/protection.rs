@@ -7,6 +7,10 @@
 
 // docs/security.md items 5 (replay window) and 6 (sequence numbers).
 
+mod cid;
+
+pub use cid::Cids;
+
 use crate::crypto::aead::RecordKey;
 use crate::error::Error;
 use crate::record::replay::ReplayWindow;
@@ -85,6 +89,8 @@ pub struct RecordLayer {
     previous_write: Option<WriteEpoch<Box<RecordKey>>>,
     /// Keys of the next epoch, installed and not yet switched to in one or both directions.
     next: Option<Box<NextKeys>>,
+    /// Connection IDs (RFC 9146), when a DTLS 1.2 handshake negotiated them.
+    cids: Option<Box<Cids>>,
 }
 
 /// Keys installed for the next epoch; each direction takes its key when it switches.
@@ -110,6 +116,7 @@ impl RecordLayer {
             previous_read: None,
             previous_write: None,
             next: None,
+            cids: None,
         }
     }
 
@@ -249,7 +256,8 @@ impl RecordLayer {
         } else {
             self.next.as_ref().filter(|n| n.epoch == epoch).and_then(|n| n.write.as_ref())
         };
-        RECORD_HEADER_LEN + key.map_or(0, |k| k.algorithm().overhead())
+        let cid = if self.sends_cid(epoch) { self.cids.as_ref().map_or(0, |c| c.peer.len() + 1) } else { 0 };
+        RECORD_HEADER_LEN + cid + key.map_or(0, |k| k.algorithm().overhead())
     }
 
     /// Append one record carrying `payload` to `out`, in `epoch` (the current write epoch or
@@ -263,6 +271,9 @@ impl RecordLayer {
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         let epoch = epoch.into();
+        if self.sends_cid(epoch) {
+            return self.seal_cid(epoch, content_type, payload, out);
+        }
         let (next_seq, key) = self.writer(epoch).ok_or(Error::Crypto("no keys for this epoch"))?;
         let seq = *next_seq;
         if seq > MAX_SEQUENCE {
@@ -343,13 +354,17 @@ impl RecordLayer {
                 buf.truncate(n);
             }
         }
-        // RFC 6347 §4.1.2.6: the window is updated only once the record authenticated.
-        if self.read.epoch == epoch {
-            self.read.window.mark(header.sequence);
-        } else if let Some(r) = self.previous_read.as_mut() {
-            r.window.mark(header.sequence);
-        }
+        self.mark_read(epoch, header.sequence);
         Ok(())
+    }
+
+    /// RFC 6347 §4.1.2.6: the window is updated only once the record authenticated.
+    fn mark_read(&mut self, epoch: Epoch, sequence: u64) {
+        if self.read.epoch == epoch {
+            self.read.window.mark(sequence);
+        } else if let Some(r) = self.previous_read.as_mut().filter(|r| r.epoch == epoch) {
+            r.window.mark(sequence);
+        }
     }
 }
 

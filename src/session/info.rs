@@ -80,6 +80,13 @@ impl Session {
         self.ctx.info.ticket_received
     }
 
+    /// The connection IDs agreed in the handshake (RFC 9146, DTLS 1.2): `(ours, the peer's)`:
+    /// the peer puts ours in the records it sends us, we put its in ours (either may be
+    /// empty: no CID in that direction). `None` when none was negotiated.
+    pub fn connection_ids(&self) -> Option<(&[u8], &[u8])> {
+        self.ctx.info.cids.as_ref().map(|c| (c.own.as_slice(), c.peer.as_slice()))
+    }
+
     /// Whether the handshake resumed an earlier session (RFC 5246 §7.3 abbreviated
     /// handshake, by session ID or RFC 5077 ticket) instead of running a full one.
     pub fn is_resumed(&self) -> bool {

@@ -21,6 +21,13 @@ impl Session {
     /// for an ACK; DTLS 1.2's last flights, which wait for nothing) is kept; the handshake's
     /// buffers are released after that flight was sealed.
     pub(super) fn apply(&mut self, now: Instant, output: Output) -> Result<(), Error> {
+        // RFC 9146: CIDs are known from the ServerHello on (records of epoch 0 never carry
+        // one), so the rest of its datagram is read with them.
+        if self.records.cids().is_none()
+            && let Some(cids) = &self.ctx.info.cids
+        {
+            self.records.set_cids(cids.clone());
+        }
         if let Some(keys) = output.keys {
             self.records.install_keys(keys);
         }

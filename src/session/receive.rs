@@ -10,7 +10,7 @@ use crate::codec::Codec;
 use crate::error::{Error, PeerMisbehaved};
 use crate::handshake::reassembler::{HandshakeMessage, Inserted};
 use crate::wire::handshake_header::parse_fragments;
-use crate::wire::record::RecordHeader;
+use crate::wire::record::{CidRecordHeader, RecordHeader};
 use crate::wire::{
     Alert, AlertDescription, AlertLevel, ContentType, DTLS_1_0, DTLS_1_2, Epoch, HandshakePayload, HandshakeType,
 };
@@ -69,6 +69,56 @@ impl Session {
         };
         // After the handshake this path only sees the odd alert or repeated Finished: keep
         // no buffer for it (see `establish`).
+        if !self.connected {
+            self.pool.put(buf);
+        }
+        result
+    }
+
+    /// One `tls12_cid` record (RFC 9146 §4): opened with the negotiated CIDs, then handled by
+    /// its real content type like any protected record of its epoch. Records of an epoch
+    /// whose keys are not in use yet are dropped (the peer retransmits).
+    pub(super) fn handle_cid_record(
+        &mut self,
+        now: Instant,
+        header: &CidRecordHeader<'_>,
+        body: &[u8],
+    ) -> Result<(), Error> {
+        if self.close_received || self.failed || self.is_tls13() {
+            self.stats.records_dropped += 1;
+            return Ok(());
+        }
+        let mut buf = self.pool.take(body.len());
+        buf.extend_from_slice(body);
+        let content_type = match self.records.open_cid(header, &mut buf, 0) {
+            Ok(t) => t,
+            Err(_) => {
+                self.stats.records_dropped += 1;
+                self.pool.put(buf);
+                return Ok(());
+            }
+        };
+        self.last_heard = now;
+        if content_type == ContentType::ApplicationData {
+            // docs/security.md item 2: application data only once the handshake is complete.
+            if !self.connected || self.close_sent || self.events.len() >= self.max_queued {
+                self.stats.records_dropped += 1;
+                self.pool.put(buf);
+            } else {
+                self.stats.app_bytes_received += buf.len() as u64;
+                self.stats.app_messages_received += 1;
+                self.events.push_back(Event::ApplicationData(buf));
+            }
+            return Ok(());
+        }
+        let plain = RecordHeader {
+            content_type,
+            version: header.version,
+            epoch: header.epoch,
+            sequence: header.sequence,
+            length: buf.len() as u16,
+        };
+        let result = self.handle_plaintext(now, &plain, &buf);
         if !self.connected {
             self.pool.put(buf);
         }

@@ -148,8 +148,8 @@ impl Session {
         if let Some(v13) = self.v13.as_mut() {
             v13.last_now = now;
         }
-        let mut records = crate::wire::record::Demux::new(datagram, 0);
-        for record in records.by_ref() {
+        let mut records = crate::wire::record::Demux::new(datagram, self.records.own_cid_len());
+        while let Some(record) = records.next() {
             match record {
                 crate::wire::record::Record::Dtls12 { header, body } => self.handle_record(now, header, body)?,
                 crate::wire::record::Record::Unified { header, body } => {
@@ -160,11 +160,12 @@ impl Session {
                     let result = self.handle_unified(now, &header, buf);
                     result?;
                 }
-                crate::wire::record::Record::Tls12Cid { .. } => self.stats.records_dropped += 1,
+                crate::wire::record::Record::Tls12Cid { header, body } => self.handle_cid_record(now, &header, body)?,
             }
             if self.failed {
                 break;
             }
+            records.set_cid_len(self.records.own_cid_len());
         }
         if records.truncated() {
             self.stats.records_dropped += 1;

@@ -45,6 +45,9 @@ pub enum Extension {
     /// A session ticket (RFC 5077 §3.2): the client's ticket, or empty to ask for one; the
     /// server's acknowledgement is always empty.
     SessionTicket(Vec<u8>),
+    /// The connection ID the sender wants to receive in records (RFC 9146 §3), 0..=255 bytes;
+    /// empty: it sends CIDs but wants none in the records it receives.
+    ConnectionId(Vec<u8>),
     /// Any other extension, kept verbatim.
     Unknown {
         /// The extension type.
@@ -67,6 +70,7 @@ impl Extension {
             Self::ExtendedMasterSecret => ExtensionType::ExtendedMasterSecret,
             Self::RenegotiationInfo(_) => ExtensionType::RenegotiationInfo,
             Self::SessionTicket(_) => ExtensionType::SessionTicket,
+            Self::ConnectionId(_) => ExtensionType::ConnectionId,
             Self::Unknown { typ, .. } => *typ,
         }
     }
@@ -109,6 +113,8 @@ impl Extension {
             Self::RenegotiationInfo(data) => put_prefixed(out, LenPrefix::U8, |o| o.put_slice(data)),
             // RFC 5077 §3.2: the extension_data is the ticket itself, without a length.
             Self::SessionTicket(ticket) => out.put_slice(ticket),
+            // RFC 9146 §3: struct { opaque cid<0..2^8-1>; } ConnectionId;
+            Self::ConnectionId(cid) => put_prefixed(out, LenPrefix::U8, |o| o.put_slice(cid)),
             Self::Unknown { data, .. } => out.put_slice(data),
         }
     }
@@ -135,6 +141,7 @@ impl Extension {
             ExtensionType::ExtendedMasterSecret => Self::ExtendedMasterSecret,
             ExtensionType::RenegotiationInfo => Self::RenegotiationInfo(r.sub_u8()?.take_rest().to_vec()),
             ExtensionType::SessionTicket => Self::SessionTicket(r.take_rest().to_vec()),
+            ExtensionType::ConnectionId => Self::ConnectionId(r.sub_u8()?.take_rest().to_vec()),
             typ => Self::Unknown { typ, data: r.take_rest().to_vec() },
         })
     }
@@ -291,6 +298,9 @@ mod tests {
         layout(Extension::SessionTicket(vec![]), "00 23 00 00");
         layout(Extension::SessionTicket(vec![0xab; 3]), "00 23 00 03 ab ab ab");
         layout(Extension::Unknown { typ: ExtensionType::Unknown(0xabcd), data: vec![1, 2] }, "ab cd 00 02 01 02");
+        // RFC 9146 §3: connection_id(54), opaque cid<0..2^8-1>; zero length allowed.
+        layout(Extension::ConnectionId(vec![0xbe, 0xef]), "00 36 00 03 02 be ef");
+        layout(Extension::ConnectionId(vec![]), "00 36 00 01 00");
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub struct Export {
 impl Export {
     fn of(c: &CommonArgs) -> Result<Option<Self>, Problem> {
         let (Some(label), Some(len)) = (&c.export_label, c.export_len) else { return Ok(None) };
-        let context = c.export_context.as_deref().map(hex_decode).transpose()?;
+        let context = c.export_context.as_deref().map(|h| hex_decode(h, "--export-context")).transpose()?;
         Ok(Some(Self { label: label.clone(), len, context }))
     }
 }
@@ -43,9 +43,9 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn hex_decode(s: &str) -> Result<Vec<u8>, Problem> {
+fn hex_decode(s: &str, flag: &str) -> Result<Vec<u8>, Problem> {
     let s = s.trim();
-    let bad = || format!("--export-context: {s:?} is not hex");
+    let bad = || format!("{flag}: {s:?} is not hex");
     if !s.len().is_multiple_of(2) {
         return Err(bad());
     }
@@ -94,6 +94,12 @@ macro_rules! apply_common {
         }
         if let Some(v) = &c.max_version {
             b = b.max_version(version(v, "--max-version")?);
+        }
+        if let Some(id) = &c.server_id {
+            b = b.connection_id_prefix(&hex_decode(id, "--server-id")?);
+        }
+        if let Some(n) = c.cid_len {
+            b = b.connection_ids(n);
         }
         if let Some(n) = c.key_update_after {
             b = b.key_update_after_records(n);

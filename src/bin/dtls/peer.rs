@@ -52,8 +52,9 @@ pub fn connected_line(s: &UdpSession) -> String {
     let alpn = s.alpn_protocol().map_or_else(|| "-".to_string(), |p| String::from_utf8_lossy(&p).into_owned());
     let srtp = s.srtp_profile().map_or("-", profile_name);
     let group = s.negotiated_group().and_then(|g| g.name()).unwrap_or("-");
+    let cid = s.connection_ids().map_or_else(|| "-".to_string(), |(own, peer)| format!("{}/{}", hex(&own), hex(&peer)));
     format!(
-        "connected {} protocol={} cipher={cipher} alpn={alpn} srtp={srtp} group={group}",
+        "connected {} protocol={} cipher={cipher} alpn={alpn} srtp={srtp} group={group} cid={cid}",
         s.remote_addr(),
         s.protocol()
     )

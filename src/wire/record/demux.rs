@@ -88,6 +88,12 @@ impl<'a> Demux<'a> {
         Self { r: Reader::new(datagram), cid_len, truncated: false }
     }
 
+    /// Expect connection IDs of `cid_len` bytes from the next record on: a datagram may carry
+    /// the ServerHello that negotiates them and the first record that uses them.
+    pub fn set_cid_len(&mut self, cid_len: usize) {
+        self.cid_len = cid_len;
+    }
+
     /// True once trailing bytes that did not form a record were discarded.
     pub fn truncated(&self) -> bool {
         self.truncated

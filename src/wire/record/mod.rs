@@ -22,7 +22,7 @@ mod unified;
 pub use demux::{Demux, Record};
 pub use dtls12::{Deframer, MAX_PLAINTEXT, MAX_SEQUENCE, RECORD_HEADER_LEN, RecordHeader};
 pub use inner_plaintext::{decode_inner_plaintext, encode_inner_plaintext};
-pub use tls12_cid::{CID_HEADER_FIXED_LEN, CidRecordHeader, TLS12_CID};
+pub use tls12_cid::{CID_HEADER_FIXED_LEN, CidRecordHeader, MAX_ADDITIONAL_DATA_LEN, TLS12_CID};
 pub use unified::{SequenceField, UNIFIED_FIXED_BITS, UnifiedHeader, is_unified_header};
 
 /// A record epoch (RFC 6347 §4.1; RFC 9147 §4). DTLS 1.2 carries 16 bits of it on the wire

@@ -17,6 +17,9 @@ pub const CID_HEADER_FIXED_LEN: usize = 13;
 /// that it can never equal that of a record without a CID.
 const SEQ_NUM_PLACEHOLDER: [u8; 8] = [0xff; 8];
 
+/// The longest additional data of a `tls12_cid` record: 23 bytes and a 255-byte CID.
+pub const MAX_ADDITIONAL_DATA_LEN: usize = 23 + 255;
+
 // RFC 9146 §4:
 //   struct {
 //       ContentType outer_type = tls12_cid;
@@ -98,18 +101,34 @@ impl<'a> CidRecordHeader<'a> {
     // with seq_num_placeholder 8 bytes of 0xff, cid_length one byte and
     // length_of_DTLSInnerPlaintext two ("+" is concatenation).
     pub fn additional_data(&self, inner_plaintext_len: u16) -> Option<Vec<u8>> {
-        let cid_length = u8::try_from(self.cid.len()).ok()?;
-        let mut out = Vec::with_capacity(23 + self.cid.len());
-        out.put_slice(&SEQ_NUM_PLACEHOLDER);
-        out.put_u8(TLS12_CID);
-        out.put_u8(cid_length);
-        out.put_u8(TLS12_CID);
-        out.put_u16(self.version);
-        out.put_u16(self.epoch);
-        out.put_u48(self.sequence);
-        out.put_slice(self.cid);
-        out.put_u16(inner_plaintext_len);
+        let mut out = vec![0u8; MAX_ADDITIONAL_DATA_LEN];
+        let n = self.write_additional_data(inner_plaintext_len, &mut out)?;
+        out.truncate(n);
         Some(out)
+    }
+
+    /// [`CidRecordHeader::additional_data`] written to the front of `out` (at least
+    /// [`MAX_ADDITIONAL_DATA_LEN`] bytes serve any CID) without allocating; returns its length.
+    pub fn write_additional_data(&self, inner_plaintext_len: u16, out: &mut [u8]) -> Option<usize> {
+        let cid_length = u8::try_from(self.cid.len()).ok()?;
+        let sequence = self.sequence.to_be_bytes();
+        let parts: [&[u8]; 9] = [
+            &SEQ_NUM_PLACEHOLDER,
+            &[TLS12_CID],
+            &[cid_length],
+            &[TLS12_CID],
+            &self.version.to_be_bytes(),
+            &self.epoch.to_be_bytes(),
+            sequence.get(2..)?,
+            self.cid,
+            &inner_plaintext_len.to_be_bytes(),
+        ];
+        let mut at = 0;
+        for part in parts {
+            out.get_mut(at..at + part.len())?.copy_from_slice(part);
+            at += part.len();
+        }
+        Some(at)
     }
 }
 

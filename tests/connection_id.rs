@@ -1,0 +1,171 @@
+//! Connection IDs in DTLS 1.2 (RFC 9146) between two Sessions: negotiation in both roles,
+//! the `tls12_cid` record format on the wire (the peer's CID after the sequence number, the
+//! real content type inside), zero-length CIDs, a side that does not use them, resumption,
+//! and the configuration checks.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use dtls_engine::{
+    ClientConfig, ClientConfigBuilder, Event, ProtocolVersion, ServerConfig, ServerConfigBuilder, Session,
+};
+
+/// The outer content type of a record with a CID (RFC 9146 §4).
+const TLS12_CID: u8 = 25;
+
+struct Identity {
+    cert: String,
+    key: String,
+}
+
+fn identity() -> Identity {
+    let c = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("rcgen");
+    Identity { cert: c.cert.pem(), key: c.signing_key.serialize_pem() }
+}
+
+fn client(id: &Identity) -> ClientConfigBuilder {
+    ClientConfig::builder()
+        .root_certificates_pem(id.cert.as_bytes())
+        .expect("root")
+        .server_name("localhost")
+        .rng_seed([1; 32])
+        .max_version(ProtocolVersion::Dtls12)
+}
+
+fn server(id: &Identity) -> ServerConfigBuilder {
+    ServerConfig::builder().certificate_pem(id.cert.as_bytes(), id.key.as_bytes()).expect("cert").rng_seed([2; 32])
+}
+
+/// A handshake and one record each way; returns both sessions and every datagram sent after
+/// the handshake's first two flights (tagged true when the client sent it).
+fn run(ccfg: Arc<ClientConfig>, scfg: Arc<ServerConfig>) -> (Session, Session, Vec<(bool, Vec<u8>)>) {
+    let now = Instant::now();
+    let sa: SocketAddr = "192.0.2.2:4433".parse().unwrap();
+    let ca: SocketAddr = "192.0.2.1:5000".parse().unwrap();
+    let mut c = Session::client(now, ccfg, sa);
+    let mut s = Session::server(now, scfg, ca);
+    let mut wire = Vec::new();
+    let pump = |c: &mut Session, s: &mut Session, wire: &mut Vec<(bool, Vec<u8>)>| {
+        for _ in 0..10 {
+            while let Some(t) = c.poll_transmit() {
+                s.handle(now, &t.contents).unwrap();
+                wire.push((true, t.contents));
+            }
+            while let Some(t) = s.poll_transmit() {
+                c.handle(now, &t.contents).unwrap();
+                wire.push((false, t.contents));
+            }
+        }
+    };
+    pump(&mut c, &mut s, &mut wire);
+    assert!(c.is_connected() && s.is_connected(), "handshake: {c:?} {:?} {s:?} {:?}", c.stats(), s.stats());
+    c.send(b"from the client").unwrap();
+    s.send(b"from the server").unwrap();
+    pump(&mut c, &mut s, &mut wire);
+    let data = |x: &mut Session| {
+        std::iter::from_fn(|| x.poll_event())
+            .filter_map(|e| match e {
+                Event::ApplicationData(d) => Some(d),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(data(&mut s), vec![b"from the client".to_vec()]);
+    assert_eq!(data(&mut c), vec![b"from the server".to_vec()]);
+    (c, s, wire)
+}
+
+/// Every protected record in `wire` from `from_client`: (outer type, bytes after the 11-byte
+/// type/version/epoch/sequence prefix).
+fn protected(wire: &[(bool, Vec<u8>)], from_client: bool) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (c, d) in wire.iter().filter(|(c, _)| *c == from_client) {
+        let _ = c;
+        // Only the first record of each datagram is examined: enough to see the format.
+        let epoch = u16::from_be_bytes([d[3], d[4]]);
+        if epoch > 0 || d[0] == TLS12_CID {
+            out.push((d[0], d[11..].to_vec()));
+        }
+    }
+    out
+}
+
+#[test]
+fn both_sides_use_cids_and_every_protected_record_carries_the_peers() {
+    let id = identity();
+    let (c, s, wire) = run(
+        client(&id).connection_ids(4).build().unwrap(),
+        server(&id).connection_ids(6).connection_id_prefix(&[0xab, 0xcd]).build().unwrap(),
+    );
+    let (c_own, c_peer) = c.connection_ids().expect("client CIDs");
+    let (s_own, s_peer) = s.connection_ids().expect("server CIDs");
+    assert_eq!((c_own.len(), c_peer.len()), (4, 6));
+    assert_eq!((c_own, c_peer), (s_peer, s_own));
+    assert_eq!(&s_own[..2], &[0xab, 0xcd], "the server id starts the server's CID");
+    let to_server = protected(&wire, true);
+    let to_client = protected(&wire, false);
+    assert!(!to_server.is_empty() && !to_client.is_empty());
+    for (outer, rest) in &to_server {
+        assert_eq!(*outer, TLS12_CID);
+        assert_eq!(&rest[..6], s_own);
+    }
+    for (outer, rest) in &to_client {
+        assert_eq!(*outer, TLS12_CID);
+        assert_eq!(&rest[..4], c_own);
+    }
+}
+
+/// RFC 9146 §3: a zero-length CID means "send me ordinary records".
+#[test]
+fn a_zero_length_cid_gets_ordinary_records() {
+    let id = identity();
+    let (c, _s, wire) =
+        run(client(&id).connection_ids(0).build().unwrap(), server(&id).connection_ids(5).build().unwrap());
+    assert_eq!(c.connection_ids().map(|(o, p)| (o.len(), p.len())), Some((0, 5)));
+    assert!(protected(&wire, true).iter().all(|(t, _)| *t == TLS12_CID));
+    assert!(protected(&wire, false).iter().all(|(t, _)| *t != TLS12_CID));
+}
+
+/// A server that does not use CIDs ignores the extension; a client that does not offer one
+/// gets none.
+#[test]
+fn no_cid_unless_both_sides_use_them() {
+    let id = identity();
+    for (ccfg, scfg) in [
+        (client(&id).connection_ids(4).build().unwrap(), server(&id).build().unwrap()),
+        (client(&id).build().unwrap(), server(&id).connection_ids(4).build().unwrap()),
+    ] {
+        let (c, s, wire) = run(ccfg, scfg);
+        assert_eq!((c.connection_ids(), s.connection_ids()), (None, None));
+        assert!(wire.iter().all(|(_, d)| d[0] != TLS12_CID));
+    }
+}
+
+/// Every suite protects `tls12_cid` records (the explicit nonce of GCM, ChaCha20's none).
+#[test]
+fn every_suite() {
+    use dtls_engine::CipherSuite as S;
+    let id = identity();
+    for suite in [
+        S::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        S::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        S::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    ] {
+        let (c, _, _) = run(
+            client(&id).cipher_suites(&[suite]).connection_ids(8).build().unwrap(),
+            server(&id).cipher_suites(&[suite]).connection_ids(8).build().unwrap(),
+        );
+        assert_eq!(c.cipher_suite(), Some(suite));
+    }
+}
+
+#[test]
+fn configuration_checks() {
+    let id = identity();
+    assert!(server(&id).connection_ids(21).build().is_err(), "longer than 20 bytes");
+    assert!(server(&id).connection_ids(2).connection_id_prefix(&[1, 2, 3]).build().is_err());
+    assert!(server(&id).connection_id_prefix(&[1, 2, 3]).build().is_ok(), "the prefix alone sets the length");
+    // DTLS 1.3 CIDs are not implemented: a client that could negotiate 1.3 cannot use CIDs.
+    assert!(client(&id).max_version(ProtocolVersion::Dtls13).connection_ids(4).build().is_err());
+}

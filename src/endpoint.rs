@@ -44,6 +44,7 @@ use crate::pool::BufferPool;
 use crate::session::{Session, Transmit};
 use crate::stats::EndpointStats;
 
+mod cids;
 mod hello;
 mod prevalidation;
 mod retry;
@@ -102,6 +103,8 @@ pub struct Endpoint {
     config: EndpointConfig,
     sessions: Table<Entry>,
     by_addr: HashMap<SocketAddr, SessionHandle>,
+    /// Sessions by the connection ID their peers put in records (RFC 9146).
+    cids: cids::CidRoutes,
     timers: TimerHeap,
     /// Sessions that may have output or may have ended, in the order they were touched.
     touched: VecDeque<SessionHandle>,
@@ -165,6 +168,7 @@ impl Endpoint {
             config,
             sessions: Table::default(),
             by_addr: HashMap::new(),
+            cids: cids::CidRoutes::default(),
             timers: TimerHeap::default(),
             touched: VecDeque::new(),
             stateless: VecDeque::new(),
@@ -199,6 +203,7 @@ impl Endpoint {
         self.stats.prevalidation_evictions += self.prevalidation.expire(now);
         match self.by_addr.get(&remote).copied() {
             Some(h) => self.handle_known(now, h, remote, datagram),
+            None if self.handle_by_cid(now, remote, datagram) => {}
             None => self.handle_unknown(now, remote, datagram),
         }
     }
@@ -333,6 +338,7 @@ impl Endpoint {
             self.events.push_back((h, EndpointEvent::Destroyed(Box::new(stats))));
         }
         self.by_addr.clear();
+        self.cids.clear();
         self.half_open = 0;
         self.touched.clear();
         self.stateless.clear();

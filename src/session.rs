@@ -66,6 +66,10 @@ pub enum Event {
     ApplicationData(Vec<u8>),
     /// The peer sent close_notify.
     Closed,
+    /// The peer's address changed to this one: a record carrying our connection ID arrived
+    /// from it, authentic and newer than every record before it (RFC 9146 §6). Datagrams
+    /// go there from now on.
+    PeerAddressChanged(SocketAddr),
 }
 
 enum Role {
@@ -90,6 +94,9 @@ pub struct Session {
     close_sent: bool,
     close_received: bool,
     peer_ccs_pending: bool,
+    /// The datagram being handled held an authentic connection-ID record newer than any
+    /// before it (RFC 9146 §6; read by `handle_from`).
+    cid_newest: bool,
     /// `config().max_queued`, `config().idle_timeout` and `config().mtu`, copied so the
     /// per-record paths read them without going through the configuration's trait object.
     max_queued: usize,
@@ -229,6 +236,7 @@ impl Session {
             early: Vec::new(),
             peer_finished_seq: None,
             peer_ccs_pending: false,
+            cid_newest: false,
             last_heard: now,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -276,6 +284,21 @@ impl Session {
             self.stats.records_dropped += 1;
         }
         Ok(())
+    }
+
+    /// [`Session::handle`] for a datagram that came from `from`, which may not be the peer's
+    /// address: with connection IDs (RFC 9146 §6), a datagram from another address holding
+    /// an authentic record with our CID, newer than any record received before, moves the
+    /// peer to `from` ([`Event::PeerAddressChanged`]). Anything else from another address
+    /// changes nothing: a replayed or older record, a forged one, or records without a CID.
+    pub fn handle_from(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) -> Result<(), Error> {
+        self.cid_newest = false;
+        let result = self.handle(now, datagram);
+        if core::mem::take(&mut self.cid_newest) && from != self.ctx.peer && !self.failed {
+            self.ctx.peer = from;
+            self.events.push_back(Event::PeerAddressChanged(from));
+        }
+        result
     }
 
     /// Like [`Session::handle`], but the session may keep the allocation of `datagram`: a

@@ -126,6 +126,9 @@ pub struct EndpointStats {
     /// Partial ClientHellos dropped from the pre-validation budget: evicted (oldest first)
     /// to make room for a newer one, or expired.
     pub prevalidation_evictions: u64,
+    /// Sessions whose peer moved to another address (RFC 9146 §6: an authentic record with
+    /// the session's connection ID, newer than any before it, from the new address).
+    pub address_changes: u64,
 }
 
 impl EndpointStats {
@@ -145,6 +148,7 @@ impl EndpointStats {
             hello_verify_requests_sent: 0,
             amplification_refusals: 0,
             sessions_replaced: 0,
+            address_changes: 0,
             half_open_rejections: 0,
             policy_rejections: 0,
             fragmented_hellos: 0,

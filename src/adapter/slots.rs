@@ -186,6 +186,8 @@ impl<C: HandleChannels> Slots<C> {
                 }
             }
             EndpointEvent::Session(Event::Closed) => slot.data = None,
+            // The endpoint sends to the new address already; failures name it from now on.
+            EndpointEvent::Session(Event::PeerAddressChanged(remote)) => slot.remote = remote,
             EndpointEvent::Failed(e) => {
                 if let Some(reply) = slot.take_reply(h, &mut self.deadlines) {
                     C::reply(reply, Err(AdapterError::Dtls(e.clone())));

@@ -45,7 +45,7 @@ impl Endpoint {
     }
 
     pub(super) fn settle_quiet(&mut self, h: SessionHandle) {
-        let Some(e) = self.sessions.get_mut(h) else { return };
+        let Some(mut e) = self.sessions.get_mut(h) else { return };
         while let Some(ev) = e.session.poll_event() {
             if ev == Event::Closed {
                 e.peer_closed = true;
@@ -54,7 +54,13 @@ impl Endpoint {
                 e.half_open = false;
                 self.half_open -= 1;
             }
+            let connected = ev == Event::Connected;
             self.events.push_back((h, EndpointEvent::Session(ev)));
+            if connected {
+                self.route_cid(h);
+            }
+            let Some(again) = self.sessions.get_mut(h) else { return };
+            e = again;
         }
         // The peer's close_notify was received; the session has queued its answer.
         if e.peer_closed && e.session.is_closed() {
@@ -87,6 +93,9 @@ impl Endpoint {
         let remote = e.session.remote_addr();
         if self.by_addr.get(&remote) == Some(&h) {
             self.by_addr.remove(&remote);
+        }
+        if let Some((own, _)) = e.session.connection_ids() {
+            self.cids.unregister(own, h);
         }
         let mut stats = e.session.stats().clone();
         stats.destroyed.get_or_insert(self.last_now);

@@ -91,7 +91,10 @@ impl Session {
         let mut buf = self.pool.take(body.len());
         buf.extend_from_slice(body);
         let content_type = match self.records.open_cid(header, &mut buf, 0) {
-            Ok(t) => t,
+            Ok((t, newest)) => {
+                self.cid_newest |= newest && self.connected;
+                t
+            }
             Err(_) => {
                 self.stats.records_dropped += 1;
                 self.pool.put(buf);

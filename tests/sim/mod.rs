@@ -332,6 +332,11 @@ pub struct Peer {
     pub final_stats: Option<Box<SessionStats>>,
     /// Answer every application record with `echo:` and the record.
     pub echo: bool,
+    /// Addresses this side's peer had before it moved (`Pair::rebind_client`): datagrams
+    /// sent there are lost (the old NAT binding is gone).
+    pub stale: Vec<SocketAddr>,
+    /// Datagrams sent to a stale address.
+    pub sent_to_stale: u64,
     sent: u64,
     bursts: u64,
 }
@@ -350,6 +355,8 @@ impl Peer {
             destroyed: 0,
             final_stats: None,
             echo: false,
+            stale: Vec::new(),
+            sent_to_stale: 0,
             sent: 0,
             bursts: 0,
         }
@@ -787,6 +794,12 @@ impl Pair {
             let Some(transmit) = peer.poll_transmit() else {
                 break;
             };
+            if peer.stale.contains(&transmit.destination) {
+                peer.sent_to_stale += 1;
+                let line = format!("{:>9.3}s {side:?} to the stale {} LOST", at.as_secs_f64(), transmit.destination);
+                self.trace.push(line);
+                continue;
+            }
             assert_eq!(transmit.destination, peer.peer_addr, "{side:?} sent to a stranger");
             if !burst {
                 peer.bursts += 1;
@@ -849,6 +862,27 @@ impl Pair {
         // Draining can remove an ended session; collect its `Destroyed`.
         any |= self.peer_mut(side).collect(at);
         any
+    }
+
+    /// The client's address changes to `new` (a NAT rebinding, a move to another network):
+    /// its datagrams reach the server from `new` from now on, and datagrams the server still
+    /// sends to the old address are lost.
+    pub fn rebind_client(&mut self, new: SocketAddr) {
+        let old = self.client.addr;
+        self.client.addr = new;
+        self.server.stale.push(old);
+        self.server.stale.retain(|a| *a != new);
+        self.server.peer_addr = new;
+    }
+
+    /// Hands `datagram` to `to` at once as if sent from `from` (any address), bypassing
+    /// links and filter.
+    pub fn inject_from(&mut self, to: Side, from: SocketAddr, datagram: &[u8]) {
+        let (now, elapsed) = (self.now, self.elapsed());
+        let peer = self.peer_mut(to);
+        let real = core::mem::replace(&mut peer.peer_addr, from);
+        peer.receive(now, elapsed, datagram);
+        peer.peer_addr = real;
     }
 
     /// Hands `datagram` to `to` at once, as if an attacker on the path (using the other

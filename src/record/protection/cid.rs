@@ -108,13 +108,15 @@ impl RecordLayer {
 
     /// RFC 9146 §4–§5: check, authenticate and decrypt one `tls12_cid` record whose body is
     /// `buf[body_start..]`, of the current read epoch or the one before it, leaving exactly
-    /// its content in `buf`; returns the real content type. Nothing is marked on failure.
+    /// its content in `buf`; returns the real content type, and whether the record is the
+    /// newest received (of the current epoch, above every sequence number seen: what may
+    /// move the peer's address, RFC 9146 §6). Nothing is marked on failure.
     pub fn open_cid(
         &mut self,
         header: &CidRecordHeader<'_>,
         buf: &mut Vec<u8>,
         body_start: usize,
-    ) -> Result<ContentType, Discard> {
+    ) -> Result<(ContentType, bool), Discard> {
         let own = self.cids.as_deref().map(|c| c.own.as_slice()).unwrap_or_default();
         if own.is_empty() || header.cid != own || header.version != DTLS_1_2 {
             return Err(Discard::Epoch);
@@ -125,6 +127,7 @@ impl RecordLayer {
         if !window.check(header.sequence) {
             return Err(Discard::Replay);
         }
+        let newest = epoch == self.read.epoch && window.max_seen().is_none_or(|m| header.sequence > m);
         let body = buf.get(body_start..).ok_or(Discard::BadRecordMac)?;
         let alg = key.algorithm();
         let explicit = alg.explicit_nonce_len();
@@ -152,7 +155,7 @@ impl RecordLayer {
         }
         buf.truncate(content_len);
         self.mark_read(epoch, header.sequence);
-        Ok(content_type)
+        Ok((content_type, newest))
     }
 }
 
@@ -185,7 +188,7 @@ mod tests {
         let mut r = Reader::new(record);
         let (header, body) = CidRecordHeader::read(&mut r, cid_len).ok_or(Discard::Epoch)?;
         let mut buf = body.to_vec();
-        let t = layer.open_cid(&header, &mut buf, 0)?;
+        let (t, _) = layer.open_cid(&header, &mut buf, 0)?;
         Ok((t, buf))
     }
 

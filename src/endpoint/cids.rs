@@ -1,0 +1,109 @@
+//! Routing by connection ID (RFC 9146): a datagram from an address no session has goes to
+//! the session whose CID its first record carries, and that session decides whether its
+//! peer moved there (`Session::handle_from`: only an authentic record newer than all before
+//! it moves it, RFC 9146 §6); the address map follows.
+//!
+//! Only `tls12_cid` records are routed here: the CID sits at a fixed offset after the outer
+//! type, version, epoch and sequence number (RFC 9146 §4), with the length our sessions
+//! asked for (the configurations' lengths; usually one).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use super::{Endpoint, EndpointEvent, SessionHandle};
+use crate::wire::record::TLS12_CID;
+
+/// Bytes before the CID in a `tls12_cid` record: type, version, epoch, sequence number.
+const CID_OFFSET: usize = 11;
+
+/// Our sessions' connection IDs (the ones their peers put in records).
+#[derive(Debug, Default)]
+pub(super) struct CidRoutes {
+    by_cid: HashMap<Vec<u8>, SessionHandle>,
+    /// The distinct CID lengths in use, with how many sessions use each.
+    lens: Vec<(usize, usize)>,
+}
+
+impl CidRoutes {
+    /// Route records carrying `cid` to `h` (a CID already routed elsewhere is left alone:
+    /// CIDs are random, so that takes a broken generator).
+    pub(super) fn register(&mut self, cid: &[u8], h: SessionHandle) {
+        if cid.is_empty() || self.by_cid.contains_key(cid) {
+            return;
+        }
+        self.by_cid.insert(cid.to_vec(), h);
+        match self.lens.iter_mut().find(|(len, _)| *len == cid.len()) {
+            Some((_, n)) => *n += 1,
+            None => self.lens.push((cid.len(), 1)),
+        }
+    }
+
+    /// Forget `cid` if it routes to `h`.
+    pub(super) fn unregister(&mut self, cid: &[u8], h: SessionHandle) {
+        if self.by_cid.get(cid) != Some(&h) {
+            return;
+        }
+        self.by_cid.remove(cid);
+        if let Some(i) = self.lens.iter().position(|(len, _)| *len == cid.len())
+            && let Some((_, n)) = self.lens.get_mut(i)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.lens.swap_remove(i);
+            }
+        }
+    }
+
+    /// The session whose CID the first record of `datagram` carries.
+    pub(super) fn lookup(&self, datagram: &[u8]) -> Option<SessionHandle> {
+        if datagram.first() != Some(&TLS12_CID) {
+            return None;
+        }
+        self.lens.iter().find_map(|(len, _)| self.by_cid.get(datagram.get(CID_OFFSET..CID_OFFSET + len)?).copied())
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.by_cid.clear();
+        self.lens.clear();
+    }
+}
+
+impl Endpoint {
+    /// A datagram from an address no session has: if its first record carries one of our
+    /// connection IDs, its session handles it as coming from `remote`, and if the session's
+    /// peer moved there, the address map follows. False if no CID matched (the datagram is
+    /// then an unknown peer's).
+    pub(super) fn handle_by_cid(&mut self, now: Instant, remote: SocketAddr, datagram: &[u8]) -> bool {
+        let Some(h) = self.cids.lookup(datagram) else { return false };
+        let Some(e) = self.sessions.get_mut(h) else { return false };
+        if e.ended {
+            self.stats.datagrams_dropped += 1;
+            return true;
+        }
+        let before = e.session.remote_addr();
+        if let Err(err) = e.session.handle_from(now, remote, datagram) {
+            e.ended = true;
+            self.events.push_back((h, EndpointEvent::Failed(err)));
+        }
+        let after = e.session.remote_addr();
+        if after != before {
+            if self.by_addr.get(&before) == Some(&h) {
+                self.by_addr.remove(&before);
+            }
+            // A session of the new address, if any, keeps its entry: it is another peer's
+            // (the address moved to this session's peer only as far as its CID says).
+            self.by_addr.entry(after).or_insert(h);
+            self.stats.address_changes += 1;
+        }
+        self.settle(h);
+        true
+    }
+
+    /// Route `h`'s connection ID once its handshake negotiated one (`Event::Connected`).
+    pub(super) fn route_cid(&mut self, h: SessionHandle) {
+        if let Some(own) = self.sessions.get(h).and_then(|e| e.session.connection_ids()).map(|(own, _)| own.to_vec()) {
+            self.cids.register(&own, h);
+        }
+    }
+}

@@ -169,3 +169,92 @@ fn configuration_checks() {
     // DTLS 1.3 CIDs are not implemented: a client that could negotiate 1.3 cannot use CIDs.
     assert!(client(&id).max_version(ProtocolVersion::Dtls13).connection_ids(4).build().is_err());
 }
+
+/// `datagrams` (true: client to server) as a pcap file of raw IPv4/UDP packets between
+/// 192.0.2.1:5000 (client) and 192.0.2.2:4433 (server).
+fn pcap(datagrams: &[(bool, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Global header: magic, version 2.4, zone 0, sigfigs 0, snaplen 65535, LINKTYPE_RAW (101).
+    for v in [0xa1b2_c3d4u32] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&101u32.to_le_bytes());
+    let (c, s) = ([192u8, 0, 2, 1], [192u8, 0, 2, 2]);
+    for (i, (from_client, d)) in datagrams.iter().enumerate() {
+        let (src, dst, sport, dport) = if *from_client { (c, s, 5000u16, 4433u16) } else { (s, c, 4433, 5000) };
+        let udp_len = 8 + d.len();
+        let total = 20 + udp_len;
+        let mut ip = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0x40, 0, 64, 17, 0, 0];
+        ip.extend_from_slice(&src);
+        ip.extend_from_slice(&dst);
+        let sum = ip.chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum::<u32>();
+        let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        let mut packet = ip;
+        packet.extend_from_slice(&sport.to_be_bytes());
+        packet.extend_from_slice(&dport.to_be_bytes());
+        packet.extend_from_slice(&(udp_len as u16).to_be_bytes());
+        packet.extend_from_slice(&[0, 0]);
+        packet.extend_from_slice(d);
+        out.extend_from_slice(&(i as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        out.extend_from_slice(&packet);
+    }
+    out
+}
+
+/// Wireshark's DTLS dissector (tshark), an independent parser, reads our handshake's
+/// connection_id extensions and our `tls12_cid` records, with the CIDs each side chose.
+/// The capture stays in `target/captures/tls12_cid.pcap` for inspection.
+#[test]
+fn tshark_dissects_our_tls12_cid_records() {
+    let id = identity();
+    let (c, _s, wire) = run(
+        client(&id).connection_ids(4).build().unwrap(),
+        server(&id).connection_ids(6).connection_id_prefix(&[0xab, 0xcd]).build().unwrap(),
+    );
+    let (c_own, c_peer) = c.connection_ids().unwrap();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("captures");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tls12_cid.pcap");
+    std::fs::write(&file, pcap(&wire)).unwrap();
+    let out = std::process::Command::new("tshark")
+        .args(["-r", file.to_str().unwrap(), "-d", "udp.port==4433,dtls", "-T", "fields", "-E", "separator=|"])
+        .args(["-e", "udp.srcport", "-e", "dtls.record.content_type", "-e", "dtls.record.connection_id"])
+        .output()
+        .unwrap_or_else(|e| panic!("tshark: {e}. Run scripts/test, which installs it (Debian package tshark)."));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    // Every line: source port | content types | CIDs, comma separated per record (a
+    // tls12_cid record shows its CID; its content type is encrypted, so none is listed).
+    let mut cid_records = (0, 0);
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('|').collect();
+        let (port, cids) = (f[0], f.get(2).copied().unwrap_or(""));
+        for cid in cids.split(',').filter(|c| !c.is_empty()) {
+            let cid = cid.replace(':', "");
+            if port == "5000" {
+                assert_eq!(cid, hex(c_peer), "{text}");
+                cid_records.0 += 1;
+            } else {
+                assert_eq!(cid, hex(c_own), "{text}");
+                cid_records.1 += 1;
+            }
+        }
+    }
+    assert!(cid_records.0 >= 2 && cid_records.1 >= 2, "tshark saw {cid_records:?} CID records\n{text}");
+    let verbose = std::process::Command::new("tshark")
+        .args(["-r", file.to_str().unwrap(), "-d", "udp.port==4433,dtls", "-V"])
+        .output()
+        .unwrap();
+    let verbose = String::from_utf8_lossy(&verbose.stdout);
+    assert!(verbose.contains("connection_id (54)"), "the extension is not dissected");
+    assert!(!verbose.contains("Malformed"), "tshark reports a malformed packet");
+}

@@ -404,3 +404,98 @@ fn dtls13_first_fragment_flood_stays_within_the_prevalidation_budget() {
     let growth = live_after_flood.abs_diff(live_after_warm_up);
     assert!(growth <= 64 * 1024, "live heap moved by {growth} B: {live_after_warm_up} -> {live_after_flood}");
 }
+
+/// Records with connection IDs from anywhere (RFC 9146): 200,000 `tls12_cid` records with
+/// random CIDs from spoofed addresses, then 20,000 carrying the live session's own CID with
+/// forged bodies, also from spoofed addresses. Nothing is answered, no session is created,
+/// the live session does not move (each forged record fails authentication), the heap stays
+/// flat, and the session still exchanges data at its address afterwards.
+#[test]
+fn random_connection_id_records_create_no_state_and_move_nothing() {
+    let _turn = one_at_a_time();
+    let start = Instant::now();
+    let (cert, key) = cert();
+    let scfg = ServerConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
+        .certificate_pem(cert.as_bytes(), key.as_bytes())
+        .unwrap()
+        .rng_seed([1; 32])
+        .connection_ids(8)
+        .build()
+        .unwrap();
+    let ccfg = ClientConfig::builder()
+        .max_version(dtls_engine::ProtocolVersion::Dtls12)
+        .root_certificates_pem(cert.as_bytes())
+        .unwrap()
+        .server_name("localhost")
+        .rng_seed([2; 32])
+        .connection_ids(4)
+        .build()
+        .unwrap();
+    let mut endpoint =
+        Endpoint::new(start, EndpointConfig { server: Some(scfg), rng_seed: Some([3; 32]), ..Default::default() });
+    let client_addr: SocketAddr = "192.0.2.7:5555".parse().unwrap();
+    let mut client = Session::client(start, ccfg, SERVER);
+    for _ in 0..10 {
+        while let Some(t) = client.poll_transmit() {
+            endpoint.handle(start, client_addr, &t.contents);
+        }
+        while let Some(t) = endpoint.poll_transmit() {
+            client.handle(start, &t.contents).unwrap();
+        }
+    }
+    while endpoint.poll_event().is_some() {}
+    assert!(client.is_connected());
+    let (_, server_cid) = client.connection_ids().expect("CIDs").to_owned();
+    let server_cid = server_cid.to_vec();
+    assert_eq!(server_cid.len(), 8);
+
+    let mut state = 0x1234_5678_9abc_def0u64;
+    // One buffer for every datagram, so the test itself allocates nothing per record.
+    let mut datagram = Vec::with_capacity(128);
+    let mut record = |cid: &[u8], state: &mut u64, r: &mut Vec<u8>| {
+        r.clear();
+        r.extend_from_slice(&[25, 0xfe, 0xfd, 0, 1]);
+        r.extend_from_slice(&next_random(state).to_be_bytes()[2..]);
+        r.extend_from_slice(cid);
+        r.extend_from_slice(&40u16.to_be_bytes());
+        for _ in 0..5 {
+            r.extend_from_slice(&next_random(state).to_be_bytes());
+        }
+    };
+    const RANDOM: u32 = 200_000;
+    const FORGED: u32 = 20_000;
+    let (mut live_after_warm_up, mut allocations_after_warm_up) = (0, 0);
+    let mut random_cid = [0u8; 8];
+    for i in 0..RANDOM + FORGED {
+        random_cid.copy_from_slice(&next_random(&mut state).to_be_bytes());
+        let cid: &[u8] = if i < RANDOM { &random_cid } else { &server_cid };
+        record(cid, &mut state, &mut datagram);
+        endpoint.handle(start, spoofed(i), &datagram);
+        assert!(endpoint.poll_transmit().is_none(), "datagram {i} was answered");
+        if i + 1 == WARM_UP {
+            live_after_warm_up = live_bytes();
+            allocations_after_warm_up = allocations();
+        }
+    }
+    let live_after = live_bytes();
+    let per_record = (allocations() - allocations_after_warm_up) as f64 / f64::from(RANDOM + FORGED - WARM_UP);
+    assert_eq!(endpoint.session_count(), 1);
+    let stats = endpoint.stats();
+    assert_eq!((stats.server_sessions, stats.address_changes), (1, 0));
+    assert_eq!(endpoint.handle_for(client_addr).map(|h| endpoint.session(h).unwrap().remote_addr()), Some(client_addr));
+    println!(
+        "CID flood: {RANDOM} random CIDs + {FORGED} forged records with the live CID; live heap \
+         {live_after_warm_up} B after {WARM_UP}, {live_after} B after all; {per_record:.2} allocations per record"
+    );
+    let growth = live_after.abs_diff(live_after_warm_up);
+    assert!(growth <= 1024, "live heap moved by {growth} bytes");
+    // The real client is unaffected.
+    client.send(b"still here").unwrap();
+    let t = client.poll_transmit().unwrap();
+    endpoint.handle(start, client_addr, &t.contents);
+    let got = std::iter::from_fn(|| endpoint.poll_event()).any(|(_, e)| {
+        matches!(e, dtls_engine::EndpointEvent::Session(dtls_engine::Event::ApplicationData(d)) if d == b"still here")
+    });
+    assert!(got);
+}

@@ -453,7 +453,7 @@ fn random_connection_id_records_create_no_state_and_move_nothing() {
     let mut state = 0x1234_5678_9abc_def0u64;
     // One buffer for every datagram, so the test itself allocates nothing per record.
     let mut datagram = Vec::with_capacity(128);
-    let mut record = |cid: &[u8], state: &mut u64, r: &mut Vec<u8>| {
+    let record = |cid: &[u8], state: &mut u64, r: &mut Vec<u8>| {
         r.clear();
         r.extend_from_slice(&[25, 0xfe, 0xfd, 0, 1]);
         r.extend_from_slice(&next_random(state).to_be_bytes()[2..]);

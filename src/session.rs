@@ -500,7 +500,7 @@ impl Session {
     /// Largest application payload that fits one datagram at the configured MTU.
     pub fn max_payload(&self) -> usize {
         let overhead = match &self.v13 {
-            Some(v13) => v13.records.overhead(),
+            Some(v13) => v13.records.overhead(&self.records),
             None => self.records.overhead(Epoch::DTLS12_PROTECTED),
         };
         self.mtu.saturating_sub(overhead).min(crate::wire::record::MAX_PLAINTEXT)

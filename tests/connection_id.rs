@@ -166,8 +166,35 @@ fn configuration_checks() {
     assert!(server(&id).connection_ids(21).build().is_err(), "longer than 20 bytes");
     assert!(server(&id).connection_ids(2).connection_id_prefix(&[1, 2, 3]).build().is_err());
     assert!(server(&id).connection_id_prefix(&[1, 2, 3]).build().is_ok(), "the prefix alone sets the length");
-    // DTLS 1.3 CIDs are not implemented: a client that could negotiate 1.3 cannot use CIDs.
-    assert!(client(&id).max_version(ProtocolVersion::Dtls13).connection_ids(4).build().is_err());
+    assert!(client(&id).max_version(ProtocolVersion::Dtls13).connection_ids(4).build().is_ok());
+}
+
+/// DTLS 1.3 (RFC 9147 §9): the same extension, answered in the ServerHello; every protected
+/// record carries the peer's CID after the unified header's first byte, whose C bit is set.
+#[test]
+fn dtls13_records_carry_the_cid_in_the_unified_header() {
+    let id = identity();
+    for (client_len, server_len) in [(4, 6), (0, 5), (3, 0)] {
+        let (c, s, wire) = run(
+            client(&id).max_version(ProtocolVersion::Dtls13).connection_ids(client_len).build().unwrap(),
+            server(&id).connection_ids(server_len).connection_id_prefix(&[]).build().unwrap(),
+        );
+        assert_eq!(c.protocol_version(), Some(ProtocolVersion::Dtls13));
+        let (c_own, c_peer) = c.connection_ids().expect("client CIDs");
+        assert_eq!((c_own.len(), c_peer.len()), (client_len, server_len));
+        assert_eq!(s.connection_ids(), Some((c_peer, c_own)));
+        let mut unified = 0;
+        for (from_client, d) in &wire {
+            if d[0] & 0xe0 != 0x20 {
+                continue;
+            }
+            unified += 1;
+            let cid = if *from_client { c_peer } else { c_own };
+            assert_eq!(d[0] & 0x10 != 0, !cid.is_empty(), "C bit of {:02x}", d[0]);
+            assert_eq!(&d[1..1 + cid.len()], cid);
+        }
+        assert!(unified >= 4);
+    }
 }
 
 /// `datagrams` (true: client to server) as a pcap file of raw IPv4/UDP packets between

@@ -24,17 +24,19 @@ fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
-/// A pair of endpoints using CIDs (client 4 bytes, server 8 with a 2-byte server id).
+/// A pair of endpoints using CIDs (client 4 bytes, server 8 with a 2-byte server id), over
+/// DTLS 1.2.
 fn pair(link: LinkConfig, seed: u64, cids: bool) -> Pair {
+    pair_v(link, seed, cids, ProtocolVersion::Dtls12)
+}
+
+/// [`pair`] with the client's highest version `version` (the server offers both).
+fn pair_v(link: LinkConfig, seed: u64, cids: bool, version: ProtocolVersion) -> Pair {
     let pki = sim_pki();
     // Handshakes under heavy loss may need longer than the default 60 s (as in loss_sweep).
     let patience = Duration::from_secs(600);
-    let mut c = pki
-        .client_builder(1)
-        .max_version(ProtocolVersion::Dtls12)
-        .rng_seed([seed as u8; 32])
-        .handshake_timeout(patience);
-    let mut s = pki.server_builder(2).rng_seed([(seed >> 8) as u8; 32]).handshake_timeout(patience);
+    let mut c = pki.client_builder13(1).max_version(version).rng_seed([seed as u8; 32]).handshake_timeout(patience);
+    let mut s = pki.server_builder13(2).rng_seed([(seed >> 8) as u8; 32]).handshake_timeout(patience);
     if cids {
         c = c.connection_ids(4);
         s = s.connection_ids(8).connection_id_prefix(&[0x5e, 0x01]);
@@ -59,7 +61,17 @@ fn server_session_addr(p: &Pair) -> SocketAddr {
 
 #[test]
 fn a_client_that_moves_keeps_its_session() {
-    let mut p = pair(LinkConfig::default(), 1, true);
+    moves_keep_the_session(ProtocolVersion::Dtls12);
+}
+
+/// The same in DTLS 1.3 (RFC 9147 §9: the CID in the unified header, C bit set).
+#[test]
+fn a_dtls13_client_that_moves_keeps_its_session() {
+    moves_keep_the_session(ProtocolVersion::Dtls13);
+}
+
+fn moves_keep_the_session(version: ProtocolVersion) {
+    let mut p = pair_v(LinkConfig::default(), 1, true, version);
     p.expect_handshake(Duration::from_secs(10));
     assert!(exchange(&mut p), "{}", p.trace());
     for (i, port) in [41001, 41002, 41003].into_iter().enumerate() {
@@ -73,13 +85,22 @@ fn a_client_that_moves_keeps_its_session() {
 }
 
 /// The client moves before every third ping under 30% loss, reordering and duplication
-/// each way; 100 seeds.
+/// each way; 100 seeds per version.
 #[test]
 fn moves_under_30_percent_loss() {
+    moves_under_loss(ProtocolVersion::Dtls12);
+}
+
+#[test]
+fn dtls13_moves_under_30_percent_loss() {
+    moves_under_loss(ProtocolVersion::Dtls13);
+}
+
+fn moves_under_loss(version: ProtocolVersion) {
     let link = LinkConfig { loss: 0.3, reorder: 0.1, duplicate: 0.1, ..LinkConfig::default() };
     let mut failures = Vec::new();
     for seed in 0..100u64 {
-        let mut p = pair(link.clone(), seed + 100, true);
+        let mut p = pair_v(link.clone(), seed + 100, true, version);
         if p.handshake(Duration::from_secs(600)).is_err() {
             failures.push(format!("seed {seed}: handshake"));
             continue;

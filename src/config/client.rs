@@ -193,13 +193,6 @@ impl ClientConfigBuilder {
             return Err(Error::InvalidConfig("empty client certificate chain".into()));
         }
         let common = self.common.build()?;
-        // A DTLS 1.3 server may accept the connection_id extension in its
-        // EncryptedExtensions; 1.3 CIDs (RFC 9147 §9) are not implemented yet.
-        if common.connection_ids.is_some() && common.offers_tls13() {
-            return Err(Error::InvalidConfig(
-                "connection IDs are implemented for DTLS 1.2: a client using them needs max_version DTLS 1.2".into(),
-            ));
-        }
         Ok(Arc::new(ClientConfig {
             common,
             server_name: self.server_name,

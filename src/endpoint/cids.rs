@@ -3,9 +3,10 @@
 //! peer moved there (`Session::handle_from`: only an authentic record newer than all before
 //! it moves it, RFC 9146 §6); the address map follows.
 //!
-//! Only `tls12_cid` records are routed here: the CID sits at a fixed offset after the outer
-//! type, version, epoch and sequence number (RFC 9146 §4), with the length our sessions
-//! asked for (the configurations' lengths; usually one).
+//! The CID sits at a fixed offset: in a `tls12_cid` record after the outer type, version,
+//! epoch and sequence number (RFC 9146 §4), in a DTLS 1.3 unified header with the C bit
+//! right after the first byte (RFC 9147 §4); its length is the one our sessions asked for
+//! (the configurations' lengths; usually one).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,6 +17,8 @@ use crate::wire::record::TLS12_CID;
 
 /// Bytes before the CID in a `tls12_cid` record: type, version, epoch, sequence number.
 const CID_OFFSET: usize = 11;
+/// The C bit of a unified header's first byte `001CSLEE` (RFC 9147 §4).
+const UNIFIED_C_BIT: u8 = 0x10;
 
 /// Our sessions' connection IDs (the ones their peers put in records).
 #[derive(Debug, Default)]
@@ -57,10 +60,12 @@ impl CidRoutes {
 
     /// The session whose CID the first record of `datagram` carries.
     pub(super) fn lookup(&self, datagram: &[u8]) -> Option<SessionHandle> {
-        if datagram.first() != Some(&TLS12_CID) {
-            return None;
-        }
-        self.lens.iter().find_map(|(len, _)| self.by_cid.get(datagram.get(CID_OFFSET..CID_OFFSET + len)?).copied())
+        let offset = match *datagram.first()? {
+            TLS12_CID => CID_OFFSET,
+            b if b & 0xe0 == 0x20 && b & UNIFIED_C_BIT != 0 => 1,
+            _ => return None,
+        };
+        self.lens.iter().find_map(|(len, _)| self.by_cid.get(datagram.get(offset..offset + len)?).copied())
     }
 
     pub(super) fn clear(&mut self) {

@@ -79,6 +79,9 @@ pub struct Received13 {
     pub sequence: u64,
     pub content_type: ContentType,
     pub content: core::ops::Range<usize>,
+    /// The record carried our connection ID and is the newest received (current read
+    /// epoch, above every sequence number before it): it may move the peer's address.
+    pub newest_with_cid: bool,
 }
 
 /// The protected epochs of one DTLS 1.3 session.
@@ -161,8 +164,8 @@ impl RecordLayer13 {
 
     /// Bytes a record adds around its content: the header, the content type byte and the
     /// tag (plus padding for contents shorter than the record-number sample).
-    pub fn overhead(&self) -> usize {
-        HEADER_LEN + 1 + crate::crypto::aead::TAG_LEN
+    pub fn overhead(&self, slots: &RecordLayer) -> usize {
+        HEADER_LEN + slots.cids().map_or(0, |c| c.peer.len()) + 1 + crate::crypto::aead::TAG_LEN
     }
 
     /// Append one record of `content_type` carrying `content` in `epoch` (current or kept)
@@ -185,7 +188,10 @@ impl RecordLayer13 {
         if seq > MAX_SEQUENCE {
             return Err(Error::Crypto("sequence number exhausted"));
         }
-        keys.seal(seq, &[], content_type, content, out)?;
+        // RFC 9147 §9: with a connection ID negotiated, every protected record carries the
+        // peer's (the C bit of the unified header).
+        let cid = slots.cids().map_or(&[][..], |c| c.peer.as_slice());
+        keys.seal(seq, cid, content_type, content, out)?;
         w.next_seq = seq + 1;
         Ok(seq)
     }
@@ -200,6 +206,12 @@ impl RecordLayer13 {
         header: &UnifiedHeader<'_>,
         record: &mut [u8],
     ) -> Result<Received13, Discard> {
+        // RFC 9147 §9: a connection ID, when present, must be ours.
+        let own = slots.cids().map_or(&[][..], |c| c.own.as_slice());
+        if !header.cid.is_empty() && header.cid != own {
+            return Err(Discard::Epoch);
+        }
+        let current = self.reads.last().map(|r| r.epoch);
         let r = self
             .reads
             .iter_mut()
@@ -221,6 +233,8 @@ impl RecordLayer13 {
         if !r.window.check(sequence) {
             return Err(Discard::Replay);
         }
+        let newest_with_cid =
+            !header.cid.is_empty() && current == Some(r.epoch) && r.window.max_seen().is_none_or(|m| sequence > m);
         r.window.mark(sequence);
         let epoch = r.epoch;
         // RFC 9147 §8 (and its errata 8047): the peer seals with the keys of a KeyUpdate only
@@ -235,7 +249,7 @@ impl RecordLayer13 {
             self.reads.retain(|r| r.epoch >= EPOCH_APPLICATION);
             self.reads.shrink_to_fit();
         }
-        Ok(Received13 { epoch, sequence, content_type, content })
+        Ok(Received13 { epoch, sequence, content_type, content, newest_with_cid })
     }
 
     /// Records that failed authentication in the current read epoch.

@@ -82,7 +82,7 @@ fn pack_into(
                     records.set_write_epoch(*epoch);
                 }
                 let record_overhead = match &v13 {
-                    Some(v) if protected13 => v.records.overhead(),
+                    Some(v) if protected13 => v.records.overhead(records),
                     _ => records.overhead(*epoch),
                 };
                 let overhead = record_overhead + HANDSHAKE_HEADER_LEN;

@@ -209,6 +209,7 @@ impl Session {
             }
         };
         self.last_heard = now;
+        self.cid_newest |= opened.newest_with_cid && self.connected;
         let result = match opened.content_type {
             ContentType::ApplicationData => {
                 // docs/security.md item 2: application data only once the handshake is

@@ -254,6 +254,13 @@ pub fn on_server_hello(
             ExtensionType::KeyShare => {
                 share = Some(KeyShareServerHello::parse(&ext_data(ext)).map_err(Error::InvalidMessage)?.server_share);
             }
+            // RFC 9147 §9: the server's connection ID, answering ours.
+            ExtensionType::ConnectionId => match (ext, ctx.info.cid_offered.clone()) {
+                (Extension::ConnectionId(peer), Some(own)) => {
+                    ctx.info.cids = Some(crate::record::protection::Cids { own, peer: peer.clone() });
+                }
+                _ => return Err(PeerMisbehaved::UnofferedExtension.into()),
+            },
             _ => return Err(PeerMisbehaved::UnofferedExtension.into()),
         }
     }

@@ -191,16 +191,26 @@ fn accept(
     let (server_share, secret) = shares::respond(group, &client_share, &mut ctx.rng)?;
     ctx.info.client_random = hello.random;
     ctx.info.server_random = ctx.random32();
+    let mut extensions = vec![
+        SupportedVersionsServerHello { selected_version: DTLS_1_3 }.to_extension(),
+        KeyShareServerHello { server_share: KeyShareEntry { group, key_exchange: server_share } }.to_extension(),
+    ];
+    // RFC 9147 §9 with RFC 9146 §3: the server answers a client's connection_id in its
+    // ServerHello (CIDs are in use from the first protected record).
+    if let (Some(policy), Some(Extension::ConnectionId(peer))) =
+        (&config.common.connection_ids, find_extension(&hello.extensions, ExtensionType::ConnectionId))
+    {
+        let own = policy.generate(&mut ctx.rng);
+        extensions.push(Extension::ConnectionId(own.clone()));
+        ctx.info.cids = Some(crate::record::protection::Cids { own, peer: peer.clone() });
+    }
     let sh = ServerHello {
         server_version: DTLS_1_2,
         random: ctx.info.server_random,
         session_id: hello.session_id.clone(),
         cipher_suite: suite.suite,
         compression_method: 0,
-        extensions: vec![
-            SupportedVersionsServerHello { selected_version: DTLS_1_3 }.to_extension(),
-            KeyShareServerHello { server_share: KeyShareEntry { group, key_exchange: server_share } }.to_extension(),
-        ],
+        extensions,
     };
     let sh = sh.to_vec();
     transcript.add(HandshakeType::ServerHello, &sh);

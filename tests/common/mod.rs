@@ -6,6 +6,8 @@
 //! - [`gnutls`]: spawns `gnutls-cli` / `gnutls-serv` (DTLS 1.2) with the same process wrapper.
 //! - [`keylog`]: our key log lines in memory, to compare with a peer's key log file.
 //! - [`status`]: the peers' `connected key=value` and `listening` lines, transcripts.
+//! - [`nginx`]: nginx as the UDP load balancer (the config of `deploy/nginx`), and UDP
+//!   sockets standing in for backends.
 //! - [`netns`]: re-runs one test case inside a private network namespace (`unshare --net --pid`),
 //!   for `gnutls-serv`, which binds every interface.
 //!
@@ -20,6 +22,7 @@ pub mod certs;
 pub mod gnutls;
 pub mod keylog;
 pub mod netns;
+pub mod nginx;
 pub mod openssl;
 pub mod status;
 pub mod udp;

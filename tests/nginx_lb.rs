@@ -14,6 +14,9 @@
 //! - Real DTLS: two `dtls server --echo` backends, `dtls client`s (DTLS 1.2 and 1.3) through
 //!   nginx, each handshake completes and each echo comes back, each client's data reaches
 //!   exactly one backend, and the address hash spreads the clients over both.
+//! - A NAT rebinding without a CID (a relay in the test moves the client to a new port
+//!   mid-session): the session's next record reaches no session, no echo comes back. This is
+//!   why CIDs are needed.
 //! - Routing, with two plain UDP sockets as backends that record what they receive and echo
 //!   it: crafted `tls12_cid` and unified-header records whose CID names backend A or B, each
 //!   from a fresh source port, reach the backend their server id names; hellos, records
@@ -25,8 +28,9 @@
 //! - The generator refuses bad arguments, and nginx accepts what it generates (`nginx -t`).
 //!
 //! Our engine does not issue CIDs yet, so the routing cases craft the records; once `dtls
-//! server` and `dtls client` can negotiate CIDs with a server id (see docs/deploy.md), an
-//! end-to-end case adds a client that changes its source port mid-session.
+//! server` and `dtls client` can negotiate CIDs with a server id (see docs/deploy.md), the
+//! rebinding case, with CIDs on, becomes the end-to-end proof (`common::nginx::Nat` moves
+//! the client; nothing else is needed from the client).
 //!
 //! nginx must be installed with Debian's `libnginx-mod-stream` and `libnginx-mod-stream-js`:
 //! `scripts/test` (the README's test command) installs them. Without them these tests fail,
@@ -42,7 +46,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::certs::{fresh_temp_dir, pki};
-use common::nginx::{Backend, Nginx, Options, Recorder, nginx_bin, run_conf_script};
+use common::nginx::{Backend, Nat, Nginx, Options, Recorder, nginx_bin, run_conf_script};
 use common::openssl::OpensslPeer;
 use common::status::listening_port;
 
@@ -83,26 +87,43 @@ fn dtls_backend(label: &str) -> (OpensslPeer, u16) {
     (server, port)
 }
 
-/// `dtls client --connect NGINX --ca-file CA --max-version VERSION --expect 1`, sending `line`.
-fn dtls_client(nginx: &Nginx, version: &str, line: &str) -> OpensslPeer {
+/// `dtls client --connect ADDR --ca-file CA --max-version VERSION --expect N --timeout SECS`.
+fn dtls_client_to(addr: SocketAddr, label: String, version: &str, expect: &str, timeout: &str) -> OpensslPeer {
     let pki = pki();
     let args = owned(&[
         "client",
         "--connect",
-        &nginx.addr().to_string(),
+        &addr.to_string(),
         "--ca-file",
         &arg(&pki.ca.cert),
         "--max-version",
         version,
         "--expect",
-        "1",
+        expect,
         "--timeout",
-        "15",
+        timeout,
     ]);
-    let mut client = OpensslPeer::spawn_program(DTLS, format!("dtls client {line:?}"), nginx.port, &args);
+    OpensslPeer::spawn_program(DTLS, label, addr.port(), &args)
+}
+
+/// A `dtls client` through nginx that sends `line` and waits for its echo.
+fn dtls_client(nginx: &Nginx, version: &str, line: &str) -> OpensslPeer {
+    let mut client = dtls_client_to(nginx.addr(), format!("dtls client {line:?}"), version, "1", "15");
     client.write_line(line);
     client.close_stdin();
     client
+}
+
+/// Two `dtls server --echo` backends with server ids 01 and 02, and nginx in front of them.
+fn two_dtls_backends() -> (OpensslPeer, OpensslPeer, Nginx) {
+    let (a, port_a) = dtls_backend("dtls server A");
+    let (b, port_b) = dtls_backend("dtls server B");
+    let backends = [
+        Backend { server_id: "01".into(), addr: SocketAddr::from(([127, 0, 0, 1], port_a)) },
+        Backend { server_id: "02".into(), addr: SocketAddr::from(([127, 0, 0, 1], port_b)) },
+    ];
+    let nginx = Nginx::start(&backends, &Options::default());
+    (a, b, nginx)
 }
 
 fn transcripts(peers: &[&OpensslPeer], nginx: &Nginx) -> String {
@@ -117,13 +138,7 @@ fn transcripts(peers: &[&OpensslPeer], nginx: &Nginx) -> String {
 /// exactly one backend received that line.
 #[test]
 fn dtls_clients_through_nginx_reach_both_backends() {
-    let (a, port_a) = dtls_backend("dtls server A");
-    let (b, port_b) = dtls_backend("dtls server B");
-    let backends = [
-        Backend { server_id: "01".into(), addr: SocketAddr::from(([127, 0, 0, 1], port_a)) },
-        Backend { server_id: "02".into(), addr: SocketAddr::from(([127, 0, 0, 1], port_b)) },
-    ];
-    let mut nginx = Nginx::start(&backends, &Options::default());
+    let (a, b, mut nginx) = two_dtls_backends();
     let (mut on_a, mut on_b) = (0, 0);
     let mut n = 0;
     while n < 8 || on_a == 0 || on_b == 0 {
@@ -167,6 +182,44 @@ fn dtls_clients_through_nginx_reach_both_backends() {
         .collect();
     assert_eq!(connected.len(), n, "one handshake per client\n{t}");
     assert!(connected.iter().all(|l| l.starts_with("connected 127.0.0.1:")), "\n{t}");
+    nginx.assert_healthy();
+}
+
+/// What a NAT rebinding does to a session without a CID, today: a `dtls client` behind a NAT
+/// (a relay in this process) completes its DTLS 1.2 handshake through nginx and gets its
+/// first line back; then the NAT moves it to a new port. Its next record opens a new nginx
+/// session, routed by address hash, and reaches a backend from an address that has no
+/// session there: no backend takes the record, and the echo never comes.
+///
+/// With Connection IDs (planned in the engine: `dtls server --cid-len N --server-id HEX`,
+/// and a client that negotiates a CID), the same steps make the positive case: the record
+/// after the rebinding carries the CID, nginx sends it to the backend whose server id
+/// starts it, the engine finds the session by CID, and the second echo comes back.
+#[test]
+fn a_rebinding_ends_a_session_without_a_cid() {
+    let (a, b, mut nginx) = two_dtls_backends();
+    let mut nat = Nat::start(nginx.addr());
+    let mut client = dtls_client_to(nat.addr, "dtls client behind a NAT".into(), "1.2", "2", "4");
+    let (first, second) = ("before the rebinding", "after the rebinding");
+    client.write_line(first);
+    let t = |client: &OpensslPeer| transcripts(&[client, &a, &b], &nginx);
+    assert!(client.wait_for_output(first, WAIT), "no echo before the rebinding\n{}", t(&client));
+    let before = nat.outside_addr();
+    let after = nat.rebind();
+    assert_ne!(before, after);
+    client.write_line(second);
+    client.close_stdin();
+    let status = client.wait_exit(WAIT);
+    let t = t(&client);
+    assert!(status.is_some_and(|s| !s.success()), "the client should have given up on its echo: {status:?}\n{t}");
+    assert!(!client.stdout().contains(second), "an echo came back after the rebinding\n{t}");
+    for backend in [&a, &b] {
+        assert!(!backend.stdout().contains(second), "{} took the record after the rebinding\n{t}", backend.label());
+    }
+    let log = nginx.error_log();
+    for (when, addr) in [("before", before), ("after", after)] {
+        assert!(log.contains(&format!("udp client {addr} connected")), "no nginx session from {addr} ({when})\n{t}");
+    }
     nginx.assert_healthy();
 }
 

@@ -362,3 +362,92 @@ impl Drop for Recorder {
         }
     }
 }
+
+/// A NAT in front of a client, on loopback: the client sends to [`Nat::addr`], the NAT
+/// forwards to `target` from its outside socket, and forwards what comes back to the
+/// client. [`Nat::rebind`] replaces the outside socket with one on a new port, as a NAT
+/// does when it drops an idle mapping: from then on the target sees the client from the new
+/// port, and replies to the old one are dropped.
+pub struct Nat {
+    pub addr: SocketAddr,
+    outside: Arc<Mutex<Arc<UdpSocket>>>,
+    client: Arc<Mutex<Option<SocketAddr>>>,
+    inside: Arc<UdpSocket>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Nat {
+    pub fn start(target: SocketAddr) -> Self {
+        let inside = Arc::new(UdpSocket::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"));
+        inside.set_read_timeout(Some(Duration::from_millis(50))).expect("read timeout");
+        let addr = inside.local_addr().expect("local_addr");
+        let outside = Arc::new(Mutex::new(Self::outside_socket(target)));
+        let client = Arc::new(Mutex::new(None));
+        let stop = Arc::new(AtomicBool::new(false));
+        let forward = {
+            let (inside, outside, client, stop) =
+                (Arc::clone(&inside), Arc::clone(&outside), Arc::clone(&client), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok((n, from)) = inside.recv_from(&mut buf) else { continue };
+                    *client.lock().expect("nat client") = Some(from);
+                    let socket = Arc::clone(&outside.lock().expect("nat outside"));
+                    let _ = socket.send(&buf[..n]);
+                }
+            })
+        };
+        let mut nat = Self { addr, outside, client, inside, stop, threads: vec![forward] };
+        nat.spawn_replies();
+        nat
+    }
+
+    fn outside_socket(target: SocketAddr) -> Arc<UdpSocket> {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        socket.set_read_timeout(Some(Duration::from_millis(50))).expect("read timeout");
+        socket.connect(target).expect("connect");
+        Arc::new(socket)
+    }
+
+    /// Forwards replies that reach the current outside socket, while it is the current one.
+    fn spawn_replies(&mut self) {
+        let mine = Arc::clone(&self.outside.lock().expect("nat outside"));
+        let (inside, outside, client, stop) =
+            (Arc::clone(&self.inside), Arc::clone(&self.outside), Arc::clone(&self.client), Arc::clone(&self.stop));
+        self.threads.push(std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            while !stop.load(Ordering::Relaxed) && Arc::ptr_eq(&mine, &outside.lock().expect("nat outside")) {
+                let Ok(n) = mine.recv(&mut buf) else { continue };
+                if !Arc::ptr_eq(&mine, &outside.lock().expect("nat outside")) {
+                    break;
+                }
+                if let Some(to) = *client.lock().expect("nat client") {
+                    let _ = inside.send_to(&buf[..n], to);
+                }
+            }
+        }));
+    }
+
+    /// The address the target sees the client at now.
+    pub fn outside_addr(&self) -> SocketAddr {
+        self.outside.lock().expect("nat outside").local_addr().expect("local_addr")
+    }
+
+    /// Moves the client to a new outside port; returns it.
+    pub fn rebind(&mut self) -> SocketAddr {
+        let target = self.outside.lock().expect("nat outside").peer_addr().expect("peer_addr");
+        *self.outside.lock().expect("nat outside") = Self::outside_socket(target);
+        self.spawn_replies();
+        self.outside_addr()
+    }
+}
+
+impl Drop for Nat {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}

@@ -40,9 +40,11 @@
 
 mod common;
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use common::certs::{fresh_temp_dir, pki};
@@ -237,6 +239,9 @@ struct Lb {
     nginx: Nginx,
     a: Recorder,
     b: Recorder,
+    /// Every client socket handed out, kept open to the end so that no later client gets a
+    /// port the kernel recycled (nginx may still hold a session for it).
+    clients: RefCell<Vec<Rc<UdpSocket>>>,
 }
 
 impl Lb {
@@ -250,14 +255,17 @@ impl Lb {
             proxy_timeout: proxy_timeout.to_owned(),
             ..Options::default()
         };
-        Self { nginx: Nginx::start(&backends, &options), a, b }
+        Self { nginx: Nginx::start(&backends, &options), a, b, clients: RefCell::new(Vec::new()) }
     }
 
-    /// A client socket on a fresh loopback port, connected to nginx.
-    fn client(&self) -> UdpSocket {
+    /// A client socket on a fresh loopback port (one no earlier client of this test had),
+    /// connected to nginx.
+    fn client(&self) -> Rc<UdpSocket> {
         let socket = UdpSocket::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         socket.set_read_timeout(Some(HOP)).expect("read timeout");
         socket.connect(self.nginx.addr()).expect("connect");
+        let socket = Rc::new(socket);
+        self.clients.borrow_mut().push(Rc::clone(&socket));
         socket
     }
 
@@ -626,4 +634,5 @@ fn config_generator_checks_its_arguments() {
             .expect("nginx -t");
         assert!(out.status.success(), "nginx -t refused\n{conf}\n{}", String::from_utf8_lossy(&out.stderr));
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }

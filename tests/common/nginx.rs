@@ -1,7 +1,8 @@
 //! nginx as the UDP load balancer in front of DTLS backends, on loopback: the config that
 //! `deploy/nginx/nginx-conf.sh` generates, with `deploy/nginx/dtls_cid.js`, run as a
 //! foreground child (`daemon off`) from a fresh temp dir (config, pid file, error and access
-//! logs), and stopped (SIGTERM to its master, which stops its workers) when dropped.
+//! logs), and stopped (SIGTERM to its master, which stops its workers) when dropped; the temp
+//! dir is removed then, unless the test failed.
 //!
 //! - [`Nginx::start`]: generate the config for some backends (server id and address each),
 //!   start nginx on a free loopback port, wait until its workers run.
@@ -290,8 +291,12 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
+    /// Stops nginx; its temp dir stays behind only when the test failed, for a post-mortem.
     fn drop(&mut self) {
         self.stop();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

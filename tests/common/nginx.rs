@@ -110,6 +110,8 @@ pub struct Nginx {
     pub port: u16,
     /// The temp dir holding nginx.conf, nginx.pid, error.log, access.log, stdout, stderr.
     pub dir: PathBuf,
+    /// The backends the config names.
+    pub backends: Vec<Backend>,
     stopped: bool,
 }
 
@@ -164,7 +166,7 @@ impl Nginx {
                 // killed together with its workers.
                 .process_group(0);
             let child = command.spawn().unwrap_or_else(|e| panic!("cannot spawn {command:?}: {e}"));
-            let mut nginx = Self { child, port, dir, stopped: false };
+            let mut nginx = Self { child, port, dir, backends: backends.to_vec(), stopped: false };
             match nginx.wait_started(options.workers) {
                 Ok(()) => return nginx,
                 Err(why) => {
@@ -195,6 +197,15 @@ impl Nginx {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The address of the backend with `server_id`.
+    pub fn backend(&self, server_id: &str) -> SocketAddr {
+        self.backends
+            .iter()
+            .find(|b| b.server_id.eq_ignore_ascii_case(server_id))
+            .unwrap_or_else(|| panic!("no backend with server id {server_id}"))
+            .addr
     }
 
     /// The address clients send to.

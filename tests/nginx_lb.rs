@@ -395,9 +395,14 @@ fn a_rebinding_with_a_cid_reaches_the_backend_that_issued_it() {
             std::thread::sleep(Duration::from_millis(20));
         };
         assert_eq!(routed, issuer, "the record after rebinding {k} (CID {cid}) went to {routed}\n{}", t(&client));
+        // The backend's endpoint finds the session by its CID from nginx's new upstream
+        // port, moves it there, and the echo comes back through the NAT's new mapping.
+        let echo = format!("after rebinding {k}");
+        assert!(client.wait_for_output(&echo, WAIT), "no echo after rebinding {k}\n{}", t(&client));
     }
     client.close_stdin();
-    let _ = client.wait_exit(WAIT);
+    let status = client.wait_exit(WAIT);
+    assert!(status.is_some_and(|s| s.success()), "the client did not get its 6 echoes\n{}", t(&client));
     nginx.assert_healthy();
 }
 

@@ -96,6 +96,8 @@ struct Entry {
     hello_random: Option<[u8; 32]>,
     /// A server session not connected yet: counted against `max_half_open`.
     half_open: bool,
+    /// How many of the session's connection IDs are routed to it (`cids.rs`).
+    routed_cids: usize,
 }
 
 /// Many sessions on one socket. See the module documentation.

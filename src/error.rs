@@ -196,6 +196,9 @@ pub enum Error {
     /// peer offered or accepted none of ours. Not fatal. To refuse such a session during its
     /// handshake instead, configure `require_srtp(true)`.
     SrtpNotNegotiated,
+    /// Connection IDs asked of a session that did not negotiate them (or, for the DTLS 1.3
+    /// messages that change them, one that is not a DTLS 1.3 session). Not fatal.
+    ConnectionIdsNotNegotiated,
     /// A cryptographic primitive failed where it should not have.
     Crypto(&'static str),
 }
@@ -252,7 +255,8 @@ impl Error {
             | Self::MessageTooLarge { .. }
             | Self::SendQueueFull
             | Self::ExporterRefused
-            | Self::SrtpNotNegotiated => {
+            | Self::SrtpNotNegotiated
+            | Self::ConnectionIdsNotNegotiated => {
                 return None;
             }
             Self::Crypto(_) => A::InternalError,
@@ -319,6 +323,9 @@ impl fmt::Display for Error {
             Self::SendQueueFull => f.write_str("send queue full: drain poll_transmit first"),
             Self::ExporterRefused => f.write_str("keying material export refused"),
             Self::SrtpNotNegotiated => f.write_str("no SRTP protection profile was agreed"),
+            Self::ConnectionIdsNotNegotiated => {
+                f.write_str("no connection IDs were negotiated (DTLS 1.3 for new ones)")
+            }
             Self::Crypto(s) => write!(f, "cryptographic failure: {s}"),
         }
     }

@@ -128,6 +128,7 @@ pub struct Session {
     v13: Option<Box<tls13::Session13>>,
 }
 
+mod cid13;
 mod in_place13;
 mod info;
 mod key_update;
@@ -286,21 +287,6 @@ impl Session {
         Ok(())
     }
 
-    /// [`Session::handle`] for a datagram that came from `from`, which may not be the peer's
-    /// address: with connection IDs (RFC 9146 §6), a datagram from another address holding
-    /// an authentic record with our CID, newer than any record received before, moves the
-    /// peer to `from` ([`Event::PeerAddressChanged`]). Anything else from another address
-    /// changes nothing: a replayed or older record, a forged one, or records without a CID.
-    pub fn handle_from(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) -> Result<(), Error> {
-        self.cid_newest = false;
-        let result = self.handle(now, datagram);
-        if core::mem::take(&mut self.cid_newest) && from != self.ctx.peer && !self.failed {
-            self.ctx.peer = from;
-            self.events.push_back(Event::PeerAddressChanged(from));
-        }
-        result
-    }
-
     /// Like [`Session::handle`], but the session may keep the allocation of `datagram`: a
     /// datagram holding exactly one application-data record is authenticated and decrypted in
     /// place, becomes the payload of its [`Event::ApplicationData`] (no copy of the record),
@@ -436,26 +422,6 @@ impl Session {
             self.release_idle_queues();
         }
         event
-    }
-
-    /// Between the end of the handshake and the application's first record (while the pool
-    /// stays released), a drained queue gives back its room: an idle established session
-    /// holds no spare capacity. Steady-state records find the room kept again.
-    #[inline]
-    fn release_idle_queues(&mut self) {
-        if self.pool.is_released() {
-            self.release_drained_queues();
-        }
-    }
-
-    #[cold]
-    fn release_drained_queues(&mut self) {
-        if self.transmits.is_empty() && self.transmits.capacity() != 0 {
-            self.transmits = VecDeque::new();
-        }
-        if self.events.is_empty() && self.events.capacity() != 0 {
-            self.events = VecDeque::new();
-        }
     }
 
     /// Send one application record. Refused before the handshake completes

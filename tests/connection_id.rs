@@ -283,3 +283,62 @@ fn tshark_dissects_our_tls12_cid_records() {
     assert!(verbose.contains("connection_id (54)"), "the extension is not dissected");
     assert!(!verbose.contains("Malformed"), "tshark reports a malformed packet");
 }
+
+/// Deliver everything both sides want to send, both ways, until quiet; returns the
+/// datagrams (true: from the client).
+fn pump(c: &mut Session, s: &mut Session) -> Vec<(bool, Vec<u8>)> {
+    let now = Instant::now();
+    let mut wire = Vec::new();
+    for _ in 0..10 {
+        while let Some(t) = c.poll_transmit() {
+            s.handle(now, &t.contents).unwrap();
+            wire.push((true, t.contents));
+        }
+        while let Some(t) = s.poll_transmit() {
+            c.handle(now, &t.contents).unwrap();
+            wire.push((false, t.contents));
+        }
+    }
+    wire
+}
+
+/// RFC 9147 §9: RequestConnectionId is answered with spare CIDs; NewConnectionId with
+/// `cid_immediate` switches the CID the peer's records carry, and both old and new are
+/// accepted. DTLS 1.2 has no such messages.
+#[test]
+fn dtls13_new_and_requested_connection_ids() {
+    let id = identity();
+    let (mut c, mut s, _) = run(
+        client(&id).max_version(ProtocolVersion::Dtls13).connection_ids(4).build().unwrap(),
+        server(&id).connection_ids(6).build().unwrap(),
+    );
+    let now = Instant::now();
+    c.request_connection_ids(now, 2).unwrap();
+    pump(&mut c, &mut s);
+    assert_eq!(c.spare_peer_connection_ids(), 2);
+    assert_eq!(s.own_connection_ids().count(), 3, "the negotiated CID and two spares");
+
+    let before = c.connection_ids().unwrap().1.to_vec();
+    s.issue_connection_ids(now, 1, true).unwrap();
+    pump(&mut c, &mut s);
+    let now_used = c.connection_ids().unwrap().1.to_vec();
+    assert_ne!(now_used, before);
+    assert!(s.own_connection_ids().any(|cid| cid == now_used.as_slice()));
+    c.send(b"with the new CID").unwrap();
+    let wire = pump(&mut c, &mut s);
+    let record = &wire.iter().find(|(from_client, _)| *from_client).expect("the record").1;
+    assert_eq!(&record[1..7], now_used.as_slice());
+    let got: Vec<_> = std::iter::from_fn(|| s.poll_event())
+        .filter_map(|e| match e {
+            Event::ApplicationData(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, vec![b"with the new CID".to_vec()]);
+
+    // DTLS 1.2: none of this.
+    let (mut c12, _, _) =
+        run(client(&id).connection_ids(4).build().unwrap(), server(&id).connection_ids(4).build().unwrap());
+    assert!(c12.request_connection_ids(now, 1).is_err());
+    assert!(c12.issue_connection_ids(now, 1, false).is_err());
+}

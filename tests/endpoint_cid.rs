@@ -154,3 +154,26 @@ fn without_cids_a_moved_client_is_a_stranger() {
     assert!(!exchange(&mut p));
     assert_eq!(p.server.endpoint().stats().address_changes, 0);
 }
+
+/// DTLS 1.3: the server gives the client a new CID to use at once (NewConnectionId,
+/// `cid_immediate`); after that the client moves, and the endpoint finds the session by the
+/// new CID.
+#[test]
+fn a_dtls13_cid_issued_later_routes_too() {
+    let mut p = pair_v(LinkConfig::default(), 5, true, ProtocolVersion::Dtls13);
+    p.expect_handshake(Duration::from_secs(10));
+    assert!(exchange(&mut p));
+    let now = p.now;
+    let client_addr = p.client.addr;
+    let ep = p.server.endpoint_mut();
+    let h = ep.handle_for(client_addr).expect("the server's session");
+    ep.session_mut(h).unwrap().issue_connection_ids(now, 1, true).unwrap();
+    assert!(exchange(&mut p), "the NewConnectionId is delivered and acknowledged");
+    let new_cid = p.server.endpoint().session(h).unwrap().own_connection_ids().nth(1).unwrap().to_vec();
+    p.rebind_client(addr(44000));
+    assert!(exchange(&mut p), "{}", p.trace());
+    assert_eq!(server_session_addr(&p), addr(44000));
+    // The client's records carried the new CID.
+    let last = p.sent_by(Side::Client).last().unwrap().clone();
+    assert_eq!(&last[1..1 + new_cid.len()], new_cid.as_slice());
+}

@@ -105,10 +105,11 @@ impl Endpoint {
         true
     }
 
-    /// Route `h`'s connection ID once its handshake negotiated one (`Event::Connected`).
-    pub(super) fn route_cid(&mut self, h: SessionHandle) {
-        if let Some(own) = self.sessions.get(h).and_then(|e| e.session.connection_ids()).map(|(own, _)| own.to_vec()) {
-            self.cids.register(&own, h);
+    /// Route every connection ID of session `h` to it (those already routed stay).
+    pub(super) fn route_cids(&mut self, h: SessionHandle) {
+        let Some(e) = self.sessions.get(h) else { return };
+        for own in e.session.own_connection_ids() {
+            self.cids.register(own, h);
         }
     }
 }

@@ -27,6 +27,7 @@ impl Endpoint {
             session,
             hello_random,
             half_open,
+            routed_cids: 0,
         });
         self.by_addr.insert(remote, h);
         h
@@ -54,11 +55,14 @@ impl Endpoint {
                 e.half_open = false;
                 self.half_open -= 1;
             }
-            let connected = ev == Event::Connected;
             self.events.push_back((h, EndpointEvent::Session(ev)));
-            if connected {
-                self.route_cid(h);
-            }
+        }
+        // Route every connection ID the session gave its peer (negotiated, or issued later
+        // with NewConnectionId); the count changes rarely.
+        let issued = e.session.own_connection_ids().count();
+        if issued != e.routed_cids {
+            e.routed_cids = issued;
+            self.route_cids(h);
             let Some(again) = self.sessions.get_mut(h) else { return };
             e = again;
         }
@@ -94,7 +98,7 @@ impl Endpoint {
         if self.by_addr.get(&remote) == Some(&h) {
             self.by_addr.remove(&remote);
         }
-        if let Some((own, _)) = e.session.connection_ids() {
+        for own in e.session.own_connection_ids() {
             self.cids.unregister(own, h);
         }
         let mut stats = e.session.stats().clone();

@@ -385,7 +385,7 @@ fn on_server_hello(
             }
             Extension::ConnectionId(peer) => {
                 let own = ctx.info.cid_offered.clone().unwrap_or_default();
-                ctx.info.cids = Some(crate::record::protection::Cids { own, peer: peer.clone() });
+                ctx.info.cids = Some(crate::record::protection::Cids::new(own, peer.clone()));
             }
             // RFC 5746 §3.4: on the initial handshake the server's renegotiated_connection
             // must be empty.

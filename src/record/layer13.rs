@@ -207,8 +207,7 @@ impl RecordLayer13 {
         record: &mut [u8],
     ) -> Result<Received13, Discard> {
         // RFC 9147 §9: a connection ID, when present, must be ours.
-        let own = slots.cids().map_or(&[][..], |c| c.own.as_slice());
-        if !header.cid.is_empty() && header.cid != own {
+        if !header.cid.is_empty() && !slots.cids().is_some_and(|c| c.is_own(header.cid)) {
             return Err(Discard::Epoch);
         }
         let current = self.reads.last().map(|r| r.epoch);

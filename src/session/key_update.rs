@@ -40,6 +40,8 @@ impl Session {
                 }
                 Ok(())
             }
+            HandshakeType::NEW_CONNECTION_ID => self.on_new_connection_id(&msg.body),
+            HandshakeType::REQUEST_CONNECTION_ID => self.on_request_connection_id(now, &msg.body),
             _ => Err(PeerMisbehaved::UnexpectedMessage.into()),
         }
     }

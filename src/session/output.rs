@@ -2,6 +2,7 @@
 //! completion), sealing flights and alerts into datagrams, and ending the session on a fatal
 //! error. Nothing here reads from the network.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::{Event, Session};
@@ -12,6 +13,26 @@ use crate::handshake::output::{Outgoing, Output};
 use crate::wire::{Alert, AlertDescription, AlertLevel, ContentType};
 
 impl Session {
+    /// Between the end of the handshake and the application's first record (while the pool
+    /// stays released), a drained queue gives back its room: an idle established session
+    /// holds no spare capacity. Steady-state records find the room kept again.
+    #[inline]
+    pub(super) fn release_idle_queues(&mut self) {
+        if self.pool.is_released() {
+            self.release_drained_queues();
+        }
+    }
+
+    #[cold]
+    fn release_drained_queues(&mut self) {
+        if self.transmits.is_empty() && self.transmits.capacity() != 0 {
+            self.transmits = VecDeque::new();
+        }
+        if self.events.is_empty() && self.events.capacity() != 0 {
+            self.events = VecDeque::new();
+        }
+    }
+
     /// Carry out what a handshake transition asked for, in this order: install the keys of
     /// the new epoch, send the flight (arming its retransmission timer if it waits for a
     /// reply; RFC 6347 §4.2.4), then complete the handshake.

@@ -3,6 +3,7 @@
 //! zero-copy branch for a lone application record ([`Session::handle_in_place`]) uses the
 //! same checks and the same `open_application` as the general one.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::{Event, Role, Session};
@@ -16,6 +17,21 @@ use crate::wire::{
 };
 
 impl Session {
+    /// [`Session::handle`] for a datagram that came from `from`, which may not be the peer's
+    /// address: with connection IDs (RFC 9146 §6), a datagram from another address holding
+    /// an authentic record with our CID, newer than any record received before, moves the
+    /// peer to `from` ([`Event::PeerAddressChanged`]). Anything else from another address
+    /// changes nothing: a replayed or older record, a forged one, or records without a CID.
+    pub fn handle_from(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) -> Result<(), Error> {
+        self.cid_newest = false;
+        let result = self.handle(now, datagram);
+        if core::mem::take(&mut self.cid_newest) && from != self.ctx.peer && !self.failed {
+            self.ctx.peer = from;
+            self.events.push_back(Event::PeerAddressChanged(from));
+        }
+        result
+    }
+
     pub(super) fn handle_record(&mut self, now: Instant, header: RecordHeader, body: &[u8]) -> Result<(), Error> {
         // RFC 6347 §4.1: DTLS 1.2 records; a ClientHello may use the DTLS 1.0 record version.
         let version_ok = header.version == DTLS_1_2 || (header.version == DTLS_1_0 && header.epoch == 0);

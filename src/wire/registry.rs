@@ -61,6 +61,10 @@ impl ContentType {
 impl HandshakeType {
     /// encrypted_extensions (RFC 8446 §4.3.1, code point 8).
     pub const ENCRYPTED_EXTENSIONS: Self = Self::Unknown(8);
+    /// request_connection_id (RFC 9147 §9, code point 9).
+    pub const REQUEST_CONNECTION_ID: Self = Self::Unknown(9);
+    /// new_connection_id (RFC 9147 §9, code point 10).
+    pub const NEW_CONNECTION_ID: Self = Self::Unknown(10);
     /// key_update (RFC 8446 §4.6.3, code point 24).
     pub const KEY_UPDATE: Self = Self::Unknown(24);
     /// message_hash (RFC 8446 §4.4.1, code point 254): the synthetic transcript message that

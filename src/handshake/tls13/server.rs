@@ -202,7 +202,7 @@ fn accept(
     {
         let own = policy.generate(&mut ctx.rng);
         extensions.push(Extension::ConnectionId(own.clone()));
-        ctx.info.cids = Some(crate::record::protection::Cids { own, peer: peer.clone() });
+        ctx.info.cids = Some(crate::record::protection::Cids::new(own, peer.clone()));
     }
     let sh = ServerHello {
         server_version: DTLS_1_2,

@@ -23,18 +23,41 @@ pub struct Cids {
     pub own: Vec<u8>,
     /// The CID the peer asked to receive.
     pub peer: Vec<u8>,
+    /// DTLS 1.3: more CIDs we gave the peer (NewConnectionId, RFC 9147 §9); records with
+    /// any of them are ours too.
+    pub own_more: Vec<Vec<u8>>,
+    /// DTLS 1.3: spare CIDs the peer gave us, for later.
+    pub peer_spare: Vec<Vec<u8>>,
+}
+
+impl Cids {
+    /// The CIDs of DTLS 1.2 negotiation: `own` and `peer` only.
+    pub fn new(own: Vec<u8>, peer: Vec<u8>) -> Self {
+        Self { own, peer, own_more: Vec::new(), peer_spare: Vec::new() }
+    }
+
+    /// Whether records carrying `cid` are ours.
+    pub fn is_own(&self, cid: &[u8]) -> bool {
+        cid == self.own.as_slice() || self.own_more.iter().any(|c| c.as_slice() == cid)
+    }
 }
 
 impl RecordLayer {
     /// Use `cids` for the protected epochs from now on (the handshake that negotiated them
     /// installs its keys at the same time).
     pub fn set_cids(&mut self, cids: Cids) {
+        // (A pair of empty CIDs uses no CID at all.)
         self.cids = (!cids.own.is_empty() || !cids.peer.is_empty()).then(|| Box::new(cids));
     }
 
     /// The CIDs in use, if any was negotiated with a non-empty value.
     pub fn cids(&self) -> Option<&Cids> {
         self.cids.as_deref()
+    }
+
+    /// The CIDs in use, to change them (DTLS 1.3 NewConnectionId).
+    pub fn cids_mut(&mut self) -> Option<&mut Cids> {
+        self.cids.as_deref_mut()
     }
 
     /// Length of the CID in records we receive (0 without one).
@@ -179,8 +202,8 @@ mod tests {
             l.set_write_epoch(E1);
             l.set_read_epoch(E1);
         }
-        a.set_cids(Cids { own: a_cid.to_vec(), peer: b_cid.to_vec() });
-        b.set_cids(Cids { own: b_cid.to_vec(), peer: a_cid.to_vec() });
+        a.set_cids(Cids::new(a_cid.to_vec(), b_cid.to_vec()));
+        b.set_cids(Cids::new(b_cid.to_vec(), a_cid.to_vec()));
         (a, b)
     }
 

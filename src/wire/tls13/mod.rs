@@ -15,7 +15,8 @@
 //!   the 1.3 Certificate, CertificateRequest and CertificateVerify;
 //! - `transcript.rs`: the transcript form of a message and the HelloRetryRequest
 //!   `message_hash` construction;
-//! - `ack.rs`: the DTLS 1.3 ACK record body (RFC 9147 §7).
+//! - `ack.rs`: the DTLS 1.3 ACK record body (RFC 9147 §7);
+//! - `connection_id.rs`: NewConnectionId and RequestConnectionId (RFC 9147 §9).
 //!
 //! As in the rest of `wire`, these check syntax (lengths, non-empty vectors, trailing bytes,
 //! invalid enum values) and never policy. Every list is read from a length-prefixed slice of
@@ -23,6 +24,7 @@
 
 mod ack;
 mod certificate;
+mod connection_id;
 mod hello_extensions;
 mod key_share;
 mod messages;
@@ -32,6 +34,7 @@ mod transcript;
 
 pub use ack::{Ack, RecordNumber};
 pub use certificate::{Certificate, CertificateEntry, CertificateRequest, CertificateVerify};
+pub use connection_id::{ConnectionIdUsage, NewConnectionId, RequestConnectionId};
 pub use hello_extensions::{Cookie, PskKeyExchangeModes, SignatureAlgorithmsCert};
 pub use key_share::{KeyShareClientHello, KeyShareEntry, KeyShareHelloRetryRequest, KeyShareServerHello};
 pub use messages::{EncryptedExtensions, KeyUpdate, KeyUpdateRequest, NewSessionTicket};

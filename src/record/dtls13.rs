@@ -28,17 +28,24 @@ use crate::wire::{ContentType, Epoch};
 /// RFC 9147 §4.2.2: reconstruct the full sequence number from its low `bits` bits (8 or 16)
 /// as the value closest to `expected` (one plus the highest sequence number deprotected in
 /// this epoch so far), never below 0 nor above 2^48 - 1.
+//
+// The candidates are `base` (expected's upper bits with the received low bits) and its
+// neighbours one window below and above; a neighbour wins only when strictly closer, which
+// is when `base` lies more than half a window from `expected` on its side.
+#[inline]
 pub fn reconstruct_sequence(expected: u64, low: u16, bits: u32) -> u64 {
     let window = 1u64 << bits;
     let mask = window - 1;
+    let half = window >> 1;
     let base = (expected & !mask) | (u64::from(low) & mask);
-    let mut best = base;
-    for candidate in [base.checked_sub(window), base.checked_add(window)].into_iter().flatten() {
-        if candidate <= MAX_SEQUENCE && candidate.abs_diff(expected) < best.abs_diff(expected) {
-            best = candidate;
+    if base > expected {
+        if base - expected > half && base >= window {
+            return base - window;
         }
+    } else if expected - base > half && base + window <= MAX_SEQUENCE {
+        return base + window;
     }
-    best
+    base
 }
 
 /// The longest unified header: first byte, a connection ID of up to 255 bytes (RFC 9146

@@ -131,6 +131,41 @@ fn reconstruction_picks_the_closest_value() {
     assert!(reconstruct_sequence(max, 0x0001, 16) <= max);
 }
 
+/// The reconstruction against its definition: of the values with the received low bits in
+/// `0..=2^48-1`, the one closest to `expected`, the value in `expected`'s own window on a tie.
+#[test]
+fn reconstruction_matches_the_closest_value_by_definition() {
+    fn reference(expected: u64, low: u16, bits: u32) -> u64 {
+        let window = 1u64 << bits;
+        let base = (expected & !(window - 1)) | (u64::from(low) & (window - 1));
+        let mut best = base;
+        for c in [base.checked_sub(window), base.checked_add(window)].into_iter().flatten() {
+            if c <= MAX_SEQUENCE && c.abs_diff(expected) < best.abs_diff(expected) {
+                best = c;
+            }
+        }
+        best
+    }
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let edges =
+        [0, 1, 0x7f, 0x80, 0x81, 0xff, 0x100, 0x7fff, 0x8000, 0x8001, 0xffff, 0x1_0000, MAX_SEQUENCE - 1, MAX_SEQUENCE];
+    for i in 0..200_000u64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let expected = if i < 196 { edges[(i % 14) as usize] } else { (x >> 16) % (MAX_SEQUENCE + 1) };
+        let expected = if i % 3 == 0 { expected & 0xffff_ffff } else { expected };
+        let low = (x & 0xffff) as u16;
+        for bits in [8, 16] {
+            assert_eq!(
+                reconstruct_sequence(expected, low, bits),
+                reference(expected, low, bits),
+                "{expected:#x} {low:#x} {bits}"
+            );
+        }
+    }
+}
+
 #[test]
 fn records_far_from_the_expected_number_do_not_open() {
     let p = protection(AeadAlgorithm::Aes256Gcm, Hash::Sha384, 32, 7);

@@ -171,6 +171,7 @@ impl RecordLayer13 {
     /// Append one record of `content_type` carrying `content` in `epoch` (current or kept)
     /// to `out`; returns its sequence number (an ACK names it). `slots` holds the newest
     /// epoch's key.
+    #[inline]
     pub fn seal(
         &mut self,
         slots: &RecordLayer,
@@ -207,10 +208,11 @@ impl RecordLayer13 {
         record: &mut [u8],
     ) -> Result<Received13, Discard> {
         // RFC 9147 §9: a connection ID, when present, must be ours.
-        if !header.cid.is_empty() && !slots.cids().is_some_and(|c| c.is_own(header.cid)) {
+        let with_cid = !header.cid.is_empty();
+        if with_cid && !slots.cids().is_some_and(|c| c.is_own(header.cid)) {
             return Err(Discard::Epoch);
         }
-        let current = self.reads.last().map(|r| r.epoch);
+        let current = if with_cid { self.reads.last().map(|r| r.epoch) } else { None };
         let r = self
             .reads
             .iter_mut()

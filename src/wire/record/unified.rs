@@ -168,6 +168,27 @@ impl<'a> UnifiedHeader<'a> {
     /// Append the header bytes: the first byte, the CID, the sequence field and, if present,
     /// the length.
     pub fn encode(&self, out: &mut Vec<u8>) {
+        if self.cid.is_empty() {
+            // The usual header (no CID): at most five bytes, appended at once.
+            let first = self.first_byte();
+            let (bytes, n) = match (self.sequence, self.length) {
+                (SequenceField::Long(s), Some(l)) => {
+                    let ([s0, s1], [l0, l1]) = (s.to_be_bytes(), l.to_be_bytes());
+                    ([first, s0, s1, l0, l1], 5)
+                }
+                (SequenceField::Short(s), Some(l)) => {
+                    let [l0, l1] = l.to_be_bytes();
+                    ([first, s, l0, l1, 0], 4)
+                }
+                (SequenceField::Long(s), None) => {
+                    let [s0, s1] = s.to_be_bytes();
+                    ([first, s0, s1, 0, 0], 3)
+                }
+                (SequenceField::Short(s), None) => ([first, s, 0, 0, 0], 2),
+            };
+            out.extend_from_slice(bytes.get(..n).unwrap_or(&bytes));
+            return;
+        }
         out.put_u8(self.first_byte());
         out.put_slice(self.cid);
         self.sequence.encode(out);

@@ -97,6 +97,11 @@ pub struct Session {
     /// The datagram being handled held an authentic connection-ID record newer than any
     /// before it (RFC 9146 §6; read by `handle_from`).
     cid_newest: bool,
+    /// The address the datagram being handled came from, when the caller said
+    /// (`handle_from`).
+    rx_from: Option<SocketAddr>,
+    /// The return routability check (`path.rs`), while one is under way.
+    path: Option<Box<path::PathState>>,
     /// `config().max_queued`, `config().idle_timeout` and `config().mtu`, copied so the
     /// per-record paths read them without going through the configuration's trait object.
     max_queued: usize,
@@ -134,6 +139,7 @@ mod info;
 mod key_update;
 mod output;
 mod pack;
+mod path;
 mod receive;
 mod tls13;
 
@@ -238,6 +244,8 @@ impl Session {
             peer_finished_seq: None,
             peer_ccs_pending: false,
             cid_newest: false,
+            rx_from: None,
+            path: None,
             last_heard: now,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -343,6 +351,7 @@ impl Session {
         if self.connected && self.idle_deadline().is_some_and(|d| now >= d) {
             return Err(self.fail(now, Error::IdleTimeout));
         }
+        self.expire_path_check(now);
         if self.retransmit_at.is_some_and(|at| now >= at) && self.give_up_post_handshake_flight() {
             self.flight = Default::default();
             self.retransmit_at = None;
@@ -362,7 +371,10 @@ impl Session {
     /// The next datagram to send, if any.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let Some(contents) = self.transmits.pop_front() else {
+        if let Some((destination, contents)) = self.pop_probe() {
+            return Some(Transmit { destination, contents });
+        }
+        let Some(contents) = (!self.path_held()).then(|| self.transmits.pop_front()).flatten() else {
             self.release_idle_queues();
             return None;
         };
@@ -375,7 +387,11 @@ impl Session {
     /// allocation the session keeps for reuse): with one long-lived `buf`, sending needs no
     /// heap allocation per record.
     pub fn poll_transmit_into(&mut self, buf: &mut Vec<u8>) -> Option<SocketAddr> {
-        let Some(contents) = self.transmits.pop_front() else {
+        if let Some((to, contents)) = self.pop_probe() {
+            *buf = contents;
+            return Some(to);
+        }
+        let Some(contents) = (!self.path_held()).then(|| self.transmits.pop_front()).flatten() else {
             self.release_idle_queues();
             return None;
         };
@@ -400,10 +416,7 @@ impl Session {
             return None;
         }
         let deadline = if self.connected { self.idle_deadline() } else { self.deadline };
-        match (self.retransmit_at, deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.retransmit_at, deadline, self.path_deadline()].into_iter().flatten().min()
     }
 
     fn idle_deadline(&self) -> Option<Instant> {

@@ -342,3 +342,67 @@ fn dtls13_new_and_requested_connection_ids() {
     assert!(c12.request_connection_ids(now, 1).is_err());
     assert!(c12.issue_connection_ids(now, 1, false).is_err());
 }
+
+/// RFC 9853: with the return routability check negotiated (the default with CIDs), an
+/// authentic record from a new address does not move the session: the server sends a small
+/// path_challenge there and moves only when the path_response comes back from there. An
+/// address that never answers (an attacker who raced a captured record) gets nothing but the
+/// challenge and the session stays. Without the check, the session moves at once.
+#[test]
+fn return_routability_check_before_a_move() {
+    let id = identity();
+    // A client CID of 0 bytes: the server's challenges go in ordinary records (type 27 in the
+    // clear in DTLS 1.2, RFC 9853 §9.2).
+    for (version, client_cid) in [
+        (ProtocolVersion::Dtls12, 4),
+        (ProtocolVersion::Dtls13, 4),
+        (ProtocolVersion::Dtls12, 0),
+        (ProtocolVersion::Dtls13, 0),
+    ] {
+        let (mut c, mut s, _) = run(
+            client(&id).max_version(version).connection_ids(client_cid).build().unwrap(),
+            server(&id).connection_ids(6).build().unwrap(),
+        );
+        let now = Instant::now();
+        let old = s.remote_addr();
+        let new: SocketAddr = "198.51.100.9:7000".parse().unwrap();
+        c.send(b"from the new address").unwrap();
+        let d = c.poll_transmit().unwrap().contents;
+        s.handle_from(now, new, &d).unwrap();
+        assert_eq!(s.remote_addr(), old, "{version:?}: no move before the check");
+        let challenge = s.poll_transmit().expect("a path_challenge");
+        assert_eq!(challenge.destination, new);
+        assert!(challenge.contents.len() < 64, "{} bytes", challenge.contents.len());
+        assert!(s.poll_transmit().is_none());
+        c.handle(now, &challenge.contents).unwrap();
+        let response = c.poll_transmit().expect("a path_response").contents;
+        s.handle_from(now, new, &response).unwrap();
+        assert_eq!(s.remote_addr(), new, "{version:?}");
+        assert!(std::iter::from_fn(|| s.poll_event()).any(|e| e == Event::PeerAddressChanged(new)));
+
+        // A genuine record raced from another address that never answers: one challenge
+        // (at most three however many records come), no move, and the check expires.
+        let attacker: SocketAddr = "203.0.113.66:6666".parse().unwrap();
+        for i in 0..5 {
+            c.send(format!("captured {i}").as_bytes()).unwrap();
+            let d = c.poll_transmit().unwrap().contents;
+            s.handle_from(now, attacker, &d).unwrap();
+        }
+        let to_attacker: Vec<_> = std::iter::from_fn(|| s.poll_transmit()).collect();
+        assert_eq!(to_attacker.len(), 3, "{version:?}");
+        assert!(to_attacker.iter().all(|t| t.destination == attacker && t.contents.len() < 64));
+        assert!(s.poll_timeout().is_some());
+        s.handle_timeout(now + std::time::Duration::from_secs(2)).unwrap();
+        assert_eq!(s.remote_addr(), new);
+    }
+    // Switched off on the server: the move is immediate.
+    let (mut c, mut s, _) = run(
+        client(&id).connection_ids(4).build().unwrap(),
+        server(&id).connection_ids(6).return_routability_check(false).build().unwrap(),
+    );
+    let new: SocketAddr = "198.51.100.10:7001".parse().unwrap();
+    c.send(b"x").unwrap();
+    let d = c.poll_transmit().unwrap().contents;
+    s.handle_from(Instant::now(), new, &d).unwrap();
+    assert_eq!(s.remote_addr(), new);
+}

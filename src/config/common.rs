@@ -66,6 +66,8 @@ pub struct CommonConfig {
     pub(crate) key_log: Option<Arc<dyn KeyLog>>,
     /// Connection IDs (RFC 9146) offered (client) or accepted (server); none by default.
     pub(crate) connection_ids: Option<CidPolicy>,
+    /// Offer (client) or accept (server) the return routability check (RFC 9853) with CIDs.
+    pub(crate) rrc: bool,
     rng: SharedRng,
 }
 
@@ -140,6 +142,7 @@ pub(super) struct CommonBuilder {
     pub(super) require_srtp: bool,
     pub(super) key_log: Option<Arc<dyn KeyLog>>,
     pub(super) connection_ids: Option<CidPolicy>,
+    pub(super) rrc: bool,
     pub(super) error: Option<Error>,
 }
 
@@ -198,6 +201,7 @@ impl Default for CommonBuilder {
             require_srtp: false,
             key_log: None,
             connection_ids: None,
+            rrc: true,
             error: None,
         }
     }
@@ -276,6 +280,7 @@ impl CommonBuilder {
             require_srtp: self.require_srtp,
             key_log: self.key_log,
             connection_ids: self.connection_ids,
+            rrc: self.rrc,
             rng: SharedRng::new(rng),
         })
     }

@@ -94,6 +94,15 @@ macro_rules! common_setters {
             self
         }
 
+        /// With connection IDs, check that the peer is reachable at a new address before
+        /// sending there (RFC 9853 return routability check; on by default, used when both
+        /// sides negotiate it). Without it, a session moves on the first authentic record
+        /// from a new address that is newer than all before it (RFC 9146 §6).
+        pub fn return_routability_check(mut self, on: bool) -> Self {
+            self.common.rrc = on;
+            self
+        }
+
         /// Largest datagram sent, 256..=65535 (default 1200).
         pub fn mtu(mut self, mtu: usize) -> Self {
             self.common.mtu = mtu;

@@ -138,6 +138,10 @@ pub fn start(ctx: &mut Context, config: &ClientConfig) -> Result<(ClientState, O
         let cid = policy.generate(&mut ctx.rng);
         extensions.push(Extension::ConnectionId(cid.clone()));
         ctx.info.cid_offered = Some(cid);
+        // RFC 9853 §3: a client offering CIDs SHOULD offer the return routability check.
+        if common.rrc {
+            extensions.push(Extension::Unknown { typ: ExtensionType::RRC, data: Vec::new() });
+        }
     }
     // RFC 5077 §3.2: with a session store, ask for a ticket (empty) or present ours.
     if config.session_store.is_some() {
@@ -383,6 +387,7 @@ fn on_server_hello(
                     Some(srtp::check_answer(&config.common.srtp_profiles, &config.srtp_mki, profiles, mki)?);
                 ctx.info.srtp_mki = mki.clone();
             }
+            Extension::Unknown { typ, .. } if *typ == ExtensionType::RRC => ctx.info.rrc = true,
             Extension::ConnectionId(peer) => {
                 let own = ctx.info.cid_offered.clone().unwrap_or_default();
                 ctx.info.cids = Some(crate::record::protection::Cids::new(own, peer.clone()));

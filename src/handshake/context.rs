@@ -52,6 +52,8 @@ pub struct Negotiated {
     pub cid_offered: Option<Vec<u8>>,
     /// DTLS 1.2: the connection IDs both sides agreed on (RFC 9146 §3).
     pub cids: Option<crate::record::protection::Cids>,
+    /// Both sides use the return routability check (RFC 9853 §3).
+    pub rrc: bool,
 }
 
 /// The transcript capacity reserved up front: a handshake with P-256 certificates both ways

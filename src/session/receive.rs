@@ -24,10 +24,11 @@ impl Session {
     /// changes nothing: a replayed or older record, a forged one, or records without a CID.
     pub fn handle_from(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) -> Result<(), Error> {
         self.cid_newest = false;
+        self.rx_from = Some(from);
         let result = self.handle(now, datagram);
+        self.rx_from = None;
         if core::mem::take(&mut self.cid_newest) && from != self.ctx.peer && !self.failed {
-            self.ctx.peer = from;
-            self.events.push_back(Event::PeerAddressChanged(from));
+            self.peer_seen_at(now, from);
         }
         result
     }
@@ -206,6 +207,11 @@ impl Session {
                 Ok(())
             }
             ContentType::Alert => self.handle_alert(now, Epoch::from(header.epoch), plain),
+            // RFC 9853: authenticated records only, after the handshake.
+            ContentType::RETURN_ROUTABILITY_CHECK if header.epoch != 0 && self.connected => {
+                self.handle_rrc(plain);
+                Ok(())
+            }
             ContentType::ApplicationData => {
                 // docs/security.md item 2: application data only in an epoch with keys; records
                 // of the current epoch went to `handle_application_record`, so what reaches

@@ -276,6 +276,10 @@ impl Session {
             }
             ContentType::Alert => self.handle_alert(now, opened.epoch, content),
             ACK => self.handle_ack(now, content),
+            ContentType::RETURN_ROUTABILITY_CHECK if self.connected => {
+                self.handle_rrc(content);
+                Ok(())
+            }
             _ => {
                 self.stats.records_dropped += 1;
                 Ok(())

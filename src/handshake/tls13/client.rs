@@ -254,6 +254,10 @@ pub fn on_server_hello(
             ExtensionType::KeyShare => {
                 share = Some(KeyShareServerHello::parse(&ext_data(ext)).map_err(Error::InvalidMessage)?.server_share);
             }
+            // RFC 9853 §3: the return routability check, if we offered it.
+            ExtensionType::RRC if hello.extensions.iter().any(|e| e.ext_type() == ExtensionType::RRC) => {
+                ctx.info.rrc = true;
+            }
             // RFC 9147 §9: the server's connection ID, answering ours.
             ExtensionType::ConnectionId => match (ext, ctx.info.cid_offered.clone()) {
                 (Extension::ConnectionId(peer), Some(own)) => {

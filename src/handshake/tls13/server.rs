@@ -203,6 +203,7 @@ fn accept(
         let own = policy.generate(&mut ctx.rng);
         extensions.push(Extension::ConnectionId(own.clone()));
         ctx.info.cids = Some(crate::record::protection::Cids::new(own, peer.clone()));
+        ctx.info.rrc = crate::extensions::rrc::answer(config.common.rrc, &hello.extensions, &mut extensions);
     }
     let sh = ServerHello {
         server_version: DTLS_1_2,

@@ -63,8 +63,8 @@ impl<'a> Record<'a> {
 /// the receiver expects (0 if none was negotiated).
 ///
 /// RFC 9147 §4.1 demultiplexing, by the first byte of each record:
-/// - 20 to 26, except 25: a `DTLSPlaintext`-style 13-byte header (change_cipher_spec, alert,
-///   handshake, application_data, heartbeat, ack);
+/// - 20 to 27, except 25: a `DTLSPlaintext`-style 13-byte header (change_cipher_spec, alert,
+///   handshake, application_data, heartbeat, ack, return_routability_check);
 /// - 25 (`tls12_cid`): a DTLS 1.2 record with a CID of the expected length (RFC 9146 §4; with
 ///   an expected length of 0 its CID is empty, and whoever negotiated none refuses it);
 /// - `001xxxxx` (32 to 63): a unified header; with the C bit set it needs an expected CID
@@ -106,7 +106,8 @@ impl<'a> Demux<'a> {
                 let (header, body) = CidRecordHeader::read(&mut self.r, self.cid_len)?;
                 Some(Record::Tls12Cid { header, body })
             }
-            20..=26 => {
+            // 27: return_routability_check (RFC 9853) toward a peer that asked for no CID.
+            20..=27 => {
                 let (header, body) = RecordHeader::read(&mut self.r)?;
                 Some(Record::Dtls12 { header, body })
             }
@@ -218,7 +219,7 @@ mod tests {
             d.extend_from_slice(&[0; 12]);
             let got = Demux::new(&d, 0).next();
             match first {
-                20..=24 | 26 => assert!(matches!(got, Some(Record::Dtls12 { .. })), "{first}"),
+                20..=24 | 26 | 27 => assert!(matches!(got, Some(Record::Dtls12 { .. })), "{first}"),
                 TLS12_CID => assert!(matches!(got, Some(Record::Tls12Cid { .. })), "{first}"),
                 // Without L these consume the whole datagram; with C they need a CID length.
                 32..=63 if first & 0x10 == 0 => assert!(matches!(got, Some(Record::Unified { .. })), "{first}"),

@@ -70,11 +70,12 @@ macro_rules! session_info_accessors {
 }
 
 /// The endpoint accessors and requests both adapters' `UdpEndpoint` share: each reads the
-/// status the driver publishes after every batch through the adapter's own
-/// `status_of(|s| ..)`, and sends requests it needs no answer to through `request(..)`.
+/// status the drivers publish after every batch through the adapter's own
+/// `status_of(|s| ..)` (every worker's added up) or `worker_statuses()`, and sends requests
+/// it needs no answer to through `request(..)` (to every worker).
 macro_rules! endpoint_accessors {
     () => {
-        /// The local address of the socket.
+        /// The local address of the socket (of every worker's socket).
         pub fn local_addr(&self) -> SocketAddr {
             self.local_addr
         }
@@ -92,6 +93,13 @@ macro_rules! endpoint_accessors {
         /// Live sessions, as of the driver's last batch.
         pub fn session_count(&self) -> usize {
             self.status_of(|s| s.sessions)
+        }
+
+        /// Each worker's sessions, statistics and hand-offs, as of its driver's last batch
+        /// (one entry for an endpoint of one worker; see
+        /// [`EndpointOptions::workers`](crate::adapter::EndpointOptions::workers)).
+        pub fn worker_stats(&self) -> Vec<crate::adapter::WorkerStats> {
+            self.worker_statuses().iter().map(crate::adapter::WorkerStats::of).collect()
         }
 
         /// Whether new sessions are refused, as of the driver's last batch.

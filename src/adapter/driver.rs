@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::slots::Slot;
 use super::status::{ExportRequest, Status};
+use super::workers::HandOffCounts;
 use super::{AdapterError, HandshakeFailure};
 use crate::config::ClientConfig;
 use crate::endpoint::{Endpoint as Core, EndpointState, SessionHandle};
@@ -89,6 +90,21 @@ pub(super) enum Command<C: HandleChannels> {
     DestroyEndpoint,
 }
 
+impl<C: HandleChannels> Command<C> {
+    /// A copy of a request that wants no answer, for every worker of an endpoint (`None`
+    /// for a request that wants one: it goes to one worker).
+    pub(super) fn duplicate(&self) -> Option<Self> {
+        match self {
+            Self::SetBusy(b) => Some(Self::SetBusy(*b)),
+            Self::ApprovePeer(a) => Some(Self::ApprovePeer(*a)),
+            Self::RevokePeer(a) => Some(Self::RevokePeer(*a)),
+            Self::CloseEndpoint => Some(Self::CloseEndpoint),
+            Self::DestroyEndpoint => Some(Self::DestroyEndpoint),
+            _ => None,
+        }
+    }
+}
+
 /// What the endpoint's handle shows, published by the driver after every batch.
 #[derive(Debug, Clone)]
 pub(super) struct EndpointStatus {
@@ -97,16 +113,19 @@ pub(super) struct EndpointStatus {
     pub sessions: usize,
     pub busy: bool,
     pub half_open: usize,
+    /// The worker's hand-offs (zero for an endpoint of one worker).
+    pub handoffs: HandOffCounts,
 }
 
 impl EndpointStatus {
-    pub(super) fn of(core: &Core) -> Self {
+    pub(super) fn of(core: &Core, handoffs: HandOffCounts) -> Self {
         Self {
             state: core.state(),
             stats: core.stats().clone(),
             sessions: core.session_count(),
             busy: core.is_busy(),
             half_open: core.half_open_count(),
+            handoffs,
         }
     }
 }

@@ -47,6 +47,8 @@ mod options;
 mod slots;
 #[cfg(any(feature = "std-net", feature = "tokio"))]
 mod status;
+#[cfg(any(feature = "std-net", feature = "tokio"))]
+mod workers;
 
 #[cfg(feature = "std-net")]
 pub mod std_udp;
@@ -54,7 +56,9 @@ pub mod std_udp;
 pub mod tokio_udp;
 
 pub use error::{AdapterError, HandshakeFailure};
-pub use options::EndpointOptions;
+pub use options::{EndpointOptions, MAX_WORKERS, MIN_RANDOM_CID_BYTES};
+#[cfg(any(feature = "std-net", feature = "tokio"))]
+pub use workers::WorkerStats;
 
 /// The protocol an adapter session reports before its handshake completed (node:dtls
 /// `session.protocol`); afterwards it reports the version agreed.

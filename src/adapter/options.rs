@@ -6,6 +6,14 @@ use std::time::Duration;
 
 use crate::endpoint::{EndpointConfig, HelloPolicy};
 
+/// Most workers on one address ([`EndpointOptions::workers`]): the worker byte of a
+/// connection ID tells 256 apart.
+pub const MAX_WORKERS: usize = 256;
+
+/// Random bytes a worker's connection ID keeps at least, after the configured prefix and the
+/// worker byte ([`EndpointOptions::workers`]): the sessions' CIDs are told apart by them.
+pub const MIN_RANDOM_CID_BYTES: usize = 4;
+
 /// Endpoint settings besides the server configuration (see [`EndpointConfig`]).
 #[derive(Debug, Clone)]
 pub struct EndpointOptions {
@@ -37,6 +45,17 @@ pub struct EndpointOptions {
     /// How long a partial hello of an unvalidated peer is kept
     /// ([`EndpointConfig::prevalidation_timeout`]).
     pub prevalidation_timeout: Duration,
+    /// Sockets on the one address, each with an endpoint and a driver of its own (default
+    /// 1). With more than one (Linux only, [`MAX_WORKERS`] at most), the sockets share the address with
+    /// `SO_REUSEPORT` and the kernel spreads the peers over them by a hash of their address.
+    /// With connection IDs, worker `i` asks for CIDs that start with the configured prefix
+    /// followed by the byte `i`, and a worker hands a record carrying another worker's CID
+    /// (a peer whose address changed) to that worker; the configured CID length must leave
+    /// room for the worker byte and at least [`MIN_RANDOM_CID_BYTES`] random
+    /// bytes. Without connection IDs the workers serve their peers without hand-off (a peer
+    /// that changes address is then a stranger, as with one worker). An endpoint with several
+    /// workers only serves: its `connect` fails. See `docs/architecture.md`.
+    pub workers: usize,
 }
 
 impl Default for EndpointOptions {
@@ -53,6 +72,7 @@ impl Default for EndpointOptions {
             max_prevalidation_hellos: c.max_prevalidation_hellos,
             max_prevalidation_bytes: c.max_prevalidation_bytes,
             prevalidation_timeout: c.prevalidation_timeout,
+            workers: 1,
         }
     }
 }

@@ -37,6 +37,10 @@ pub const DEFAULT_KEY_UPDATE_AFTER: u64 = 1 << 23;
 pub type TimeSource = Arc<dyn Fn() -> UnixTime + Send + Sync>;
 
 /// Settings shared by both roles.
+///
+/// A clone shares the random generator (both draw from the one stream, never the same
+/// bytes twice) and every `Arc` (key log, clock).
+#[derive(Clone)]
 pub struct CommonConfig {
     pub(crate) suites: Vec<&'static SuiteInfo>,
     /// The DTLS 1.3 suites, in preference order.

@@ -26,7 +26,12 @@ pub enum ClientAuth {
 }
 
 /// Server configuration.
-#[derive(Debug)]
+///
+/// A clone shares all the state the configuration keeps: its random generator, the
+/// session-ID cache, the ticket keys and the HelloVerifyRequest cookie key; so a ticket
+/// issued under one clone opens under another (see
+/// [`ServerConfig::with_connection_id_prefix`]).
+#[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub(crate) common: CommonConfig,
     /// The default certificate and key.
@@ -38,8 +43,8 @@ pub struct ServerConfig {
     /// The HelloVerifyRequest cookie key, made once from a random secret (ring keeps the
     /// HMAC pads, so a ClientHello costs no key setup; the secret itself is not kept).
     pub(crate) cookie_key: ring::hmac::Key,
-    /// Session-ID cache and ticket keys for resumption.
-    pub(crate) resumption: crate::resumption::ServerResumption,
+    /// Session-ID cache and ticket keys for resumption (shared by clones).
+    pub(crate) resumption: Arc<crate::resumption::ServerResumption>,
 }
 
 /// A certificate chain with its private key.
@@ -62,6 +67,31 @@ impl ServerConfig {
             session_tickets: true,
             session_lifetime: DEFAULT_SESSION_LIFETIME,
         }
+    }
+
+    /// This configuration with every connection ID it asks for starting with `prefix`
+    /// instead of the configured prefix (the length stays): for servers that share one
+    /// address, each routing by its own prefix (the adapters' workers extend the configured
+    /// prefix by a worker byte). Everything else is shared with `self`, as in a clone: the
+    /// random generator, the session-ID cache, the ticket keys and the cookie key.
+    ///
+    /// Fails with [`Error::InvalidConfig`] when `connection_ids` was not configured, or when
+    /// `prefix` is longer than the configured connection ID length.
+    pub fn with_connection_id_prefix(&self, prefix: &[u8]) -> Result<Arc<ServerConfig>, Error> {
+        let Some(policy) = &self.common.connection_ids else {
+            return Err(Error::InvalidConfig("connection ID prefix without connection_ids".into()));
+        };
+        if prefix.len() > policy.len {
+            return Err(Error::InvalidConfig(format!(
+                "connection ID prefix of {} bytes longer than the connection ID ({} bytes)",
+                prefix.len(),
+                policy.len
+            )));
+        }
+        let mut config = self.clone();
+        config.common.connection_ids =
+            Some(super::common::CidPolicy { len: policy.len, prefix: prefix.to_vec() });
+        Ok(Arc::new(config))
     }
 
     /// The identity for the client's server_name: an SNI-specific one, else the default.
@@ -197,7 +227,7 @@ impl ServerConfigBuilder {
             client_auth: self.client_auth,
             cookie: self.cookie,
             cookie_key,
-            resumption: crate::resumption::ServerResumption { cache, tickets, lifetime },
+            resumption: Arc::new(crate::resumption::ServerResumption { cache, tickets, lifetime }),
         }))
     }
 }

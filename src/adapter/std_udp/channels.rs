@@ -1,8 +1,10 @@
 //! What the std handles and their driver thread share: the driver's [`Input`] channel, the
-//! [`Control`] a handle sends requests through (and wakes the driver with), and
+//! [`Control`] a handle sends requests through (and wakes the driver with), the bounded
+//! [`Inbox`] datagrams reach a driver through when it does not read its socket itself, and
 //! [`Watched`] values the driver publishes and handles wait on. No protocol logic.
 
 use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -17,10 +19,59 @@ pub(in crate::adapter) type Command = driver::Command<UdpSession>;
 pub(in crate::adapter) enum Input {
     /// A request from a handle.
     Command(Command),
-    /// A datagram the reader thread of a connected endpoint received.
+    /// A datagram the driver's reader thread received (a connected endpoint's, or a
+    /// worker's).
     Datagram(SocketAddr, Vec<u8>),
+    /// A datagram another worker received that carries this worker's connection ID.
+    HandOff(SocketAddr, Vec<u8>),
     /// The connected socket failed to receive (how ICMP errors are reported).
     Failed(std::io::Error),
+}
+
+/// The way datagrams reach a driver that does not read its socket itself: through its
+/// channel, at most `cap` of them waiting at once (requests are not counted). A datagram
+/// that finds `cap` waiting is dropped, as a full socket buffer drops it.
+#[derive(Clone)]
+pub(in crate::adapter) struct Inbox {
+    input: Sender<Input>,
+    waiting: Arc<AtomicUsize>,
+    cap: usize,
+}
+
+impl Inbox {
+    pub(super) fn new(input: Sender<Input>, cap: usize) -> Self {
+        Self { input, waiting: Arc::new(AtomicUsize::new(0)), cap }
+    }
+
+    /// Queue a datagram (`Input::Datagram` or `Input::HandOff`); false if `cap` are waiting
+    /// or the driver has stopped.
+    pub(super) fn push(&self, datagram: Input) -> bool {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.cap {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        if self.input.send(datagram).is_err() {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    /// Pass on an input that is not a datagram (a receive error), uncounted.
+    pub(super) fn send(&self, input: Input) -> bool {
+        self.input.send(input).is_ok()
+    }
+
+    /// The driver took a datagram out of its channel.
+    pub(super) fn taken(&self) {
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl crate::adapter::workers::HandOff for Inbox {
+    fn try_hand_off(&self, from: SocketAddr, datagram: &[u8]) -> bool {
+        self.push(Input::HandOff(from, datagram.to_vec()))
+    }
 }
 
 /// A value guarded by a mutex, with a condition variable to wait for changes.

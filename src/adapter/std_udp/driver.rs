@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use super::channels::{Input, Watched};
+use super::channels::{Inbox, Input, Watched};
 use super::reader::{Reader, is_timeout};
 use super::session::UdpSession;
 use crate::Transmit;
 use crate::adapter::driver::{self, EndpointStatus};
 use crate::adapter::slots::Slots;
+use crate::adapter::workers::Router;
 use crate::endpoint::{Endpoint as Core, EndpointState};
 
 /// One endpoint's driver, run on its own thread by [`Driver::run`].
@@ -25,8 +26,13 @@ pub(super) struct Driver {
     pub(super) core: Core,
     pub(super) status: Arc<Watched<EndpointStatus>>,
     pub(super) slots: Slots<UdpSession>,
-    /// Reads a connected socket.
+    /// Reads the socket when a wake-up datagram could not reach the driver (a connected
+    /// socket, a worker's), through `inbox`; the driver then waits on its channel.
     pub(super) reader: Option<Reader>,
+    /// How the reader's datagrams and other workers' hand-offs come.
+    pub(super) inbox: Option<Inbox>,
+    /// The other workers of the endpoint, for the datagrams that are theirs.
+    pub(super) router: Option<Router<Inbox>>,
     /// Receive errors in a row on an unconnected socket.
     pub(super) errors: u32,
 }
@@ -35,7 +41,7 @@ impl Driver {
     /// Serve requests and datagrams until the endpoint is closed, then wake every waiting
     /// handle and stop the reader thread.
     pub(super) fn run(mut self, inputs: Receiver<Input>) {
-        let mut buf = if self.peer.is_some() { Vec::new() } else { vec![0u8; 65536] };
+        let mut buf = if self.reader.is_some() { Vec::new() } else { vec![0u8; 65536] };
         loop {
             while let Ok(i) = inputs.try_recv() {
                 self.input(i);
@@ -45,7 +51,7 @@ impl Driver {
                 break;
             }
             let wait = self.slots.wake_at(&mut self.core).map(|t| t.saturating_duration_since(Instant::now()));
-            if self.peer.is_some() {
+            if self.reader.is_some() {
                 let input = match wait {
                     Some(d) => inputs.recv_timeout(d),
                     None => inputs.recv().map_err(|_| RecvTimeoutError::Disconnected),
@@ -69,9 +75,33 @@ impl Driver {
     fn input(&mut self, i: Input) {
         match i {
             Input::Command(c) => self.slots.command(&mut self.core, c, Instant::now()),
-            Input::Datagram(from, d) => self.core.handle(Instant::now(), from, &d),
+            Input::Datagram(from, d) => {
+                self.taken();
+                self.datagram(from, &d);
+            }
+            Input::HandOff(from, d) => {
+                self.taken();
+                if let Some(r) = self.router.as_mut() {
+                    r.counts.received += 1;
+                }
+                self.core.handle(Instant::now(), from, &d);
+            }
             Input::Failed(e) => self.socket_error(&e),
         }
+    }
+
+    fn taken(&self) {
+        if let Some(inbox) = &self.inbox {
+            inbox.taken();
+        }
+    }
+
+    /// A datagram from the socket: to the core, unless it is another worker's.
+    fn datagram(&mut self, from: SocketAddr, d: &[u8]) {
+        if self.router.as_mut().is_some_and(|r| r.divert(from, d)) {
+            return;
+        }
+        self.core.handle(Instant::now(), from, d);
     }
 
     /// Wait up to `wait` for a datagram on the unconnected socket and hand it to the core.
@@ -86,7 +116,7 @@ impl Driver {
                 while let Ok(i) = inputs.try_recv() {
                     self.input(i);
                 }
-                self.core.handle(Instant::now(), from, buf.get(..n).unwrap_or_default());
+                self.datagram(from, buf.get(..n).unwrap_or_default());
             }
             Err(e) if is_timeout(&e) => {}
             Err(e) => {
@@ -134,7 +164,7 @@ impl Driver {
                 break;
             }
         }
-        let status = EndpointStatus::of(&self.core);
+        let status = EndpointStatus::of(&self.core, self.router.as_ref().map(|r| r.counts).unwrap_or_default());
         self.status.update(|s| *s = status);
     }
 }

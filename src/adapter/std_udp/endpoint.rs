@@ -1,5 +1,6 @@
-//! [`UdpEndpoint`], the std handle of one socket carrying many sessions: it starts the
-//! driver thread and sends it requests. It never touches the socket after handing it over.
+//! [`UdpEndpoint`], the std handle of one socket carrying many sessions (or of several
+//! sockets on one address, one per worker): it starts the driver threads and sends them
+//! requests. It never touches a socket after handing it over.
 
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::mpsc::{self, Receiver};
@@ -7,13 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::channels::{Command, Control, Watched};
+use super::channels::{Command, Control, Inbox, Input, Watched};
 use super::driver::Driver;
 use super::reader::Reader;
 use super::session::UdpSession;
 use super::{HandshakeFailure, lock, recv_timeout, resolve};
 use crate::adapter::driver::{EndpointStatus, FAILURE_QUEUE};
 use crate::adapter::slots::Slots;
+use crate::adapter::workers::{self, HANDOFF_QUEUE, Layout, Router};
 use crate::adapter::{AdapterError, EndpointOptions};
 use crate::config::{ClientConfig, ServerConfig};
 use crate::endpoint::{Endpoint as Core, EndpointState};
@@ -23,13 +25,43 @@ use crate::stats::EndpointStats;
 /// counterpart of the sans-IO [`crate::Endpoint`]). Make one with [`super::listen`] (server)
 /// or [`UdpEndpoint::bind`] (client only). Every method takes `&self`, so an endpoint can be
 /// shared between threads; dropping it closes it and all its sessions gracefully.
+///
+/// With [`EndpointOptions::workers`] above one, it is several sockets on one address, each
+/// with its own endpoint and driver thread (and a reader thread), all feeding the one
+/// [`accept`](Self::accept); [`stats`](Self::stats) adds theirs up and
+/// [`worker_stats`](Self::worker_stats) shows each.
 pub struct UdpEndpoint {
-    control: Control,
+    /// The first worker (the only one, usually): it also runs `connect`.
+    first: Worker,
+    others: Vec<Worker>,
     accept: Mutex<Receiver<UdpSession>>,
     failures: Mutex<Receiver<HandshakeFailure>>,
-    status: Arc<Watched<EndpointStatus>>,
     local_addr: SocketAddr,
+}
+
+/// One socket's driver thread, how to reach it, and what it publishes.
+struct Worker {
+    control: Control,
+    status: Arc<Watched<EndpointStatus>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Worker {
+    /// Run `driver` on a thread of its own.
+    fn spawn(driver: Driver, control: Control, inputs: Receiver<Input>, name: String) -> Result<Self, AdapterError> {
+        let status = driver.status.clone();
+        let thread = std::thread::Builder::new().name(name).spawn(move || driver.run(inputs))?;
+        Ok(Self { control, status, thread: Mutex::new(Some(thread)) })
+    }
+
+    /// Wait until its endpoint is closed and its thread has exited.
+    fn closed(&self) {
+        self.status.wait_until(|s| s.state == EndpointState::Closed);
+        let thread = lock(&self.thread).take();
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
 }
 
 impl core::fmt::Debug for UdpEndpoint {
@@ -51,18 +83,24 @@ impl UdpEndpoint {
         options: EndpointOptions,
         peer: Option<SocketAddr>,
     ) -> Result<Self, AdapterError> {
+        let (layout, mut configs) = workers::plan(server.as_ref(), &options)?;
+        if layout.workers() > 1 {
+            return Self::start_workers(resolve(addr)?, layout, configs, &options);
+        }
+        let config = configs.pop().ok_or(AdapterError::Closed)?;
         let socket = UdpSocket::bind(addr)?;
         if let Some(remote) = peer {
             socket.connect(remote)?;
         }
         let socket = Arc::new(socket);
         let local_addr = socket.local_addr()?;
-        let core = Core::new(Instant::now(), options.endpoint_config(server));
+        let core = Core::new(Instant::now(), config);
         let (input_tx, input_rx) = mpsc::channel();
         let (accept_tx, accept_rx) = mpsc::channel();
         let (failure_tx, failure_rx) = mpsc::sync_channel(FAILURE_QUEUE);
-        let (wake, reader) = match peer {
-            Some(_) => (None, Some(Reader::spawn(socket.clone(), input_tx.clone())?)),
+        let inbox = peer.map(|_| Inbox::new(input_tx.clone(), HANDOFF_QUEUE));
+        let (wake, reader) = match &inbox {
+            Some(inbox) => (None, Some(Reader::spawn(socket.clone(), inbox.clone(), "dtls-endpoint-rx".into())?)),
             None => {
                 let mut wake_to = local_addr;
                 if wake_to.ip().is_unspecified() {
@@ -76,24 +114,73 @@ impl UdpEndpoint {
             }
         };
         let control = Control { input: input_tx, wake };
-        let status = Watched::new(EndpointStatus::of(&core));
         let driver = Driver {
             socket,
             peer,
+            status: Watched::new(EndpointStatus::of(&core, Default::default())),
             core,
-            status: status.clone(),
             slots: Slots::new(control.clone(), options.receive_queue, accept_tx, failure_tx),
             reader,
+            inbox,
+            router: None,
             errors: 0,
         };
-        let thread = std::thread::Builder::new().name("dtls-endpoint".into()).spawn(move || driver.run(input_rx))?;
+        let first = Worker::spawn(driver, control, input_rx, "dtls-endpoint".into())?;
         Ok(Self {
-            control,
+            first,
+            others: Vec::new(),
             accept: Mutex::new(accept_rx),
             failures: Mutex::new(failure_rx),
-            status,
             local_addr,
-            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Several workers on `addr` (see [`EndpointOptions::workers`]): a socket, an endpoint,
+    /// a driver thread and a reader thread each (a wake-up datagram sent to the shared
+    /// address would reach whichever socket the kernel's hash picks, so the drivers wait on
+    /// their channels), all feeding one accept queue.
+    fn start_workers(
+        addr: SocketAddr,
+        layout: Layout,
+        configs: Vec<crate::endpoint::EndpointConfig>,
+        options: &EndpointOptions,
+    ) -> Result<Self, AdapterError> {
+        let sockets = workers::bind_shared(addr, configs.len())?;
+        let local_addr = sockets.first().ok_or(AdapterError::Closed)?.local_addr()?;
+        let layout = Arc::new(layout);
+        let (accept_tx, accept_rx) = mpsc::channel();
+        let (failure_tx, failure_rx) = mpsc::sync_channel(FAILURE_QUEUE);
+        let channels: Vec<_> = configs.iter().map(|_| mpsc::channel()).collect();
+        let inboxes: Vec<_> = channels.iter().map(|(tx, _)| Inbox::new(tx.clone(), HANDOFF_QUEUE)).collect();
+        // One clock reading for all: their cookie secrets rotate together.
+        let now = Instant::now();
+        let mut started = Vec::with_capacity(configs.len());
+        let parts = sockets.into_iter().zip(configs).zip(channels).zip(inboxes.iter().cloned());
+        for (i, (((socket, config), (input_tx, input_rx)), inbox)) in parts.enumerate() {
+            let socket = Arc::new(socket);
+            let control = Control { input: input_tx, wake: None };
+            let core = Core::new(now, config);
+            let driver = Driver {
+                reader: Some(Reader::spawn(socket.clone(), inbox.clone(), format!("dtls-worker-{i}-rx"))?),
+                socket,
+                peer: None,
+                status: Watched::new(EndpointStatus::of(&core, Default::default())),
+                core,
+                slots: Slots::new(control.clone(), options.receive_queue, accept_tx.clone(), failure_tx.clone()),
+                inbox: Some(inbox),
+                router: Some(Router::new(i, layout.clone(), inboxes.clone())),
+                errors: 0,
+            };
+            started.push(Worker::spawn(driver, control, input_rx, format!("dtls-worker-{i}"))?);
+        }
+        let mut workers = started.into_iter();
+        let first = workers.next().ok_or(AdapterError::Closed)?;
+        Ok(Self {
+            first,
+            others: workers.collect(),
+            accept: Mutex::new(accept_rx),
+            failures: Mutex::new(failure_rx),
+            local_addr,
         })
     }
 
@@ -151,8 +238,11 @@ impl UdpEndpoint {
         config: Arc<ClientConfig>,
         timeout: Option<Duration>,
     ) -> Result<UdpSession, AdapterError> {
+        if !self.others.is_empty() {
+            return Err(workers::no_connect());
+        }
         let (reply, rx) = mpsc::channel();
-        self.control.send(Command::Connect { config, remote, timeout, reply })?;
+        self.first.control.send(Command::Connect { config, remote, timeout, reply })?;
         rx.recv().map_err(|_| AdapterError::Closed)?
     }
 
@@ -160,32 +250,46 @@ impl UdpEndpoint {
     /// [`EndpointOptions::hello_policy`] (asks the driver); `false` once it has stopped.
     pub fn may_send_hello(&self, remote: SocketAddr) -> bool {
         let (reply, rx) = mpsc::channel();
-        self.control.send(Command::MaySendHello { remote, reply }).is_ok() && rx.recv().unwrap_or(false)
+        self.first.control.send(Command::MaySendHello { remote, reply }).is_ok() && rx.recv().unwrap_or(false)
     }
 
     fn status_of<T>(&self, f: impl FnOnce(&EndpointStatus) -> T) -> T {
-        f(&self.status.lock())
+        if self.others.is_empty() {
+            return f(&self.first.status.lock());
+        }
+        f(&workers::merge(self.worker_statuses()))
     }
 
-    /// A request without an answer; a stopped driver has nothing left to do with it.
+    /// Every worker's status, the first's first.
+    fn worker_statuses(&self) -> Vec<EndpointStatus> {
+        self.workers().map(|w| w.status.lock().clone()).collect()
+    }
+
+    fn workers(&self) -> impl Iterator<Item = &Worker> {
+        std::iter::once(&self.first).chain(&self.others)
+    }
+
+    /// A request without an answer, for every worker; a stopped driver has nothing left to
+    /// do with it.
     fn request(&self, c: Command) {
-        let _ = self.control.send(c);
+        for w in &self.others {
+            if let Some(c) = c.duplicate() {
+                let _ = w.control.send(c);
+            }
+        }
+        let _ = self.first.control.send(c);
     }
 
     endpoint_accessors!();
 
-    /// Block until the endpoint is closed and its driver thread has exited.
+    /// Block until the endpoint is closed and its driver threads have exited.
     pub fn closed(&self) {
-        self.status.wait_until(|s| s.state == EndpointState::Closed);
-        let thread = lock(&self.thread).take();
-        if let Some(t) = thread {
-            let _ = t.join();
-        }
+        self.workers().for_each(Worker::closed);
     }
 
-    /// True once the driver thread has exited (nothing of the endpoint is left running).
+    /// True once every driver thread has exited (nothing of the endpoint is left running).
     pub fn is_finished(&self) -> bool {
-        lock(&self.thread).as_ref().is_none_or(JoinHandle::is_finished)
+        self.workers().all(|w| lock(&w.thread).as_ref().is_none_or(JoinHandle::is_finished))
     }
 }
 

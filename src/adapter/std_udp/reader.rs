@@ -1,17 +1,17 @@
-//! The thread that reads a connected socket for its driver ([`Reader`]): a connected socket
-//! takes datagrams only from its peer, so no wake-up datagram can reach a driver blocked on
-//! it; the driver waits on its channel instead, and this thread feeds it. It passes
-//! datagrams and errors on, and decides nothing.
+//! The thread that reads a socket for its driver ([`Reader`]) when no wake-up datagram could
+//! reach a driver blocked on it: a connected socket takes datagrams only from its peer, and
+//! the kernel hashes a wake-up sent to a worker's shared address to whichever worker it
+//! likes. The driver waits on its channel instead, and this thread feeds it through the
+//! driver's bounded [`Inbox`]. It passes datagrams and errors on, and decides nothing.
 
 use std::io::ErrorKind;
 use std::net::UdpSocket;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::channels::Input;
+use super::channels::{Inbox, Input};
 use crate::adapter::AdapterError;
 use crate::adapter::driver;
 
@@ -19,8 +19,8 @@ use crate::adapter::driver;
 /// in case the datagram that wakes it at once did not arrive.
 const READER_POLL: Duration = Duration::from_millis(500);
 
-/// The thread that reads a connected socket for its driver (which waits on its channel),
-/// stopped and joined when dropped.
+/// The thread that reads a socket for its driver (which waits on its channel), stopped and
+/// joined when dropped.
 pub(super) struct Reader {
     socket: Arc<UdpSocket>,
     stop: Arc<AtomicBool>,
@@ -28,28 +28,31 @@ pub(super) struct Reader {
 }
 
 impl Reader {
-    pub(super) fn spawn(socket: Arc<UdpSocket>, to: Sender<Input>) -> Result<Self, AdapterError> {
+    pub(super) fn spawn(socket: Arc<UdpSocket>, to: Inbox, name: String) -> Result<Self, AdapterError> {
         socket.set_read_timeout(Some(READER_POLL))?;
         let stop = Arc::new(AtomicBool::new(false));
         let (s, halt) = (socket.clone(), stop.clone());
-        let thread = std::thread::Builder::new().name("dtls-endpoint-rx".into()).spawn(move || {
+        let thread = std::thread::Builder::new().name(name).spawn(move || {
             let mut buf = vec![0u8; 65536];
             let mut errors = 0u32;
             while !halt.load(Ordering::Acquire) {
-                let input = match s.recv_from(&mut buf) {
+                let passed = match s.recv_from(&mut buf) {
                     // Empty datagrams are never DTLS (the stop nudge among them).
                     Ok((0, _)) => continue,
                     Ok((n, from)) => {
                         errors = 0;
-                        Input::Datagram(from, buf.get(..n).unwrap_or_default().to_vec())
+                        // A full inbox drops the datagram. The driver stops this thread (`halt`)
+                        // before it lets go of its channel.
+                        let _ = to.push(Input::Datagram(from, buf.get(..n).unwrap_or_default().to_vec()));
+                        true
                     }
                     Err(e) if is_timeout(&e) => continue,
                     Err(e) => {
                         errors = errors.saturating_add(1);
-                        Input::Failed(e)
+                        to.send(Input::Failed(e))
                     }
                 };
-                if to.send(input).is_err() {
+                if !passed {
                     break;
                 }
                 if let Some(pause) = driver::error_pause(errors) {

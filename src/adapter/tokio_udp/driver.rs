@@ -14,12 +14,22 @@ use super::session::{Command, UdpSession};
 use crate::Transmit;
 use crate::adapter::driver::{self, EndpointStatus};
 use crate::adapter::slots::Slots;
+use crate::adapter::workers::{HandOff, Router};
 use crate::endpoint::{Endpoint as Core, EndpointState};
 
 /// Most datagrams read from the socket in one go before outputs are drained.
 const RECEIVE_BATCH: usize = 64;
 
-/// One endpoint's driver, spawned as a task by its [`super::UdpEndpoint`].
+/// A queue of datagrams for one worker, from the others (bounded: [`HandOff`] never waits).
+pub(super) type HandOffTx = mpsc::Sender<(SocketAddr, Vec<u8>)>;
+
+impl HandOff for HandOffTx {
+    fn try_hand_off(&self, from: SocketAddr, datagram: &[u8]) -> bool {
+        self.try_send((from, datagram.to_vec())).is_ok()
+    }
+}
+
+/// One endpoint's driver (or one worker's), spawned as a task by its [`super::UdpEndpoint`].
 pub(super) struct Driver {
     pub(super) socket: UdpSocket,
     /// The peer a connected socket is connected to.
@@ -27,6 +37,10 @@ pub(super) struct Driver {
     pub(super) core: Core,
     pub(super) status: watch::Sender<EndpointStatus>,
     pub(super) slots: Slots<UdpSession>,
+    /// A worker's way to the others, for the datagrams that are theirs.
+    pub(super) router: Option<Router<HandOffTx>>,
+    /// A worker's datagrams from the others.
+    pub(super) handoffs: Option<mpsc::Receiver<(SocketAddr, Vec<u8>)>>,
 }
 
 impl Driver {
@@ -56,12 +70,10 @@ impl Driver {
                         while let Ok(c) = cmds.try_recv() {
                             self.slots.command(&mut self.core, c, Instant::now());
                         }
-                        self.core.handle(Instant::now(), from, buf.get(..n).unwrap_or_default());
+                        self.datagram(from, buf.get(..n).unwrap_or_default());
                         for _ in 1..RECEIVE_BATCH {
                             match self.socket.try_recv_from(&mut buf) {
-                                Ok((n, from)) => {
-                                    self.core.handle(Instant::now(), from, buf.get(..n).unwrap_or_default());
-                                }
+                                Ok((n, from)) => self.datagram(from, buf.get(..n).unwrap_or_default()),
                                 Err(e) => {
                                     if e.kind() != ErrorKind::WouldBlock {
                                         self.socket_error(&e);
@@ -83,12 +95,30 @@ impl Driver {
                     Some(c) => self.slots.command(&mut self.core, c, Instant::now()),
                     None => self.core.close(Instant::now()),
                 },
+                h = next_handoff(&mut self.handoffs) => match h {
+                    Some((from, d)) => {
+                        if let Some(r) = self.router.as_mut() {
+                            r.counts.received += 1;
+                        }
+                        self.core.handle(Instant::now(), from, &d);
+                    }
+                    // Every other worker has stopped.
+                    None => self.handoffs = None,
+                },
                 () = sleep => {}
             }
             self.slots.handle_timeout(&mut self.core, Instant::now());
         }
         // Closed: wake every waiter; the socket is dropped with the driver.
         self.slots.finish(Instant::now());
+    }
+
+    /// A datagram from the socket: to the core, unless it is another worker's.
+    fn datagram(&mut self, from: SocketAddr, d: &[u8]) {
+        if self.router.as_mut().is_some_and(|r| r.divert(from, d)) {
+            return;
+        }
+        self.core.handle(Instant::now(), from, d);
     }
 
     /// A receive or send failed. Only a refusal reported on a connected socket matters:
@@ -126,7 +156,15 @@ impl Driver {
                 break;
             }
         }
-        let status = EndpointStatus::of(&self.core);
+        let status = EndpointStatus::of(&self.core, self.router.as_ref().map(|r| r.counts).unwrap_or_default());
         self.status.send_modify(|s| *s = status);
+    }
+}
+
+/// The next datagram another worker handed over; never, for an endpoint of one worker.
+async fn next_handoff(rx: &mut Option<mpsc::Receiver<(SocketAddr, Vec<u8>)>>) -> Option<(SocketAddr, Vec<u8>)> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }

@@ -1,0 +1,363 @@
+//! Several workers on one address ([`EndpointOptions::workers`]): the sockets that share it
+//! (`SO_REUSEPORT`), each worker's endpoint configuration, the CID layout that says which
+//! worker a record belongs to ([`Layout`]), the hand-off of such records to their worker
+//! ([`Router`]), and the statistics of the workers together and apart. Both adapters run
+//! this same code; each adds only its channel to another worker ([`HandOff`]).
+//!
+//! Worker `i` of `n` asks for connection IDs that start with the configured prefix followed
+//! by the byte `i`. The kernel sends a datagram to the socket its hash of the peer's address
+//! picks, which is the right worker until the peer's address changes; from then on the
+//! worker that reads a record carrying another worker's CID hands it, with its source
+//! address, to that worker, which handles it as if it had read it from its own socket (and
+//! answers from that socket: every socket has the same address). Nothing else moves between
+//! workers: hellos and records without a CID are served where they arrive.
+//!
+//! Every worker's endpoint draws its cookie secrets from one seed, so a HelloVerifyRequest
+//! or HelloRetryRequest cookie issued by one worker verifies on every other; and all share
+//! the server configuration's random generator, session cache and ticket keys
+//! ([`ServerConfig::with_connection_id_prefix`]).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rand_core::RngCore;
+
+use super::driver::EndpointStatus;
+use super::{AdapterError, EndpointOptions, MAX_WORKERS, MIN_RANDOM_CID_BYTES};
+use crate::config::ServerConfig;
+use crate::endpoint::{EndpointConfig, EndpointState};
+use crate::stats::EndpointStats;
+use crate::wire::record::TLS12_CID;
+
+/// Hand-offs waiting for one worker; more are dropped (and counted), as a full socket
+/// buffer drops datagrams.
+pub(super) const HANDOFF_QUEUE: usize = 1024;
+
+/// Bytes before the CID in a `tls12_cid` record: type, version, epoch, sequence number
+/// (RFC 9146 §4).
+const TLS12_CID_OFFSET: usize = 11;
+
+/// Which worker a datagram belongs to, read from the connection ID of its first record.
+#[derive(Debug, Clone)]
+pub(super) struct Layout {
+    workers: usize,
+    /// The configured CID prefix, after which comes the worker byte; `None` without
+    /// connection IDs (then nothing is handed off).
+    prefix: Option<Vec<u8>>,
+}
+
+impl Layout {
+    pub(super) fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// The worker whose connection ID the first record of `datagram` carries: a DTLS 1.2
+    /// `tls12_cid` record (CID after type, version, epoch and sequence number) or a DTLS 1.3
+    /// unified header with its C bit set (`001CSLEE`, the CID right after that byte). `None`
+    /// for anything else, or a CID that is not one of ours.
+    pub(super) fn owner(&self, datagram: &[u8]) -> Option<usize> {
+        let prefix = self.prefix.as_deref()?;
+        let first = *datagram.first()?;
+        let at = if first == TLS12_CID {
+            TLS12_CID_OFFSET
+        } else if first & 0xe0 == 0x20 && first & 0x10 != 0 {
+            1
+        } else {
+            return None;
+        };
+        let cid = datagram.get(at..)?;
+        if cid.get(..prefix.len())? != prefix {
+            return None;
+        }
+        let worker = usize::from(*cid.get(prefix.len())?);
+        (worker < self.workers).then_some(worker)
+    }
+}
+
+/// Why `connect` fails on an endpoint of several workers: the kernel would hash the
+/// server's answers to any of them.
+pub(super) fn no_connect() -> AdapterError {
+    AdapterError::Io(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "an endpoint with several workers only serves: connect from an endpoint of one worker",
+    ))
+}
+
+/// The layout of `options.workers` workers serving `server`, and each one's endpoint
+/// configuration. One worker keeps the options as they are. Several need Linux and a server
+/// configuration; with connection IDs, the length must leave room for the worker byte and
+/// [`MIN_RANDOM_CID_BYTES`] (else [`AdapterError::Dtls`] with
+/// [`crate::Error::InvalidConfig`]).
+pub(super) fn plan(
+    server: Option<&Arc<ServerConfig>>,
+    options: &EndpointOptions,
+) -> Result<(Layout, Vec<EndpointConfig>), AdapterError> {
+    let workers = options.workers.max(1);
+    if workers == 1 {
+        return Ok((Layout { workers, prefix: None }, vec![options.endpoint_config(server.cloned())]));
+    }
+    let invalid = |what: String| AdapterError::Dtls(crate::Error::InvalidConfig(what));
+    if !cfg!(target_os = "linux") {
+        return Err(AdapterError::Io(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "several workers on one address need Linux (SO_REUSEPORT load balancing)",
+        )));
+    }
+    if workers > MAX_WORKERS {
+        return Err(invalid(format!("{workers} workers: at most {MAX_WORKERS}")));
+    }
+    let Some(server) = server else {
+        return Err(invalid("several workers serve: they need a server configuration".into()));
+    };
+    // One seed for every worker's cookie secrets, drawn once.
+    let seed = options.rng_seed.unwrap_or_else(|| {
+        let mut seed = [0u8; 32];
+        server.common.session_rng().fill_bytes(&mut seed);
+        seed
+    });
+    let options = EndpointOptions { rng_seed: Some(seed), ..options.clone() };
+    let policy = server.common.connection_ids.as_ref().filter(|p| p.len > 0);
+    let Some(policy) = policy else {
+        let configs = (0..workers).map(|_| options.endpoint_config(Some(server.clone()))).collect();
+        return Ok((Layout { workers, prefix: None }, configs));
+    };
+    let prefix = policy.prefix.clone();
+    if policy.len < prefix.len() + 1 + MIN_RANDOM_CID_BYTES {
+        return Err(invalid(format!(
+            "{workers} workers with {}-byte connection IDs and a {}-byte prefix: the CID needs the prefix, \
+             a worker byte and {MIN_RANDOM_CID_BYTES} random bytes (connection_ids({}) at least)",
+            policy.len,
+            prefix.len(),
+            prefix.len() + 1 + MIN_RANDOM_CID_BYTES
+        )));
+    }
+    let mut configs = Vec::with_capacity(workers);
+    for i in 0..workers {
+        let mut own = prefix.clone();
+        own.push(u8::try_from(i).unwrap_or(u8::MAX));
+        configs.push(options.endpoint_config(Some(server.with_connection_id_prefix(&own)?)));
+    }
+    Ok((Layout { workers, prefix: Some(prefix) }, configs))
+}
+
+/// Bind `workers` UDP sockets to `addr` with `SO_REUSEPORT`: the first one to `addr`, the
+/// others to the address it got (the port the system chose for port 0).
+pub(super) fn bind_shared(addr: SocketAddr, workers: usize) -> std::io::Result<Vec<std::net::UdpSocket>> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let bind = |addr: SocketAddr| -> std::io::Result<std::net::UdpSocket> {
+        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        // Only sockets of the same user may join a reuse-port group (Linux), so another
+        // user's process cannot take a share of the peers.
+        socket.set_reuse_port(true)?;
+        socket.bind(&addr.into())?;
+        Ok(socket.into())
+    };
+    let first = bind(addr)?;
+    let addr = first.local_addr()?;
+    let mut sockets = vec![first];
+    for _ in 1..workers {
+        sockets.push(bind(addr)?);
+    }
+    Ok(sockets)
+}
+
+/// How a worker reaches another one: a bounded queue that never blocks the sender.
+pub(super) trait HandOff {
+    /// Queue `datagram` from `from` for the worker; false if its queue is full or it stopped.
+    fn try_hand_off(&self, from: SocketAddr, datagram: &[u8]) -> bool;
+}
+
+/// One worker's hand-off counters, published with its status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct HandOffCounts {
+    pub sent: u64,
+    pub received: u64,
+    pub dropped: u64,
+}
+
+/// What a worker knows of the others: the layout and a queue to each (its own among them).
+pub(super) struct Router<T> {
+    me: usize,
+    layout: Arc<Layout>,
+    peers: Vec<T>,
+    pub(super) counts: HandOffCounts,
+}
+
+impl<T: HandOff> Router<T> {
+    pub(super) fn new(me: usize, layout: Arc<Layout>, peers: Vec<T>) -> Self {
+        Self { me, layout, peers, counts: HandOffCounts::default() }
+    }
+
+    /// Whether `datagram` belongs to another worker: then it was handed to that worker, or
+    /// dropped if the worker's queue was full, and this worker must not handle it.
+    pub(super) fn divert(&mut self, from: SocketAddr, datagram: &[u8]) -> bool {
+        let Some(owner) = self.layout.owner(datagram).filter(|&w| w != self.me) else { return false };
+        let Some(peer) = self.peers.get(owner) else { return false };
+        if peer.try_hand_off(from, datagram) {
+            self.counts.sent += 1;
+        } else {
+            self.counts.dropped += 1;
+        }
+        true
+    }
+}
+
+/// One worker of an endpoint, as of its driver's last batch
+/// (`UdpEndpoint::worker_stats`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WorkerStats {
+    /// Live sessions.
+    pub sessions: usize,
+    /// The worker's endpoint statistics (the endpoint's `stats` adds every worker's).
+    pub endpoint: EndpointStats,
+    /// Datagrams that carried another worker's connection ID, handed to that worker.
+    pub handoffs_sent: u64,
+    /// Datagrams other workers handed to this one.
+    pub handoffs_received: u64,
+    /// Datagrams for another worker dropped because its queue was full.
+    pub handoffs_dropped: u64,
+}
+
+impl WorkerStats {
+    pub(super) fn of(s: &EndpointStatus) -> Self {
+        Self {
+            sessions: s.sessions,
+            endpoint: s.stats.clone(),
+            handoffs_sent: s.handoffs.sent,
+            handoffs_received: s.handoffs.received,
+            handoffs_dropped: s.handoffs.dropped,
+        }
+    }
+}
+
+/// The status of every worker together: counters added, open while any worker is.
+pub(super) fn merge(statuses: Vec<EndpointStatus>) -> EndpointStatus {
+    let mut statuses = statuses.into_iter();
+    let Some(mut all) = statuses.next() else {
+        // No worker at all: as closed as can be.
+        let stats = EndpointStats::new(std::time::Instant::now());
+        let handoffs = HandOffCounts::default();
+        return EndpointStatus { state: EndpointState::Closed, stats, sessions: 0, busy: false, half_open: 0, handoffs };
+    };
+    for s in statuses {
+        all.state = match (all.state, s.state) {
+            (EndpointState::Open, _) | (_, EndpointState::Open) => EndpointState::Open,
+            (EndpointState::Closing, _) | (_, EndpointState::Closing) => EndpointState::Closing,
+            _ => EndpointState::Closed,
+        };
+        add(&mut all.stats, &s.stats);
+        all.sessions += s.sessions;
+        all.busy |= s.busy;
+        all.half_open += s.half_open;
+        all.handoffs.sent += s.handoffs.sent;
+        all.handoffs.received += s.handoffs.received;
+        all.handoffs.dropped += s.handoffs.dropped;
+    }
+    all
+}
+
+/// Add `b`'s counters to `a`: the earliest creation, the latest end (once all ended). Every
+/// field is named, so that a new one cannot be forgotten here.
+fn add(a: &mut EndpointStats, b: &EndpointStats) {
+    let EndpointStats {
+        created,
+        destroyed,
+        bytes_received,
+        bytes_sent,
+        packets_received,
+        packets_sent,
+        server_sessions,
+        client_sessions,
+        busy_rejections,
+        session_limit_rejections,
+        datagrams_dropped,
+        hello_verify_requests_sent,
+        amplification_refusals,
+        sessions_replaced,
+        half_open_rejections,
+        policy_rejections,
+        fragmented_hellos,
+        hello_retry_requests_sent,
+        retry_cookie_rejections,
+        prevalidation_reassembled,
+        prevalidation_rejections,
+        prevalidation_evictions,
+        address_changes,
+    } = b;
+    a.created = a.created.min(*created);
+    a.destroyed = match (a.destroyed, destroyed) {
+        (Some(x), Some(y)) => Some(x.max(*y)),
+        _ => None,
+    };
+    a.bytes_received += bytes_received;
+    a.bytes_sent += bytes_sent;
+    a.packets_received += packets_received;
+    a.packets_sent += packets_sent;
+    a.server_sessions += server_sessions;
+    a.client_sessions += client_sessions;
+    a.busy_rejections += busy_rejections;
+    a.session_limit_rejections += session_limit_rejections;
+    a.datagrams_dropped += datagrams_dropped;
+    a.hello_verify_requests_sent += hello_verify_requests_sent;
+    a.amplification_refusals += amplification_refusals;
+    a.sessions_replaced += sessions_replaced;
+    a.half_open_rejections += half_open_rejections;
+    a.policy_rejections += policy_rejections;
+    a.fragmented_hellos += fragmented_hellos;
+    a.hello_retry_requests_sent += hello_retry_requests_sent;
+    a.retry_cookie_rejections += retry_cookie_rejections;
+    a.prevalidation_reassembled += prevalidation_reassembled;
+    a.prevalidation_rejections += prevalidation_rejections;
+    a.prevalidation_evictions += prevalidation_evictions;
+    a.address_changes += address_changes;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(workers: usize, prefix: &[u8]) -> Layout {
+        Layout { workers, prefix: Some(prefix.to_vec()) }
+    }
+
+    fn tls12_cid_record(cid: &[u8]) -> Vec<u8> {
+        let mut d = vec![TLS12_CID, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 7];
+        d.extend_from_slice(cid);
+        d.extend_from_slice(&[0, 32]);
+        d.extend_from_slice(&[0xaa; 32]);
+        d
+    }
+
+    #[test]
+    fn a_tls12_cid_record_names_its_worker_after_the_prefix() {
+        let l = layout(4, &[0xa1, 0xb2]);
+        assert_eq!(l.owner(&tls12_cid_record(&[0xa1, 0xb2, 2, 9, 9, 9, 9])), Some(2));
+        assert_eq!(l.owner(&tls12_cid_record(&[0xa1, 0xb2, 0, 9, 9, 9, 9])), Some(0));
+        // Another server's prefix, or a worker that does not exist: nobody's.
+        assert_eq!(l.owner(&tls12_cid_record(&[0xa1, 0xb3, 2, 9, 9, 9, 9])), None);
+        assert_eq!(l.owner(&tls12_cid_record(&[0xa1, 0xb2, 4, 9, 9, 9, 9])), None);
+        // Cut short before the worker byte.
+        assert_eq!(l.owner(&tls12_cid_record(&[0xa1, 0xb2])[..13]), None);
+    }
+
+    #[test]
+    fn a_dtls13_unified_header_with_a_cid_names_its_worker() {
+        let l = layout(2, &[0x5e]);
+        // 001CSLEE: C set, 16-bit sequence, length present, epoch 3.
+        assert_eq!(l.owner(&[0b0011_1111, 0x5e, 1, 7, 7, 7, 7, 0, 0, 0, 20]), Some(1));
+        // C clear: no CID, whatever follows.
+        assert_eq!(l.owner(&[0b0010_1111, 0x5e, 1, 7, 7, 7, 7, 0, 0, 0, 20]), None);
+        // Not a unified header (application_data, handshake).
+        assert_eq!(l.owner(&[23, 0x5e, 1, 7]), None);
+        assert_eq!(l.owner(&[22, 0xfe, 0xfd]), None);
+    }
+
+    #[test]
+    fn without_connection_ids_nothing_has_an_owner() {
+        let l = Layout { workers: 2, prefix: None };
+        assert_eq!(l.owner(&tls12_cid_record(&[1, 2, 3, 4, 5])), None);
+        // An empty prefix puts the worker byte first.
+        assert_eq!(layout(2, &[]).owner(&tls12_cid_record(&[1, 2, 3, 4, 5])), Some(1));
+    }
+}

@@ -238,7 +238,14 @@ pub(super) fn merge(statuses: Vec<EndpointStatus>) -> EndpointStatus {
         // No worker at all: as closed as can be.
         let stats = EndpointStats::new(std::time::Instant::now());
         let handoffs = HandOffCounts::default();
-        return EndpointStatus { state: EndpointState::Closed, stats, sessions: 0, busy: false, half_open: 0, handoffs };
+        return EndpointStatus {
+            state: EndpointState::Closed,
+            stats,
+            sessions: 0,
+            busy: false,
+            half_open: 0,
+            handoffs,
+        };
     };
     for s in statuses {
         all.state = match (all.state, s.state) {
@@ -314,50 +321,5 @@ fn add(a: &mut EndpointStats, b: &EndpointStats) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn layout(workers: usize, prefix: &[u8]) -> Layout {
-        Layout { workers, prefix: Some(prefix.to_vec()) }
-    }
-
-    fn tls12_cid_record(cid: &[u8]) -> Vec<u8> {
-        let mut d = vec![TLS12_CID, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 7];
-        d.extend_from_slice(cid);
-        d.extend_from_slice(&[0, 32]);
-        d.extend_from_slice(&[0xaa; 32]);
-        d
-    }
-
-    #[test]
-    fn a_tls12_cid_record_names_its_worker_after_the_prefix() {
-        let l = layout(4, &[0xa1, 0xb2]);
-        assert_eq!(l.owner(&tls12_cid_record(&[0xa1, 0xb2, 2, 9, 9, 9, 9])), Some(2));
-        assert_eq!(l.owner(&tls12_cid_record(&[0xa1, 0xb2, 0, 9, 9, 9, 9])), Some(0));
-        // Another server's prefix, or a worker that does not exist: nobody's.
-        assert_eq!(l.owner(&tls12_cid_record(&[0xa1, 0xb3, 2, 9, 9, 9, 9])), None);
-        assert_eq!(l.owner(&tls12_cid_record(&[0xa1, 0xb2, 4, 9, 9, 9, 9])), None);
-        // Cut short before the worker byte.
-        assert_eq!(l.owner(&tls12_cid_record(&[0xa1, 0xb2])[..13]), None);
-    }
-
-    #[test]
-    fn a_dtls13_unified_header_with_a_cid_names_its_worker() {
-        let l = layout(2, &[0x5e]);
-        // 001CSLEE: C set, 16-bit sequence, length present, epoch 3.
-        assert_eq!(l.owner(&[0b0011_1111, 0x5e, 1, 7, 7, 7, 7, 0, 0, 0, 20]), Some(1));
-        // C clear: no CID, whatever follows.
-        assert_eq!(l.owner(&[0b0010_1111, 0x5e, 1, 7, 7, 7, 7, 0, 0, 0, 20]), None);
-        // Not a unified header (application_data, handshake).
-        assert_eq!(l.owner(&[23, 0x5e, 1, 7]), None);
-        assert_eq!(l.owner(&[22, 0xfe, 0xfd]), None);
-    }
-
-    #[test]
-    fn without_connection_ids_nothing_has_an_owner() {
-        let l = Layout { workers: 2, prefix: None };
-        assert_eq!(l.owner(&tls12_cid_record(&[1, 2, 3, 4, 5])), None);
-        // An empty prefix puts the worker byte first.
-        assert_eq!(layout(2, &[]).owner(&tls12_cid_record(&[1, 2, 3, 4, 5])), Some(1));
-    }
-}
+#[path = "workers_tests.rs"]
+mod tests;

@@ -89,8 +89,7 @@ impl ServerConfig {
             )));
         }
         let mut config = self.clone();
-        config.common.connection_ids =
-            Some(super::common::CidPolicy { len: policy.len, prefix: prefix.to_vec() });
+        config.common.connection_ids = Some(super::common::CidPolicy { len: policy.len, prefix: prefix.to_vec() });
         Ok(Arc::new(config))
     }
 

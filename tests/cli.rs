@@ -376,3 +376,40 @@ fn a_line_too_long_for_one_record_is_reported_and_the_session_goes_on() {
     assert!(!client.has_output("reason=error"), "{}", client.transcript());
     assert!(!server.has_output("reason=error"), "{}", server.transcript());
 }
+
+/// `dtls server --workers 2` with connection IDs: six clients (each from its own port) all
+/// get their echo; every CID the server chose is its --server-id, then a worker byte (00 or
+/// 01), then random bytes. A CID too short for the worker byte is refused at start.
+#[test]
+fn server_with_two_workers_serves_clients_with_worker_cids() {
+    const CLIENTS: usize = 6;
+    let sessions = CLIENTS.to_string();
+    let (mut server, port) =
+        dtls_server(&["--workers", "2", "--cid-len", "8", "--server-id", "a1", "--echo", "--sessions", &sessions]);
+    let connect = format!("127.0.0.1:{port}");
+    let mut workers = std::collections::BTreeSet::new();
+    for i in 0..CLIENTS {
+        let args = ["client", "--connect", &connect, "--insecure", "--max-version", "1.2", "--cid-len", "4"];
+        let mut client = dtls("dtls client", &[&args[..], &["--expect", "1"]].concat());
+        let connected = client.expect_line_after("connected ", WAIT);
+        let cid = connected.rsplit_once("cid=").map(|(_, c)| c.to_owned()).unwrap_or_default();
+        let (_, server_cid) = cid.split_once('/').unwrap_or_else(|| panic!("{connected}"));
+        assert_eq!(server_cid.len(), 16, "{connected}");
+        assert!(["a100", "a101"].contains(&&server_cid[..4]), "{connected}");
+        workers.insert(server_cid[..4].to_owned());
+        let line = format!("line {i}");
+        client.write_line(&line);
+        client.close_stdin();
+        assert_exit(&mut client, 0);
+        assert_eq!(data_lines(&client), [line]);
+    }
+    assert_exit(&mut server, 0);
+    assert!(!workers.is_empty());
+
+    let mut refused = dtls(
+        "dtls server",
+        &["server", "--listen", "127.0.0.1:0", "--workers", "2", "--cid-len", "5", "--server-id", "a1"],
+    );
+    assert_exit(&mut refused, 1);
+    assert!(refused.stderr().contains("worker byte"), "{}", refused.transcript());
+}

@@ -133,6 +133,15 @@ struct ServerArgs {
     /// them completed their handshake.
     #[arg(long, value_name = "N")]
     sessions: Option<usize>,
+    /// Serve with N sockets on the --listen address (SO_REUSEPORT, Linux), each with its
+    /// own endpoint, on a runtime of N threads; the kernel spreads clients over them by
+    /// address. With --cid-len, each worker's connection IDs are --server-id (if any), then
+    /// the worker's number as one byte, then random bytes: --cid-len must be at least the
+    /// --server-id length + 5, and a client whose address changes is handed to the worker
+    /// of its CID. Without --cid-len the workers serve without hand-off (a client whose
+    /// address changes is a stranger).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    workers: u16,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -172,7 +181,18 @@ struct ClientArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // Several workers get a thread each; everything else runs on this one.
+    let runtime = match &cli.command {
+        Command::Server(args) if args.workers > 1 => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(usize::from(args.workers));
+            b
+        }
+        _ => tokio::runtime::Builder::new_current_thread(),
+    }
+    .enable_all()
+    .build();
+    let runtime = match runtime {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

@@ -239,7 +239,8 @@ pub async fn server(args: ServerArgs) -> bool {
             return false;
         }
     };
-    let endpoint = match listen(args.listen.as_str(), config, EndpointOptions::default()).await {
+    let options = EndpointOptions { workers: usize::from(args.workers), ..EndpointOptions::default() };
+    let endpoint = match listen(args.listen.as_str(), config, options).await {
         Ok(e) => Arc::new(e),
         Err(e) => {
             eprintln!("error: cannot listen on {}: {}", args.listen, describe_adapter(&e));

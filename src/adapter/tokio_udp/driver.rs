@@ -22,6 +22,8 @@ const RECEIVE_BATCH: usize = 64;
 
 /// A queue of datagrams for one worker, from the others (bounded: [`HandOff`] never waits).
 pub(super) type HandOffTx = mpsc::Sender<(SocketAddr, Vec<u8>)>;
+/// A worker's end of its [`HandOffTx`].
+pub(super) type HandOffRx = mpsc::Receiver<(SocketAddr, Vec<u8>)>;
 
 impl HandOff for HandOffTx {
     fn try_hand_off(&self, from: SocketAddr, datagram: &[u8]) -> bool {
@@ -40,7 +42,7 @@ pub(super) struct Driver {
     /// A worker's way to the others, for the datagrams that are theirs.
     pub(super) router: Option<Router<HandOffTx>>,
     /// A worker's datagrams from the others.
-    pub(super) handoffs: Option<mpsc::Receiver<(SocketAddr, Vec<u8>)>>,
+    pub(super) handoffs: Option<HandOffRx>,
 }
 
 impl Driver {
@@ -162,7 +164,7 @@ impl Driver {
 }
 
 /// The next datagram another worker handed over; never, for an endpoint of one worker.
-async fn next_handoff(rx: &mut Option<mpsc::Receiver<(SocketAddr, Vec<u8>)>>) -> Option<(SocketAddr, Vec<u8>)> {
+async fn next_handoff(rx: &mut Option<HandOffRx>) -> Option<(SocketAddr, Vec<u8>)> {
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,

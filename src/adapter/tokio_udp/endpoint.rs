@@ -10,7 +10,7 @@ use tokio::net::{ToSocketAddrs, UdpSocket};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::driver::{Driver, HandOffTx};
+use super::driver::{Driver, HandOffRx, HandOffTx};
 use super::session::{Command, UdpSession};
 use super::{HandshakeFailure, resolve};
 use crate::adapter::driver::{EndpointStatus, FAILURE_QUEUE};
@@ -53,7 +53,7 @@ impl Worker {
         peer: Option<SocketAddr>,
         core: Core,
         queues: (&mpsc::UnboundedSender<UdpSession>, &mpsc::Sender<HandshakeFailure>, usize),
-        router: Option<(Router<HandOffTx>, mpsc::Receiver<(SocketAddr, Vec<u8>)>)>,
+        router: Option<(Router<HandOffTx>, HandOffRx)>,
     ) -> Self {
         let (accept, failures, receive_queue) = queues;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();

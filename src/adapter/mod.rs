@@ -10,8 +10,10 @@
 //! share, one concern a file: the options (`options`), the errors (`error`), what a handle
 //! knows of its session (`status`), the public accessors as macros (`accessors`), the
 //! contract between the shared logic and a socket loop (`driver`), and the table of session
-//! handles with the handling of every request and endpoint event (`slots`). A driver adds
-//! only its socket loop and its channel types. Nothing here may make a protocol decision:
+//! handles with the handling of every request and endpoint event (`slots`), and several
+//! workers on one address (`workers`: the `SO_REUSEPORT` sockets, which worker a connection
+//! ID names, the hand-off of records to their worker; see [`EndpointOptions::workers`]). A
+//! driver adds only its socket loop and its channel types. Nothing here may make a protocol decision:
 //! everything about DTLS happens in the sans-IO core.
 //!
 //! # Unreachable peers and connect timeouts

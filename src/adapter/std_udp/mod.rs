@@ -6,7 +6,13 @@
 //! own address (empty datagrams are never DTLS, so the driver ignores them). This module
 //! must never make a protocol decision. Its files: `endpoint` and `session` (the handles),
 //! `channels` (what handles and the driver share), `driver` (the driver thread's loop) and
-//! `reader` (the reader thread of a connected socket); this file has the free functions.
+//! `reader` (the reader thread of a connected socket, or of a worker's); this file has the
+//! free functions.
+//!
+//! With [`EndpointOptions::workers`] above one, each worker has its own socket, driver thread
+//! and reader thread: the kernel would hash a wake-up datagram sent to the shared address to
+//! whichever worker it likes, so each driver waits on its channel, which its reader, the
+//! handles and the other workers (with hand-offs) feed.
 //!
 //! As in the tokio adapter, [`UdpEndpoint::connect`] returns once the handshake completed,
 //! [`UdpEndpoint::accept`] yields established server sessions, and dropping a handle closes

@@ -27,7 +27,9 @@ pub enum AdapterError {
     /// fails with kind [`std::io::ErrorKind::ConnectionRefused`] (see the
     /// [module documentation](super)).
     Io(std::io::Error),
-    /// The DTLS session failed; the peer got the matching alert.
+    /// The DTLS session failed; the peer got the matching alert. Also a configuration the
+    /// adapter refused at bind time ([`crate::Error::InvalidConfig`]: workers that do not
+    /// fit the connection IDs, see [`super::EndpointOptions::workers`]).
     Dtls(crate::Error),
     /// The endpoint refused to start a session.
     Connect(ConnectError),

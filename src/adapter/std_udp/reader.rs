@@ -67,9 +67,13 @@ impl Reader {
 impl Drop for Reader {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
-        // Wake the thread out of `recv_from` now: a connected socket takes datagrams only
-        // from its peer, so connect it to itself and send it an empty datagram. Should that
-        // fail, the thread sees `stop` within READER_POLL.
+        // Wake the thread out of `recv_from` now. On Linux, shutting the socket down for
+        // reading ends a blocked receive with 0 bytes, connected or not (for an unconnected
+        // one the call reports ENOTCONN, and wakes it all the same). Elsewhere: a connected
+        // socket takes datagrams only from its peer, so connect it to itself and send it an
+        // empty datagram (which, for a worker's socket, may reach another worker of the
+        // group instead). Should both fail, the thread sees `stop` within READER_POLL.
+        let _ = socket2::SockRef::from(&*self.socket).shutdown(std::net::Shutdown::Read);
         if let Ok(me) = self.socket.local_addr()
             && self.socket.connect(me).is_ok()
         {

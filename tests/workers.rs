@@ -4,7 +4,8 @@
 //!   from its own port: every handshake completes and every echo returns, both workers
 //!   served sessions, and each worker's CIDs carry its worker byte after the prefix.
 //! - A client (a sans-IO `Session` driven by hand over std sockets) moves to a new port
-//!   twenty times, against std and against tokio workers: every echo still returns, the
+//!   twenty times, in DTLS 1.2 and 1.3 against std workers and in DTLS 1.2 against tokio
+//!   workers: every echo still returns, the
 //!   kernel sent some of its records to the other worker, which handed them over, and the
 //!   session moved every time.
 //! - Without connection IDs the workers still serve, and nothing is handed off.
@@ -42,13 +43,18 @@ fn server_config(id: &Identity, cids: bool) -> Arc<ServerConfig> {
     b.build().unwrap()
 }
 
-/// A DTLS 1.2 client (DTLS 1.3 CIDs are not there yet) asking for 4-byte CIDs (`cids`).
+/// A DTLS 1.2 client asking for 4-byte CIDs (`cids`).
 fn client_config(id: &Identity, cids: bool) -> Arc<ClientConfig> {
+    client_config_for(id, cids, ProtocolVersion::Dtls12)
+}
+
+/// A client of at most `version`, asking for 4-byte CIDs (`cids`).
+fn client_config_for(id: &Identity, cids: bool, version: ProtocolVersion) -> Arc<ClientConfig> {
     let b = ClientConfig::builder()
         .root_certificates_pem(id.cert.as_bytes())
         .unwrap()
         .server_name("localhost")
-        .max_version(ProtocolVersion::Dtls12)
+        .max_version(version)
         .handshake_timeout(LONG);
     let b = if cids { b.connection_ids(4) } else { b };
     b.build().unwrap()
@@ -239,10 +245,21 @@ fn fresh_socket() -> UdpSocket {
 
 #[test]
 fn a_client_that_moves_is_handed_to_the_worker_of_its_cid() {
+    moves_are_handed_over(ProtocolVersion::Dtls12);
+}
+
+/// The same in DTLS 1.3: the CID follows the unified header's first byte.
+#[test]
+fn a_dtls13_client_that_moves_is_handed_to_the_worker_of_its_cid() {
+    moves_are_handed_over(ProtocolVersion::Dtls13);
+}
+
+fn moves_are_handed_over(version: ProtocolVersion) {
     const MOVES: u64 = 20;
     let id = identity();
     let server = std_echo_server(server_config(&id, true), two_workers());
-    let mut client = MovingClient::connect(client_config(&id, true), server.local_addr());
+    let mut client = MovingClient::connect(client_config_for(&id, true, version), server.local_addr());
+    assert_eq!(client.session.protocol_version(), Some(version));
     client.echo(b"before moving");
     for i in 0..MOVES {
         client.rebind();

@@ -1,6 +1,6 @@
 //! Refuse to build a peer whose wolfSSL lacks what it is for: DTLS 1.3, ML-KEM with the
 //! hybrid groups, ALPN, the keying-material exporter, the TLS 1.3 secret callback (key log) and
-//! DTLS-SRTP. wolfssl-sys (`links = "wolfssl"`)
+//! DTLS-SRTP, Connection IDs. wolfssl-sys (`links = "wolfssl"`)
 //! tells us where its wolfSSL is installed; configure records every option in options.h.
 
 fn main() {
@@ -17,13 +17,14 @@ fn main() {
         "HAVE_KEYING_MATERIAL",
         "HAVE_SECRET_CALLBACK",
         "WOLFSSL_SRTP",
+        "WOLFSSL_DTLS_CID",
     ]
     .into_iter()
     .filter(|d| !options.lines().any(|l| l.trim() == format!("#define {d}")))
     .collect();
     if !missing.is_empty() {
         panic!(
-            "wolfSSL was built without {} ({}). HAVE_KEYING_MATERIAL, HAVE_SECRET_CALLBACK and WOLFSSL_SRTP come from \
+            "wolfSSL was built without {} ({}). HAVE_KEYING_MATERIAL, HAVE_SECRET_CALLBACK, WOLFSSL_SRTP and WOLFSSL_DTLS_CID come from \
              interop/wolfssl/.cargo/config.toml (CFLAGS), which cargo reads only when run from \
              interop/wolfssl, and wolfssl-sys does not rebuild when CFLAGS change: \
              `cd interop/wolfssl && cargo clean -p wolfssl-sys && cargo build --release --locked` \

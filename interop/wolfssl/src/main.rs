@@ -37,6 +37,11 @@
 //!                        the `connected` line and `srtp-keying-material HEX`
 //! --ciphers LIST         wolfSSL cipher list, `:`-separated (e.g. TLS13-CHACHA20-POLY1305-SHA256,
 //!                        TLS13-AES256-GCM-SHA384; default: wolfSSL's)
+//! --cid HEX              Connection IDs (RFC 9146 in DTLS 1.2, RFC 9147 §9 in DTLS 1.3;
+//!                        WOLFSSL_DTLS_CID): offer/accept the connection_id extension and ask
+//!                        the peer to put HEX (at most 10 bytes, wolfSSL's DTLS_CID_MAX_SIZE)
+//!                        in the records it sends us; `--cid ""` asks for none (a zero-length
+//!                        CID: we send CIDs, receive none). Prints `cid ...` and `cid-wire ...`
 //! --keylog FILE          DTLS 1.3: append the TLS 1.3 secrets in NSS key log format
 //!                        (`LABEL <client_random hex> <secret hex>`: CLIENT_/SERVER_HANDSHAKE_
 //!                        TRAFFIC_SECRET, CLIENT_/SERVER_TRAFFIC_SECRET_0, EXPORTER_SECRET),
@@ -56,7 +61,12 @@
 //! `echo ok` (client), `echoed N bytes` (server), `peer-epoch-bits 2,3,0` (client after the
 //! echo, server at close_notify: the low epoch bits of the peer's DTLS 1.3 records in the
 //! order first seen; a 0 after the 3 is epoch 4, the peer's first KeyUpdate),
-//! `closed reason=close_notify` (server). Failures: `error: ...` on stderr, exit 1.
+//! `closed reason=close_notify` (server), and with --cid: `cid rx=HEX tx=HEX` after the
+//! `connected` line (rx: the CID in the records we receive, the one we asked for; tx: the one
+//! the peer asked for, in the records we send; empty for a zero-length CID) or `cid none` when
+//! the peer did not take up the extension, and `cid-wire received=CID*N,.. sent=CID*N,..`
+//! next to `peer-epoch-bits` (the CIDs seen on the wire in the records of each direction, each
+//! with its count, in the order first seen; `-` for none). Failures: `error: ...` on stderr, exit 1.
 
 mod wire;
 
@@ -73,7 +83,7 @@ const USAGE: &str = "usage: wolfssl-peer client|server --addr HOST:PORT [--versi
                      [--cert PEM --key PEM] [--ca PEM | --no-verify] [--mtu N] [--alpn P1,P2] \
                      [--cookie | --no-cookie] [--allow-ch-frag] [--exporter LABEL:LEN] [--key-update] \
                      [--message TEXT] [--repeat N] [--srtp P1:P2] [--ciphers LIST] [--keylog FILE] \
-                     [--timeout SECS]";
+                     [--cid HEX] [--timeout SECS]";
 
 // wolfSSL's return and error codes (ssl.h), spelt out so as not to depend on how bindgen
 // typed them.
@@ -118,6 +128,8 @@ struct Options {
     srtp: Option<String>,
     ciphers: Option<String>,
     keylog: Option<String>,
+    /// `--cid HEX`: the connection ID we ask the peer to use (possibly empty).
+    cid: Option<Vec<u8>>,
     message: String,
     repeat: usize,
     timeout: Duration,
@@ -139,6 +151,21 @@ fn group_id(name: &str) -> Option<u16> {
         "p-521" | "secp521r1" => 25,
         _ => return None,
     })
+}
+
+/// Hex digits (an even number of them, possibly none) to bytes.
+fn unhex(s: &str) -> Result<Vec<u8>, String> {
+    if !s.len().is_multiple_of(2) {
+        return Err(format!("{s:?}: an odd number of hex digits"));
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2).unwrap_or("?"), 16).map_err(|_| format!("{s:?}: not hex")))
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -168,6 +195,7 @@ fn parse_args() -> Result<Options, String> {
         srtp: None,
         ciphers: None,
         keylog: None,
+        cid: None,
         message: "ping from wolfssl".into(),
         repeat: 1,
         timeout: Duration::from_secs(if server { 30 } else { 20 }),
@@ -208,6 +236,7 @@ fn parse_args() -> Result<Options, String> {
             "--srtp" => o.srtp = Some(value()?),
             "--ciphers" => o.ciphers = Some(value()?),
             "--keylog" => o.keylog = Some(value()?),
+            "--cid" => o.cid = Some(unhex(&value()?).map_err(|e| format!("--cid: {e}"))?),
             "--message" => o.message = value()?,
             "--repeat" => o.repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?,
             "--timeout" => {
@@ -263,6 +292,10 @@ struct Io {
     keylog: Option<std::fs::File>,
     /// The epoch bits of the peer's DTLS 1.3 records, each once, in the order first seen.
     peer_epoch_bits: Vec<u8>,
+    /// The connection IDs in the records received and sent, each with its count, in the
+    /// order first seen.
+    cids_received: Vec<(Vec<u8>, usize)>,
+    cids_sent: Vec<(Vec<u8>, usize)>,
 }
 
 impl Io {
@@ -273,13 +306,36 @@ impl Io {
     }
 }
 
+/// Count the connection IDs in the records of `datagram` into `seen`. `cid_len` is the
+/// length of the CIDs of this direction (the header does not carry it), as wolfSSL knows it:
+/// `rx` the one we asked for, else the one the peer asked for (0 before it is known).
+fn count_cids(ssl: *mut w::WOLFSSL, rx: bool, datagram: &[u8], seen: &mut Vec<(Vec<u8>, usize)>) {
+    let mut len: std::ffi::c_uint = 0;
+    // SAFETY: ssl is live during the I/O callbacks; len is writable. Without CIDs enabled
+    // (no CID state) the call fails and len stays 0.
+    unsafe {
+        if rx {
+            w::wolfSSL_dtls_cid_get_rx_size(ssl, &mut len);
+        } else {
+            w::wolfSSL_dtls_cid_get_tx_size(ssl, &mut len);
+        }
+    }
+    for cid in wire::cids(datagram, len as usize) {
+        match seen.iter_mut().find(|(c, _)| *c == cid) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((cid, 1)),
+        }
+    }
+}
+
 /// wolfSSL's receive callback: one datagram from the peer, or "want read" after `SLICE`.
-unsafe extern "C" fn io_recv(_ssl: *mut w::WOLFSSL, buf: *mut c_char, sz: c_int, ctx: *mut c_void) -> c_int {
+unsafe extern "C" fn io_recv(ssl: *mut w::WOLFSSL, buf: *mut c_char, sz: c_int, ctx: *mut c_void) -> c_int {
     // SAFETY: ctx is the `Io` that `Session::new` registered and that outlives the WOLFSSL;
     // buf holds `sz` writable bytes (wolfSSL's contract for this callback).
     let (io, out) = unsafe { (&mut *(ctx as *mut Io), std::slice::from_raw_parts_mut(buf as *mut u8, sz as usize)) };
     let copy = |io: &mut Io, data: &[u8], out: &mut [u8]| {
         io.watch(data);
+        count_cids(ssl, true, data, &mut io.cids_received);
         for bits in wire::epoch_bits(data) {
             if !io.peer_epoch_bits.contains(&bits) {
                 io.peer_epoch_bits.push(bits);
@@ -309,10 +365,11 @@ unsafe extern "C" fn io_recv(_ssl: *mut w::WOLFSSL, buf: *mut c_char, sz: c_int,
 }
 
 /// wolfSSL's send callback: one datagram to the peer.
-unsafe extern "C" fn io_send(_ssl: *mut w::WOLFSSL, buf: *mut c_char, sz: c_int, ctx: *mut c_void) -> c_int {
+unsafe extern "C" fn io_send(ssl: *mut w::WOLFSSL, buf: *mut c_char, sz: c_int, ctx: *mut c_void) -> c_int {
     // SAFETY: as in `io_recv`; buf holds `sz` readable bytes.
     let (io, data) = unsafe { (&mut *(ctx as *mut Io), std::slice::from_raw_parts(buf as *const u8, sz as usize)) };
     io.watch(data);
+    count_cids(ssl, false, data, &mut io.cids_sent);
     io.last_io = Instant::now();
     match io.sock.send_to(data, io.peer) {
         Ok(n) => n as c_int,
@@ -373,7 +430,6 @@ unsafe extern "C" fn log_secret(
         io.failure = Some(format!("keylog: wolfSSL_get_client_random returned {n}"));
         return -1;
     }
-    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
     let line = format!("{label} {} {}\n", hex(&random), hex(secret));
     match io.keylog.as_mut().map(|f| f.write_all(line.as_bytes()).and_then(|()| f.flush())) {
         Some(Err(e)) => {
@@ -522,6 +578,12 @@ impl Session {
                 // only while it keeps them. The SRTP keying material is an exporter too.
                 w::wolfSSL_KeepArrays(ssl);
             }
+            if let Some(cid) = &o.cid {
+                check("wolfSSL_dtls_cid_use", w::wolfSSL_dtls_cid_use(ssl))?;
+                let mut cid = cid.clone();
+                let p = if cid.is_empty() { ptr::null_mut() } else { cid.as_mut_ptr() };
+                check(&format!("--cid {}", hex(&cid)), w::wolfSSL_dtls_cid_set(ssl, p, cid.len() as _))?;
+            }
             if let Some(mtu) = o.mtu {
                 check("wolfSSL_dtls_set_mtu", w::wolfSSL_dtls_set_mtu(ssl, mtu))?;
             }
@@ -630,9 +692,57 @@ impl Session {
         }
     }
 
+    /// `cid rx=HEX tx=HEX` once CIDs are negotiated (wolfSSL drops its CID state when the
+    /// peer does not take up the extension: `cid none`).
+    fn cid_status(&self) -> Result<String, String> {
+        // SAFETY: self.ssl is live.
+        if unsafe { w::wolfSSL_dtls_cid_is_enabled(self.ssl) } == 0 {
+            return Ok("cid none".into());
+        }
+        let get = |rx: bool| -> Result<String, String> {
+            let mut len: std::ffi::c_uint = 0;
+            // SAFETY: self.ssl is live; len is writable.
+            let ret = unsafe {
+                if rx {
+                    w::wolfSSL_dtls_cid_get_rx_size(self.ssl, &mut len)
+                } else {
+                    w::wolfSSL_dtls_cid_get_tx_size(self.ssl, &mut len)
+                }
+            };
+            check("wolfSSL_dtls_cid_get_*_size", ret)?;
+            let mut buf = vec![0u8; len as usize];
+            // SAFETY: buf is writable for `len` bytes (a zero-length CID copies nothing).
+            let ret = unsafe {
+                if rx {
+                    w::wolfSSL_dtls_cid_get_rx(self.ssl, buf.as_mut_ptr(), len)
+                } else {
+                    w::wolfSSL_dtls_cid_get_tx(self.ssl, buf.as_mut_ptr(), len)
+                }
+            };
+            check("wolfSSL_dtls_cid_get_*", ret)?;
+            Ok(hex(&buf))
+        };
+        Ok(format!("cid rx={} tx={}", get(true)?, get(false)?))
+    }
+
+    /// `cid-wire received=CID*N,.. sent=CID*N,..`: the CIDs on the wire, each direction.
+    fn print_cid_wire(&self) {
+        let list = |seen: &[(Vec<u8>, usize)]| {
+            if seen.is_empty() {
+                "-".to_string()
+            } else {
+                seen.iter().map(|(cid, n)| format!("{}*{n}", hex(cid))).collect::<Vec<_>>().join(",")
+            }
+        };
+        println!("cid-wire received={} sent={}", list(&self.io.cids_received), list(&self.io.cids_sent));
+    }
+
     /// The handshake is done: report it, export, update keys.
     fn after_handshake(&mut self, o: &Options) -> Result<(), String> {
         println!("{}", self.status());
+        if o.cid.is_some() {
+            println!("{}", self.cid_status()?);
+        }
         if let Some((label, len)) = &o.exporter {
             let mut out = vec![0u8; *len];
             // SAFETY: out is writable for its length; label lives across the call.
@@ -745,6 +855,8 @@ fn client(o: &Options) -> Result<(), String> {
         hvr: 0,
         keylog: keylog(o)?,
         peer_epoch_bits: Vec::new(),
+        cids_received: Vec::new(),
+        cids_sent: Vec::new(),
     };
     let mut s = Session::new(o, io, deadline)?;
     // SAFETY: ssl is live.
@@ -762,6 +874,9 @@ fn client(o: &Options) -> Result<(), String> {
     }
     println!("echo ok");
     s.print_peer_epochs();
+    if o.cid.is_some() {
+        s.print_cid_wire();
+    }
     s.close();
     Ok(())
 }
@@ -792,6 +907,8 @@ fn server(o: &Options) -> Result<(), String> {
         hvr: 0,
         keylog: keylog(o)?,
         peer_epoch_bits: Vec::new(),
+        cids_received: Vec::new(),
+        cids_sent: Vec::new(),
     };
     let mut s = Session::new(o, io, deadline)?;
     // SAFETY: ssl is live.
@@ -808,6 +925,9 @@ fn server(o: &Options) -> Result<(), String> {
             None => {
                 println!("closed reason=close_notify");
                 s.print_peer_epochs();
+                if o.cid.is_some() {
+                    s.print_cid_wire();
+                }
                 s.close();
                 return if echoed > 0 { Ok(()) } else { Err("closed before any application data".into()) };
             }

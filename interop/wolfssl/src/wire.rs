@@ -4,7 +4,8 @@
 //! 1.3 unified-header record ends the walk over a datagram. [`epoch_bits`] reads the other
 //! kind: the low two bits of the epoch that every DTLS 1.3 unified header carries, which is
 //! how a KeyUpdate shows from outside (epoch 3 is the first application-data epoch; bits 0
-//! mean epoch 4, the first updated one).
+//! mean epoch 4, the first updated one). [`cids`] reads the connection IDs of records: the
+//! DTLS 1.2 `tls12_cid` record (RFC 9146 §4) and the unified header's C bit (RFC 9147 §4).
 
 /// SHA-256("HelloRetryRequest"), the random of every HelloRetryRequest.
 const HRR_RANDOM: [u8; 32] = [
@@ -12,6 +13,7 @@ const HRR_RANDOM: [u8; 32] = [
     0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
 const HANDSHAKE: u8 = 22;
+const TLS12_CID: u8 = 25;
 const SERVER_HELLO: u8 = 2;
 const HELLO_VERIFY_REQUEST: u8 = 3;
 const RECORD_HEADER: usize = 13;
@@ -81,6 +83,51 @@ pub fn epoch_bits(mut datagram: &[u8]) -> Vec<u8> {
     bits
 }
 
+/// The connection ID of each record in this datagram that carries one, in order: a DTLS 1.2
+/// `tls12_cid` record (type 25: the CID between the sequence number and the length) or a
+/// DTLS 1.3 unified header with the C bit (the CID right after the first byte). Neither
+/// header says how long the CID is: `cid_len` does (the length this direction negotiated).
+/// The walk ends at a unified header without a length field (it runs to the end of the
+/// datagram), at a CID record while `cid_len` is 0 (it cannot be stepped over) and at
+/// anything truncated.
+pub fn cids(mut datagram: &[u8], cid_len: usize) -> Vec<Vec<u8>> {
+    let mut cids = Vec::new();
+    while let Some(&first) = datagram.first() {
+        let (cid_at, len_at) = if first & 0xe0 == 0x20 {
+            let has_cid = first & 0x10 != 0;
+            if has_cid && cid_len == 0 {
+                break;
+            }
+            let cid = if has_cid { cid_len } else { 0 };
+            let seq = if first & 0x08 != 0 { 2 } else { 1 };
+            if first & 0x04 == 0 {
+                // No length: the record runs to the end of the datagram.
+                if has_cid && let Some(c) = datagram.get(1..1 + cid) {
+                    cids.push(c.to_vec());
+                }
+                break;
+            }
+            (has_cid.then_some(1), 1 + cid + seq)
+        } else if first == TLS12_CID {
+            if cid_len == 0 {
+                break;
+            }
+            (Some(RECORD_HEADER - 2), RECORD_HEADER - 2 + cid_len)
+        } else {
+            (None, RECORD_HEADER - 2)
+        };
+        let Some(len) = datagram.get(len_at..len_at + 2).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]]))) else {
+            break;
+        };
+        if let Some(at) = cid_at {
+            cids.push(datagram[at..at + cid_len].to_vec());
+        }
+        let Some(rest) = datagram.get(len_at + 2 + len..) else { break };
+        datagram = rest;
+    }
+    cids
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +184,23 @@ mod tests {
         datagram.extend([0x2e, 0, 1, 0, 9, 0]);
         assert_eq!(epoch_bits(&datagram), vec![2]);
         assert_eq!(epoch_bits(&[0x1f, 0xfe]), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn reads_connection_ids() {
+        // A plaintext record, a DTLS 1.2 CID record, a unified header with a CID, a 16-bit
+        // sequence number and a length, one without a CID, and one with a CID and no length.
+        let mut datagram = record(0, &message(SERVER_HELLO, &[0; 4]));
+        datagram.extend([TLS12_CID, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 7, 0xbe, 0xef, 0, 2, 0xaa, 0xbb]);
+        datagram.extend([0x3f, 0xca, 0xfe, 0, 1, 0, 1, 0xcc]);
+        datagram.extend([0x2c, 0, 1, 0, 1, 0xdd]);
+        datagram.extend([0x33, 0xbe, 0xef, 9, 0xee, 0xee]);
+        let cids = cids(&datagram, 2);
+        assert_eq!(cids, vec![vec![0xbe, 0xef], vec![0xca, 0xfe], vec![0xbe, 0xef]]);
+        // Unknown CID length: the walk stops at the first record with a CID.
+        assert_eq!(super::cids(&datagram, 0), Vec::<Vec<u8>>::new());
+        // Truncated: a length field cut off, or a CID record whose length is missing.
+        assert_eq!(super::cids(&[0x3c, 0xbe, 0xef, 0], 2), Vec::<Vec<u8>>::new());
+        assert_eq!(super::cids(&[TLS12_CID, 0xfe, 0xfd, 0, 1], 2), Vec::<Vec<u8>>::new());
     }
 }

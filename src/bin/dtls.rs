@@ -84,8 +84,9 @@ struct CommonArgs {
     /// Highest protocol version to negotiate: 1.2 or 1.3.
     #[arg(long, value_name = "1.2|1.3")]
     max_version: Option<String>,
-    /// Use connection IDs (RFC 9146, DTLS 1.2): ask the peer for a CID of N bytes (0..=20;
-    /// 0: send CIDs, receive none). A client needs --max-version 1.2.
+    /// Use connection IDs (RFC 9146 in DTLS 1.2, RFC 9147 §9 in DTLS 1.3): ask the peer for a
+    /// CID of N bytes (0..=20; 0: send CIDs, receive none), with the return routability check
+    /// (RFC 9853) when the peer offers it too.
     #[arg(long, value_name = "N")]
     cid_len: Option<usize>,
     /// Start our connection IDs with this server id (hex), for load balancers; the rest is

@@ -371,10 +371,16 @@ impl Session {
     /// The next datagram to send, if any.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        if let Some((destination, contents)) = self.pop_probe() {
-            return Some(Transmit { destination, contents });
+        // A return routability check under way (rare) sends its probes first and holds the rest.
+        if self.path.is_some() {
+            if let Some((destination, contents)) = self.pop_probe() {
+                return Some(Transmit { destination, contents });
+            }
+            if self.path_held() {
+                return None;
+            }
         }
-        let Some(contents) = (!self.path_held()).then(|| self.transmits.pop_front()).flatten() else {
+        let Some(contents) = self.transmits.pop_front() else {
             self.release_idle_queues();
             return None;
         };
@@ -387,11 +393,12 @@ impl Session {
     /// allocation the session keeps for reuse): with one long-lived `buf`, sending needs no
     /// heap allocation per record.
     pub fn poll_transmit_into(&mut self, buf: &mut Vec<u8>) -> Option<SocketAddr> {
-        if let Some((to, contents)) = self.pop_probe() {
-            *buf = contents;
-            return Some(to);
+        if self.path.is_some()
+            && let Some(answer) = self.poll_probe_into(buf)
+        {
+            return answer;
         }
-        let Some(contents) = (!self.path_held()).then(|| self.transmits.pop_front()).flatten() else {
+        let Some(contents) = self.transmits.pop_front() else {
             self.release_idle_queues();
             return None;
         };

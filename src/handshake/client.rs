@@ -137,7 +137,7 @@ pub fn start(ctx: &mut Context, config: &ClientConfig) -> Result<(ClientState, O
     if let Some(policy) = &common.connection_ids {
         let cid = policy.generate(&mut ctx.rng);
         extensions.push(Extension::ConnectionId(cid.clone()));
-        ctx.info.cid_offered = Some(cid);
+        ctx.info.cid_offered = Some(cid.into());
         // RFC 9853 §3: a client offering CIDs SHOULD offer the return routability check.
         if common.rrc {
             extensions.push(Extension::Unknown { typ: ExtensionType::RRC, data: Vec::new() });
@@ -390,7 +390,7 @@ fn on_server_hello(
             Extension::Unknown { typ, .. } if *typ == ExtensionType::RRC => ctx.info.rrc = true,
             Extension::ConnectionId(peer) => {
                 let own = ctx.info.cid_offered.clone().unwrap_or_default();
-                ctx.info.cids = Some(crate::record::protection::Cids::new(own, peer.clone()));
+                ctx.info.cids = Some(Box::new(crate::record::protection::Cids::new(own.into(), peer.clone())));
             }
             // RFC 5746 §3.4: on the initial handshake the server's renegotiated_connection
             // must be empty.

@@ -49,9 +49,9 @@ pub struct Negotiated {
     /// DTLS 1.3: the suite agreed (set exactly when 1.3 was chosen).
     pub suite13: Option<&'static crate::suites::Suite13>,
     /// Client: the connection ID offered in the ClientHello (RFC 9146 §3).
-    pub cid_offered: Option<Vec<u8>>,
+    pub cid_offered: Option<Box<[u8]>>,
     /// DTLS 1.2: the connection IDs both sides agreed on (RFC 9146 §3).
-    pub cids: Option<crate::record::protection::Cids>,
+    pub cids: Option<Box<crate::record::protection::Cids>>,
     /// Both sides use the return routability check (RFC 9853 §3).
     pub rrc: bool,
 }

@@ -47,7 +47,7 @@ impl Session {
         if self.records.cids().is_none()
             && let Some(cids) = &self.ctx.info.cids
         {
-            self.records.set_cids(cids.clone());
+            self.records.set_cids((**cids).clone());
         }
         if let Some(keys) = output.keys {
             self.records.install_keys(keys);

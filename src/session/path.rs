@@ -118,6 +118,18 @@ impl Session {
         }
     }
 
+    /// `poll_transmit_into` while a check is under way: its next probe (`Some(Some(to))`),
+    /// or nothing while the session's datagrams are held (`Some(None)`); `None`: carry on.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn poll_probe_into(&mut self, buf: &mut Vec<u8>) -> Option<Option<SocketAddr>> {
+        if let Some((to, contents)) = self.pop_probe() {
+            *buf = contents;
+            return Some(Some(to));
+        }
+        self.path_held().then_some(None)
+    }
+
     /// The next RRC datagram and where it goes.
     pub(super) fn pop_probe(&mut self) -> Option<(SocketAddr, Vec<u8>)> {
         self.path.as_mut()?.outgoing.pop_front()

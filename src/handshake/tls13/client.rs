@@ -261,7 +261,7 @@ pub fn on_server_hello(
             // RFC 9147 §9: the server's connection ID, answering ours.
             ExtensionType::ConnectionId => match (ext, ctx.info.cid_offered.clone()) {
                 (Extension::ConnectionId(peer), Some(own)) => {
-                    ctx.info.cids = Some(crate::record::protection::Cids::new(own, peer.clone()));
+                    ctx.info.cids = Some(Box::new(crate::record::protection::Cids::new(own.into(), peer.clone())));
                 }
                 _ => return Err(PeerMisbehaved::UnofferedExtension.into()),
             },

@@ -149,6 +149,14 @@ impl<'a> UnifiedHeader<'a> {
         if !is_unified_header(first) {
             return None;
         }
+        // The usual header (no CID, 16-bit sequence number, length), read in one go.
+        if first & (C_BIT | S_BIT | L_BIT) == S_BIT | L_BIT {
+            let [s0, s1, l0, l1] = r.array::<4>().ok()?;
+            let length = u16::from_be_bytes([l0, l1]);
+            let body = r.take(usize::from(length)).ok()?;
+            let sequence = SequenceField::Long(u16::from_be_bytes([s0, s1]));
+            return Some((Self { cid: &[], epoch_bits: first & EPOCH_MASK, sequence, length: Some(length) }, body));
+        }
         let cid = match (first & C_BIT != 0, cid_len) {
             (false, _) => &[][..],
             (true, 0) => return None,

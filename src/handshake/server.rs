@@ -409,7 +409,7 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
     {
         let own = policy.generate(&mut ctx.rng);
         extensions.push(Extension::ConnectionId(own.clone()));
-        ctx.info.cids = Some(Box::new(crate::record::protection::Cids::new(own.into(), peer.clone())));
+        ctx.info.cids = Some(Box::new(crate::record::protection::Cids::new(own, peer.clone())));
         ctx.info.rrc = crate::extensions::rrc::answer(config.common.rrc, &hello.extensions, &mut extensions);
     }
     ctx.info.alpn_protocol = alpn;

@@ -202,7 +202,7 @@ fn accept(
     {
         let own = policy.generate(&mut ctx.rng);
         extensions.push(Extension::ConnectionId(own.clone()));
-        ctx.info.cids = Some(Box::new(crate::record::protection::Cids::new(own.into(), peer.clone())));
+        ctx.info.cids = Some(Box::new(crate::record::protection::Cids::new(own, peer.clone())));
         ctx.info.rrc = crate::extensions::rrc::answer(config.common.rrc, &hello.extensions, &mut extensions);
     }
     let sh = ServerHello {

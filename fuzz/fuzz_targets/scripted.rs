@@ -7,6 +7,8 @@
 //! their handshake is ClientHello, HelloRetryRequest (the server's cookie), ClientHello,
 //! the server's flight, the client's Finished and the server's ACK, again six half-steps.
 //! `stop & 0x40` picks the X25519MLKEM768 hybrid group instead of X25519 for them.
+//! `stop & 0x20` turns on connection IDs (client 4 bytes, server 6, with the return
+//! routability check) in every role.
 //!
 //! Input: `[stop] { [tag] ... }`. `stop % 7` half-steps of the handshake are run first (0:
 //! nothing delivered yet; 1: flight 1 delivered to the server; 2: flight 2 to the client;
@@ -15,7 +17,8 @@
 //! (cycled), so the fuzzer mutates real messages with real randoms. Otherwise each chunk is:
 //! tag `0x80..=0xff`: advance the clock by `(tag & 0x7f) * 100 ms` and run timers;
 //! tag `0x7f`: try to send application data; other tags: a datagram whose length is the
-//! next two bytes (big endian) follows.
+//! next two bytes (big endian) follows, from the peer's address (even tags) or from another
+//! one (odd tags: `Session::handle_from`, a moved peer or an attacker).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -29,6 +32,7 @@ const KEY: &[u8] = include_bytes!("../../tests/fixtures/chain/server-key.pem");
 
 const CLIENT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40001);
 const SERVER_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40002);
+const OTHER_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40003);
 
 /// 2027-01-01: inside the fixture chain's validity.
 fn cert_time() -> UnixTime {
@@ -40,7 +44,7 @@ fn base() -> Instant {
     *BASE.get_or_init(Instant::now)
 }
 
-fn configs(tls13: bool, hybrid: bool) -> (Arc<ClientConfig>, Arc<ServerConfig>) {
+fn configs(tls13: bool, hybrid: bool, cids: bool) -> (Arc<ClientConfig>, Arc<ServerConfig>) {
     let max = if tls13 { ProtocolVersion::Dtls13 } else { ProtocolVersion::Dtls12 };
     let groups: &[NamedGroup] = if hybrid {
         &[NamedGroup::X25519MLKEM768, NamedGroup::X25519]
@@ -49,7 +53,13 @@ fn configs(tls13: bool, hybrid: bool) -> (Arc<ClientConfig>, Arc<ServerConfig>) 
     };
     // Fresh configurations every run: the seeded RNG forks per session, so sharing them
     // across runs would make runs depend on each other.
-    let client = ClientConfig::builder()
+    let mut client = ClientConfig::builder();
+    let mut server = ServerConfig::builder();
+    if cids {
+        client = client.connection_ids(4);
+        server = server.connection_ids(6).connection_id_prefix(&[0x5e]);
+    }
+    let client = client
         .max_version(max)
         .groups(groups)
         .root_certificates_pem(CA)
@@ -61,7 +71,7 @@ fn configs(tls13: bool, hybrid: bool) -> (Arc<ClientConfig>, Arc<ServerConfig>) 
         .time_source(cert_time)
         .build()
         .expect("client config");
-    let server = ServerConfig::builder()
+    let server = server
         .max_version(max)
         .groups(groups)
         .certificate_pem(CERT, KEY)
@@ -101,7 +111,7 @@ pub fn run(role: Role, data: &[u8]) {
     };
     let now = base();
     let tls13 = matches!(role, Role::Client13 | Role::Server13);
-    let (ccfg, scfg) = configs(tls13, tls13 && stop & 0x40 != 0);
+    let (ccfg, scfg) = configs(tls13, tls13 && stop & 0x40 != 0, stop & 0x20 != 0);
     let mut client = Session::client(now, ccfg, SERVER_ADDR);
     let mut server = Session::server(now, scfg, CLIENT_ADDR);
     let mut to_server = drain(&mut client);
@@ -155,7 +165,7 @@ pub fn run(role: Role, data: &[u8]) {
                 let len = usize::from(u16::from_be_bytes([rest[0], rest[1]])).min(rest.len() - 2);
                 let datagram = &rest[2..2 + len];
                 rest = &rest[2 + len..];
-                let _ = sut.handle(now, datagram);
+                let _ = if tag & 1 == 1 { sut.handle_from(now, OTHER_ADDR, datagram) } else { sut.handle(now, datagram) };
             }
         }
         drain(sut);

@@ -3,9 +3,9 @@
 //! delivered message has the declared length.
 #![no_main]
 
-use dtls_engine::internals::wire::handshake_header::HandshakeHeader;
 use dtls_engine::internals::handshake::reassembler::Reassembler;
 use dtls_engine::internals::wire::HandshakeType;
+use dtls_engine::internals::wire::handshake_header::HandshakeHeader;
 use libfuzzer_sys::fuzz_target;
 
 const MAX_MESSAGE: usize = 2048;

@@ -2,8 +2,8 @@
 //! Must terminate, never panic, and return ranges inside the record.
 #![no_main]
 
-use dtls_engine::internals::wire::record::Deframer;
 use dtls_engine::internals::record::protection::RecordLayer;
+use dtls_engine::internals::wire::record::Deframer;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -165,7 +165,8 @@ pub fn run(role: Role, data: &[u8]) {
                 let len = usize::from(u16::from_be_bytes([rest[0], rest[1]])).min(rest.len() - 2);
                 let datagram = &rest[2..2 + len];
                 rest = &rest[2 + len..];
-                let _ = if tag & 1 == 1 { sut.handle_from(now, OTHER_ADDR, datagram) } else { sut.handle(now, datagram) };
+                let _ =
+                    if tag & 1 == 1 { sut.handle_from(now, OTHER_ADDR, datagram) } else { sut.handle(now, datagram) };
             }
         }
         drain(sut);

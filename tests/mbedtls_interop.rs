@@ -399,3 +399,100 @@ fn zero_length_cids_with_mbedtls() {
     let connected = us.expect_line_after("connected ", WAIT);
     assert_eq!(field(&connected, "cid"), "/0102", "\n{t}");
 }
+
+/// A relay between Mbed TLS's client and our server that moves the client to a new source
+/// port before each of its `tls12_cid` records after the first (its Finished): the server
+/// sees every request from a new address, as behind a NAT that keeps rebinding. Only
+/// replies that reach the newest outside socket go back to the client.
+struct MovingRelay {
+    addr: std::net::SocketAddr,
+    moves: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MovingRelay {
+    fn start(target: std::net::SocketAddr) -> Self {
+        use std::net::UdpSocket;
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let inside = UdpSocket::bind("127.0.0.1:0").unwrap();
+        inside.set_nonblocking(true).unwrap();
+        let addr = inside.local_addr().unwrap();
+        let moves = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (m, s) = (Arc::clone(&moves), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            let fresh = || {
+                let o = UdpSocket::bind("127.0.0.1:0").unwrap();
+                o.set_nonblocking(true).unwrap();
+                o
+            };
+            // Old outside sockets stay open but what reaches them is dropped.
+            let mut outside = vec![fresh()];
+            let mut client = None;
+            let mut cid_records = 0;
+            let mut buf = vec![0u8; 65536];
+            while !s.load(Ordering::Relaxed) {
+                let mut idle = true;
+                if let Ok((n, from)) = inside.recv_from(&mut buf) {
+                    idle = false;
+                    client = Some(from);
+                    if buf[0] == 25 {
+                        cid_records += 1;
+                        if cid_records > 1 {
+                            outside.push(fresh());
+                            m.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    let _ = outside.last().unwrap().send_to(&buf[..n], target);
+                }
+                for (i, o) in outside.iter().enumerate() {
+                    if let Ok(n) = o.recv(&mut buf) {
+                        idle = false;
+                        // Only the newest mapping reaches the client: a reply sent to an
+                        // old port is lost, as behind a NAT that rebound.
+                        if let Some(c) = client.filter(|_| i + 1 == outside.len()) {
+                            let _ = inside.send_to(&buf[..n], c);
+                        }
+                    }
+                }
+                if idle {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        });
+        Self { addr, moves, stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for MovingRelay {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// RFC 9146 §6 with Mbed TLS's client: it negotiates a CID with our server, then every one
+/// of its three requests arrives from a new source port (a relay plays the NAT). Our
+/// endpoint finds the session by its CID each time, moves it (Mbed TLS does not offer the
+/// return routability check, so the move is immediate on an authentic record newer than all
+/// before it), and every echo reaches the client at its new port.
+#[test]
+fn mbedtls_client_moving_between_requests_keeps_its_session_with_our_server() {
+    let (mut us, port) = our_server(&["--cid-len", "6", "--server-id", "a1b2"]);
+    let relay = MovingRelay::start(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    let mut mbed =
+        mbed_client(relay.addr.port(), &["cid=1", "cid_val=c1d0", "exchanges=3", "crt_file=none", "key_file=none"]);
+    let status = mbed.wait_exit(WAIT);
+    let _ = us.wait_exit(WAIT);
+    let t = both(&mbed, &us);
+    assert!(status.is_some_and(|s| s.success()), "ssl_client2 failed\n{t}");
+    assert!(mbed.has_output(CID_NEGOTIATED), "\n{t}");
+    let echoes = mbed.stdout().matches("< Read from server:").count();
+    assert_eq!(echoes, 3, "every request came back\n{t}");
+    assert!(relay.moves.load(std::sync::atomic::Ordering::Relaxed) >= 3, "the relay moved the client\n{t}");
+    assert!(us.has_output("reason=close_notify"), "\n{t}");
+}

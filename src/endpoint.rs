@@ -160,7 +160,11 @@ impl Endpoint {
             .server
             .as_ref()
             .map_or(config.cookie_rotation, |s| config.cookie_rotation.max(s.common.handshake_timeout));
-        let cookies = rng.map(|r| CookieSecrets::new(r, rotation, now));
+        let shared = config.server.as_ref().and_then(|s| s.cookie_secret.as_ref().map(|k| (k, s.common.time.clone())));
+        let cookies = match (rng, shared) {
+            (Some(r), Some((secret, time))) => Some(CookieSecrets::shared(&secret[..], time, rotation, now, r)),
+            (r, _) => r.map(|r| CookieSecrets::new(r, rotation, now)),
+        };
         let prevalidation = Prevalidation::new(
             config.max_prevalidation_hellos,
             config.max_prevalidation_bytes,

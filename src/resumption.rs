@@ -191,12 +191,30 @@ impl TicketKey {
     }
 }
 
+impl TicketKey {
+    /// The key of rotation period `index`, derived from a secret shared by several servers
+    /// (`ServerConfigBuilder::session_ticket_secret`): every server holding it derives the
+    /// same key name and key for the same period, so a ticket one issued opens at another.
+    fn derive(secret: &[u8; 32], index: u64) -> Option<Self> {
+        let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+        let part = |label: &[u8]| ring::hmac::sign(&k, &[label, &index.to_be_bytes()].concat());
+        let name_tag = part(b"dtls-engine ticket key name");
+        let key_tag = part(b"dtls-engine ticket key");
+        let name: [u8; KEY_NAME_LEN] = name_tag.as_ref().get(..KEY_NAME_LEN)?.try_into().ok()?;
+        let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key_tag.as_ref()).ok()?);
+        Some(Self { name, key })
+    }
+}
+
 struct TicketKeyState {
     current: TicketKey,
     previous: Option<TicketKey>,
     /// When `current` is retired, in seconds since the epoch (0: on first use).
     next_rotation: u64,
     rng: DetRng,
+    /// With a shared secret, keys come from it by rotation period (`now / period`), the same
+    /// on every server; `index` is the period of `current`.
+    shared: Option<(Zeroizing<[u8; 32]>, u64)>,
 }
 
 /// RFC 5077 §4's recommended ticket construction, with AES-256-GCM in place of
@@ -219,11 +237,36 @@ impl TicketKeys {
     /// Keys drawn from `rng`, rotated every `period` seconds (at least 1).
     pub fn new(mut rng: DetRng, period: u64) -> Option<Self> {
         let current = TicketKey::generate(&mut rng)?;
-        let state = TicketKeyState { current, previous: None, next_rotation: 0, rng };
+        let state = TicketKeyState { current, previous: None, next_rotation: 0, rng, shared: None };
+        Some(Self { state: Mutex::new(state), period: period.max(1) })
+    }
+
+    /// Keys derived from `secret` by wall-clock rotation period (`period` seconds, at least
+    /// 1): servers sharing the secret (and roughly the time) open each other's tickets.
+    /// `rng` draws only the nonces.
+    pub fn shared(secret: [u8; 32], rng: DetRng, period: u64) -> Option<Self> {
+        let secret = Zeroizing::new(secret);
+        let current = TicketKey::derive(&secret, 0)?;
+        let state = TicketKeyState { current, previous: None, next_rotation: 0, rng, shared: Some((secret, 0)) };
         Some(Self { state: Mutex::new(state), period: period.max(1) })
     }
 
     fn rotate_if_due(&self, state: &mut TicketKeyState, now: u64) {
+        if let Some((secret, index)) = state.shared.as_mut() {
+            let due = now / self.period;
+            if *index != due || state.next_rotation == 0 {
+                let (Some(current), previous) =
+                    (TicketKey::derive(secret, due), due.checked_sub(1).and_then(|i| TicketKey::derive(secret, i)))
+                else {
+                    return;
+                };
+                state.current = current;
+                state.previous = previous;
+                *index = due;
+                state.next_rotation = 1;
+            }
+            return;
+        }
         if state.next_rotation == 0 {
             state.next_rotation = now.saturating_add(self.period);
             return;
@@ -438,5 +481,19 @@ mod tests {
         assert!(store.get("b", 1000).is_some());
         store.clear();
         assert!(store.is_empty());
+    }
+
+    /// Shared-secret keys: two holders seal and open each other's tickets; a ticket opens
+    /// in its own rotation period and the next, not after; another secret opens nothing.
+    #[test]
+    fn shared_ticket_keys_follow_the_clock() {
+        let a = TicketKeys::shared([1; 32], DetRng::from_seed([1; 32]), 60).unwrap();
+        let b = TicketKeys::shared([1; 32], DetRng::from_seed([2; 32]), 60).unwrap();
+        let other = TicketKeys::shared([2; 32], DetRng::from_seed([1; 32]), 60).unwrap();
+        let ticket = a.seal(&session(100), 100).unwrap();
+        assert!(b.open(&ticket, 110).is_some());
+        assert!(b.open(&ticket, 130).is_some(), "the next period still opens it");
+        assert!(b.open(&ticket, 190).is_none(), "two periods later it does not");
+        assert!(other.open(&ticket, 110).is_none());
     }
 }

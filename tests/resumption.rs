@@ -268,3 +268,25 @@ fn new_ticket_received_reports_the_servers_ticket() {
         assert!(!second.client.session().new_ticket_received());
     }
 }
+
+/// Two servers (other seeds, so other RNG streams) sharing a ticket secret
+/// (`session_ticket_secret`): a client resumes at the second with the first's ticket, as
+/// behind a load balancer; without the shared secret it gets a full handshake there.
+#[test]
+fn a_shared_ticket_secret_resumes_on_another_server() {
+    for shared in [true, false] {
+        let store = ClientSessionStore::new(8);
+        let client = client_config(&store);
+        let make = |seed: u8| {
+            let b = sim_pki().server_builder(seed).session_cache(0);
+            let b = if shared { b.session_ticket_secret([0x5a; 32]) } else { b };
+            b.build().expect("server config")
+        };
+        let (a, b) = (make(2), make(3));
+        let first = connect(&client, &a);
+        assert!(!first.client.session().is_resumed());
+        let second = connect(&client, &b);
+        assert_eq!(second.client.session().is_resumed(), shared, "shared {shared}");
+        assert_eq!(second.server.session().is_resumed(), shared, "shared {shared}");
+    }
+}

@@ -130,6 +130,14 @@ struct ServerArgs {
     /// Send every datagram received back to its sender.
     #[arg(long)]
     echo: bool,
+    /// Derive the cookie secrets from this 32-byte secret (64 hex digits), shared with other
+    /// servers behind the same load balancer: each accepts the cookies the others issue.
+    #[arg(long, value_name = "HEX")]
+    cookie_secret: Option<String>,
+    /// Derive the session ticket keys from this 32-byte secret (64 hex digits): clients
+    /// resume at any server that has it.
+    #[arg(long, value_name = "HEX")]
+    ticket_secret: Option<String>,
     /// Exit once N sessions have ended (failed handshakes count); status 0 when all of
     /// them completed their handshake.
     #[arg(long, value_name = "N")]

@@ -11,6 +11,7 @@ mod server;
 mod setters;
 
 pub use client::{ClientConfig, ClientConfigBuilder};
+pub(crate) use common::TimeSource;
 pub use common::{CommonConfig, DEFAULT_GROUPS, DEFAULT_MTU, MAX_MTU, MIN_MTU};
 pub use server::{
     ClientAuth, DEFAULT_SESSION_CACHE, DEFAULT_SESSION_LIFETIME, Identity, ServerConfig, ServerConfigBuilder,

@@ -43,6 +43,8 @@ pub struct ServerConfig {
     /// The HelloVerifyRequest cookie key, made once from a random secret (ring keeps the
     /// HMAC pads, so a ClientHello costs no key setup; the secret itself is not kept).
     pub(crate) cookie_key: ring::hmac::Key,
+    /// A cookie secret shared with other servers (`cookie_secret`), for the endpoints.
+    pub(crate) cookie_secret: Option<Arc<zeroize::Zeroizing<[u8; 32]>>>,
     /// Session-ID cache and ticket keys for resumption (shared by clones).
     pub(crate) resumption: Arc<crate::resumption::ServerResumption>,
 }
@@ -65,6 +67,8 @@ impl ServerConfig {
             cookie: true,
             session_cache: DEFAULT_SESSION_CACHE,
             session_tickets: true,
+            ticket_secret: None,
+            cookie_secret: None,
             session_lifetime: DEFAULT_SESSION_LIFETIME,
         }
     }
@@ -111,6 +115,8 @@ pub struct ServerConfigBuilder {
     cookie: bool,
     session_cache: usize,
     session_tickets: bool,
+    ticket_secret: Option<zeroize::Zeroizing<[u8; 32]>>,
+    cookie_secret: Option<zeroize::Zeroizing<[u8; 32]>>,
     session_lifetime: Duration,
 }
 
@@ -178,6 +184,27 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Derive the cookie secrets (the DTLS 1.2 HelloVerifyRequest and DTLS 1.3
+    /// HelloRetryRequest cookies) from `secret`, by wall-clock period (the endpoint's cookie
+    /// rotation), instead of drawing them: every endpoint, process or machine configured with
+    /// the same secret (and a clock within a period) accepts the cookies the others issue, so
+    /// a balancer may send a client's second ClientHello to another server. A cookie still
+    /// proves only the client's address, as before.
+    pub fn cookie_secret(mut self, secret: [u8; 32]) -> Self {
+        self.cookie_secret = Some(zeroize::Zeroizing::new(secret));
+        self
+    }
+
+    /// Derive the session ticket keys (RFC 5077) from `secret` instead of drawing them: every
+    /// server configured with the same secret seals and opens the same tickets (keys rotate
+    /// with the wall clock, every session lifetime, the previous one still accepted), so a
+    /// client resumes on any of them, behind a load balancer that sends it elsewhere. Keep
+    /// the secret as secret as the servers' private keys: it opens every ticket.
+    pub fn session_ticket_secret(mut self, secret: [u8; 32]) -> Self {
+        self.ticket_secret = Some(zeroize::Zeroizing::new(secret));
+        self
+    }
+
     /// Whether to issue RFC 5077 session tickets to clients that ask for them (default on).
     /// Tickets are sealed with AES-256-GCM under a key drawn from this configuration's RNG
     /// and replaced every session lifetime; a ticket opens under the current and the
@@ -207,15 +234,26 @@ impl ServerConfigBuilder {
         // first, then the ticket keys), so sessions draw the same streams as before.
         let mut own = common.session_rng();
         rand_core::RngCore::fill_bytes(&mut own, &mut *cookie_secret);
+        // With a shared secret, a standalone session's key comes from it too.
+        if let Some(shared) = &self.cookie_secret {
+            let tag = ring::hmac::sign(
+                &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &shared[..]),
+                b"dtls-engine session cookie",
+            );
+            cookie_secret.copy_from_slice(tag.as_ref());
+        }
         let cookie_key = crate::cookie::key(&cookie_secret);
         let lifetime = u32::try_from(self.session_lifetime.as_secs()).unwrap_or(u32::MAX).max(1);
-        let tickets = if self.session_tickets {
-            Some(
+        let tickets = match (self.session_tickets, self.ticket_secret) {
+            (false, _) => None,
+            (true, Some(secret)) => Some(
+                crate::resumption::TicketKeys::shared(*secret, own.fork(), u64::from(lifetime))
+                    .ok_or(Error::Crypto("ticket key"))?,
+            ),
+            (true, None) => Some(
                 crate::resumption::TicketKeys::new(own.fork(), u64::from(lifetime))
                     .ok_or(Error::Crypto("ticket key"))?,
-            )
-        } else {
-            None
+            ),
         };
         let cache =
             (self.session_cache > 0).then(|| Arc::new(crate::resumption::SessionCache::new(self.session_cache)));
@@ -226,6 +264,7 @@ impl ServerConfigBuilder {
             client_auth: self.client_auth,
             cookie: self.cookie,
             cookie_key,
+            cookie_secret: self.cookie_secret.map(Arc::new),
             resumption: Arc::new(crate::resumption::ServerResumption { cache, tickets, lifetime }),
         }))
     }

@@ -120,6 +120,31 @@ pub(crate) struct CookieSecrets {
     next_rotation: Instant,
     period: Duration,
     rng: DetRng,
+    /// With a secret shared by several endpoints (`ServerConfigBuilder::cookie_secret`), the
+    /// secrets come from it by wall-clock period, the same everywhere.
+    shared: Option<SharedCookieSecret>,
+}
+
+/// A shared cookie secret, the clock that numbers its periods, and the current period.
+struct SharedCookieSecret {
+    secret: hmac::Key,
+    time: crate::config::TimeSource,
+    index: u64,
+}
+
+impl SharedCookieSecret {
+    /// The period's number now, and the time until the next one.
+    fn now(&self, period: Duration) -> (u64, Duration) {
+        let secs = (self.time)().as_secs();
+        let p = period.as_secs().max(1);
+        (secs / p, Duration::from_secs(p - secs % p))
+    }
+
+    /// The HMAC key of period `index`: HMAC(secret, label || index).
+    fn key(&self, index: u64) -> hmac::Key {
+        let tag = hmac::sign(&self.secret, &[&b"dtls-engine cookie secret"[..], &index.to_be_bytes()].concat());
+        hmac::Key::new(hmac::HMAC_SHA256, tag.as_ref())
+    }
 }
 
 impl core::fmt::Debug for CookieSecrets {
@@ -136,13 +161,42 @@ impl CookieSecrets {
         rng.fill_bytes(&mut secret);
         let current = cookie::key(&secret);
         secret.zeroize();
-        Self { current, previous: None, next_rotation: now + period, period, rng }
+        Self { current, previous: None, next_rotation: now + period, period, rng, shared: None }
+    }
+
+    /// Secrets derived from `secret` (shared by every endpoint that should accept the same
+    /// cookies), one per `period` of the wall clock `time` (at least one second), the
+    /// previous one still accepted.
+    pub(crate) fn shared(
+        secret: &[u8],
+        time: crate::config::TimeSource,
+        period: Duration,
+        now: Instant,
+        rng: DetRng,
+    ) -> Self {
+        let period = Duration::from_secs(period.as_secs().max(1));
+        let mut shared = SharedCookieSecret { secret: hmac::Key::new(hmac::HMAC_SHA256, secret), time, index: 0 };
+        let (index, left) = shared.now(period);
+        shared.index = index;
+        let current = shared.key(index);
+        let previous = index.checked_sub(1).map(|i| shared.key(i));
+        Self { current, previous, next_rotation: now + left, period, rng, shared: Some(shared) }
     }
 
     /// RFC 6347 §4.2.1: "the server SHOULD change its secret periodically". Rotate when a
     /// period has elapsed; a secret older than two periods is never accepted again.
     pub(crate) fn rotate_if_due(&mut self, now: Instant) {
         if now < self.next_rotation {
+            return;
+        }
+        if let Some(shared) = self.shared.as_mut() {
+            let (index, left) = shared.now(self.period);
+            if index != shared.index {
+                shared.index = index;
+                self.current = shared.key(index);
+                self.previous = index.checked_sub(1).map(|i| shared.key(i));
+            }
+            self.next_rotation = now + left;
             return;
         }
         let missed_one = now >= self.next_rotation + self.period;

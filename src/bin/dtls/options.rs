@@ -140,6 +140,15 @@ pub fn server(args: &ServerArgs) -> Result<Server, Problem> {
             b.certificate_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes()).map_err(|e| e.to_string())?
         }
     };
+    let secret = |hex: &str, flag: &str| -> Result<[u8; 32], Problem> {
+        hex_decode(hex, flag)?.try_into().map_err(|_| format!("{flag}: 32 bytes (64 hex digits) expected"))
+    };
+    if let Some(h) = &args.cookie_secret {
+        b = b.cookie_secret(secret(h, "--cookie-secret")?);
+    }
+    if let Some(h) = &args.ticket_secret {
+        b = b.session_ticket_secret(secret(h, "--ticket-secret")?);
+    }
     let verifier = |path: &Path| -> Result<Arc<WebPkiClientVerifier>, Problem> {
         let roots = load_certificates(&read(path)?).map_err(|e| format!("--ca-file: {e}"))?;
         Ok(Arc::new(WebPkiClientVerifier::new(roots).map_err(|e| format!("--ca-file: {e}"))?))

@@ -36,7 +36,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::certs::pki;
@@ -71,11 +71,7 @@ fn binary(var: &str) -> String {
                 (interop/mbedtls/build.sh) and sets DTLS_MBEDTLS_SERVER and DTLS_MBEDTLS_CLIENT \
                 (or run interop/mbedtls/build.sh and export DTLS_MBEDTLS_SERVER=$PWD/interop/mbedtls/bin/\
                 ssl_server2 DTLS_MBEDTLS_CLIENT=$PWD/interop/mbedtls/bin/ssl_client2).";
-    match std::env::var_os(var) {
-        None => panic!("{var} is not set. {hint}"),
-        Some(p) if Path::new(&p).is_file() => PathBuf::from(p).display().to_string(),
-        Some(p) => panic!("{var}={} is not a file. {hint}", Path::new(&p).display()),
-    }
+    status::peer_binary(var, hint)
 }
 
 fn arg(p: &Path) -> String {

@@ -30,7 +30,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use common::certs::pki;
@@ -48,11 +48,7 @@ fn wolfssl_peer() -> String {
                 scripts/test, which installs what wolfSSL's build needs, builds that peer and sets \
                 DTLS_WOLFSSL_PEER to its binary (or `cd interop/wolfssl && cargo build --release --locked` \
                 and export DTLS_WOLFSSL_PEER=interop/wolfssl/target/release/wolfssl-peer).";
-    match std::env::var_os("DTLS_WOLFSSL_PEER") {
-        None => panic!("DTLS_WOLFSSL_PEER is not set. {hint}"),
-        Some(p) if Path::new(&p).is_file() => PathBuf::from(p).display().to_string(),
-        Some(p) => panic!("DTLS_WOLFSSL_PEER={} is not a file. {hint}", Path::new(&p).display()),
-    }
+    status::peer_binary("DTLS_WOLFSSL_PEER", hint)
 }
 
 fn arg(p: &Path) -> String {

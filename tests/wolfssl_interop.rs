@@ -25,7 +25,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use common::certs::pki;
@@ -38,16 +38,8 @@ const WAIT: Duration = Duration::from_secs(30);
 const PEER_TIMEOUT: &str = "20";
 const LABEL: &str = "EXPERIMENTAL-dtls-wolfssl";
 
-fn binary(var: &str, hint: &str) -> String {
-    match std::env::var_os(var) {
-        None => panic!("{var} is not set. {hint}"),
-        Some(p) if Path::new(&p).is_file() => PathBuf::from(p).display().to_string(),
-        Some(p) => panic!("{var}={} is not a file. {hint}", Path::new(&p).display()),
-    }
-}
-
 fn wolfssl_peer() -> String {
-    binary(
+    status::peer_binary(
         "DTLS_WOLFSSL_PEER",
         "These tests drive wolfSSL through interop/wolfssl. Run the README's test command, \
          scripts/test, which installs what wolfSSL's build needs, builds that peer and sets \
@@ -57,7 +49,10 @@ fn wolfssl_peer() -> String {
 }
 
 fn dimpl_peer() -> String {
-    binary("DTLS_DIMPL_PEER", "Run scripts/test, which builds interop/dimpl and sets DTLS_DIMPL_PEER to its binary.")
+    status::peer_binary(
+        "DTLS_DIMPL_PEER",
+        "Run scripts/test, which builds interop/dimpl and sets DTLS_DIMPL_PEER to its binary.",
+    )
 }
 
 fn arg(p: &Path) -> String {

@@ -28,3 +28,14 @@ pub fn listening_port(server: &OpensslPeer, wait: Duration) -> u16 {
     let addr = server.expect_line_after("listening ", wait);
     addr.trim().rsplit_once(':').and_then(|(_, p)| p.parse().ok()).expect("listening <addr>:<port>")
 }
+
+/// The path of an out-of-tree peer program named by environment variable `var` (set by
+/// `scripts/test`); panics with `hint` when it is unset or not a file: a missing peer fails
+/// the test, never skips it.
+pub fn peer_binary(var: &str, hint: &str) -> String {
+    match std::env::var_os(var) {
+        None => panic!("{var} is not set. {hint}"),
+        Some(p) if std::path::Path::new(&p).is_file() => std::path::PathBuf::from(p).display().to_string(),
+        Some(p) => panic!("{var}={} is not a file. {hint}", std::path::Path::new(&p).display()),
+    }
+}

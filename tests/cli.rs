@@ -413,3 +413,29 @@ fn server_with_two_workers_serves_clients_with_worker_cids() {
     assert_exit(&mut refused, 1);
     assert!(refused.stderr().contains("worker byte"), "{}", refused.transcript());
 }
+
+/// `--quiet`: no `connected` or `closed` line for a session that ends cleanly, but a failed
+/// handshake is still reported, and the data still flows.
+#[test]
+fn a_quiet_server_prints_only_what_went_wrong() {
+    let (mut server, port) = dtls_server(&["--echo", "--quiet", "--sessions", "2"]);
+    let fingerprint = server.expect_line_after("fingerprint sha-256 ", WAIT);
+    let connect = format!("127.0.0.1:{port}");
+    let pin = format!("sha-256:{fingerprint}");
+    let mut good = dtls("dtls client", &["client", "--connect", &connect, "--fingerprint", &pin, "--expect", "1"]);
+    good.expect_line_after("connected ", WAIT);
+    good.write_line("hello");
+    good.close_stdin();
+    assert_exit(&mut good, 0);
+    assert_eq!(data_lines(&good), ["hello"]);
+    let wrong = format!("sha-256:{}", "00:".repeat(31) + "00");
+    let mut bad = dtls("dtls client (wrong pin)", &["client", "--connect", &connect, "--fingerprint", &wrong]);
+    assert_exit(&mut bad, 1);
+    assert_exit(&mut server, 1);
+    let stderr = server.stderr();
+    assert!(stderr.contains("error: handshake with 127.0.0.1:"), "{}", server.transcript());
+    for line in stderr.lines() {
+        assert!(!line.starts_with("connected ") && !line.starts_with("closed "), "{}", server.transcript());
+    }
+    assert_eq!(data_lines(&server), ["hello"]);
+}

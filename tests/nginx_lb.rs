@@ -760,6 +760,7 @@ fn config_generator_checks_its_arguments() {
         ),
         (&["--listen", "127.0.0.1:1", "--backend", "01=127.0.0.1:2", "--cid-len", "0"], "--cid-len"),
         (&["--listen", "127.0.0.1:1", "--backend", "01=127.0.0.1:2", "--proxy-timeout", "soon"], "--proxy-timeout"),
+        (&["--listen", "127.0.0.1:1", "--backend", "01=127.0.0.1:2", "--connections", "0"], "--connections"),
         (&["--listen", "127.0.0.1:1", "--backend", "01=127.0.0.1:2", "--bogus"], "unknown argument"),
     ];
     for (list, why) in bad {

@@ -8,7 +8,7 @@
 #   deploy/nginx/nginx-conf.sh --listen ADDR:PORT --backend SID=ADDR:PORT [--backend ...]
 #       [--cid-len N] [--server-id-len N] [--js FILE] [--runtime-dir DIR]
 #       [--workers N|auto] [--proxy-timeout TIME] [--log-level LEVEL] [--foreground]
-#       [--modules DIR]
+#       [--modules DIR] [--connections N]
 #
 #   --listen ADDR:PORT      where nginx receives the clients' datagrams (UDP)
 #   --backend SID=ADDR:PORT a backend and its server id, SERVER-ID-LEN bytes in hex (`01`)
@@ -22,6 +22,9 @@
 #                           (default 10m); keep it above the DTLS sessions' idle time
 #   --log-level LEVEL       error_log level (default notice; info logs every UDP session)
 #   --foreground            `daemon off;` (for a supervisor, or a test)
+#   --connections N         worker_connections per worker (default 4096): every client address
+#                           holds two (its own and the upstream socket) until proxy-timeout, so
+#                           N / 2 client addresses per worker at most; files are raised to match
 #   --modules DIR           where ngx_stream_module.so and ngx_stream_js_module.so are
 #                           (default /usr/lib/nginx/modules, Debian's libnginx-mod-stream{,-js})
 set -euo pipefail
@@ -43,6 +46,7 @@ proxy_timeout=10m
 log_level=notice
 daemon=on
 modules=/usr/lib/nginx/modules
+connections=4096
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -57,6 +61,7 @@ while [ $# -gt 0 ]; do
         --log-level) log_level="${2:?--log-level needs LEVEL}"; shift 2 ;;
         --foreground) daemon=off; shift ;;
         --modules) modules="${2:?--modules needs DIR}"; shift 2 ;;
+        --connections) connections="${2:?--connections needs N}"; shift 2 ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument $1 (see --help)" ;;
     esac
@@ -73,6 +78,7 @@ addr_re='^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]+$'
 [[ "$log_level" =~ ^(debug|info|notice|warn|error|crit|alert|emerg)$ ]] || die "--log-level: not an nginx log level"
 [[ "$proxy_timeout" =~ ^[0-9]+(ms|s|m|h)?$ ]] || die "--proxy-timeout: expected an nginx time such as 30s or 10m"
 [[ "$workers" =~ ^([0-9]+|auto)$ ]] || die "--workers must be a number or auto"
+[[ "$connections" =~ ^[1-9][0-9]{0,6}$ ]] || die "--connections must be a number, 1 to 9999999"
 [ -f "$js" ] || die "no $js"
 js="$(cd "$(dirname "$js")" && pwd)/$(basename "$js")"
 
@@ -111,9 +117,10 @@ daemon $daemon;
 worker_processes $workers;
 pid $runtime_dir/nginx.pid;
 error_log $runtime_dir/error.log $log_level;
+worker_rlimit_nofile $((connections + 64));
 
 events {
-    worker_connections 4096;
+    worker_connections $connections;
 }
 
 stream {

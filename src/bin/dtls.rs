@@ -130,6 +130,10 @@ struct ServerArgs {
     /// Send every datagram received back to its sender.
     #[arg(long)]
     echo: bool,
+    /// No status line per session (`connected …`, `closed …` after a clean end): for servers
+    /// taking many sessions a second. Errors and failed handshakes are still printed.
+    #[arg(long)]
+    quiet: bool,
     /// Derive the cookie secrets from this 32-byte secret (64 hex digits), shared with other
     /// servers behind the same load balancer: each accepts the cookies the others issue.
     #[arg(long, value_name = "HEX")]

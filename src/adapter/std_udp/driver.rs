@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use super::channels::{Inbox, Input, Watched};
 use super::reader::{Reader, is_timeout};
 use super::session::UdpSession;
-use crate::Transmit;
 use crate::adapter::driver::{self, EndpointStatus};
 use crate::adapter::slots::Slots;
 use crate::adapter::workers::Router;
@@ -42,11 +41,13 @@ impl Driver {
     /// handle and stop the reader thread.
     pub(super) fn run(mut self, inputs: Receiver<Input>) {
         let mut buf = if self.reader.is_some() { Vec::new() } else { vec![0u8; 65536] };
+        // Each outgoing datagram in turn (no allocation per datagram).
+        let mut out = Vec::with_capacity(2048);
         loop {
             while let Ok(i) = inputs.try_recv() {
                 self.input(i);
             }
-            self.flush();
+            self.flush(&mut out);
             if self.core.state() == EndpointState::Closed {
                 break;
             }
@@ -140,7 +141,7 @@ impl Driver {
     }
 
     /// Drain every output of the core: datagrams to the socket, events to the handles.
-    fn flush(&mut self) {
+    fn flush(&mut self, out: &mut Vec<u8>) {
         loop {
             let mut progressed = false;
             // Events first: `poll_transmit` removes a session that has ended, and the
@@ -149,12 +150,12 @@ impl Driver {
                 progressed = true;
                 self.slots.event(&self.core, h, ev);
             }
-            while let Some(Transmit { destination, contents }) = self.core.poll_transmit() {
+            while let Some(destination) = self.core.poll_transmit_into(out) {
                 progressed = true;
                 // Some systems refuse `send_to` on a connected socket.
                 let sent = match self.peer {
-                    Some(peer) if peer == destination => self.socket.send(&contents),
-                    _ => self.socket.send_to(&contents, destination),
+                    Some(peer) if peer == destination => self.socket.send(out),
+                    _ => self.socket.send_to(out, destination),
                 };
                 if let Err(e) = sent {
                     self.socket_error(&e);

@@ -11,7 +11,6 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
 use super::session::{Command, UdpSession};
-use crate::Transmit;
 use crate::adapter::driver::{self, EndpointStatus};
 use crate::adapter::slots::Slots;
 use crate::adapter::workers::{HandOff, Router};
@@ -50,10 +49,12 @@ impl Driver {
     /// handle (the socket is dropped with the driver).
     pub(super) async fn run(mut self, mut cmds: mpsc::UnboundedReceiver<Command>) {
         let mut buf = vec![0u8; 65536];
+        // Each outgoing datagram in turn (no allocation per datagram).
+        let mut out = Vec::with_capacity(2048);
         // Receive errors in a row.
         let mut errors = 0u32;
         loop {
-            self.flush().await;
+            self.flush(&mut out).await;
             if self.core.state() == EndpointState::Closed {
                 break;
             }
@@ -134,7 +135,7 @@ impl Driver {
     }
 
     /// Drain every output of the core: datagrams to the socket, events to the handles.
-    async fn flush(&mut self) {
+    async fn flush(&mut self, out: &mut Vec<u8>) {
         loop {
             let mut progressed = false;
             // Events first: `poll_transmit` removes a session that has ended, and the
@@ -143,12 +144,12 @@ impl Driver {
                 progressed = true;
                 self.slots.event(&self.core, h, ev);
             }
-            while let Some(Transmit { destination, contents }) = self.core.poll_transmit() {
+            while let Some(destination) = self.core.poll_transmit_into(out) {
                 progressed = true;
                 // Some systems refuse `send_to` on a connected socket.
                 let sent = match self.peer {
-                    Some(peer) if peer == destination => self.socket.send(&contents).await,
-                    _ => self.socket.send_to(&contents, destination).await,
+                    Some(peer) if peer == destination => self.socket.send(out).await,
+                    _ => self.socket.send_to(out, destination).await,
                 };
                 if let Err(e) = sent {
                     self.socket_error(&e);

@@ -125,8 +125,9 @@ enum End {
     SendFailed(AdapterError),
 }
 
-/// Close our side (if still open) and print the `closed` line. True when it ended cleanly.
-async fn finish(s: &UdpSession, end: End) -> bool {
+/// Close our side (if still open) and print the `closed` line (unless `quiet` and the end was
+/// clean). True when it ended cleanly.
+async fn finish(s: &UdpSession, end: End, quiet: bool) -> bool {
     if !matches!(end, End::Peer) {
         s.close();
     }
@@ -146,11 +147,15 @@ async fn finish(s: &UdpSession, end: End) -> bool {
             false
         }
         (End::Timeout, None) => {
-            eprintln!("closed {peer} reason=timeout");
+            if !quiet {
+                eprintln!("closed {peer} reason=timeout");
+            }
             true
         }
         (End::Done | End::Peer, None) => {
-            eprintln!("closed {peer} reason=close_notify");
+            if !quiet {
+                eprintln!("closed {peer} reason=close_notify");
+            }
             true
         }
     }
@@ -183,7 +188,7 @@ pub async fn client(args: ClientArgs) -> bool {
         Ok(lines) => lines.iter().for_each(|l| eprintln!("{l}")),
         Err(problem) => {
             eprintln!("error: {problem}");
-            finish(&session, End::Done).await;
+            finish(&session, End::Done, false).await;
             return false;
         }
     }
@@ -221,7 +226,7 @@ pub async fn client(args: ClientArgs) -> bool {
         }
     };
     let timed_out = matches!(end, End::Timeout);
-    let clean = finish(&session, end).await;
+    let clean = finish(&session, end, false).await;
     if received < args.expect {
         let why = if timed_out { "timed out" } else { "session ended" };
         eprintln!("error: {why} after {received} of {} expected datagrams", args.expect);
@@ -271,6 +276,7 @@ pub async fn server(args: ServerArgs) -> bool {
                 Some(s) => {
                     let task = SessionTask {
                         echo: args.echo,
+                        quiet: args.quiet,
                         export: export.clone(),
                         lines: lines.subscribe(),
                         ended: ended_tx.clone(),
@@ -302,6 +308,8 @@ async fn close_endpoint(endpoint: &UdpEndpoint) {
 /// One accepted server session.
 struct SessionTask {
     echo: bool,
+    /// No `connected` and clean `closed` lines.
+    quiet: bool,
     export: Option<Export>,
     lines: broadcast::Receiver<Arc<Vec<u8>>>,
     ended: mpsc::UnboundedSender<bool>,
@@ -309,16 +317,18 @@ struct SessionTask {
 
 impl SessionTask {
     async fn run(mut self, mut s: UdpSession) {
-        eprintln!("{}", connected_line(&s));
+        if !self.quiet {
+            eprintln!("{}", connected_line(&s));
+        }
         let ok = match keying_lines(&s, self.export.as_ref()).await {
             Ok(lines) => {
                 lines.iter().for_each(|l| eprintln!("{l}"));
                 let end = self.pump(&mut s).await;
-                finish(&s, end).await
+                finish(&s, end, self.quiet).await
             }
             Err(problem) => {
                 eprintln!("error: {problem}");
-                finish(&s, End::Done).await;
+                finish(&s, End::Done, self.quiet).await;
                 false
             }
         };

@@ -177,3 +177,56 @@ fn a_dtls13_cid_issued_later_routes_too() {
     let last = p.sent_by(Side::Client).last().unwrap().clone();
     assert_eq!(&last[1..1 + new_cid.len()], new_cid.as_slice());
 }
+
+/// CIDs laid out by the application: a magic byte, a counter, then the engine's random bytes.
+#[derive(Debug)]
+struct Counted {
+    magic: u8,
+    next: std::sync::atomic::AtomicU16,
+}
+
+impl dtls_engine::ConnectionIdGenerator for Counted {
+    fn cid_len(&self) -> usize {
+        6
+    }
+    fn generate(&self, random: &[u8], cid: &mut [u8]) {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        cid[0] = self.magic;
+        cid[1..3].copy_from_slice(&n.to_be_bytes());
+        cid[3..].copy_from_slice(&random[3..]);
+    }
+}
+
+/// A `ConnectionIdGenerator` on both sides makes every CID either side asks for (the
+/// handshake's and, in DTLS 1.3, a NewConnectionId's), the records carry them, and the
+/// endpoint routes by them after the client moves.
+#[test]
+fn cids_from_an_application_generator_route_moves() {
+    for version in [ProtocolVersion::Dtls12, ProtocolVersion::Dtls13] {
+        let pki = sim_pki();
+        let generator = |magic| std::sync::Arc::new(Counted { magic, next: 0.into() });
+        let c = pki.client_builder13(1).max_version(version).connection_id_generator(generator(0xc1));
+        // connection_ids(8) first: the generator, set last, decides.
+        let s = pki.server_builder13(2).connection_ids(8).connection_id_generator(generator(0x5e));
+        let mut p = Pair::new(c.build().unwrap(), s.build().unwrap(), LinkConfig::default(), LinkConfig::default(), 9);
+        p.expect_handshake(Duration::from_secs(10));
+        assert!(exchange(&mut p), "{version:?}\n{}", p.trace());
+        let client_addr = p.client.addr;
+        let ep = p.server.endpoint();
+        let h = ep.handle_for(client_addr).expect("the server's session");
+        let (own, peer) = ep.session(h).unwrap().connection_ids().expect("CIDs negotiated");
+        assert_eq!(own[..3], [0x5e, 0, 0], "{version:?}: the server's first CID");
+        assert_eq!((own.len(), peer.len()), (6, 6), "{version:?}");
+        assert_eq!(peer[..3], [0xc1, 0, 0], "{version:?}: the client's first CID");
+        if version == ProtocolVersion::Dtls13 {
+            let now = p.now;
+            p.server.endpoint_mut().session_mut(h).unwrap().issue_connection_ids(now, 1, true).unwrap();
+            assert!(exchange(&mut p));
+            let issued = p.server.endpoint().session(h).unwrap().own_connection_ids().nth(1).unwrap().to_vec();
+            assert_eq!(issued[..3], [0x5e, 0, 1], "the NewConnectionId's CID is the generator's next");
+        }
+        p.rebind_client(addr(45000));
+        assert!(exchange(&mut p), "{version:?} after the move\n{}", p.trace());
+        assert_eq!(server_session_addr(&p), addr(45000), "{version:?}");
+    }
+}

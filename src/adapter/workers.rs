@@ -121,6 +121,12 @@ pub(super) fn plan(
         let configs = (0..workers).map(|_| options.endpoint_config(Some(server.clone()))).collect();
         return Ok((Layout { workers, prefix: None }, configs));
     };
+    if policy.custom.is_some() {
+        return Err(invalid(format!(
+            "{workers} workers with connection IDs from a ConnectionIdGenerator: the workers put their \
+             number in each CID, after the prefix; use connection_ids with connection_id_prefix"
+        )));
+    }
     let prefix = policy.prefix.clone();
     if policy.len < prefix.len() + 1 + MIN_RANDOM_CID_BYTES {
         return Err(invalid(format!(

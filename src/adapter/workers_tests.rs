@@ -114,3 +114,32 @@ fn a_cookie_issued_by_one_worker_verifies_on_another() {
         assert_eq!(workers[0].stats().server_sessions, 0);
     }
 }
+
+/// Workers put their number after the prefix of every CID: CIDs of an application's
+/// generator cannot carry it, so such a configuration is refused with a reason, not served
+/// with CIDs that would reach the wrong worker.
+#[test]
+fn workers_refuse_cids_from_a_generator() {
+    #[derive(Debug)]
+    struct Zeros;
+    impl crate::ConnectionIdGenerator for Zeros {
+        fn cid_len(&self) -> usize {
+            8
+        }
+        fn generate(&self, _random: &[u8], cid: &mut [u8]) {
+            cid.fill(0);
+        }
+    }
+    let c = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let server = ServerConfig::builder()
+        .certificate_pem(c.cert.pem().as_bytes(), c.signing_key.serialize_pem().as_bytes())
+        .unwrap()
+        .connection_id_generator(Arc::new(Zeros))
+        .build()
+        .unwrap();
+    let options = EndpointOptions { workers: 2, ..EndpointOptions::default() };
+    let Err(e) = plan(Some(&server), &options) else { panic!("two workers with a CID generator were planned") };
+    assert!(e.to_string().contains("ConnectionIdGenerator"), "{e}");
+    // One worker needs no worker byte.
+    assert!(plan(Some(&server), &EndpointOptions::default()).is_ok());
+}

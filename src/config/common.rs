@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rustls_pki_types::UnixTime;
 
+use super::cid::CidPolicy;
 use crate::crypto::rng::{DetRng, SharedRng};
 use crate::error::Error;
 use crate::keylog::KeyLog;
@@ -150,34 +151,6 @@ pub(super) struct CommonBuilder {
     pub(super) error: Option<Error>,
 }
 
-/// The longest connection ID this side asks for (RFC 9146 allows 255 bytes; QUIC stops at
-/// 20, and so do we: a longer one buys nothing but bytes on every record).
-pub const MAX_CID_LEN: usize = 20;
-
-/// How this side picks the connection ID it asks the peer to put in records (RFC 9146 §3):
-/// `len` bytes, starting with `prefix` (a server id a load balancer routes by, the rest
-/// random; with `len` 0, this side sends CIDs but receives none).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct CidPolicy {
-    pub(crate) len: usize,
-    pub(crate) prefix: Vec<u8>,
-}
-
-impl CidPolicy {
-    /// A fresh connection ID: the prefix, then random bytes from `rng`.
-    pub(crate) fn generate(&self, rng: &mut dyn rand_core::RngCore) -> Vec<u8> {
-        let mut cid = vec![0u8; self.len];
-        let fixed = self.prefix.len().min(self.len);
-        if let (Some(head), Some(tail)) = (cid.get_mut(..fixed), self.prefix.get(..fixed)) {
-            head.copy_from_slice(tail);
-        }
-        if let Some(rest) = cid.get_mut(fixed..) {
-            rng.fill_bytes(rest);
-        }
-        cid
-    }
-}
-
 impl Default for CommonBuilder {
     fn default() -> Self {
         Self {
@@ -247,14 +220,8 @@ impl CommonBuilder {
         if self.require_srtp && self.srtp_profiles.is_empty() {
             return Err(Error::InvalidConfig("require_srtp without srtp_profiles: no profile could be agreed".into()));
         }
-        if let Some(p) = &self.connection_ids
-            && (p.len > MAX_CID_LEN || p.prefix.len() > p.len)
-        {
-            return Err(Error::InvalidConfig(format!(
-                "connection ID of {} bytes with a {}-byte prefix: at most {MAX_CID_LEN} bytes, prefix included",
-                p.len,
-                p.prefix.len()
-            )));
+        if let Some(p) = &self.connection_ids {
+            p.validate()?;
         }
         let rng = match self.seed {
             Some(seed) => DetRng::from_seed(seed),

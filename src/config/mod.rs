@@ -5,11 +5,14 @@
 //! `common` holds the settings both roles share and `setters` their builder methods;
 //! `client` and `server` hold one role each.
 
+mod cid;
 mod client;
 mod common;
 mod server;
 mod setters;
 
+pub(crate) use cid::CidPolicy;
+pub use cid::{ConnectionIdGenerator, MAX_CID_LEN};
 pub use client::{ClientConfig, ClientConfigBuilder};
 pub(crate) use common::TimeSource;
 pub use common::{CommonConfig, DEFAULT_GROUPS, DEFAULT_MTU, MAX_MTU, MIN_MTU};

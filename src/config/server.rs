@@ -79,8 +79,9 @@ impl ServerConfig {
     /// prefix by a worker byte). Everything else is shared with `self`, as in a clone: the
     /// random generator, the session-ID cache, the ticket keys and the cookie key.
     ///
-    /// Fails with [`Error::InvalidConfig`] when `connection_ids` was not configured, or when
-    /// `prefix` is longer than the configured connection ID length.
+    /// Fails with [`Error::InvalidConfig`] when `connection_ids` was not configured, when
+    /// `prefix` is longer than the configured connection ID length, or when the connection
+    /// IDs come from a [`ConnectionIdGenerator`](crate::ConnectionIdGenerator).
     pub fn with_connection_id_prefix(&self, prefix: &[u8]) -> Result<Arc<ServerConfig>, Error> {
         let Some(policy) = &self.common.connection_ids else {
             return Err(Error::InvalidConfig("connection ID prefix without connection_ids".into()));
@@ -92,8 +93,13 @@ impl ServerConfig {
                 policy.len
             )));
         }
+        if policy.custom.is_some() {
+            return Err(Error::InvalidConfig(
+                "connection IDs from a ConnectionIdGenerator: no prefix can be imposed on them".into(),
+            ));
+        }
         let mut config = self.clone();
-        config.common.connection_ids = Some(super::common::CidPolicy { len: policy.len, prefix: prefix.to_vec() });
+        config.common.connection_ids = Some(super::CidPolicy::random(policy.len, prefix.to_vec()));
         Ok(Arc::new(config))
     }
 

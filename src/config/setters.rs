@@ -81,7 +81,7 @@ macro_rules! common_setters {
         /// `connection_id_prefix`.
         pub fn connection_ids(mut self, len: usize) -> Self {
             let prefix = self.common.connection_ids.take().map(|p| p.prefix).unwrap_or_default();
-            self.common.connection_ids = Some(crate::config::common::CidPolicy { len, prefix });
+            self.common.connection_ids = Some(crate::config::CidPolicy::random(len, prefix));
             self
         }
 
@@ -90,7 +90,15 @@ macro_rules! common_setters {
         /// `connection_ids` with a length of at least `prefix.len()`.
         pub fn connection_id_prefix(mut self, prefix: &[u8]) -> Self {
             let len = self.common.connection_ids.take().map_or(prefix.len(), |p| p.len);
-            self.common.connection_ids = Some(crate::config::common::CidPolicy { len, prefix: prefix.to_vec() });
+            self.common.connection_ids = Some(crate::config::CidPolicy::random(len, prefix.to_vec()));
+            self
+        }
+
+        /// Use connection IDs made by `generator` (its length, its layout) instead of
+        /// `connection_ids(len)` with `connection_id_prefix`; whichever of these is called
+        /// last decides. See [`ConnectionIdGenerator`](crate::ConnectionIdGenerator).
+        pub fn connection_id_generator(mut self, generator: std::sync::Arc<dyn crate::ConnectionIdGenerator>) -> Self {
+            self.common.connection_ids = Some(crate::config::CidPolicy::custom(generator));
             self
         }
 

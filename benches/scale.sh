@@ -22,13 +22,17 @@ cargo build --release --quiet --features cli --bin dtls --example load
 load=target/release/examples/load
 dtls=target/release/dtls
 
-# One run; prints its summary line to stderr and "HANDSHAKES_PER_S RECORDS_PER_S SERVER_US_PER_OP".
+# One run; prints its summary line to stderr and "HANDSHAKES/S RECORDS/S SERVER-µs/HANDSHAKE
+# SERVER-µs/RECORD GENERATOR-µs/OP NGINX-µs/OP" (nginx: 0 without it).
 run() {
     local line
     line=$("$load" "$dtls" "$@" --seconds "$secs" | tail -n 1)
     echo "$line" >&2
     case "$line" in *" 0 failures"*) ;; *) echo "failures in: $line" >&2 ;; esac
-    echo "$line" | sed -E 's/.*: ([0-9]+) handshakes\/s, ([0-9]+) records\/s.*\(([0-9.-]+)( µs)? per handshake, ([0-9.-]+)( µs)? per record\).*/\1 \2 \3 \5/'
+    local nginx=0
+    case "$line" in *"nginx CPU"*) nginx=$(echo "$line" | sed -E 's/.*nginx CPU [0-9.]+ s \(([0-9.]+) µs.*/\1/') ;; esac
+    echo "$line" | sed -E 's/.*: ([0-9]+) handshakes\/s, ([0-9]+) records\/s.*\(([0-9.-]+)( µs)? per handshake, ([0-9.-]+)( µs)? per record\).*load generator CPU [0-9.]+ s \(([0-9.]+) µs.*/\1 \2 \3 \5 \7/' | tr '\n' ' '
+    echo "$nginx"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf (b > 0 ? "%.2f×" : "-"), a / b }'; }
@@ -44,8 +48,8 @@ two_a=$(cat /tmp/scale-two.$$)
 rm -f /tmp/scale-two.$$
 echo "machine ceiling (two CPU-bound processes against one): $(ratio $((two_a + two_b)) "$one")"
 echo
-echo "| server key | in memory: server µs/handshake | 1 worker: handshakes/s (server µs each) | 2 workers: handshakes/s (server µs each) | 2 workers ÷ 1 | nginx + 2 backends: handshakes/s | nginx ÷ 1 worker |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| server key | in memory: server µs/handshake | 1 worker: handshakes/s (server µs each) | 2 workers: handshakes/s (server µs each) | 2 workers ÷ 1 | load generator µs/handshake (2 workers) | nginx + 2 backends: handshakes/s (nginx µs each) | nginx ÷ 1 worker |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for key in $keys; do
     mem=$("$load" "$dtls" --mode in-memory --key "$key" --seconds "$secs" | tail -n 1 \
         | sed -E 's/.*server ([0-9]+) µs per handshake.*/\1/')
@@ -57,23 +61,24 @@ for key in $keys; do
     done
     h1=$(cut -d' ' -f1 /tmp/scale-1.$$ | median); c1=$(cut -d' ' -f3 /tmp/scale-1.$$ | median)
     h2=$(cut -d' ' -f1 /tmp/scale-2.$$ | median); c2=$(cut -d' ' -f3 /tmp/scale-2.$$ | median)
+    g2=$(cut -d' ' -f5 /tmp/scale-2.$$ | median)
     hn=- rn=-
     if [ -s /tmp/scale-n.$$ ]; then
-        hn=$(cut -d' ' -f1 /tmp/scale-n.$$ | median)
-        rn=$(ratio "$hn" "$h1")
+        hn="$(cut -d' ' -f1 /tmp/scale-n.$$ | median) ($(cut -d' ' -f6 /tmp/scale-n.$$ | median))"
+        rn=$(ratio "$(cut -d' ' -f1 /tmp/scale-n.$$ | median)" "$h1")
     fi
-    echo "| $key | $mem | $h1 ($c1) | $h2 ($c2) | $(ratio "$h2" "$h1") | $hn | $rn |"
+    echo "| $key | $mem | $h1 ($c1) | $h2 ($c2) | $(ratio "$h2" "$h1") | $g2 | $hn | $rn |"
 done
 rm -f /tmp/scale-1.$$ /tmp/scale-2.$$ /tmp/scale-n.$$
 
 echo
-echo "| records (100 B, echoed) | records/s (server µs each) |"
-echo "|---|---:|"
+echo "| records (100 B, echoed) | records/s (server µs each) | load generator µs/record |"
+echo "|---|---:|---:|"
 for w in 1 2; do
     : > /tmp/scale-r.$$
     for _ in $(seq "$reps"); do
         run --mode records --workers "$w" --clients 16 --client-threads 1 --prepared 70000 >> /tmp/scale-r.$$
     done
-    echo "| $w worker(s) | $(cut -d' ' -f2 /tmp/scale-r.$$ | median) ($(cut -d' ' -f4 /tmp/scale-r.$$ | median)) |"
+    echo "| $w worker(s) | $(cut -d' ' -f2 /tmp/scale-r.$$ | median) ($(cut -d' ' -f4 /tmp/scale-r.$$ | median)) | $(cut -d' ' -f5 /tmp/scale-r.$$ | median) |"
 done
 rm -f /tmp/scale-r.$$

@@ -564,10 +564,13 @@ fn main() {
     let cpu = (cpu1 - cpu0) as f64 / 100.0;
     let nginx = (nginx1 - nginx0) as f64 / 100.0;
     let per = |n: u64| if n > 0 { format!("{:.1} µs", cpu * 1e6 / n as f64) } else { "-".to_owned() };
+    // The operations of this run (handshakes or records), for the per-operation figures.
+    let ops = (h + r).max(1) as f64;
     let topology = if a.nginx > 0 { format!("nginx+{} backends", a.nginx) } else { format!("workers={}", a.workers) };
     println!(
         "{topology} clients={} version={} key={} mode={}: {:.0} handshakes/s, {:.0} records/s, server CPU {cpu:.2} s \
-         of {elapsed:.1} s ({} per handshake, {} per record){}, load generator CPU {client:.2} s, {failures} failures",
+         of {elapsed:.1} s ({} per handshake, {} per record){}, load generator CPU {client:.2} s ({:.1} µs per operation), \
+         {failures} failures",
         a.clients,
         a.version.name(),
         KEYS[a.key].0,
@@ -576,7 +579,8 @@ fn main() {
         r as f64 / elapsed,
         per(h),
         per(r),
-        if a.nginx > 0 { format!(", nginx CPU {nginx:.2} s") } else { String::new() },
+        if a.nginx > 0 { format!(", nginx CPU {nginx:.2} s ({:.1} µs per operation)", nginx * 1e6 / ops) } else { String::new() },
+        client * 1e6 / ops,
     );
     servers.stop();
     let _ = std::fs::remove_dir_all(&dir);

@@ -59,7 +59,7 @@ enum Mode {
     InMemory,
 }
 
-struct Args {
+pub struct Args {
     dtls: PathBuf,
     workers: usize,
     nginx: usize,
@@ -78,8 +78,9 @@ const USAGE: &str = "usage: load PATH/TO/dtls [--workers N | --nginx BACKENDS] [
                      [--clients K] [--client-threads T] [--seconds S] [--key ecdsa|rsa2048|rsa3072|rsa4096] [--max-version 1.2|1.3] \
                      [--prepared RECORDS-PER-CLIENT] [--window W]";
 
-fn args() -> Args {
-    let mut a = std::env::args().skip(1);
+/// The arguments after the program name.
+pub fn parse_args(list: impl IntoIterator<Item = String>) -> Args {
+    let mut a = list.into_iter();
     let dtls = a.next().filter(|p| !p.starts_with("--")).expect(USAGE);
     let mut out = Args {
         dtls: dtls.into(),
@@ -185,7 +186,12 @@ impl Servers {
         let out = conf.output().expect("run deploy/nginx/nginx-conf.sh");
         assert!(out.status.success(), "nginx-conf.sh: {}", String::from_utf8_lossy(&out.stderr));
         std::fs::write(dir.join("nginx.conf"), &out.stdout).expect("nginx.conf");
-        let nginx = Command::new("nginx")
+        // As the tests find it: $DTLS_NGINX, else nginx on the PATH, else Debian's.
+        let bin = std::env::var("DTLS_NGINX").unwrap_or_else(|_| {
+            let on_path = Command::new("nginx").arg("-v").stderr(Stdio::null()).status().is_ok();
+            if on_path { "nginx" } else { "/usr/sbin/nginx" }.to_owned()
+        });
+        let nginx = Command::new(bin)
             .arg("-p")
             .arg(dir)
             .arg("-c")
@@ -420,7 +426,7 @@ fn client_config(fingerprint: &str, version: ProtocolVersion) -> Arc<ClientConfi
 
 /// The handshakes of `handshakes` mode without sockets: the server is an `Endpoint` with the
 /// configuration `dtls server --cid-len 8 --server-id a1` builds; only its calls are timed.
-fn in_memory(a: &Args, cert: &str, key: &str, fingerprint: &str) {
+fn in_memory(a: &Args, cert: &str, key: &str, fingerprint: &str) -> String {
     let server = ServerConfig::builder()
         .certificate_pem(cert.as_bytes(), key.as_bytes())
         .expect("server identity")
@@ -473,7 +479,7 @@ fn in_memory(a: &Args, cert: &str, key: &str, fingerprint: &str) {
             next_line += 1;
         }
     }
-    println!(
+    format!(
         "in-memory version={} key={}: {n} handshakes, server {:.0} µs per handshake; datagrams per handshake: \
          {:.1} to the server, {:.1} from it",
         a.version.name(),
@@ -481,7 +487,7 @@ fn in_memory(a: &Args, cert: &str, key: &str, fingerprint: &str) {
         micros(server_time, n),
         to_server as f64 / f64::from(n.max(1)),
         to_client as f64 / f64::from(n.max(1)),
-    );
+    )
 }
 
 fn micros(d: Duration, n: u32) -> f64 {
@@ -489,17 +495,23 @@ fn micros(d: Duration, n: u32) -> f64 {
 }
 
 fn main() {
-    let a = args();
+    println!("{}", run(&parse_args(std::env::args().skip(1))));
+}
+
+/// One run as the arguments say, with a progress line each second; returns the summary line.
+pub fn run(a: &Args) -> String {
     let (cert_pem, key_pem, fingerprint) = identity(a.key);
     if a.mode == Mode::InMemory {
-        return in_memory(&a, &cert_pem, &key_pem, &fingerprint);
+        return in_memory(a, &cert_pem, &key_pem, &fingerprint);
     }
-    let dir = std::env::temp_dir().join(format!("dtls-load-{}", std::process::id()));
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("dtls-load-{}-{run}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_path, &cert_pem).expect("cert");
     std::fs::write(&key_path, &key_pem).expect("key");
-    let servers = Servers::start(&a, &cert_path, &key_path, &dir);
+    let servers = Servers::start(a, &cert_path, &key_path, &dir);
     let config = client_config(&fingerprint, a.version);
 
     let sh = Arc::new(Shared {
@@ -567,7 +579,7 @@ fn main() {
     // The operations of this run (handshakes or records), for the per-operation figures.
     let ops = (h + r).max(1) as f64;
     let topology = if a.nginx > 0 { format!("nginx+{} backends", a.nginx) } else { format!("workers={}", a.workers) };
-    println!(
+    let summary = format!(
         "{topology} clients={} version={} key={} mode={}: {:.0} handshakes/s, {:.0} records/s, server CPU {cpu:.2} s \
          of {elapsed:.1} s ({} per handshake, {} per record){}, load generator CPU {client:.2} s ({:.1} µs per operation), \
          {failures} failures",
@@ -579,9 +591,14 @@ fn main() {
         r as f64 / elapsed,
         per(h),
         per(r),
-        if a.nginx > 0 { format!(", nginx CPU {nginx:.2} s ({:.1} µs per operation)", nginx * 1e6 / ops) } else { String::new() },
+        if a.nginx > 0 {
+            format!(", nginx CPU {nginx:.2} s ({:.1} µs per operation)", nginx * 1e6 / ops)
+        } else {
+            String::new()
+        },
         client * 1e6 / ops,
     );
     servers.stop();
     let _ = std::fs::remove_dir_all(&dir);
+    summary
 }

@@ -9,8 +9,10 @@
 //!   kernel sent some of its records to the other worker, which handed them over, and the
 //!   session moved every time.
 //! - Without connection IDs the workers still serve, and nothing is handed off.
-//! - The configuration checks: a CID too short for the worker byte, and `connect` on a
-//!   multi-worker endpoint.
+//! - A two-worker endpoint (std and tokio) connects out from its shared port to twelve
+//!   servers: the second worker hands the answers the kernel gives it to the first, which
+//!   runs `connect`; every echo returns.
+//! - The configuration checks: a CID too short for the worker byte, too many workers.
 //!
 //! Every wait is for an event, bounded by `LONG` only so that a bug fails instead of hanging.
 
@@ -346,7 +348,7 @@ fn without_connection_ids_workers_serve_without_hand_off() {
 }
 
 #[test]
-fn workers_need_room_in_the_cid_and_only_serve() {
+fn workers_need_room_in_the_cid() {
     let id = identity();
     // 8-byte CIDs after a 4-byte prefix: no room for a worker byte and 4 random bytes.
     let tight = ServerConfig::builder()
@@ -365,10 +367,75 @@ fn workers_need_room_in_the_cid_and_only_serve() {
     // A client-only endpoint of several workers makes no sense.
     let refused = std_udp::UdpEndpoint::bind("127.0.0.1:0", two_workers());
     assert!(matches!(refused, Err(AdapterError::Dtls(Error::InvalidConfig(_)))), "{refused:?}");
-    // A serving one refuses to connect: the answers would reach any worker.
-    let server = std_udp::listen("127.0.0.1:0", server_config(&id, true), two_workers()).unwrap();
-    let refused = server.connect(server.local_addr(), client_config(&id, true));
-    assert!(matches!(&refused, Err(AdapterError::Io(e)) if e.kind() == std::io::ErrorKind::Unsupported), "{refused:?}");
-    server.close();
-    server.closed();
+}
+
+/// Servers a two-worker endpoint connects to: the kernel hashes each one's answers to
+/// either worker, so with this many, the chance that none of them reaches the second worker
+/// (and no hand-off is exercised) is 2^-12.
+const UPSTREAMS: usize = 12;
+
+/// A two-worker std endpoint that also serves connects to `UPSTREAMS` echo servers from
+/// its shared port, with CIDs both ways: every handshake completes and every echo returns,
+/// whichever worker the kernel gives the answers to; the second worker hands them to the
+/// first, which runs `connect`.
+#[test]
+fn std_workers_connect_out_from_their_shared_port() {
+    let id = identity();
+    let endpoint = std_echo_server(server_config(&id, true), two_workers());
+    let upstreams: Vec<_> =
+        (0..UPSTREAMS).map(|_| std_echo_server(server_config(&id, true), EndpointOptions::default())).collect();
+    let client = client_config(&id, true);
+    let sessions: Vec<_> = upstreams
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let s = endpoint.connect(u.local_addr(), client.clone()).unwrap();
+            let msg = format!("to upstream {i}");
+            s.send(msg.as_bytes()).unwrap();
+            assert_eq!(s.recv_timeout(LONG).unwrap(), Some(msg.into_bytes()), "upstream {i}");
+            s
+        })
+        .collect();
+    let stats = endpoint.worker_stats();
+    assert_eq!(stats[0].sessions, UPSTREAMS, "{stats:?}");
+    assert_eq!(stats[0].endpoint.client_sessions, UPSTREAMS as u64, "{stats:?}");
+    let (sent, received, dropped) = handoffs(&stats);
+    assert!(sent > 0 && sent == received && dropped == 0, "{stats:?}");
+    assert_eq!(stats[1].handoffs_sent, sent, "only the second worker hands over: {stats:?}");
+    // The endpoint still serves: a client of its own reaches it.
+    let s = std_udp::connect(endpoint.local_addr(), client).unwrap();
+    s.send(b"inbound").unwrap();
+    assert_eq!(s.recv_timeout(LONG).unwrap(), Some(b"inbound".to_vec()));
+    drop((s, sessions));
+    endpoint.close();
+    endpoint.closed();
+    assert!(endpoint.is_finished());
+}
+
+/// The same with tokio workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokio_workers_connect_out_from_their_shared_port() {
+    let id = identity();
+    let endpoint = tokio_udp::listen("127.0.0.1:0", server_config(&id, true), two_workers()).await.unwrap();
+    let upstreams: Vec<_> =
+        (0..UPSTREAMS).map(|_| std_echo_server(server_config(&id, true), EndpointOptions::default())).collect();
+    let client = client_config(&id, true);
+    let mut sessions = Vec::new();
+    for (i, u) in upstreams.iter().enumerate() {
+        let mut s = endpoint.connect(u.local_addr(), client.clone()).await.unwrap();
+        let msg = format!("to upstream {i}");
+        s.send(msg.as_bytes()).await.unwrap();
+        let echo = tokio::time::timeout(LONG, s.recv()).await.unwrap();
+        assert_eq!(echo, Some(msg.into_bytes()), "upstream {i}");
+        sessions.push(s);
+    }
+    let stats = endpoint.worker_stats();
+    assert_eq!(stats[0].endpoint.client_sessions, UPSTREAMS as u64, "{stats:?}");
+    let (sent, received, dropped) = handoffs(&stats);
+    assert!(sent > 0 && sent == received && dropped == 0, "{stats:?}");
+    assert_eq!(stats[1].handoffs_sent, sent, "only the second worker hands over: {stats:?}");
+    drop(sessions);
+    endpoint.close();
+    tokio::time::timeout(LONG, endpoint.closed()).await.unwrap();
+    assert!(endpoint.is_finished());
 }

@@ -53,8 +53,9 @@ pub struct EndpointOptions {
     /// (a peer whose address changed) to that worker; the configured CID length must leave
     /// room for the worker byte and at least [`MIN_RANDOM_CID_BYTES`] random
     /// bytes. Without connection IDs the workers serve their peers without hand-off (a peer
-    /// that changes address is then a stranger, as with one worker). An endpoint with several
-    /// workers only serves: its `connect` fails. See `docs/architecture.md`.
+    /// that changes address is then a stranger, as with one worker). `connect` runs on the
+    /// first worker, to which the others hand the connected peer's datagrams. See
+    /// `docs/architecture.md`.
     pub workers: usize,
 }
 

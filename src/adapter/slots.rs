@@ -27,11 +27,21 @@ pub(super) struct Slot<C: HandleChannels> {
     reply: Option<C::Reply<Result<C, AdapterError>>>,
     /// For `connect_timeout`: when the connect gives up, and the timeout it was given.
     deadline: Option<(Instant, Duration)>,
+    /// For sessions made by `connect`: the address connected to.
+    connected_to: Option<SocketAddr>,
 }
 
 impl<C: HandleChannels> Slot<C> {
     pub(super) fn new(remote: SocketAddr, handle: C, data: C::Data, status: C::Status) -> Self {
-        Self { remote, data: Some(data), status, pending: Some(handle), reply: None, deadline: None }
+        Self {
+            remote,
+            data: Some(data),
+            status,
+            pending: Some(handle),
+            reply: None,
+            deadline: None,
+            connected_to: None,
+        }
     }
 
     /// The reply of a `connect` still waiting, taken with its deadline (if any).
@@ -118,13 +128,15 @@ impl<C: HandleChannels> Slots<C> {
         self.abandon(core, h, AdapterError::Io(error));
     }
 
-    /// Carry out one request from a handle.
-    pub(super) fn command(&mut self, core: &mut Core, c: Command<C>, now: Instant) {
+    /// Carry out one request from a handle. Returns the address a `connect` opened a
+    /// session to (the workers' router must know it).
+    pub(super) fn command(&mut self, core: &mut Core, c: Command<C>, now: Instant) -> Option<SocketAddr> {
         match c {
             Command::Connect { config, remote, timeout, reply } => match core.connect(now, config, remote) {
                 Ok(h) => {
                     let mut slot = C::open(&self.control, self.receive_queue, h, remote);
                     slot.reply = Some(reply);
+                    slot.connected_to = Some(remote);
                     // A deadline too far away to represent is no deadline.
                     if let Some(t) = timeout
                         && let Some(at) = now.checked_add(t)
@@ -133,6 +145,7 @@ impl<C: HandleChannels> Slots<C> {
                         self.deadlines.insert((at, h));
                     }
                     self.slots.insert(h, slot);
+                    return Some(remote);
                 }
                 Err(e) => C::reply(reply, Err(e.into())),
             },
@@ -154,20 +167,22 @@ impl<C: HandleChannels> Slots<C> {
                 core.destroy(now);
             }
         }
+        None
     }
 
     /// Pass one endpoint event on to the handles. Drain events before transmits: the
     /// session of an `Accepted` or `Connected` event must still be there to be read, and
     /// `poll_transmit` removes a session that ended (say, on its first ClientHello).
-    pub(super) fn event(&mut self, core: &Core, h: SessionHandle, ev: EndpointEvent) {
+    /// Returns the address a `connect` had opened the session to, when it is gone.
+    pub(super) fn event(&mut self, core: &Core, h: SessionHandle, ev: EndpointEvent) -> Option<SocketAddr> {
         if let EndpointEvent::Accepted = ev {
             if let Some(remote) = core.session(h).map(|s| s.remote_addr()) {
                 let slot = C::open(&self.control, self.receive_queue, h, remote);
                 self.slots.insert(h, slot);
             }
-            return;
+            return None;
         }
-        let Some(slot) = self.slots.get_mut(&h) else { return };
+        let slot = self.slots.get_mut(&h)?;
         match ev {
             EndpointEvent::Session(Event::Connected) => {
                 let established = core.session(h).map(Established::of);
@@ -197,15 +212,16 @@ impl<C: HandleChannels> Slots<C> {
                 C::publish(&slot.status, |s| s.error = Some(e));
             }
             EndpointEvent::Destroyed(stats) => {
-                if let Some(mut slot) = self.slots.remove(&h) {
-                    if let Some(reply) = slot.take_reply(h, &mut self.deadlines) {
-                        C::reply(reply, Err(AdapterError::Closed));
-                    }
-                    C::publish(&slot.status, |s| s.final_stats = Some(*stats));
+                let mut slot = self.slots.remove(&h)?;
+                if let Some(reply) = slot.take_reply(h, &mut self.deadlines) {
+                    C::reply(reply, Err(AdapterError::Closed));
                 }
+                C::publish(&slot.status, |s| s.final_stats = Some(*stats));
+                return slot.connected_to;
             }
             EndpointEvent::Accepted => {}
         }
+        None
     }
 
     /// The driver stops: wake every handle still waiting for its session to end.

@@ -12,13 +12,19 @@
 //! answers from that socket: every socket has the same address). Nothing else moves between
 //! workers: hellos and records without a CID are served where they arrive.
 //!
+//! `connect` runs on worker 0. The kernel hashes the answers of the peer it connected to
+//! like any other datagram, so every worker hands a datagram from such a peer to worker 0
+//! ([`Outgoing`], the peers of worker 0's client sessions, kept by its driver).
+//!
 //! Every worker's endpoint draws its cookie secrets from one seed, so a HelloVerifyRequest
 //! or HelloRetryRequest cookie issued by one worker verifies on every other; and all share
 //! the server configuration's random generator, session cache and ticket keys
 //! ([`ServerConfig::with_connection_id_prefix`]).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rand_core::RngCore;
 
@@ -72,15 +78,6 @@ impl Layout {
         let worker = usize::from(*cid.get(prefix.len())?);
         (worker < self.workers).then_some(worker)
     }
-}
-
-/// Why `connect` fails on an endpoint of several workers: the kernel would hash the
-/// server's answers to any of them.
-pub(super) fn no_connect() -> AdapterError {
-    AdapterError::Io(std::io::Error::new(
-        std::io::ErrorKind::Unsupported,
-        "an endpoint with several workers only serves: connect from an endpoint of one worker",
-    ))
 }
 
 /// The layout of `options.workers` workers serving `server`, and each one's endpoint
@@ -181,23 +178,90 @@ pub(super) struct HandOffCounts {
     pub dropped: u64,
 }
 
-/// What a worker knows of the others: the layout and a queue to each (its own among them).
+/// The worker that runs `connect`.
+pub(super) const CONNECT_WORKER: usize = 0;
+
+/// The peers that [`CONNECT_WORKER`]'s client sessions talk to, with how many sessions each
+/// (an address can be connected to again after its session ended and before the old one is
+/// gone). Written by that worker's driver, read by every worker for every datagram without
+/// a CID of ours, so the empty case costs one atomic load.
+#[derive(Debug, Default)]
+pub(super) struct Outgoing {
+    len: AtomicUsize,
+    peers: Mutex<HashMap<SocketAddr, u32>>,
+}
+
+impl Outgoing {
+    fn peers(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, u32>> {
+        // A panic elsewhere while holding this lock leaves a map that is still consistent.
+        self.peers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn contains(&self, remote: SocketAddr) -> bool {
+        self.len.load(Ordering::Acquire) > 0 && self.peers().contains_key(&remote)
+    }
+
+    fn add(&self, remote: SocketAddr) {
+        let mut peers = self.peers();
+        *peers.entry(remote).or_insert(0) += 1;
+        self.len.store(peers.len(), Ordering::Release);
+    }
+
+    fn remove(&self, remote: SocketAddr) {
+        let mut peers = self.peers();
+        if let Some(n) = peers.get_mut(&remote) {
+            *n -= 1;
+            if *n == 0 {
+                peers.remove(&remote);
+            }
+        }
+        self.len.store(peers.len(), Ordering::Release);
+    }
+}
+
+/// What a worker knows of the others: the layout, the peers of outgoing sessions, and a
+/// queue to each worker (its own among them).
 pub(super) struct Router<T> {
     me: usize,
     layout: Arc<Layout>,
+    outgoing: Arc<Outgoing>,
     peers: Vec<T>,
     pub(super) counts: HandOffCounts,
 }
 
 impl<T: HandOff> Router<T> {
-    pub(super) fn new(me: usize, layout: Arc<Layout>, peers: Vec<T>) -> Self {
-        Self { me, layout, peers, counts: HandOffCounts::default() }
+    pub(super) fn new(me: usize, layout: Arc<Layout>, outgoing: Arc<Outgoing>, peers: Vec<T>) -> Self {
+        Self { me, layout, outgoing, peers, counts: HandOffCounts::default() }
     }
 
-    /// Whether `datagram` belongs to another worker: then it was handed to that worker, or
-    /// dropped if the worker's queue was full, and this worker must not handle it.
+    /// This worker's driver opened a client session to `remote` (only [`CONNECT_WORKER`]'s
+    /// does): from now on the other workers hand it `remote`'s datagrams.
+    pub(super) fn connected(&self, remote: SocketAddr) {
+        self.outgoing.add(remote);
+    }
+
+    /// A client session of this worker to `remote` ended.
+    pub(super) fn disconnected(&self, remote: SocketAddr) {
+        self.outgoing.remove(remote);
+    }
+
+    /// Whether `datagram` belongs to another worker (it comes from a peer
+    /// [`CONNECT_WORKER`] connected to, or carries another worker's CID): then it was handed
+    /// to that worker, or dropped if the worker's queue was full, and this worker must not
+    /// handle it. The peer's address decides first: the CIDs in a connected server's records
+    /// are the client configuration's, not laid out by worker.
     pub(super) fn divert(&mut self, from: SocketAddr, datagram: &[u8]) -> bool {
-        let Some(owner) = self.layout.owner(datagram).filter(|&w| w != self.me) else { return false };
+        let owner = if self.outgoing.contains(from) {
+            CONNECT_WORKER
+        } else {
+            match self.layout.owner(datagram) {
+                Some(w) => w,
+                None => return false,
+            }
+        };
+        if owner == self.me {
+            return false;
+        }
         let Some(peer) = self.peers.get(owner) else { return false };
         if peer.try_hand_off(from, datagram) {
             self.counts.sent += 1;

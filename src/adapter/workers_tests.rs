@@ -143,3 +143,39 @@ fn workers_refuse_cids_from_a_generator() {
     // One worker needs no worker byte.
     assert!(plan(Some(&server), &EndpointOptions::default()).is_ok());
 }
+
+/// A worker's queue that records what it is handed.
+#[derive(Default)]
+struct Queue(std::cell::RefCell<Vec<SocketAddr>>);
+
+impl HandOff for std::rc::Rc<Queue> {
+    fn try_hand_off(&self, from: SocketAddr, _datagram: &[u8]) -> bool {
+        self.0.borrow_mut().push(from);
+        true
+    }
+}
+
+/// The peers of `connect`ed sessions go to worker 0 from every other worker, before any CID
+/// is looked at, for as long as a session to them lives (counted per session).
+#[test]
+fn a_connected_peers_datagrams_go_to_the_connecting_worker() {
+    let layout = Arc::new(layout(2, &[0xa1]));
+    let outgoing = Arc::new(Outgoing::default());
+    let queues: Vec<_> = (0..2).map(|_| std::rc::Rc::new(Queue::default())).collect();
+    let mut first = Router::new(0, layout.clone(), outgoing.clone(), queues.clone());
+    let mut second = Router::new(1, layout, outgoing, queues.clone());
+    let upstream: SocketAddr = "192.0.2.7:4433".parse().unwrap();
+    // A record whose (client) CID happens to look like worker 1's.
+    let record = tls12_cid_record(&[0xa1, 1, 5, 5, 5, 5]);
+    assert!(!second.divert(upstream, &record[..3]), "nothing connected: a datagram without our CID stays");
+    first.connected(upstream);
+    first.connected(upstream);
+    assert!(second.divert(upstream, &record), "the second worker hands it over");
+    assert!(!first.divert(upstream, &record), "the first keeps it, whatever the CID says");
+    assert_eq!(*queues[0].0.borrow(), [upstream]);
+    first.disconnected(upstream);
+    assert!(second.divert(upstream, &[22, 0xfe, 0xfd]), "one session to it is still there");
+    first.disconnected(upstream);
+    assert!(!second.divert(upstream, &[22, 0xfe, 0xfd]), "none left");
+    assert_eq!(second.counts.sent, 2);
+}

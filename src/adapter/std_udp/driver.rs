@@ -75,7 +75,7 @@ impl Driver {
 
     fn input(&mut self, i: Input) {
         match i {
-            Input::Command(c) => self.slots.command(&mut self.core, c, Instant::now()),
+            Input::Command(c) => self.command(c),
             Input::Datagram(from, d) => {
                 self.taken();
                 self.datagram(from, &d);
@@ -88,6 +88,15 @@ impl Driver {
                 self.core.handle(Instant::now(), from, &d);
             }
             Input::Failed(e) => self.socket_error(&e),
+        }
+    }
+
+    /// Carry out a handle's request; a `connect` tells the other workers whose datagrams
+    /// are this one's.
+    fn command(&mut self, c: driver::Command<UdpSession>) {
+        let connected = self.slots.command(&mut self.core, c, Instant::now());
+        if let (Some(remote), Some(r)) = (connected, &self.router) {
+            r.connected(remote);
         }
     }
 
@@ -148,7 +157,10 @@ impl Driver {
             // handling of its `Accepted` and `Connected` still needs to read it.
             while let Some((h, ev)) = self.core.poll_event() {
                 progressed = true;
-                self.slots.event(&self.core, h, ev);
+                let disconnected = self.slots.event(&self.core, h, ev);
+                if let (Some(remote), Some(r)) = (disconnected, &self.router) {
+                    r.disconnected(remote);
+                }
             }
             while let Some(destination) = self.core.poll_transmit_into(out) {
                 progressed = true;

@@ -15,7 +15,7 @@ use super::session::UdpSession;
 use super::{HandshakeFailure, lock, recv_timeout, resolve};
 use crate::adapter::driver::{EndpointStatus, FAILURE_QUEUE};
 use crate::adapter::slots::Slots;
-use crate::adapter::workers::{self, HANDOFF_QUEUE, Layout, Router};
+use crate::adapter::workers::{self, HANDOFF_QUEUE, Layout, Outgoing, Router};
 use crate::adapter::{AdapterError, EndpointOptions};
 use crate::config::{ClientConfig, ServerConfig};
 use crate::endpoint::{Endpoint as Core, EndpointState};
@@ -148,6 +148,7 @@ impl UdpEndpoint {
         let sockets = workers::bind_shared(addr, configs.len())?;
         let local_addr = sockets.first().ok_or(AdapterError::Closed)?.local_addr()?;
         let layout = Arc::new(layout);
+        let outgoing = Arc::new(Outgoing::default());
         let (accept_tx, accept_rx) = mpsc::channel();
         let (failure_tx, failure_rx) = mpsc::sync_channel(FAILURE_QUEUE);
         let channels: Vec<_> = configs.iter().map(|_| mpsc::channel()).collect();
@@ -168,7 +169,7 @@ impl UdpEndpoint {
                 core,
                 slots: Slots::new(control.clone(), options.receive_queue, accept_tx.clone(), failure_tx.clone()),
                 inbox: Some(inbox),
-                router: Some(Router::new(i, layout.clone(), inboxes.clone())),
+                router: Some(Router::new(i, layout.clone(), outgoing.clone(), inboxes.clone())),
                 errors: 0,
             };
             started.push(Worker::spawn(driver, control, input_rx, format!("dtls-worker-{i}"))?);
@@ -238,9 +239,6 @@ impl UdpEndpoint {
         config: Arc<ClientConfig>,
         timeout: Option<Duration>,
     ) -> Result<UdpSession, AdapterError> {
-        if !self.others.is_empty() {
-            return Err(workers::no_connect());
-        }
         let (reply, rx) = mpsc::channel();
         self.first.control.send(Command::Connect { config, remote, timeout, reply })?;
         rx.recv().map_err(|_| AdapterError::Closed)?

@@ -71,7 +71,7 @@ impl Driver {
                         errors = 0;
                         // Requests sent before this datagram arrived come first.
                         while let Ok(c) = cmds.try_recv() {
-                            self.slots.command(&mut self.core, c, Instant::now());
+                            self.command(c);
                         }
                         self.datagram(from, buf.get(..n).unwrap_or_default());
                         for _ in 1..RECEIVE_BATCH {
@@ -95,7 +95,7 @@ impl Driver {
                     }
                 },
                 c = cmds.recv() => match c {
-                    Some(c) => self.slots.command(&mut self.core, c, Instant::now()),
+                    Some(c) => self.command(c),
                     None => self.core.close(Instant::now()),
                 },
                 h = next_handoff(&mut self.handoffs) => match h {
@@ -114,6 +114,15 @@ impl Driver {
         }
         // Closed: wake every waiter; the socket is dropped with the driver.
         self.slots.finish(Instant::now());
+    }
+
+    /// Carry out a handle's request; a `connect` tells the other workers whose datagrams
+    /// are this one's.
+    fn command(&mut self, c: Command) {
+        let connected = self.slots.command(&mut self.core, c, Instant::now());
+        if let (Some(remote), Some(r)) = (connected, &self.router) {
+            r.connected(remote);
+        }
     }
 
     /// A datagram from the socket: to the core, unless it is another worker's.
@@ -142,7 +151,10 @@ impl Driver {
             // handling of its `Accepted` and `Connected` still needs to read it.
             while let Some((h, ev)) = self.core.poll_event() {
                 progressed = true;
-                self.slots.event(&self.core, h, ev);
+                let disconnected = self.slots.event(&self.core, h, ev);
+                if let (Some(remote), Some(r)) = (disconnected, &self.router) {
+                    r.disconnected(remote);
+                }
             }
             while let Some(destination) = self.core.poll_transmit_into(out) {
                 progressed = true;

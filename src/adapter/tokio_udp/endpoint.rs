@@ -15,7 +15,7 @@ use super::session::{Command, UdpSession};
 use super::{HandshakeFailure, resolve};
 use crate::adapter::driver::{EndpointStatus, FAILURE_QUEUE};
 use crate::adapter::slots::Slots;
-use crate::adapter::workers::{self, HANDOFF_QUEUE, Layout, Router};
+use crate::adapter::workers::{self, HANDOFF_QUEUE, Layout, Outgoing, Router};
 use crate::adapter::{AdapterError, EndpointOptions};
 use crate::config::{ClientConfig, ServerConfig};
 use crate::endpoint::{Endpoint as Core, EndpointState};
@@ -142,6 +142,7 @@ impl UdpEndpoint {
         let sockets = workers::bind_shared(addr, configs.len())?;
         let local_addr = sockets.first().ok_or(AdapterError::Closed)?.local_addr()?;
         let layout = Arc::new(layout);
+        let outgoing = Arc::new(Outgoing::default());
         let (txs, rxs): (Vec<_>, Vec<_>) = configs.iter().map(|_| mpsc::channel(HANDOFF_QUEUE)).unzip();
         // One clock reading for all: their cookie secrets rotate together.
         let now = Instant::now();
@@ -149,7 +150,7 @@ impl UdpEndpoint {
         for (i, ((socket, config), handoffs)) in sockets.into_iter().zip(configs).zip(rxs).enumerate() {
             socket.set_nonblocking(true)?;
             let socket = UdpSocket::from_std(socket)?;
-            let router = Router::new(i, layout.clone(), txs.clone());
+            let router = Router::new(i, layout.clone(), outgoing.clone(), txs.clone());
             started.push(Worker::spawn(socket, None, Core::new(now, config), queues, Some((router, handoffs))));
         }
         let mut workers = started.into_iter();
@@ -203,9 +204,6 @@ impl UdpEndpoint {
         config: Arc<ClientConfig>,
         timeout: Option<Duration>,
     ) -> Result<UdpSession, AdapterError> {
-        if !self.others.is_empty() {
-            return Err(workers::no_connect());
-        }
         let (reply, rx) = oneshot::channel();
         self.first.cmd.send(Command::Connect { config, remote, timeout, reply }).map_err(|_| AdapterError::Closed)?;
         rx.await.map_err(|_| AdapterError::Closed)?

@@ -13,6 +13,10 @@
 //!   in this process, timed around the server's calls only, for the same handshakes (the
 //!   reference the server's CPU per handshake over loopback is compared with).
 //!
+//! With `--server ADDR:PORT --fingerprint FP` it starts nothing and loads a `dtls server`
+//! that runs elsewhere (`FP` as that server prints it; a server on another machine, so that
+//! the generator does not take the server's cores); the server's CPU is then not measured.
+//!
 //! The server's CPU time (all its threads, from `/proc/<pid>/stat`; nginx's separately) is
 //! divided by the handshakes or records done. `--key rsa2048` gives the server the RSA key of
 //! `tests/fixtures/keys` instead of a generated ECDSA P-256 one: its private-key operation
@@ -25,6 +29,7 @@
 //! target/release/examples/load target/release/dtls --workers 2 --mode records --clients 4
 //! target/release/examples/load target/release/dtls --nginx 2 --key rsa2048
 //! target/release/examples/load target/release/dtls --mode in-memory --seconds 5
+//! target/release/examples/load target/release/dtls --server 192.0.2.10:4433 --fingerprint "sha-256 AB:…"
 //! ```
 
 use std::io::{BufRead, BufReader};
@@ -63,6 +68,9 @@ pub struct Args {
     dtls: PathBuf,
     workers: usize,
     nginx: usize,
+    /// A server already running elsewhere, and its certificate's fingerprint: no process is
+    /// started, and the server's CPU is not measured.
+    remote: Option<(SocketAddr, String)>,
     clients: usize,
     client_threads: usize,
     seconds: u64,
@@ -74,7 +82,8 @@ pub struct Args {
     window: usize,
 }
 
-const USAGE: &str = "usage: load PATH/TO/dtls [--workers N | --nginx BACKENDS] [--mode handshakes|records|in-memory] \
+const USAGE: &str = "usage: load PATH/TO/dtls [--workers N | --nginx BACKENDS | --server ADDR:PORT --fingerprint FP] \
+                     [--mode handshakes|records|in-memory] \
                      [--clients K] [--client-threads T] [--seconds S] [--key ecdsa|rsa2048|rsa3072|rsa4096] [--max-version 1.2|1.3] \
                      [--prepared RECORDS-PER-CLIENT] [--window W]";
 
@@ -86,6 +95,7 @@ pub fn parse_args(list: impl IntoIterator<Item = String>) -> Args {
         dtls: dtls.into(),
         workers: 1,
         nginx: 0,
+        remote: None,
         clients: 16,
         client_threads: 1,
         seconds: 10,
@@ -101,6 +111,14 @@ pub fn parse_args(list: impl IntoIterator<Item = String>) -> Args {
         match flag.as_str() {
             "--workers" => out.workers = number(&value),
             "--nginx" => out.nginx = number(&value),
+            "--server" => {
+                let fingerprint = out.remote.take().map(|(_, f)| f).unwrap_or_default();
+                out.remote = Some((value.parse().expect(USAGE), fingerprint));
+            }
+            "--fingerprint" => {
+                let addr = out.remote.take().map_or(SocketAddr::from(([127, 0, 0, 1], 0)), |(a, _)| a);
+                out.remote = Some((addr, value));
+            }
             "--clients" => out.clients = number(&value),
             "--client-threads" => out.client_threads = number(&value),
             "--seconds" => out.seconds = number(&value) as u64,
@@ -158,6 +176,9 @@ struct Servers {
 
 impl Servers {
     fn start(a: &Args, cert: &Path, key: &Path, dir: &Path) -> Self {
+        if let Some((addr, _)) = &a.remote {
+            return Servers { children: Vec::new(), servers: Vec::new(), nginx: None, addr: *addr };
+        }
         if a.nginx == 0 {
             let (child, addr) = dtls_server(a, a.workers, None, cert, key);
             return Servers { servers: vec![child.id()], children: vec![child], nginx: None, addr };
@@ -297,7 +318,8 @@ async fn drive(
 }
 
 async fn client_socket(server: SocketAddr) -> Option<UdpSocket> {
-    let sock = UdpSocket::bind("127.0.0.1:0").await.ok()?;
+    let any = if server.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+    let sock = UdpSocket::bind(any).await.ok()?;
     sock.connect(server).await.ok()?;
     Some(sock)
 }
@@ -512,7 +534,8 @@ pub fn run(a: &Args) -> String {
     std::fs::write(&cert_path, &cert_pem).expect("cert");
     std::fs::write(&key_path, &key_pem).expect("key");
     let servers = Servers::start(a, &cert_path, &key_path, &dir);
-    let config = client_config(&fingerprint, a.version);
+    let pin = a.remote.as_ref().map_or(fingerprint.as_str(), |(_, f)| f.as_str());
+    let config = client_config(pin, a.version);
 
     let sh = Arc::new(Shared {
         config,
@@ -575,10 +598,15 @@ pub fn run(a: &Args) -> String {
     let failures = sh.failures.load(Ordering::Relaxed);
     let cpu = (cpu1 - cpu0) as f64 / 100.0;
     let nginx = (nginx1 - nginx0) as f64 / 100.0;
-    let per = |n: u64| if n > 0 { format!("{:.1} µs", cpu * 1e6 / n as f64) } else { "-".to_owned() };
+    let measured = a.remote.is_none();
+    let per = |n: u64| if n > 0 && measured { format!("{:.1} µs", cpu * 1e6 / n as f64) } else { "-".to_owned() };
     // The operations of this run (handshakes or records), for the per-operation figures.
     let ops = (h + r).max(1) as f64;
-    let topology = if a.nginx > 0 { format!("nginx+{} backends", a.nginx) } else { format!("workers={}", a.workers) };
+    let topology = match (&a.remote, a.nginx) {
+        (Some((addr, _)), _) => format!("server={addr}"),
+        (None, 0) => format!("workers={}", a.workers),
+        (None, n) => format!("nginx+{n} backends"),
+    };
     let summary = format!(
         "{topology} clients={} version={} key={} mode={}: {:.0} handshakes/s, {:.0} records/s, server CPU {cpu:.2} s \
          of {elapsed:.1} s ({} per handshake, {} per record){}, load generator CPU {client:.2} s ({:.1} µs per operation), \

@@ -61,3 +61,26 @@ fn in_memory_reference() {
     assert!(summary.contains("datagrams per handshake: 4.0 to the server, 4.0 from it"), "{summary}");
     assert!(number_before(&summary, " handshakes,") > 0.0, "{summary}");
 }
+
+/// `--server ADDR --fingerprint FP`: a `dtls server` started by someone else (here, this test)
+/// is loaded as it is, authenticated by the fingerprint it printed.
+#[test]
+fn a_server_running_elsewhere() {
+    use std::io::{BufRead, BufReader};
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_dtls"))
+        .args(["server", "--listen", "127.0.0.1:0", "--echo", "--quiet"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let fingerprint = lines.next().unwrap().unwrap().strip_prefix("fingerprint ").unwrap().to_owned();
+    let addr = lines.next().unwrap().unwrap().strip_prefix("listening ").unwrap().to_owned();
+    std::thread::spawn(move || lines.for_each(drop));
+    let summary = run(&["--server", &addr, "--fingerprint", &fingerprint, "--clients", "4", "--seconds", "1"]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(summary.starts_with(&format!("server={addr} ")), "{summary}");
+    assert!(summary.contains("(- per handshake, - per record)"), "not measured: {summary}");
+    assert_done(&summary, " handshakes/s");
+}

@@ -8,8 +8,9 @@
 # machine's own ceiling comes first: two CPU-bound in-memory runs at once against one
 # alone. Prints markdown tables; each run's summary line goes to stderr.
 #
-#   benches/scale.sh                        # REPS=3 SECS=8 KEYS="ecdsa rsa2048 rsa3072"
+#   benches/scale.sh                        # REPS=3 SECS=8 KEYS="ecdsa rsa2048 rsa3072" VERSION=1.2
 #   REPS=5 KEYS=rsa3072 benches/scale.sh
+#   VERSION=1.3 RECORDS=0 benches/scale.sh  # DTLS 1.3 handshakes (X25519MLKEM768), no records table
 #
 # nginx (with libnginx-mod-stream and libnginx-mod-stream-js) must be installed for the nginx
 # columns; without it they say "-".
@@ -18,7 +19,9 @@ cd "$(dirname "$0")/.."
 reps=${REPS:-3}
 secs=${SECS:-8}
 keys=${KEYS:-ecdsa rsa2048 rsa3072}
-clients=(--clients 64 --client-threads 2)
+version=${VERSION:-1.2}
+records=${RECORDS:-1}
+clients=(--clients 64 --client-threads 2 --max-version "$version")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -40,7 +43,7 @@ run() {
 }
 # In-memory handshakes: "HANDSHAKES SERVER-µs/HANDSHAKE".
 in_memory() {
-    "$load" "$dtls" --mode in-memory --seconds "$secs" "$@" | tail -n 1 \
+    "$load" "$dtls" --mode in-memory --seconds "$secs" --max-version "$version" "$@" | tail -n 1 \
         | sed -E 's/.*: ([0-9]+) handshakes, server ([0-9]+) µs per handshake.*/\1 \2/'
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -56,7 +59,7 @@ two_b=$(in_memory | cut -d' ' -f1)
 wait
 echo "machine ceiling (two CPU-bound processes at once against one alone): $(div $(($(cat "$tmp/two") + two_b)) "$one")×"
 echo
-echo "Medians over $reps repetitions of $secs s runs; ratios taken within each repetition."
+echo "DTLS $version handshakes; medians over $reps repetitions of $secs s runs; ratios taken within each repetition."
 echo
 echo "| server key | in memory: server µs/handshake | 1 worker: handshakes/s (server µs each) | loopback ÷ in memory, server CPU | 2 workers: handshakes/s (server µs each) | 2 workers ÷ 1 | load generator µs/handshake (2 workers) | nginx + 2 backends: handshakes/s (nginx µs each) | nginx ÷ 1 worker |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -80,13 +83,14 @@ for key in $keys; do
         "$(col 1 "$tmp/2") ($(col 3 "$tmp/2")) | $(col 2 "$tmp/ratios")× | $(col 5 "$tmp/2") | $nginx_cols |"
 done
 
+[ "$records" = 0 ] && exit 0
 echo
 echo "| records (100 B, echoed) | records/s (server µs each) | load generator µs/record |"
 echo "|---|---:|---:|"
 : > "$tmp/r1"; : > "$tmp/r2"; : > "$tmp/rr"
 for _ in $(seq "$reps"); do
-    a=$(run --mode records --workers 1 --clients 16 --client-threads 1 --prepared 70000); echo "$a" >> "$tmp/r1"
-    b=$(run --mode records --workers 2 --clients 16 --client-threads 1 --prepared 70000); echo "$b" >> "$tmp/r2"
+    a=$(run --mode records --workers 1 --clients 16 --client-threads 1 --prepared 70000 --max-version "$version"); echo "$a" >> "$tmp/r1"
+    b=$(run --mode records --workers 2 --clients 16 --client-threads 1 --prepared 70000 --max-version "$version"); echo "$b" >> "$tmp/r2"
     div "$(echo "$b" | cut -d' ' -f2)" "$(echo "$a" | cut -d' ' -f2)" >> "$tmp/rr"
 done
 echo "| 1 worker | $(col 2 "$tmp/r1") ($(col 4 "$tmp/r1")) | $(col 5 "$tmp/r1") |"

@@ -392,12 +392,8 @@ async fn stream(sh: &Shared) -> Result<(), String> {
         && drive(&mut s, &sock, |_| echoed.get(), &mut || echoed.set(true)).await;
     // The sealed datagrams back to back, and where each ends.
     let (mut sealed, mut ends) = (Vec::with_capacity(sh.prepared * 160), Vec::with_capacity(sh.prepared));
-    while first && ends.len() < sh.prepared {
-        s.send(&PAYLOAD).map_err(|e| e.to_string())?;
-        while s.poll_transmit_into(&mut buf_out).is_some() {
-            sealed.extend_from_slice(&buf_out);
-            ends.push(sealed.len());
-        }
+    if first {
+        seal(&mut s, sh.prepared, &mut buf_out, &mut sealed, &mut ends)?;
     }
     mark_ready();
     if !first {
@@ -414,7 +410,9 @@ async fn stream(sh: &Shared) -> Result<(), String> {
             (next, in_flight) = (next + 1, in_flight + 1);
         }
         if next == ends.len() && in_flight == 0 {
-            return Err(format!("all {} prepared records were used: raise --prepared", sh.prepared));
+            // All used: seal more now (in the generator's CPU time; raise --prepared to avoid it).
+            seal(&mut s, sh.prepared, &mut buf_out, &mut sealed, &mut ends)?;
+            next = 0;
         }
         match tokio::time::timeout(Duration::from_millis(50), sock.recv(&mut buf)).await {
             Ok(Ok(n)) => {
@@ -429,6 +427,27 @@ async fn stream(sh: &Shared) -> Result<(), String> {
             Ok(Err(e)) => return Err(e.to_string()),
             // Lost on the way (a full socket buffer): send the next ones.
             Err(_) => in_flight = 0,
+        }
+    }
+    Ok(())
+}
+
+/// Seal `n` records of [`PAYLOAD`] with `s` into `sealed` (back to back, each one's end in
+/// `ends`), replacing what was there.
+fn seal(
+    s: &mut Session,
+    n: usize,
+    out: &mut Vec<u8>,
+    sealed: &mut Vec<u8>,
+    ends: &mut Vec<usize>,
+) -> Result<(), String> {
+    sealed.clear();
+    ends.clear();
+    while ends.len() < n {
+        s.send(&PAYLOAD).map_err(|e| e.to_string())?;
+        while s.poll_transmit_into(out).is_some() {
+            sealed.extend_from_slice(out);
+            ends.push(sealed.len());
         }
     }
     Ok(())

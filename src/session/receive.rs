@@ -330,9 +330,18 @@ impl Session {
             self.on_peer_repeat(now)?;
         }
         while let Some(msg) = self.reassembler.pop() {
+            let answered_statelessly = is_stateless_answer(&msg);
             self.handle_message(now, msg)?;
             if self.failed {
                 break;
+            }
+            // A HelloVerifyRequest (RFC 6347 §4.2.1) or HelloRetryRequest (RFC 8446 §4.1.4,
+            // RFC 9147 §5.1) is answered with a new ClientHello, so a later server message
+            // buffered before it cannot answer that hello: it is an older handshake's
+            // retransmission to this address (a client that reused its port). Taken for the
+            // server's answer, it would leave the handshake on keys the server never used.
+            if answered_statelessly {
+                self.reassembler.clear();
             }
         }
         Ok(())
@@ -424,5 +433,19 @@ impl Session {
             self.handle_record(now, header, &body)?;
         }
         Ok(())
+    }
+}
+
+/// A HelloVerifyRequest, or a ServerHello that is a HelloRetryRequest.
+fn is_stateless_answer(msg: &HandshakeMessage) -> bool {
+    match msg.msg_type {
+        HandshakeType::HelloVerifyRequest => true,
+        // ServerHello: legacy_version (2 bytes), then the random.
+        HandshakeType::ServerHello => msg
+            .body
+            .get(2..34)
+            .and_then(|r| <&[u8; 32]>::try_from(r).ok())
+            .is_some_and(crate::wire::tls13::is_hello_retry_request),
+        _ => false,
     }
 }

@@ -93,6 +93,24 @@ fn std_echo_server(config: Arc<ServerConfig>, options: EndpointOptions) -> Arc<s
     server
 }
 
+/// [`std_echo_server`] on the tokio adapter: each session in a task of its own.
+async fn tokio_echo_server(config: Arc<ServerConfig>, options: EndpointOptions) -> Arc<tokio_udp::UdpEndpoint> {
+    let server = Arc::new(tokio_udp::listen("127.0.0.1:0", config, options).await.unwrap());
+    let acceptor = server.clone();
+    tokio::spawn(async move {
+        while let Some(mut s) = acceptor.accept().await {
+            tokio::spawn(async move {
+                while let Some(d) = s.recv().await {
+                    if s.send(&d).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    server
+}
+
 fn handoffs(stats: &[WorkerStats]) -> (u64, u64, u64) {
     stats.iter().fold((0, 0, 0), |(s, r, d), w| (s + w.handoffs_sent, r + w.handoffs_received, d + w.handoffs_dropped))
 }
@@ -141,19 +159,7 @@ fn two_std_workers_serve_twenty_clients_on_one_port() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_tokio_workers_serve_twenty_clients_on_one_port() {
     let id = identity();
-    let server = Arc::new(tokio_udp::listen("127.0.0.1:0", server_config(&id, true), two_workers()).await.unwrap());
-    let acceptor = server.clone();
-    tokio::spawn(async move {
-        while let Some(mut s) = acceptor.accept().await {
-            tokio::spawn(async move {
-                while let Some(d) = s.recv().await {
-                    if s.send(&d).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
+    let server = tokio_echo_server(server_config(&id, true), two_workers()).await;
     let client = client_config(&id, true);
     let mut tasks = Vec::new();
     for i in 0..CLIENTS {
@@ -288,19 +294,7 @@ fn moves_are_handed_over(version: ProtocolVersion) {
 async fn a_client_that_moves_is_handed_over_by_tokio_workers() {
     const MOVES: u64 = 20;
     let id = identity();
-    let server = Arc::new(tokio_udp::listen("127.0.0.1:0", server_config(&id, true), two_workers()).await.unwrap());
-    let acceptor = server.clone();
-    tokio::spawn(async move {
-        while let Some(mut s) = acceptor.accept().await {
-            tokio::spawn(async move {
-                while let Some(d) = s.recv().await {
-                    if s.send(&d).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
+    let server = tokio_echo_server(server_config(&id, true), two_workers()).await;
     let (config, addr) = (client_config(&id, true), server.local_addr());
     tokio::task::spawn_blocking(move || {
         let mut client = MovingClient::connect(config, addr);

@@ -115,6 +115,40 @@ fn handoffs(stats: &[WorkerStats]) -> (u64, u64, u64) {
     stats.iter().fold((0, 0, 0), |(s, r, d), w| (s + w.handoffs_sent, r + w.handoffs_received, d + w.handoffs_dropped))
 }
 
+/// Whether every hand-off sent has reached its worker (taken or dropped): a datagram handed
+/// over just before the statistics were read is still in the channel, so tests wait for this
+/// before comparing the counts.
+fn settled(stats: &[WorkerStats]) -> bool {
+    let (sent, received, dropped) = handoffs(stats);
+    sent == received + dropped
+}
+
+/// The workers' statistics once every hand-off has arrived (waits up to `LONG`).
+fn settled_stats(mut read: impl FnMut() -> Vec<WorkerStats>) -> Vec<WorkerStats> {
+    let deadline = Instant::now() + LONG;
+    loop {
+        let stats = read();
+        if settled(&stats) {
+            return stats;
+        }
+        assert!(Instant::now() < deadline, "hand-offs never arrived: {stats:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The same for tokio tests, without blocking a runtime thread.
+async fn settled_stats_async(mut read: impl FnMut() -> Vec<WorkerStats>) -> Vec<WorkerStats> {
+    let deadline = Instant::now() + LONG;
+    loop {
+        let stats = read();
+        if settled(&stats) {
+            return stats;
+        }
+        assert!(Instant::now() < deadline, "hand-offs never arrived: {stats:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// The worker byte of each CID: the byte after `PREFIX`.
 fn worker_bytes(ours: impl IntoIterator<Item = Vec<u8>>) -> BTreeSet<u8> {
     ours.into_iter()
@@ -276,7 +310,7 @@ fn moves_are_handed_over(version: ProtocolVersion) {
     // With two workers, the kernel's hash of twenty new ports sent some to the other worker
     // (all twenty on the owner: one chance in a million), which handed them over.
     wait_until("every move counted", || server.stats().address_changes == MOVES);
-    let stats = server.worker_stats();
+    let stats = settled_stats(|| server.worker_stats());
     let (sent, received, dropped) = handoffs(&stats);
     assert!(sent > 0, "no hand-off in {MOVES} moves: {stats:?}");
     assert_eq!((received, dropped), (sent, 0), "{stats:?}");
@@ -310,7 +344,7 @@ async fn a_client_that_moves_is_handed_over_by_tokio_workers() {
         assert!(Instant::now() < deadline, "{:?}", server.worker_stats());
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let stats = server.worker_stats();
+    let stats = settled_stats_async(|| server.worker_stats()).await;
     let (sent, received, dropped) = handoffs(&stats);
     assert!(sent > 0, "no hand-off in {MOVES} moves: {stats:?}");
     assert_eq!((received, dropped), (sent, 0), "{stats:?}");
@@ -390,7 +424,7 @@ fn std_workers_connect_out_from_their_shared_port() {
             s
         })
         .collect();
-    let stats = endpoint.worker_stats();
+    let stats = settled_stats(|| endpoint.worker_stats());
     assert_eq!(stats[0].sessions, UPSTREAMS, "{stats:?}");
     assert_eq!(stats[0].endpoint.client_sessions, UPSTREAMS as u64, "{stats:?}");
     let (sent, received, dropped) = handoffs(&stats);
@@ -423,7 +457,7 @@ async fn tokio_workers_connect_out_from_their_shared_port() {
         assert_eq!(echo, Some(msg.into_bytes()), "upstream {i}");
         sessions.push(s);
     }
-    let stats = endpoint.worker_stats();
+    let stats = settled_stats_async(|| endpoint.worker_stats()).await;
     assert_eq!(stats[0].endpoint.client_sessions, UPSTREAMS as u64, "{stats:?}");
     let (sent, received, dropped) = handoffs(&stats);
     assert!(sent > 0 && sent == received && dropped == 0, "{stats:?}");

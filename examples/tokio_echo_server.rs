@@ -31,6 +31,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 if session.send(&data).await.is_err() {
                     break;
                 }
+                // The buffer goes back to the driver for a later record: no allocation per record.
+                session.recycle(data);
             }
             eprintln!("closed {}", session.remote_addr());
         });

@@ -404,6 +404,13 @@ impl Endpoint {
         self.rx_pool.put(buf);
     }
 
+    /// [`Endpoint::recycle`] for the adapters, whose drivers get buffers back from handles
+    /// of several sessions at once.
+    #[cfg(any(feature = "std-net", feature = "tokio"))]
+    pub(crate) fn recycle_buffer(&mut self, buf: Vec<u8>) {
+        self.rx_pool.put(buf);
+    }
+
     /// The next event of any session.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<(SessionHandle, EndpointEvent)> {

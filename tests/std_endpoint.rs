@@ -459,3 +459,48 @@ fn one_session_receives_on_one_thread_while_another_sends() {
     assert!(matches!(accepted.recv_timeout(LONG), Err(AdapterError::Closed)));
     assert_eq!(accepted.closed(), None);
 }
+
+/// Several threads send on one server session at once (the server's driver blocks in
+/// `recv_from` and is woken by a datagram to its socket, one for however many requests
+/// wait): every send returns, and the client receives every record once. A too-large
+/// record among them fails alone, with its own error. The client recycles what it receives.
+#[test]
+fn concurrent_sends_on_a_listening_endpoints_session_all_arrive() {
+    const THREADS: usize = 4;
+    // 100 records: fit the client socket's receive buffer even if its reader thread stalls.
+    const EACH: usize = 25;
+    let id = identity();
+    let server = listen("127.0.0.1:0", server_config(&id, &[]), EndpointOptions::default()).unwrap();
+    let client = connect(server.local_addr(), client_config(&id, &[], LONG)).unwrap();
+    let session = Arc::new(accepted(&server));
+    let senders: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let s = session.clone();
+            std::thread::spawn(move || {
+                for i in 0..EACH {
+                    s.send(format!("{t}:{i}").as_bytes()).unwrap();
+                    if i == EACH / 2 {
+                        let e = s.send(&[0u8; 70_000]);
+                        assert!(matches!(e, Err(AdapterError::Dtls(Error::MessageTooLarge { .. }))), "{e:?}");
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut got = Vec::new();
+    while got.len() < THREADS * EACH {
+        let d = client.recv_timeout(LONG).unwrap().expect("a record");
+        got.push(String::from_utf8(d.clone()).unwrap());
+        client.recycle(d);
+    }
+    for s in senders {
+        s.join().unwrap();
+    }
+    got.sort();
+    let mut want: Vec<_> = (0..THREADS).flat_map(|t| (0..EACH).map(move |i| format!("{t}:{i}"))).collect();
+    want.sort();
+    assert_eq!(got, want);
+    drop((session, client));
+    server.close();
+    server.closed();
+}

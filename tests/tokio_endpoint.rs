@@ -530,3 +530,27 @@ async fn closing_a_send_half_ends_the_receiving_half() {
     assert_eq!(tokio::time::timeout(STEP, accepted.recv()).await.unwrap(), None);
     assert_eq!(tokio::time::timeout(STEP, accepted.closed()).await.unwrap(), None);
 }
+
+/// A send whose future is dropped after its request reached the driver is still carried
+/// out, and its answer does not become the next send's: a too-large record right after it
+/// fails with its own error (not the abandoned send's success), the next one succeeds, and
+/// both sent records come back in order. A received buffer given back is reused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_send_does_not_answer_the_next_one() {
+    let (server_cfg, client_cfg) = configs(Duration::from_secs(60));
+    let server = echo_server(server_cfg).await;
+    let mut client = tokio::time::timeout(STEP, connect(server.local_addr(), client_cfg)).await.unwrap().unwrap();
+    // Polled once (the request goes out), then dropped before its answer, most likely.
+    let _ = tokio::time::timeout(Duration::ZERO, client.send(b"first")).await;
+    let too_large = client.send(&[0u8; 70_000]).await;
+    assert!(matches!(too_large, Err(AdapterError::Dtls(Error::MessageTooLarge { .. }))), "{too_large:?}");
+    client.send(b"second").await.unwrap();
+    for want in [&b"first"[..], b"second"] {
+        let got = tokio::time::timeout(STEP, client.recv()).await.unwrap().unwrap();
+        assert_eq!(got, want);
+        client.recycle(got);
+    }
+    client.close();
+    tokio::time::timeout(STEP, client.closed()).await.unwrap();
+    server.close();
+}

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::answer::{Answer, Recycler, Wake};
 use super::slots::Slot;
 use super::status::{ExportRequest, Status};
 use super::workers::HandOffCounts;
@@ -40,13 +41,22 @@ pub(super) trait HandleChannels: Sized {
     type Status;
     /// The driver's end of the answer to one request.
     type Reply<T>;
+    /// How a handle waiting for the answer to a `send` is woken.
+    type Wake: Wake;
     /// Where established server sessions go (`accept`).
     type Accept;
     /// Where failed server handshakes go (`handshake_failure`), at most [`FAILURE_QUEUE`].
     type Failures;
 
-    /// A handle for a new session, with the driver's ends of its channels.
-    fn open(control: &Self::Control, receive_queue: usize, h: SessionHandle, remote: SocketAddr) -> Slot<Self>;
+    /// A handle for a new session, with the driver's ends of its channels; the handle gives
+    /// the buffers of received records back through `recycler`.
+    fn open(
+        control: &Self::Control,
+        recycler: &Recycler,
+        receive_queue: usize,
+        h: SessionHandle,
+        remote: SocketAddr,
+    ) -> Slot<Self>;
     fn deliver(to: &Self::Data, data: Vec<u8>);
     fn publish(to: &Self::Status, f: impl FnOnce(&mut Status));
     fn reply<T>(to: Self::Reply<T>, value: T);
@@ -63,10 +73,11 @@ pub(super) enum Command<C: HandleChannels> {
         timeout: Option<Duration>,
         reply: C::Reply<Result<C, AdapterError>>,
     },
+    /// One application record, in the session's own buffer, which the answer gives back.
     Send {
         h: SessionHandle,
         data: Vec<u8>,
-        reply: C::Reply<Result<(), AdapterError>>,
+        reply: Answer<C::Wake>,
     },
     Stats {
         h: SessionHandle,

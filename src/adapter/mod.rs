@@ -9,7 +9,8 @@
 //! transmits and events → sleep until `poll_timeout`. This module owns what both drivers
 //! share, one concern a file: the options (`options`), the errors (`error`), what a handle
 //! knows of its session (`status`), the public accessors as macros (`accessors`), the
-//! contract between the shared logic and a socket loop (`driver`), and the table of session
+//! contract between the shared logic and a socket loop (`driver`), how records travel
+//! between handles and drivers without allocating (`answer`), and the table of session
 //! handles with the handling of every request and endpoint event (`slots`), and several
 //! workers on one address (`workers`: the `SO_REUSEPORT` sockets, which worker a connection
 //! ID names, the hand-off of records to their worker; see [`EndpointOptions::workers`]). A
@@ -41,6 +42,8 @@
 #[cfg(any(feature = "std-net", feature = "tokio"))]
 #[macro_use]
 mod accessors;
+#[cfg(any(feature = "std-net", feature = "tokio"))]
+mod answer;
 #[cfg(any(feature = "std-net", feature = "tokio"))]
 mod driver;
 mod error;

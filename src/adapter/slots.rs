@@ -6,8 +6,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
+use super::answer::Recycler;
 use super::driver::{Command, HandleChannels};
 use super::status::Established;
 use super::{AdapterError, HandshakeFailure};
@@ -61,6 +63,10 @@ impl<C: HandleChannels> Slot<C> {
 pub(super) struct Slots<C: HandleChannels> {
     slots: HashMap<SessionHandle, Slot<C>>,
     control: C::Control,
+    /// Where the handles give back the buffers of records they received, and the end the
+    /// core takes them from.
+    recycler: Recycler,
+    recycled: Receiver<Vec<u8>>,
     receive_queue: usize,
     /// `None` once the endpoint is closing: `accept` then ends.
     accept: Option<C::Accept>,
@@ -72,13 +78,24 @@ pub(super) struct Slots<C: HandleChannels> {
 impl<C: HandleChannels> Slots<C> {
     pub(super) fn new(control: C::Control, receive_queue: usize, accept: C::Accept, failures: C::Failures) -> Self {
         let receive_queue = receive_queue.max(1);
+        let (recycler, recycled) = Recycler::new();
         Self {
             slots: HashMap::new(),
             control,
+            recycler,
+            recycled,
             receive_queue,
             accept: Some(accept),
             failures,
             deadlines: BTreeSet::new(),
+        }
+    }
+
+    /// Hand the core the buffers the handles gave back, to receive the next records into
+    /// (the core keeps a bounded number and frees the rest).
+    pub(super) fn reclaim(&self, core: &mut Core) {
+        while let Ok(buf) = self.recycled.try_recv() {
+            core.recycle_buffer(buf);
         }
     }
 
@@ -134,7 +151,7 @@ impl<C: HandleChannels> Slots<C> {
         match c {
             Command::Connect { config, remote, timeout, reply } => match core.connect(now, config, remote) {
                 Ok(h) => {
-                    let mut slot = C::open(&self.control, self.receive_queue, h, remote);
+                    let mut slot = C::open(&self.control, &self.recycler, self.receive_queue, h, remote);
                     slot.reply = Some(reply);
                     slot.connected_to = Some(remote);
                     // A deadline too far away to represent is no deadline.
@@ -149,7 +166,7 @@ impl<C: HandleChannels> Slots<C> {
                 }
                 Err(e) => C::reply(reply, Err(e.into())),
             },
-            Command::Send { h, data, reply } => C::reply(reply, core.send(h, &data).map_err(AdapterError::from)),
+            Command::Send { h, data, reply } => reply.send(core.send(h, &data).map_err(AdapterError::from), data),
             Command::Stats { h, reply } => C::reply(reply, core.session(h).map(|s| s.stats().clone())),
             Command::Export { h, request, reply } => C::reply(reply, request.run(core.session(h))),
             Command::Close(h) => core.close_session(now, h),
@@ -177,7 +194,7 @@ impl<C: HandleChannels> Slots<C> {
     pub(super) fn event(&mut self, core: &Core, h: SessionHandle, ev: EndpointEvent) -> Option<SocketAddr> {
         if let EndpointEvent::Accepted = ev {
             if let Some(remote) = core.session(h).map(|s| s.remote_addr()) {
-                let slot = C::open(&self.control, self.receive_queue, h, remote);
+                let slot = C::open(&self.control, &self.recycler, self.receive_queue, h, remote);
                 self.slots.insert(h, slot);
             }
             return None;

@@ -4,7 +4,7 @@
 //! [`Watched`] values the driver publishes and handles wait on. No protocol logic.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -102,21 +102,55 @@ impl<T> Watched<T> {
     }
 }
 
+/// How handles wake a driver that blocks in `recv_from` on an unconnected socket: an empty
+/// datagram to the socket's own address. One wake-up is enough for every request sent
+/// before the driver next takes its requests, so a handle sends one only when none is
+/// pending: under load, requests cost no datagram each.
+#[derive(Clone)]
+pub(in crate::adapter) struct Waker {
+    socket: Arc<UdpSocket>,
+    to: SocketAddr,
+    /// A wake-up was sent that the driver has not acted on yet.
+    pending: Arc<AtomicBool>,
+}
+
+impl Waker {
+    pub(super) fn new(socket: Arc<UdpSocket>, to: SocketAddr) -> Self {
+        Self { socket, to, pending: Arc::new(AtomicBool::new(false)) }
+    }
+
+    /// After a request was queued: wake the driver unless a wake-up is pending already.
+    fn wake(&self) -> Result<(), AdapterError> {
+        // Release: the driver that clears the flag (acquire) sees the request queued before.
+        if !self.pending.swap(true, Ordering::AcqRel)
+            && let Err(e) = self.socket.send_to(&[], self.to)
+        {
+            self.pending.store(false, Ordering::Release);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// The driver is about to take its requests: the next request needs a new wake-up.
+    pub(super) fn taking(&self) {
+        self.pending.swap(false, Ordering::AcqRel);
+    }
+}
+
 /// Sends commands to the driver and wakes it.
 #[derive(Clone)]
 pub(in crate::adapter) struct Control {
     pub(super) input: Sender<Input>,
-    /// An unconnected socket, whose driver blocks in `recv_from`, and its own address: an
-    /// empty datagram there wakes the driver. `None` for a connected socket, whose driver
-    /// waits on its channel.
-    pub(super) wake: Option<(Arc<UdpSocket>, SocketAddr)>,
+    /// For an unconnected socket, whose driver blocks in `recv_from`; `None` for a
+    /// connected socket or a worker's, whose driver waits on its channel.
+    pub(super) wake: Option<Waker>,
 }
 
 impl Control {
     pub(super) fn send(&self, c: Command) -> Result<(), AdapterError> {
         self.input.send(Input::Command(c)).map_err(|_| AdapterError::Closed)?;
-        if let Some((socket, to)) = &self.wake {
-            socket.send_to(&[], *to)?;
+        if let Some(w) = &self.wake {
+            w.wake()?;
         }
         Ok(())
     }

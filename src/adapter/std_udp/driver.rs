@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use super::channels::{Inbox, Input, Watched};
+use super::channels::{Inbox, Input, Waker, Watched};
 use super::reader::{Reader, is_timeout};
 use super::session::UdpSession;
+use crate::adapter::answer::Recycler;
 use crate::adapter::driver::{self, EndpointStatus};
 use crate::adapter::slots::Slots;
 use crate::adapter::workers::Router;
@@ -22,6 +23,10 @@ pub(super) struct Driver {
     pub(super) socket: Arc<UdpSocket>,
     /// The peer a connected socket is connected to.
     pub(super) peer: Option<SocketAddr>,
+    /// How handles wake this driver out of `recv_from` (`None` when it waits on its channel).
+    pub(super) waker: Option<Waker>,
+    /// Where the buffers of the reader's datagrams go back to it once handled.
+    pub(super) spares: Recycler,
     pub(super) core: Core,
     pub(super) status: Arc<Watched<EndpointStatus>>,
     pub(super) slots: Slots<UdpSession>,
@@ -44,9 +49,8 @@ impl Driver {
         // Each outgoing datagram in turn (no allocation per datagram).
         let mut out = Vec::with_capacity(2048);
         loop {
-            while let Ok(i) = inputs.try_recv() {
-                self.input(i);
-            }
+            self.take_inputs(&inputs);
+            self.slots.reclaim(&mut self.core);
             self.flush(&mut out);
             if self.core.state() == EndpointState::Closed {
                 break;
@@ -73,12 +77,23 @@ impl Driver {
         drop(self.reader.take());
     }
 
+    /// Everything waiting in the channel, without blocking.
+    fn take_inputs(&mut self, inputs: &Receiver<Input>) {
+        if let Some(w) = &self.waker {
+            w.taking();
+        }
+        while let Ok(i) = inputs.try_recv() {
+            self.input(i);
+        }
+    }
+
     fn input(&mut self, i: Input) {
         match i {
             Input::Command(c) => self.command(c),
             Input::Datagram(from, d) => {
                 self.taken();
                 self.datagram(from, &d);
+                self.spares.give(d);
             }
             Input::HandOff(from, d) => {
                 self.taken();
@@ -123,9 +138,7 @@ impl Driver {
             Ok((n, from)) => {
                 self.errors = 0;
                 // Requests sent before this datagram arrived come first (`approve_peer`, say).
-                while let Ok(i) = inputs.try_recv() {
-                    self.input(i);
-                }
+                self.take_inputs(inputs);
                 self.datagram(from, buf.get(..n).unwrap_or_default());
             }
             Err(e) if is_timeout(&e) => {}

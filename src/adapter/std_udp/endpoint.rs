@@ -8,11 +8,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::channels::{Command, Control, Inbox, Input, Watched};
+use super::channels::{Command, Control, Inbox, Input, Waker, Watched};
 use super::driver::Driver;
 use super::reader::Reader;
 use super::session::UdpSession;
 use super::{HandshakeFailure, lock, recv_timeout, resolve};
+use crate::adapter::answer::Recycler;
 use crate::adapter::driver::{EndpointStatus, FAILURE_QUEUE};
 use crate::adapter::slots::Slots;
 use crate::adapter::workers::{self, HANDOFF_QUEUE, Layout, Outgoing, Router};
@@ -99,8 +100,12 @@ impl UdpEndpoint {
         let (accept_tx, accept_rx) = mpsc::channel();
         let (failure_tx, failure_rx) = mpsc::sync_channel(FAILURE_QUEUE);
         let inbox = peer.map(|_| Inbox::new(input_tx.clone(), HANDOFF_QUEUE));
+        let (spares, spare_rx) = Recycler::new();
         let (wake, reader) = match &inbox {
-            Some(inbox) => (None, Some(Reader::spawn(socket.clone(), inbox.clone(), "dtls-endpoint-rx".into())?)),
+            Some(inbox) => {
+                let reader = Reader::spawn(socket.clone(), inbox.clone(), spare_rx, "dtls-endpoint-rx".into())?;
+                (None, Some(reader))
+            }
             None => {
                 let mut wake_to = local_addr;
                 if wake_to.ip().is_unspecified() {
@@ -110,13 +115,15 @@ impl UdpEndpoint {
                         std::net::Ipv6Addr::LOCALHOST.into()
                     });
                 }
-                (Some((socket.clone(), wake_to)), None)
+                (Some(Waker::new(socket.clone(), wake_to)), None)
             }
         };
-        let control = Control { input: input_tx, wake };
+        let control = Control { input: input_tx, wake: wake.clone() };
         let driver = Driver {
             socket,
             peer,
+            waker: wake,
+            spares,
             status: Watched::new(EndpointStatus::of(&core, Default::default())),
             core,
             slots: Slots::new(control.clone(), options.receive_queue, accept_tx, failure_tx),
@@ -161,10 +168,13 @@ impl UdpEndpoint {
             let socket = Arc::new(socket);
             let control = Control { input: input_tx, wake: None };
             let core = Core::new(now, config);
+            let (spares, spare_rx) = Recycler::new();
             let driver = Driver {
-                reader: Some(Reader::spawn(socket.clone(), inbox.clone(), format!("dtls-worker-{i}-rx"))?),
+                reader: Some(Reader::spawn(socket.clone(), inbox.clone(), spare_rx, format!("dtls-worker-{i}-rx"))?),
                 socket,
                 peer: None,
+                waker: None,
+                spares,
                 status: Watched::new(EndpointStatus::of(&core, Default::default())),
                 core,
                 slots: Slots::new(control.clone(), options.receive_queue, accept_tx.clone(), failure_tx.clone()),

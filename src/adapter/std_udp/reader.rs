@@ -8,6 +8,7 @@ use std::io::ErrorKind;
 use std::net::UdpSocket;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -28,7 +29,14 @@ pub(super) struct Reader {
 }
 
 impl Reader {
-    pub(super) fn spawn(socket: Arc<UdpSocket>, to: Inbox, name: String) -> Result<Self, AdapterError> {
+    /// Read `socket` into buffers the driver gave back through `spares` (new ones when none
+    /// are waiting), and pass each datagram on to `to`.
+    pub(super) fn spawn(
+        socket: Arc<UdpSocket>,
+        to: Inbox,
+        spares: Receiver<Vec<u8>>,
+        name: String,
+    ) -> Result<Self, AdapterError> {
         socket.set_read_timeout(Some(READER_POLL))?;
         let stop = Arc::new(AtomicBool::new(false));
         let (s, halt) = (socket.clone(), stop.clone());
@@ -43,7 +51,10 @@ impl Reader {
                         errors = 0;
                         // A full inbox drops the datagram. The driver stops this thread (`halt`)
                         // before it lets go of its channel.
-                        let _ = to.push(Input::Datagram(from, buf.get(..n).unwrap_or_default().to_vec()));
+                        let mut d = spares.try_recv().unwrap_or_default();
+                        d.clear();
+                        d.extend_from_slice(buf.get(..n).unwrap_or_default());
+                        let _ = to.push(Input::Datagram(from, d));
                         true
                     }
                     Err(e) if is_timeout(&e) => continue,

@@ -4,12 +4,13 @@
 
 use std::net::SocketAddr;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::channels::{Command, Control, Watched};
 use super::endpoint::UdpEndpoint;
 use super::{HandshakeFailure, lock, recv_timeout};
+use crate::adapter::answer::{Answer, AnswerBox, Recycler};
 use crate::adapter::driver::HandleChannels;
 use crate::adapter::slots::Slot;
 use crate::adapter::status::{Established, ExportRequest, Status};
@@ -31,6 +32,10 @@ pub struct UdpSession {
     remote: SocketAddr,
     control: Control,
     data: Mutex<Receiver<Vec<u8>>>,
+    /// The number of the latest `send`; held while one is in flight, so sends take turns.
+    send_turn: Mutex<u64>,
+    answers: Arc<AnswerBox<Condvar>>,
+    recycler: Recycler,
     status: Arc<Watched<Status>>,
     /// The endpoint of a session made by [`super::connect`], kept alive (and closed) with it.
     pub(super) endpoint: Option<UdpEndpoint>,
@@ -46,15 +51,32 @@ impl UdpSession {
     /// Send one datagram of application data. Data larger than one record carries is
     /// refused with [`AdapterError::Dtls`]`(`[`crate::Error::MessageTooLarge`]` { max })`,
     /// which is not fatal: nothing was sent and the session stays usable.
+    ///
+    /// The data travels to the driver in a buffer the session keeps for its sends, so a
+    /// send allocates nothing once the first has. Sends from several threads take turns.
     pub fn send(&self, data: &[u8]) -> Result<(), AdapterError> {
-        let (reply, rx) = mpsc::channel();
-        self.control.send(Command::Send { h: self.handle, data: data.to_vec(), reply })?;
-        rx.recv().map_err(|_| AdapterError::Closed)?
+        let mut turn = lock(&self.send_turn);
+        *turn += 1;
+        let mut buf = self.answers.take_buffer();
+        buf.extend_from_slice(data);
+        let reply = Answer::new(self.answers.clone(), *turn);
+        self.control.send(Command::Send { h: self.handle, data: buf, reply })?;
+        self.answers.wait(*turn)
     }
 
-    /// The next datagram of application data; `None` once the session is closed.
+    /// The next datagram of application data; `None` once the session is closed. Give the
+    /// buffer back with [`recycle`](Self::recycle) when done with it, and receiving
+    /// allocates nothing.
     pub fn recv(&self) -> Option<Vec<u8>> {
         lock(&self.data).recv().ok()
+    }
+
+    /// Give back the buffer of a received datagram (from [`recv`](Self::recv)), for a later
+    /// record of any session of the endpoint to be received into: in a loop that receives
+    /// and recycles, records need no heap allocation. Any `Vec` may be given; the driver
+    /// keeps a few and frees the rest.
+    pub fn recycle(&self, buf: Vec<u8>) {
+        self.recycler.give(buf);
     }
 
     /// Like [`UdpSession::recv`], giving up after `timeout` (`Ok(None)`); `Err(Closed)` once
@@ -134,10 +156,17 @@ impl HandleChannels for UdpSession {
     type Data = SyncSender<Vec<u8>>;
     type Status = Arc<Watched<Status>>;
     type Reply<T> = Sender<T>;
+    type Wake = Condvar;
     type Accept = Sender<UdpSession>;
     type Failures = SyncSender<HandshakeFailure>;
 
-    fn open(control: &Control, receive_queue: usize, h: SessionHandle, remote: SocketAddr) -> Slot<Self> {
+    fn open(
+        control: &Control,
+        recycler: &Recycler,
+        receive_queue: usize,
+        h: SessionHandle,
+        remote: SocketAddr,
+    ) -> Slot<Self> {
         let (data_tx, data_rx) = mpsc::sync_channel(receive_queue);
         let status = Watched::new(Status::default());
         let session = UdpSession {
@@ -145,6 +174,9 @@ impl HandleChannels for UdpSession {
             remote,
             control: control.clone(),
             data: Mutex::new(data_rx),
+            send_turn: Mutex::new(0),
+            answers: AnswerBox::new(Condvar::new()),
+            recycler: recycler.clone(),
             status: status.clone(),
             endpoint: None,
         };

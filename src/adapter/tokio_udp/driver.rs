@@ -54,6 +54,7 @@ impl Driver {
         // Receive errors in a row.
         let mut errors = 0u32;
         loop {
+            self.slots.reclaim(&mut self.core);
             self.flush(&mut out).await;
             if self.core.state() == EndpointState::Closed {
                 break;

@@ -6,11 +6,12 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use super::HandshakeFailure;
 use super::endpoint::UdpEndpoint;
 use super::split::{RecvHalf, SendHalf};
+use crate::adapter::answer::{Answer, AnswerBox, Recycler, Wake};
 use crate::adapter::driver::{self, HandleChannels};
 use crate::adapter::slots::Slot;
 use crate::adapter::status::{Established, ExportRequest, Status};
@@ -61,6 +62,14 @@ macro_rules! shared_session_methods {
             self.shared.stats().await
         }
 
+        /// Give back the buffer of a received datagram (from `recv`), for a later record of
+        /// any session of the endpoint to be received into: in a loop that receives and
+        /// recycles, records need no heap allocation. Any `Vec` may be given; the driver
+        /// keeps a few and frees the rest.
+        pub fn recycle(&self, buf: Vec<u8>) {
+            self.shared.recycler.give(buf);
+        }
+
         fn established<T>(&self, f: impl FnOnce(&Established) -> Option<T>) -> Option<T> {
             self.shared.established(f)
         }
@@ -74,6 +83,10 @@ macro_rules! shared_session_methods {
 pub(super) struct Shared {
     pub(super) handle: SessionHandle,
     cmd: mpsc::UnboundedSender<Command>,
+    /// The number of the latest `send`; held while one is in flight, so sends take turns.
+    send_turn: tokio::sync::Mutex<u64>,
+    answers: Arc<AnswerBox<Notify>>,
+    pub(super) recycler: Recycler,
     status: watch::Receiver<Status>,
     /// The endpoint of a session made by [`super::connect`], kept alive (and closed) with it.
     endpoint: OnceLock<UdpEndpoint>,
@@ -85,11 +98,17 @@ impl Shared {
         let _ = self.cmd.send(c);
     }
 
+    /// The data travels in the session's own buffer, which the answer brings back. A send
+    /// whose future is dropped after its request went out is carried out all the same; the
+    /// next send waits for its own answer (by number) and uses a new buffer meanwhile.
     pub(super) async fn send(&self, data: &[u8]) -> Result<(), AdapterError> {
-        let (reply, rx) = oneshot::channel();
-        let send = Command::Send { h: self.handle, data: data.to_vec(), reply };
-        self.cmd.send(send).map_err(|_| AdapterError::Closed)?;
-        rx.await.map_err(|_| AdapterError::Closed)?
+        let mut turn = self.send_turn.lock().await;
+        *turn += 1;
+        let mut buf = self.answers.take_buffer();
+        buf.extend_from_slice(data);
+        let reply = Answer::new(self.answers.clone(), *turn);
+        self.cmd.send(Command::Send { h: self.handle, data: buf, reply }).map_err(|_| AdapterError::Closed)?;
+        self.answers.wait(*turn).await
     }
 
     pub(super) async fn closed(&self) -> Option<crate::Error> {
@@ -129,6 +148,26 @@ impl Shared {
     }
 }
 
+impl Wake for Notify {
+    fn wake(&self) {
+        // One handle waits at a time (sends take turns); a wake-up before it waits is kept.
+        self.notify_one();
+    }
+}
+
+impl AnswerBox<Notify> {
+    /// Wait until request `seq` is answered; its result.
+    async fn wait(&self, seq: u64) -> Result<(), AdapterError> {
+        loop {
+            let woken = self.wake.notified();
+            if let Some(result) = self.result(seq) {
+                return result;
+            }
+            woken.await;
+        }
+    }
+}
+
 impl Drop for Shared {
     fn drop(&mut self) {
         self.request(Command::Close(self.handle));
@@ -161,7 +200,9 @@ impl UdpSession {
         self.shared.send(data).await
     }
 
-    /// The next datagram of application data; `None` once the session is closed.
+    /// The next datagram of application data; `None` once the session is closed. Give the
+    /// buffer back with [`recycle`](Self::recycle) when done with it, and receiving
+    /// allocates nothing.
     pub async fn recv(&mut self) -> Option<Vec<u8>> {
         self.data.recv().await
     }
@@ -214,13 +255,28 @@ impl HandleChannels for UdpSession {
     type Data = mpsc::Sender<Vec<u8>>;
     type Status = watch::Sender<Status>;
     type Reply<T> = oneshot::Sender<T>;
+    type Wake = Notify;
     type Accept = mpsc::UnboundedSender<UdpSession>;
     type Failures = mpsc::Sender<HandshakeFailure>;
 
-    fn open(control: &Self::Control, receive_queue: usize, h: SessionHandle, remote: SocketAddr) -> Slot<Self> {
+    fn open(
+        control: &Self::Control,
+        recycler: &Recycler,
+        receive_queue: usize,
+        h: SessionHandle,
+        remote: SocketAddr,
+    ) -> Slot<Self> {
         let (data_tx, data_rx) = mpsc::channel(receive_queue);
         let (status_tx, status_rx) = watch::channel(Status::default());
-        let shared = Shared { handle: h, cmd: control.clone(), status: status_rx, endpoint: OnceLock::new() };
+        let shared = Shared {
+            handle: h,
+            cmd: control.clone(),
+            send_turn: tokio::sync::Mutex::new(0),
+            answers: AnswerBox::new(Notify::new()),
+            recycler: recycler.clone(),
+            status: status_rx,
+            endpoint: OnceLock::new(),
+        };
         let session = UdpSession { remote, data: data_rx, shared: Arc::new(shared) };
         Slot::new(remote, session, data_tx, status_tx)
     }

@@ -37,7 +37,8 @@ impl RecvHalf {
     }
 
     /// The next datagram of application data; `None` once the session is closed (by the
-    /// peer, or by `close` or `destroy` on either half).
+    /// peer, or by `close` or `destroy` on either half). Give the buffer back with
+    /// [`recycle`](Self::recycle) when done with it, and receiving allocates nothing.
     pub async fn recv(&mut self) -> Option<Vec<u8>> {
         self.data.recv().await
     }

@@ -219,6 +219,7 @@ pub async fn client(args: ClientArgs) -> bool {
                 Some(d) => {
                     write_datagram(&d);
                     received += 1;
+                    session.recycle(d);
                 }
                 None => break End::Peer,
             },
@@ -345,6 +346,8 @@ impl SessionTask {
                         if self.echo && let Err(e) = send_or_report(s, &d, "echo").await {
                             return End::SendFailed(e);
                         }
+                        // Its buffer receives a later record: no allocation per record.
+                        s.recycle(d);
                     }
                     None => return End::Peer,
                 },

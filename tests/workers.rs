@@ -467,3 +467,135 @@ async fn tokio_workers_connect_out_from_their_shared_port() {
     tokio::time::timeout(LONG, endpoint.closed()).await.unwrap();
     assert!(endpoint.is_finished());
 }
+
+/// An upstream echo server on a socket that it changes, as a server whose NAT mapping or
+/// failover address changes would: after echoing `move` it sends from a new port (and still
+/// reads the old ones, where the client's records keep arriving until it moves too). A
+/// sans-IO server session, so nothing but its address changes. Returns its first address
+/// and the thread, which ends with the session and returns the number of moves.
+fn moving_echo_server(config: Arc<ServerConfig>) -> (SocketAddr, std::thread::JoinHandle<usize>) {
+    let first = fresh_socket();
+    first.set_nonblocking(true).unwrap();
+    let addr = first.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        let mut sockets = vec![first];
+        let mut session: Option<Session> = None;
+        let (mut buf, mut moves) = (vec![0u8; 65536], 0);
+        let deadline = Instant::now() + LONG;
+        loop {
+            assert!(Instant::now() < deadline, "the moving server is still running after {LONG:?}");
+            let now = Instant::now();
+            for s in &sockets {
+                while let Ok((n, from)) = s.recv_from(&mut buf) {
+                    let session = session.get_or_insert_with(|| Session::server(now, config.clone(), from));
+                    let _ = session.handle(now, &buf[..n]);
+                }
+            }
+            let Some(session) = session.as_mut() else {
+                std::thread::sleep(Duration::from_millis(1));
+                continue;
+            };
+            if session.poll_timeout().is_some_and(|t| t <= now) {
+                let _ = session.handle_timeout(now);
+            }
+            while let Some(e) = session.poll_event() {
+                match e {
+                    Event::ApplicationData(d) => {
+                        if d == b"move" {
+                            let s = fresh_socket();
+                            s.set_nonblocking(true).unwrap();
+                            sockets.push(s);
+                            moves += 1;
+                        }
+                        session.send(&d).unwrap();
+                    }
+                    Event::Closed => return moves,
+                    _ => {}
+                }
+            }
+            let out = sockets.last().unwrap();
+            while let Some(t) = session.poll_transmit() {
+                let _ = out.send_to(&t.contents, t.destination);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+    (addr, thread)
+}
+
+/// A two-worker endpoint's client session follows a server that changes its address: the
+/// session's CIDs name the worker that runs `connect`, so the server's records from each
+/// new address reach it whichever worker the kernel gives them to (the other hands them
+/// over), the return routability check to the new address completes, and every echo
+/// returns. With CIDs that did not name their worker, the records from half the new
+/// addresses would end at the other worker, unknown there.
+#[test]
+fn workers_follow_a_connected_server_that_moves() {
+    const MOVES: usize = 8;
+    let id = identity();
+    let endpoint = std_echo_server(server_config(&id, true), two_workers());
+    let (upstream, server) = moving_echo_server(server_config(&id, true));
+    let client = ClientConfig::builder()
+        .root_certificates_pem(id.cert.as_bytes())
+        .unwrap()
+        .server_name("localhost")
+        .connection_ids(8)
+        .build()
+        .unwrap();
+    let s = endpoint.connect(upstream, client).unwrap();
+    let (ours, _) = s.connection_ids().unwrap();
+    assert_eq!(ours[..3], [PREFIX[0], PREFIX[1], 0], "the CID names worker 0: {ours:02x?}");
+    let step = Duration::from_secs(10);
+    for i in 0..MOVES {
+        s.send(b"move").unwrap();
+        assert_eq!(s.recv_timeout(step).unwrap().as_deref(), Some(&b"move"[..]), "move {i}");
+        let msg = format!("after move {i}");
+        s.send(msg.as_bytes()).unwrap();
+        assert_eq!(s.recv_timeout(step).unwrap(), Some(msg.into_bytes()), "after move {i}");
+    }
+    wait_until("every move counted", || endpoint.stats().address_changes == MOVES as u64);
+    let stats = settled_stats(|| endpoint.worker_stats());
+    let (sent, _, dropped) = handoffs(&stats);
+    assert!(sent > 0 && dropped == 0, "{stats:?}");
+    drop(s);
+    assert_eq!(server.join().unwrap(), MOVES);
+    endpoint.close();
+    endpoint.closed();
+}
+
+/// The same with tokio workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokio_workers_follow_a_connected_server_that_moves() {
+    const MOVES: usize = 8;
+    let id = identity();
+    let endpoint = tokio_udp::listen("127.0.0.1:0", server_config(&id, true), two_workers()).await.unwrap();
+    let (upstream, server) = moving_echo_server(server_config(&id, true));
+    let client = ClientConfig::builder()
+        .root_certificates_pem(id.cert.as_bytes())
+        .unwrap()
+        .server_name("localhost")
+        .connection_ids(8)
+        .build()
+        .unwrap();
+    let mut s = endpoint.connect(upstream, client).await.unwrap();
+    assert_eq!(s.connection_ids().unwrap().0[..3], [PREFIX[0], PREFIX[1], 0]);
+    let step = Duration::from_secs(10);
+    for i in 0..MOVES {
+        for msg in [b"move".to_vec(), format!("after move {i}").into_bytes()] {
+            s.send(&msg).await.unwrap();
+            let echo = tokio::time::timeout(step, s.recv()).await.unwrap();
+            assert_eq!(echo, Some(msg), "move {i}");
+        }
+    }
+    let deadline = Instant::now() + LONG;
+    while endpoint.stats().address_changes != MOVES as u64 {
+        assert!(Instant::now() < deadline, "{:?}", endpoint.worker_stats());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let stats = settled_stats_async(|| endpoint.worker_stats()).await;
+    assert_eq!(stats[0].endpoint.address_changes, MOVES as u64, "the connecting worker's session moved: {stats:?}");
+    drop(s);
+    assert_eq!(tokio::task::spawn_blocking(move || server.join().unwrap()).await.unwrap(), MOVES);
+    endpoint.close();
+    tokio::time::timeout(LONG, endpoint.closed()).await.unwrap();
+}

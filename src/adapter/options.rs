@@ -54,8 +54,9 @@ pub struct EndpointOptions {
     /// room for the worker byte and at least [`MIN_RANDOM_CID_BYTES`] random
     /// bytes. Without connection IDs the workers serve their peers without hand-off (a peer
     /// that changes address is then a stranger, as with one worker). `connect` runs on the
-    /// first worker, to which the others hand the connected peer's datagrams. See
-    /// `docs/architecture.md`.
+    /// first worker, to which the others hand the connected peer's datagrams; when the
+    /// client configuration's CIDs are long enough, the session's CIDs name that worker
+    /// too, so that a server that changes address is followed. See `docs/architecture.md`.
     pub workers: usize,
 }
 

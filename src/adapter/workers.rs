@@ -30,7 +30,7 @@ use rand_core::RngCore;
 
 use super::driver::EndpointStatus;
 use super::{AdapterError, EndpointOptions, MAX_WORKERS, MIN_RANDOM_CID_BYTES};
-use crate::config::ServerConfig;
+use crate::config::{ClientConfig, ServerConfig};
 use crate::endpoint::{EndpointConfig, EndpointState};
 use crate::stats::EndpointStats;
 use crate::wire::record::TLS12_CID;
@@ -77,6 +77,19 @@ impl Layout {
         }
         let worker = usize::from(*cid.get(prefix.len())?);
         (worker < self.workers).then_some(worker)
+    }
+
+    /// The configuration a `connect` runs with on [`CONNECT_WORKER`]: with connection IDs
+    /// that name that worker (the prefix, its byte, at least [`MIN_RANDOM_CID_BYTES`] random
+    /// bytes), so that a server that moves to another address still reaches it whichever
+    /// worker the kernel hands its records to. `config` as it is without worker-laid-out
+    /// CIDs on this endpoint, or when its own CIDs are too short or an application's
+    /// (such a server is followed only while its address stays the one connected to).
+    pub(super) fn connecting(&self, config: Arc<ClientConfig>) -> Arc<ClientConfig> {
+        let Some(prefix) = &self.prefix else { return config };
+        let mut own = prefix.clone();
+        own.push(CONNECT_WORKER as u8);
+        config.with_connection_id_prefix(&own, MIN_RANDOM_CID_BYTES).unwrap_or(config)
     }
 }
 

@@ -179,3 +179,47 @@ fn a_connected_peers_datagrams_go_to_the_connecting_worker() {
     assert!(!second.divert(upstream, &[22, 0xfe, 0xfd]), "none left");
     assert_eq!(second.counts.sent, 2);
 }
+
+/// A `connect` on workers gets CIDs that name worker 0 when its configuration's CIDs leave
+/// room for the prefix, the worker byte and `MIN_RANDOM_CID_BYTES`; otherwise (too short,
+/// an application's generator, none, or workers without CIDs) its configuration as given.
+#[test]
+fn a_connects_cids_name_the_connecting_worker_when_they_have_room() {
+    #[derive(Debug)]
+    struct Mine;
+    impl crate::ConnectionIdGenerator for Mine {
+        fn cid_len(&self) -> usize {
+            12
+        }
+        fn generate(&self, random: &[u8], cid: &mut [u8]) {
+            cid.copy_from_slice(random);
+        }
+    }
+    let client = |cids: Option<usize>| {
+        let b = ClientConfig::builder().dangerous_accept_any_server_certificate();
+        match cids {
+            Some(n) => b.connection_ids(n),
+            None => b,
+        }
+        .build()
+        .unwrap()
+    };
+    let l = layout(2, &[0xa1, 0xb2]);
+    let mut rng = rand_core::OsRng;
+    let long = client(Some(7));
+    let derived = l.connecting(long.clone());
+    assert!(!Arc::ptr_eq(&derived, &long));
+    let cid = derived.common.connection_ids.as_ref().unwrap().generate(&mut rng);
+    assert_eq!((cid.len(), &cid[..3]), (7, &[0xa1, 0xb2, CONNECT_WORKER as u8][..]));
+    for kept in [client(Some(6)), client(None)] {
+        assert!(Arc::ptr_eq(&l.connecting(kept.clone()), &kept));
+    }
+    let generated = ClientConfig::builder()
+        .dangerous_accept_any_server_certificate()
+        .connection_id_generator(Arc::new(Mine))
+        .build()
+        .unwrap();
+    assert!(Arc::ptr_eq(&l.connecting(generated.clone()), &generated));
+    let plain = Layout { workers: 2, prefix: None };
+    assert!(Arc::ptr_eq(&plain.connecting(long.clone()), &long));
+}

@@ -89,6 +89,25 @@ impl CidPolicy {
         cid
     }
 
+    /// The same length with `prefix` instead of the configured one (`with_connection_id_prefix`);
+    /// refused when `prefix` is longer than the connection ID, or when an application
+    /// generator makes the connection IDs.
+    pub(crate) fn with_prefix(&self, prefix: &[u8]) -> Result<Self, Error> {
+        if prefix.len() > self.len {
+            return Err(Error::InvalidConfig(format!(
+                "connection ID prefix of {} bytes longer than the connection ID ({} bytes)",
+                prefix.len(),
+                self.len
+            )));
+        }
+        if self.custom.is_some() {
+            return Err(Error::InvalidConfig(
+                "connection IDs from a ConnectionIdGenerator: no prefix can be imposed on them".into(),
+            ));
+        }
+        Ok(Self::random(self.len, prefix.to_vec()))
+    }
+
     /// The checks `build()` makes.
     pub(crate) fn validate(&self) -> Result<(), Error> {
         if self.len > MAX_CID_LEN || self.prefix.len() > self.len {

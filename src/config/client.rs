@@ -13,8 +13,8 @@ use crate::error::{CertificateError, Error};
 use crate::key::SigningKey;
 use crate::verify::{AcceptAnyServerCert, FingerprintVerifier, ServerCertVerifier, WebPkiServerVerifier};
 
-/// Client configuration.
-#[derive(Debug)]
+/// Client configuration. A clone shares its random generator and session store.
+#[derive(Debug, Clone)]
 pub struct ClientConfig {
     pub(crate) common: CommonConfig,
     pub(crate) server_name: Option<String>,
@@ -39,6 +39,21 @@ impl ClientConfig {
             session_store: None,
             reverify_on_resume: false,
         }
+    }
+
+    /// This configuration with every connection ID it asks for starting with `prefix`
+    /// (the length stays), or `None` when it asks for none, when `prefix` leaves fewer than
+    /// `random` bytes random, or when an application generator makes them: how a
+    /// multi-worker endpoint's `connect` makes CIDs that name the worker it runs on.
+    #[cfg(any(feature = "std-net", feature = "tokio"))]
+    pub(crate) fn with_connection_id_prefix(&self, prefix: &[u8], random: usize) -> Option<Arc<ClientConfig>> {
+        let policy = self.common.connection_ids.as_ref()?;
+        if policy.len < prefix.len() + random {
+            return None;
+        }
+        let mut config = self.clone();
+        config.common.connection_ids = Some(policy.with_prefix(prefix).ok()?);
+        Some(Arc::new(config))
     }
 }
 

@@ -86,20 +86,8 @@ impl ServerConfig {
         let Some(policy) = &self.common.connection_ids else {
             return Err(Error::InvalidConfig("connection ID prefix without connection_ids".into()));
         };
-        if prefix.len() > policy.len {
-            return Err(Error::InvalidConfig(format!(
-                "connection ID prefix of {} bytes longer than the connection ID ({} bytes)",
-                prefix.len(),
-                policy.len
-            )));
-        }
-        if policy.custom.is_some() {
-            return Err(Error::InvalidConfig(
-                "connection IDs from a ConnectionIdGenerator: no prefix can be imposed on them".into(),
-            ));
-        }
         let mut config = self.clone();
-        config.common.connection_ids = Some(super::CidPolicy::random(policy.len, prefix.to_vec()));
+        config.common.connection_ids = Some(policy.with_prefix(prefix)?);
         Ok(Arc::new(config))
     }
 

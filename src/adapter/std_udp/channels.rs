@@ -5,9 +5,9 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+use super::queue::QueueSender;
 use super::session::UdpSession;
 use crate::adapter::AdapterError;
 use crate::adapter::driver;
@@ -33,13 +33,13 @@ pub(in crate::adapter) enum Input {
 /// that finds `cap` waiting is dropped, as a full socket buffer drops it.
 #[derive(Clone)]
 pub(in crate::adapter) struct Inbox {
-    input: Sender<Input>,
+    input: QueueSender<Input>,
     waiting: Arc<AtomicUsize>,
     cap: usize,
 }
 
 impl Inbox {
-    pub(super) fn new(input: Sender<Input>, cap: usize) -> Self {
+    pub(super) fn new(input: QueueSender<Input>, cap: usize) -> Self {
         Self { input, waiting: Arc::new(AtomicUsize::new(0)), cap }
     }
 
@@ -140,7 +140,7 @@ impl Waker {
 /// Sends commands to the driver and wakes it.
 #[derive(Clone)]
 pub(in crate::adapter) struct Control {
-    pub(super) input: Sender<Input>,
+    pub(super) input: QueueSender<Input>,
     /// For an unconnected socket, whose driver blocks in `recv_from`; `None` for a
     /// connected socket or a worker's, whose driver waits on its channel.
     pub(super) wake: Option<Waker>,

@@ -6,10 +6,10 @@
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use super::channels::{Inbox, Input, Waker, Watched};
+use super::queue::QueueReceiver;
 use super::reader::{Reader, is_timeout};
 use super::session::UdpSession;
 use crate::adapter::answer::Recycler;
@@ -44,7 +44,7 @@ pub(super) struct Driver {
 impl Driver {
     /// Serve requests and datagrams until the endpoint is closed, then wake every waiting
     /// handle and stop the reader thread.
-    pub(super) fn run(mut self, inputs: Receiver<Input>) {
+    pub(super) fn run(mut self, inputs: QueueReceiver<Input>) {
         let mut buf = if self.reader.is_some() { Vec::new() } else { vec![0u8; 65536] };
         // Each outgoing datagram in turn (no allocation per datagram).
         let mut out = Vec::with_capacity(2048);
@@ -57,15 +57,8 @@ impl Driver {
             }
             let wait = self.slots.wake_at(&mut self.core).map(|t| t.saturating_duration_since(Instant::now()));
             if self.reader.is_some() {
-                let input = match wait {
-                    Some(d) => inputs.recv_timeout(d),
-                    None => inputs.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                };
-                match input {
-                    Ok(i) => self.input(i),
-                    Err(RecvTimeoutError::Timeout) => {}
-                    // Cannot happen (the slots keep a sender); nobody could reach it anyway.
-                    Err(RecvTimeoutError::Disconnected) => self.core.destroy(Instant::now()),
+                if let Some(i) = inputs.recv_timeout(wait) {
+                    self.input(i);
                 }
             } else {
                 self.receive(&inputs, &mut buf, wait);
@@ -78,11 +71,11 @@ impl Driver {
     }
 
     /// Everything waiting in the channel, without blocking.
-    fn take_inputs(&mut self, inputs: &Receiver<Input>) {
+    fn take_inputs(&mut self, inputs: &QueueReceiver<Input>) {
         if let Some(w) = &self.waker {
             w.taking();
         }
-        while let Ok(i) = inputs.try_recv() {
+        while let Some(i) = inputs.try_recv() {
             self.input(i);
         }
     }
@@ -130,7 +123,7 @@ impl Driver {
     }
 
     /// Wait up to `wait` for a datagram on the unconnected socket and hand it to the core.
-    fn receive(&mut self, inputs: &Receiver<Input>, buf: &mut [u8], wait: Option<Duration>) {
+    fn receive(&mut self, inputs: &QueueReceiver<Input>, buf: &mut [u8], wait: Option<Duration>) {
         let _ = self.socket.set_read_timeout(wait.map(|d| d.max(Duration::from_millis(1))));
         match self.socket.recv_from(buf) {
             // Empty datagrams are wake-ups from handles (or noise): never DTLS.

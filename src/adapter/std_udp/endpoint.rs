@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::channels::{Command, Control, Inbox, Input, Waker, Watched};
 use super::driver::Driver;
+use super::queue::{QueueReceiver, queue};
 use super::reader::Reader;
 use super::session::UdpSession;
 use super::{HandshakeFailure, lock, recv_timeout, resolve};
@@ -38,6 +39,8 @@ pub struct UdpEndpoint {
     accept: Mutex<Receiver<UdpSession>>,
     failures: Mutex<Receiver<HandshakeFailure>>,
     local_addr: SocketAddr,
+    /// How its workers lay out connection IDs (`connect` makes its CIDs name the first).
+    layout: Arc<Layout>,
 }
 
 /// One socket's driver thread, how to reach it, and what it publishes.
@@ -49,7 +52,12 @@ struct Worker {
 
 impl Worker {
     /// Run `driver` on a thread of its own.
-    fn spawn(driver: Driver, control: Control, inputs: Receiver<Input>, name: String) -> Result<Self, AdapterError> {
+    fn spawn(
+        driver: Driver,
+        control: Control,
+        inputs: QueueReceiver<Input>,
+        name: String,
+    ) -> Result<Self, AdapterError> {
         let status = driver.status.clone();
         let thread = std::thread::Builder::new().name(name).spawn(move || driver.run(inputs))?;
         Ok(Self { control, status, thread: Mutex::new(Some(thread)) })
@@ -86,7 +94,7 @@ impl UdpEndpoint {
     ) -> Result<Self, AdapterError> {
         let (layout, mut configs) = workers::plan(server.as_ref(), &options)?;
         if layout.workers() > 1 {
-            return Self::start_workers(resolve(addr)?, layout, configs, &options);
+            return Self::start_workers(resolve(addr)?, Arc::new(layout), configs, &options);
         }
         let config = configs.pop().ok_or(AdapterError::Closed)?;
         let socket = UdpSocket::bind(addr)?;
@@ -96,7 +104,7 @@ impl UdpEndpoint {
         let socket = Arc::new(socket);
         let local_addr = socket.local_addr()?;
         let core = Core::new(Instant::now(), config);
-        let (input_tx, input_rx) = mpsc::channel();
+        let (input_tx, input_rx) = queue();
         let (accept_tx, accept_rx) = mpsc::channel();
         let (failure_tx, failure_rx) = mpsc::sync_channel(FAILURE_QUEUE);
         let inbox = peer.map(|_| Inbox::new(input_tx.clone(), HANDOFF_QUEUE));
@@ -139,6 +147,7 @@ impl UdpEndpoint {
             accept: Mutex::new(accept_rx),
             failures: Mutex::new(failure_rx),
             local_addr,
+            layout: Arc::new(layout),
         })
     }
 
@@ -148,17 +157,16 @@ impl UdpEndpoint {
     /// their channels), all feeding one accept queue.
     fn start_workers(
         addr: SocketAddr,
-        layout: Layout,
+        layout: Arc<Layout>,
         configs: Vec<crate::endpoint::EndpointConfig>,
         options: &EndpointOptions,
     ) -> Result<Self, AdapterError> {
         let sockets = workers::bind_shared(addr, configs.len())?;
         let local_addr = sockets.first().ok_or(AdapterError::Closed)?.local_addr()?;
-        let layout = Arc::new(layout);
         let outgoing = Arc::new(Outgoing::default());
         let (accept_tx, accept_rx) = mpsc::channel();
         let (failure_tx, failure_rx) = mpsc::sync_channel(FAILURE_QUEUE);
-        let channels: Vec<_> = configs.iter().map(|_| mpsc::channel()).collect();
+        let channels: Vec<_> = configs.iter().map(|_| queue()).collect();
         let inboxes: Vec<_> = channels.iter().map(|(tx, _)| Inbox::new(tx.clone(), HANDOFF_QUEUE)).collect();
         // One clock reading for all: their cookie secrets rotate together.
         let now = Instant::now();
@@ -192,6 +200,7 @@ impl UdpEndpoint {
             accept: Mutex::new(accept_rx),
             failures: Mutex::new(failure_rx),
             local_addr,
+            layout,
         })
     }
 
@@ -250,6 +259,7 @@ impl UdpEndpoint {
         timeout: Option<Duration>,
     ) -> Result<UdpSession, AdapterError> {
         let (reply, rx) = mpsc::channel();
+        let config = self.layout.connecting(config);
         self.first.control.send(Command::Connect { config, remote, timeout, reply })?;
         rx.recv().map_err(|_| AdapterError::Closed)?
     }

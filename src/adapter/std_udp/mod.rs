@@ -5,7 +5,8 @@
 //! handles talk to it over channels and wake it by sending an empty datagram to the socket's
 //! own address (empty datagrams are never DTLS, so the driver ignores them). This module
 //! must never make a protocol decision. Its files: `endpoint` and `session` (the handles),
-//! `channels` (what handles and the driver share), `driver` (the driver thread's loop) and
+//! `channels` (what handles and the driver share), `queue` (the driver's input channel),
+//! `driver` (the driver thread's loop) and
 //! `reader` (the reader thread of a connected socket, or of a worker's); this file has the
 //! free functions.
 //!
@@ -38,6 +39,7 @@ use crate::config::{ClientConfig, ServerConfig};
 mod channels;
 mod driver;
 mod endpoint;
+mod queue;
 mod reader;
 mod session;
 

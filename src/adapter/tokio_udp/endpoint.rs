@@ -37,6 +37,8 @@ pub struct UdpEndpoint {
     accept: tokio::sync::Mutex<mpsc::UnboundedReceiver<UdpSession>>,
     failures: tokio::sync::Mutex<mpsc::Receiver<HandshakeFailure>>,
     local_addr: SocketAddr,
+    /// How its workers lay out connection IDs (`connect` makes its CIDs name the first).
+    layout: Arc<Layout>,
 }
 
 /// One socket's driver task, how to reach it, and what it publishes.
@@ -107,11 +109,12 @@ impl UdpEndpoint {
         peer: Option<SocketAddr>,
     ) -> Result<UdpEndpoint, AdapterError> {
         let (layout, mut configs) = workers::plan(server.as_ref(), &options)?;
+        let layout = Arc::new(layout);
         let (accept_tx, accept_rx) = mpsc::unbounded_channel();
         let (failure_tx, failure_rx) = mpsc::channel(FAILURE_QUEUE);
         let queues = (&accept_tx, &failure_tx, options.receive_queue);
         let (first, others, local_addr) = if layout.workers() > 1 {
-            Self::start_workers(resolve(addr).await?, layout, configs, queues)?
+            Self::start_workers(resolve(addr).await?, layout.clone(), configs, queues)?
         } else {
             let socket = UdpSocket::bind(addr).await?;
             if let Some(remote) = peer {
@@ -128,6 +131,7 @@ impl UdpEndpoint {
             accept: tokio::sync::Mutex::new(accept_rx),
             failures: tokio::sync::Mutex::new(failure_rx),
             local_addr,
+            layout,
         })
     }
 
@@ -135,13 +139,12 @@ impl UdpEndpoint {
     /// and a driver task each, and a bounded hand-off queue to each.
     fn start_workers(
         addr: SocketAddr,
-        layout: Layout,
+        layout: Arc<Layout>,
         configs: Vec<crate::endpoint::EndpointConfig>,
         queues: (&mpsc::UnboundedSender<UdpSession>, &mpsc::Sender<HandshakeFailure>, usize),
     ) -> Result<(Worker, Vec<Worker>, SocketAddr), AdapterError> {
         let sockets = workers::bind_shared(addr, configs.len())?;
         let local_addr = sockets.first().ok_or(AdapterError::Closed)?.local_addr()?;
-        let layout = Arc::new(layout);
         let outgoing = Arc::new(Outgoing::default());
         let (txs, rxs): (Vec<_>, Vec<_>) = configs.iter().map(|_| mpsc::channel(HANDOFF_QUEUE)).unzip();
         // One clock reading for all: their cookie secrets rotate together.
@@ -205,6 +208,7 @@ impl UdpEndpoint {
         timeout: Option<Duration>,
     ) -> Result<UdpSession, AdapterError> {
         let (reply, rx) = oneshot::channel();
+        let config = self.layout.connecting(config);
         self.first.cmd.send(Command::Connect { config, remote, timeout, reply }).map_err(|_| AdapterError::Closed)?;
         rx.await.map_err(|_| AdapterError::Closed)?
     }

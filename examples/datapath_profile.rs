@@ -11,6 +11,9 @@
 //!     target/release/examples/datapath_profile records 0 1000
 //! valgrind --tool=callgrind --toggle-collect='datapath_profile::ring_records' \
 //!     target/release/examples/datapath_profile records 0 1000
+//! # the same with 8-byte connection IDs both ways (`tls12_cid` records, RFC 9146):
+//! valgrind --tool=callgrind --toggle-collect='datapath_profile::engine_records' \
+//!     target/release/examples/datapath_profile records-cid 0 1000
 //! # DTLS 1.3 record protection alone (unified header, inner plaintext, record-number
 //! # encryption), the same 1,200-byte record, against ring's AEAD plus the two masks:
 //! valgrind --tool=callgrind --toggle-collect='datapath_profile::engine13_records' \
@@ -50,8 +53,8 @@ use dtls_engine::{CipherSuite, Endpoint, EndpointConfig, EndpointEvent, Event, N
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage =
-        "usage: datapath_profile records SUITE N | records13 SUITE N | sessions13 SUITE N | routing SESSIONS BATCHES";
+    let usage = "usage: datapath_profile records SUITE N | records-cid SUITE N | records13 SUITE N | sessions13 SUITE N | \
+         routing SESSIONS BATCHES";
     let (Some(mode), Some(a), Some(b)) = (args.get(1), args.get(2), args.get(3)) else {
         eprintln!("{usage}");
         std::process::exit(2);
@@ -62,6 +65,7 @@ fn main() {
     };
     match mode.as_str() {
         "records" => records(a, b),
+        "records-cid" => records_cid(a, b),
         "records13" => records13(a, b),
         "sessions13" => sessions13(a, b),
         "routing" => routing(a, b),
@@ -83,6 +87,20 @@ fn records(suite: usize, n: usize) {
     engine_records(&mut c, &mut s, &payload, &mut wire, now, n);
     let mut raw = RawAead::new(ring_alg(suite));
     ring_records(&mut raw, &payload, n);
+}
+
+/// [`records`] with 8-byte connection IDs both ways: the 1,200-byte datagram is one
+/// `tls12_cid` record (13 + 8 header bytes, the explicit nonce, payload, type byte, tag).
+fn records_cid(suite: usize, n: usize) {
+    let (_, suite) = SUITES[suite.min(SUITES.len() - 1)];
+    let mut wire = Vec::with_capacity(2048);
+    let (ccfg, scfg) = common::cid_configs(suite);
+    let (mut c, mut s) = handshake(&ccfg, &scfg, &mut wire);
+    assert!(c.connection_ids().is_some(), "CIDs negotiated");
+    let payload = [0x5au8; common::RECORD_LEN - 21 - 24 - 1];
+    let now = Instant::now();
+    engine_records(&mut c, &mut s, &payload, &mut wire, now, 16);
+    engine_records(&mut c, &mut s, &payload, &mut wire, now, n);
 }
 
 #[inline(never)]

@@ -33,7 +33,7 @@ use crate::handshake::server::ServerState;
 use crate::pool::BufferPool;
 use crate::record::protection::RecordLayer;
 use crate::stats::SessionStats;
-use crate::wire::record::{RECORD_HEADER_LEN, RecordHeader};
+use crate::wire::record::RecordHeader;
 use crate::wire::{AlertDescription, AlertLevel, ContentType, Epoch};
 
 /// A datagram to send.
@@ -133,6 +133,7 @@ pub struct Session {
     v13: Option<Box<tls13::Session13>>,
 }
 
+mod cid12;
 mod cid13;
 mod in_place13;
 mod info;
@@ -309,25 +310,6 @@ impl Session {
             *datagram = self.pool.take_spare();
         }
         Ok(())
-    }
-
-    /// [`Session::handle_buf`] without the swap and without queueing: when `datagram` is an
-    /// authentic application record, returns its payload (in `datagram`'s allocation, an
-    /// empty unallocated vector left in its place), which the caller must deliver as the
-    /// next [`Event::ApplicationData`] after any events already queued. An endpoint uses this
-    /// with buffers of its own pool, so records it routes never drain the session's pool.
-    pub(crate) fn handle_in_place(&mut self, now: Instant, datagram: &mut Vec<u8>) -> Result<Option<Vec<u8>>, Error> {
-        // The fast branch of the receive path: one application-data record of the current
-        // epoch exactly filling the datagram is opened in the datagram's own buffer.
-        if self.v13.is_some() {
-            return self.handle_in_place13(now, datagram);
-        }
-        let Some(header) = self.lone_application_record(datagram) else {
-            return self.handle(now, datagram).map(|()| None);
-        };
-        self.stats.packets_received += 1;
-        self.stats.datagram_bytes_received += datagram.len() as u64;
-        Ok(self.open_application(now, &header, datagram, RECORD_HEADER_LEN).then(|| core::mem::take(datagram)))
     }
 
     /// Whether events wait to be polled.

@@ -11,12 +11,13 @@
 //! block) and fails at anything made per record, or per datagram.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use dtls_engine::adapter::{EndpointOptions, std_udp, tokio_udp};
-use dtls_engine::{ClientConfig, ProtocolVersion, ServerConfig};
+use dtls_engine::adapter::{EndpointOptions, WorkerStats, std_udp, tokio_udp};
+use dtls_engine::{ClientConfig, Event, ProtocolVersion, ServerConfig, Session};
 
 struct Counting;
 
@@ -61,22 +62,26 @@ const ECHOES: usize = 2000;
 const BOUND: u64 = (ECHOES as u64 * 4) / 400;
 
 fn configs(version: ProtocolVersion) -> (Arc<ServerConfig>, Arc<ClientConfig>) {
+    configs_with(version, None)
+}
+
+/// With `cids`, both sides ask for connection IDs of that length.
+fn configs_with(version: ProtocolVersion, cids: Option<usize>) -> (Arc<ServerConfig>, Arc<ClientConfig>) {
     let c = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let (cert, key) = (c.cert.pem(), c.signing_key.serialize_pem());
     let server = ServerConfig::builder()
         .certificate_pem(cert.as_bytes(), key.as_bytes())
         .unwrap()
-        .max_version(ProtocolVersion::Dtls13)
-        .build()
-        .unwrap();
+        .max_version(ProtocolVersion::Dtls13);
     let client = ClientConfig::builder()
         .root_certificates_pem(cert.as_bytes())
         .unwrap()
         .server_name("localhost")
-        .max_version(version)
-        .build()
-        .unwrap();
-    (server, client)
+        .max_version(version);
+    match cids {
+        Some(n) => (server.connection_ids(n).build().unwrap(), client.connection_ids(n).build().unwrap()),
+        None => (server.build().unwrap(), client.build().unwrap()),
+    }
 }
 
 /// Count the allocations of `f` on every thread.
@@ -172,6 +177,155 @@ fn tokio_sessions_echo_without_allocating_per_record() {
             client.close();
             client.closed().await;
             let server = echo.await.unwrap();
+            server.close();
+            server.closed().await;
+        });
+    }
+}
+
+/// A sans-IO client on a socket it can change, driven here without allocating (it sends
+/// through `poll_transmit_into` and recycles what it receives), so that what the allocator
+/// counts is the server's.
+struct MovingClient {
+    session: Session,
+    socket: UdpSocket,
+    server: SocketAddr,
+    wire: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl MovingClient {
+    fn connect(config: Arc<ClientConfig>, server: SocketAddr) -> Self {
+        let socket = Self::fresh_socket();
+        let session = Session::client(Instant::now(), config, server);
+        let mut c = Self { session, socket, server, wire: Vec::with_capacity(2048), buf: vec![0; 65536] };
+        c.run_until(|e| matches!(e, Event::Connected));
+        c
+    }
+
+    fn fresh_socket() -> UdpSocket {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+        s
+    }
+
+    fn rebind(&mut self) {
+        self.socket = Self::fresh_socket();
+    }
+
+    fn echo(&mut self, payload: &[u8]) {
+        self.session.send(payload).unwrap();
+        self.run_until(|e| matches!(e, Event::ApplicationData(d) if d == payload));
+    }
+
+    fn run_until(&mut self, mut done: impl FnMut(&Event) -> bool) {
+        let deadline = Instant::now() + LONG;
+        loop {
+            while let Some(to) = self.session.poll_transmit_into(&mut self.wire) {
+                assert_eq!(to, self.server);
+                self.socket.send_to(&self.wire, to).unwrap();
+            }
+            let mut finished = false;
+            while let Some(e) = self.session.poll_event() {
+                finished |= done(&e);
+                if let Event::ApplicationData(d) = e {
+                    self.session.recycle(d);
+                }
+            }
+            if finished {
+                return;
+            }
+            let now = Instant::now();
+            assert!(now < deadline, "nothing after {LONG:?}");
+            if let Ok(n) = self.socket.recv(&mut self.buf) {
+                let _ = self.session.handle(now, &self.buf[..n]);
+            }
+            if self.session.poll_timeout().is_some_and(|t| t <= now) {
+                let _ = self.session.handle_timeout(now);
+            }
+        }
+    }
+}
+
+fn handed_over(stats: &[WorkerStats]) -> u64 {
+    stats.iter().map(|w| w.handoffs_sent).sum()
+}
+
+/// A client of a two-worker server moves until the kernel gives its new address to the
+/// worker its CID does not name, so every record it sends is handed over; then its echoes
+/// are counted. `server` is the server's address and a way to read its workers' statistics.
+fn handed_over_echoes(what: &str, ccfg: Arc<ClientConfig>, server: SocketAddr, stats: impl Fn() -> Vec<WorkerStats>) {
+    let payload = [0x5a; 1000];
+    let mut client = MovingClient::connect(ccfg, server);
+    client.echo(&payload);
+    let mut moves = 0;
+    loop {
+        client.rebind();
+        moves += 1;
+        let before = handed_over(&stats());
+        client.echo(&payload);
+        if handed_over(&stats()) > before {
+            break;
+        }
+        assert!(moves < 40, "{what}: 40 new ports, none hashed to the other worker");
+    }
+    (0..WARM).for_each(|_| client.echo(&payload));
+    let before = handed_over(&stats());
+    let allocs = counted(|| (0..ECHOES).for_each(|_| client.echo(&payload)));
+    let handed = handed_over(&stats()) - before;
+    assert!(handed >= ECHOES as u64, "{what}: only {handed} records were handed over");
+    report(&format!("{what}, every record from the client handed to its worker"), allocs);
+}
+
+fn two_workers() -> EndpointOptions {
+    EndpointOptions { workers: 2, ..EndpointOptions::default() }
+}
+
+#[test]
+fn std_workers_hand_records_over_without_allocating() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for version in [ProtocolVersion::Dtls12, ProtocolVersion::Dtls13] {
+        let (scfg, ccfg) = configs_with(version, Some(8));
+        let server = Arc::new(std_udp::listen("127.0.0.1:0", scfg, two_workers()).unwrap());
+        let acceptor = server.clone();
+        let echo = std::thread::spawn(move || {
+            let s = acceptor.accept().unwrap();
+            while let Some(d) = s.recv() {
+                if s.send(&d).is_err() {
+                    break;
+                }
+                s.recycle(d);
+            }
+        });
+        handed_over_echoes(&format!("std workers, {version:?}"), ccfg, server.local_addr(), || server.worker_stats());
+        server.close();
+        echo.join().unwrap();
+        server.closed();
+    }
+}
+
+#[test]
+fn tokio_workers_hand_records_over_without_allocating() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    for version in [ProtocolVersion::Dtls12, ProtocolVersion::Dtls13] {
+        let (scfg, ccfg) = configs_with(version, Some(8));
+        let server = rt.block_on(async {
+            let server = Arc::new(tokio_udp::listen("127.0.0.1:0", scfg, two_workers()).await.unwrap());
+            let acceptor = server.clone();
+            tokio::spawn(async move {
+                let mut s = acceptor.accept().await.unwrap();
+                while let Some(d) = s.recv().await {
+                    if s.send(&d).await.is_err() {
+                        break;
+                    }
+                    s.recycle(d);
+                }
+            });
+            server
+        });
+        handed_over_echoes(&format!("tokio workers, {version:?}"), ccfg, server.local_addr(), || server.worker_stats());
+        rt.block_on(async {
             server.close();
             server.closed().await;
         });

@@ -45,9 +45,15 @@ fn peer_binary() -> PathBuf {
     }
 }
 
+/// A directory of its own for one test: the process and a counter make the name unique
+/// (a clock reading does not: two tests running at once read the same value often enough
+/// that one wrote its certificate over the other's, and its peer presented the wrong one).
 fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let dir = std::env::temp_dir().join(format!("dtls-dimpl-{name}-{}-{nanos}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("dtls-dimpl-{name}-{}-{n}", std::process::id()));
+    // A directory left by an earlier process with the same id goes first.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

@@ -13,8 +13,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use dtls_engine::{
-    CertificateDer, CipherSuite, ClientAuth, ClientConfig, Event, FingerprintVerifier, NamedGroup, ProtocolVersion,
-    ServerConfig, Session, fingerprint_sha256,
+    CertificateDer, CipherSuite, ClientAuth, ClientConfig, ClientConfigBuilder, Event, FingerprintVerifier, NamedGroup,
+    ProtocolVersion, ServerConfig, ServerConfigBuilder, Session, fingerprint_sha256,
 };
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 
@@ -83,6 +83,10 @@ enum PeerAuth {
 /// The server side: the CA-signed P-256 leaf, ECDHE on P-256, MTU 1500, the cookie exchange
 /// on, and (with `client_auth`) a client certificate required and checked as `auth` says.
 fn server(suite: CipherSuite, client_auth: bool, auth: PeerAuth) -> Arc<ServerConfig> {
+    server_builder(suite, client_auth, auth).build().expect("server config")
+}
+
+fn server_builder(suite: CipherSuite, client_auth: bool, auth: PeerAuth) -> ServerConfigBuilder {
     let p = pki();
     let mut b = ServerConfig::builder()
         .certificate_pem(p.server_pem.as_bytes(), p.server_key_pem.as_bytes())
@@ -100,12 +104,16 @@ fn server(suite: CipherSuite, client_auth: bool, auth: PeerAuth) -> Arc<ServerCo
             }
         };
     }
-    b.build().expect("server config")
+    b
 }
 
 /// The client side: ECDHE on P-256, MTU 1500, the server checked as `auth` says, and (with
 /// `client_auth`) the client's CA-signed leaf.
 fn client(suite: CipherSuite, client_auth: bool, auth: PeerAuth) -> Arc<ClientConfig> {
+    client_builder(suite, client_auth, auth).build().expect("client config")
+}
+
+fn client_builder(suite: CipherSuite, client_auth: bool, auth: PeerAuth) -> ClientConfigBuilder {
     let p = pki();
     let b = match auth {
         PeerAuth::Ca => {
@@ -117,7 +125,15 @@ fn client(suite: CipherSuite, client_auth: bool, auth: PeerAuth) -> Arc<ClientCo
     if client_auth {
         b = b.client_certificate_pem(p.client_pem.as_bytes(), p.client_key_pem.as_bytes()).expect("client cert");
     }
-    b.build().expect("client config")
+    b
+}
+
+/// [`server_config`] and [`client_config`] (server authentication only) with 8-byte
+/// connection IDs both ways: application records are `tls12_cid` records (RFC 9146).
+pub fn cid_configs(suite: CipherSuite) -> (Arc<ClientConfig>, Arc<ServerConfig>) {
+    let client = client_builder(suite, false, PeerAuth::Ca).connection_ids(8).build().expect("client config");
+    let server = server_builder(suite, false, PeerAuth::Ca).connection_ids(8).build().expect("server config");
+    (client, server)
 }
 
 /// Server configuration: the CA-signed P-256 leaf, ECDHE on P-256, the cookie exchange on,

@@ -179,8 +179,43 @@ pub(super) fn bind_shared(addr: SocketAddr, workers: usize) -> std::io::Result<V
 
 /// How a worker reaches another one: a bounded queue that never blocks the sender.
 pub(super) trait HandOff {
-    /// Queue `datagram` from `from` for the worker; false if its queue is full or it stopped.
-    fn try_hand_off(&self, from: SocketAddr, datagram: &[u8]) -> bool;
+    /// Queue `datagram` from `from` for the worker; given back if its queue is full or it
+    /// stopped.
+    fn try_hand_off(&self, from: SocketAddr, datagram: Vec<u8>) -> Result<(), Vec<u8>>;
+}
+
+/// Buffers for hand-offs, shared by an endpoint's workers: the worker that hands a datagram
+/// over copies it into one, the worker that handled it gives it back. A peer whose address
+/// the kernel hashes to another worker than the one its CID names (a client after a move,
+/// a connected server) is handed over for every record, so that costs no allocation each.
+#[derive(Debug, Default)]
+pub(super) struct Spares(Mutex<Vec<Vec<u8>>>);
+
+impl Spares {
+    /// Most buffers kept: more than the hand-offs in flight at once on a busy endpoint
+    /// would need; the rest are freed.
+    const MAX: usize = 64;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
+        // A list of buffers is consistent whatever panicked while holding it.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A copy of `datagram` in a spare buffer (a new one if none is left).
+    fn filled(&self, datagram: &[u8]) -> Vec<u8> {
+        let mut buf = self.lock().pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(datagram);
+        buf
+    }
+
+    /// Keep `buf` for a later hand-off (freed if enough are kept).
+    fn give(&self, buf: Vec<u8>) {
+        let mut spares = self.lock();
+        if spares.len() < Self::MAX && buf.capacity() > 0 {
+            spares.push(buf);
+        }
+    }
 }
 
 /// One worker's hand-off counters, published with its status.
@@ -238,13 +273,27 @@ pub(super) struct Router<T> {
     me: usize,
     layout: Arc<Layout>,
     outgoing: Arc<Outgoing>,
+    spares: Arc<Spares>,
     peers: Vec<T>,
     pub(super) counts: HandOffCounts,
 }
 
 impl<T: HandOff> Router<T> {
-    pub(super) fn new(me: usize, layout: Arc<Layout>, outgoing: Arc<Outgoing>, peers: Vec<T>) -> Self {
-        Self { me, layout, outgoing, peers, counts: HandOffCounts::default() }
+    pub(super) fn new(
+        me: usize,
+        layout: Arc<Layout>,
+        outgoing: Arc<Outgoing>,
+        spares: Arc<Spares>,
+        peers: Vec<T>,
+    ) -> Self {
+        Self { me, layout, outgoing, spares, peers, counts: HandOffCounts::default() }
+    }
+
+    /// A datagram another worker handed to this one was handled: count it, and keep its
+    /// buffer for the next hand-off.
+    pub(super) fn handled(&mut self, datagram: Vec<u8>) {
+        self.counts.received += 1;
+        self.spares.give(datagram);
     }
 
     /// This worker's driver opened a client session to `remote` (only [`CONNECT_WORKER`]'s
@@ -276,10 +325,12 @@ impl<T: HandOff> Router<T> {
             return false;
         }
         let Some(peer) = self.peers.get(owner) else { return false };
-        if peer.try_hand_off(from, datagram) {
-            self.counts.sent += 1;
-        } else {
-            self.counts.dropped += 1;
+        match peer.try_hand_off(from, self.spares.filled(datagram)) {
+            Ok(()) => self.counts.sent += 1,
+            Err(buf) => {
+                self.spares.give(buf);
+                self.counts.dropped += 1;
+            }
         }
         true
     }

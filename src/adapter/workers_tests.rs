@@ -149,9 +149,9 @@ fn workers_refuse_cids_from_a_generator() {
 struct Queue(std::cell::RefCell<Vec<SocketAddr>>);
 
 impl HandOff for std::rc::Rc<Queue> {
-    fn try_hand_off(&self, from: SocketAddr, _datagram: &[u8]) -> bool {
+    fn try_hand_off(&self, from: SocketAddr, _datagram: Vec<u8>) -> Result<(), Vec<u8>> {
         self.0.borrow_mut().push(from);
-        true
+        Ok(())
     }
 }
 
@@ -161,9 +161,10 @@ impl HandOff for std::rc::Rc<Queue> {
 fn a_connected_peers_datagrams_go_to_the_connecting_worker() {
     let layout = Arc::new(layout(2, &[0xa1]));
     let outgoing = Arc::new(Outgoing::default());
+    let spares = Arc::new(Spares::default());
     let queues: Vec<_> = (0..2).map(|_| std::rc::Rc::new(Queue::default())).collect();
-    let mut first = Router::new(0, layout.clone(), outgoing.clone(), queues.clone());
-    let mut second = Router::new(1, layout, outgoing, queues.clone());
+    let mut first = Router::new(0, layout.clone(), outgoing.clone(), spares.clone(), queues.clone());
+    let mut second = Router::new(1, layout, outgoing, spares, queues.clone());
     let upstream: SocketAddr = "192.0.2.7:4433".parse().unwrap();
     // A record whose (client) CID happens to look like worker 1's.
     let record = tls12_cid_record(&[0xa1, 1, 5, 5, 5, 5]);
@@ -222,4 +223,20 @@ fn a_connects_cids_name_the_connecting_worker_when_they_have_room() {
     assert!(Arc::ptr_eq(&l.connecting(generated.clone()), &generated));
     let plain = Layout { workers: 2, prefix: None };
     assert!(Arc::ptr_eq(&plain.connecting(long.clone()), &long));
+}
+
+/// A hand-off's buffer comes back once handled and carries the next one; a few are kept.
+#[test]
+fn hand_off_buffers_are_reused_and_bounded() {
+    let spares = Spares::default();
+    let first = spares.filled(&[1; 100]);
+    let ptr = first.as_ptr();
+    spares.give(first);
+    let second = spares.filled(&[2; 60]);
+    assert_eq!((second.as_ptr(), second.len()), (ptr, 60), "the same allocation, refilled");
+    for _ in 0..Spares::MAX + 10 {
+        spares.give(vec![0; 8]);
+    }
+    spares.give(Vec::new());
+    assert_eq!(spares.lock().len(), Spares::MAX);
 }

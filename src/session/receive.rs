@@ -11,7 +11,7 @@ use crate::codec::Codec;
 use crate::error::{Error, PeerMisbehaved};
 use crate::handshake::reassembler::{HandshakeMessage, Inserted};
 use crate::wire::handshake_header::parse_fragments;
-use crate::wire::record::{CidRecordHeader, RecordHeader};
+use crate::wire::record::{RECORD_HEADER_LEN, RecordHeader};
 use crate::wire::{
     Alert, AlertDescription, AlertLevel, ContentType, DTLS_1_0, DTLS_1_2, Epoch, HandshakePayload, HandshakeType,
 };
@@ -92,57 +92,26 @@ impl Session {
         result
     }
 
-    /// One `tls12_cid` record (RFC 9146 §4): opened with the negotiated CIDs, then handled by
-    /// its real content type like any protected record of its epoch. Records of an epoch
-    /// whose keys are not in use yet are dropped (the peer retransmits).
-    pub(super) fn handle_cid_record(
-        &mut self,
-        now: Instant,
-        header: &CidRecordHeader<'_>,
-        body: &[u8],
-    ) -> Result<(), Error> {
-        if self.close_received || self.failed || self.is_tls13() {
-            self.stats.records_dropped += 1;
-            return Ok(());
+    /// [`Session::handle_buf`] without the swap and without queueing: when `datagram` is an
+    /// authentic application record, returns its payload (in `datagram`'s allocation, an
+    /// empty unallocated vector left in its place), which the caller must deliver as the
+    /// next [`Event::ApplicationData`] after any events already queued. An endpoint uses this
+    /// with buffers of its own pool, so records it routes never drain the session's pool.
+    pub(crate) fn handle_in_place(&mut self, now: Instant, datagram: &mut Vec<u8>) -> Result<Option<Vec<u8>>, Error> {
+        // The fast branch of the receive path: one application-data record of the current
+        // epoch exactly filling the datagram is opened in the datagram's own buffer.
+        if self.v13.is_some() {
+            return self.handle_in_place13(now, datagram);
         }
-        let mut buf = self.pool.take(body.len());
-        buf.extend_from_slice(body);
-        let content_type = match self.records.open_cid(header, &mut buf, 0) {
-            Ok((t, newest)) => {
-                self.cid_newest |= newest && self.connected;
-                t
-            }
-            Err(_) => {
-                self.stats.records_dropped += 1;
-                self.pool.put(buf);
-                return Ok(());
-            }
+        if let Some(result) = self.handle_cid_in_place(now, datagram) {
+            return result;
+        }
+        let Some(header) = self.lone_application_record(datagram) else {
+            return self.handle(now, datagram).map(|()| None);
         };
-        self.last_heard = now;
-        if content_type == ContentType::ApplicationData {
-            // docs/security.md item 2: application data only once the handshake is complete.
-            if !self.connected || self.close_sent || self.events.len() >= self.max_queued {
-                self.stats.records_dropped += 1;
-                self.pool.put(buf);
-            } else {
-                self.stats.app_bytes_received += buf.len() as u64;
-                self.stats.app_messages_received += 1;
-                self.events.push_back(Event::ApplicationData(buf));
-            }
-            return Ok(());
-        }
-        let plain = RecordHeader {
-            content_type,
-            version: header.version,
-            epoch: header.epoch,
-            sequence: header.sequence,
-            length: buf.len() as u16,
-        };
-        let result = self.handle_plaintext(now, &plain, &buf);
-        if !self.connected {
-            self.pool.put(buf);
-        }
-        result
+        self.stats.packets_received += 1;
+        self.stats.datagram_bytes_received += datagram.len() as u64;
+        Ok(self.open_application(now, &header, datagram, RECORD_HEADER_LEN).then(|| core::mem::take(datagram)))
     }
 
     /// The one record exactly filling `datagram`, if it is application data of the current
@@ -191,7 +160,7 @@ impl Session {
         true
     }
 
-    fn handle_plaintext(&mut self, now: Instant, header: &RecordHeader, plain: &[u8]) -> Result<(), Error> {
+    pub(super) fn handle_plaintext(&mut self, now: Instant, header: &RecordHeader, plain: &[u8]) -> Result<(), Error> {
         match header.content_type {
             ContentType::Handshake => self.handle_handshake_record(now, Epoch::from(header.epoch), plain),
             ContentType::ChangeCipherSpec => {

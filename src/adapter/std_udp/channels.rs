@@ -43,18 +43,16 @@ impl Inbox {
         Self { input, waiting: Arc::new(AtomicUsize::new(0)), cap }
     }
 
-    /// Queue a datagram (`Input::Datagram` or `Input::HandOff`); false if `cap` are waiting
-    /// or the driver has stopped.
-    pub(super) fn push(&self, datagram: Input) -> bool {
+    /// Queue a datagram (`Input::Datagram` or `Input::HandOff`); given back if `cap` are
+    /// waiting or the driver has stopped.
+    pub(super) fn push(&self, datagram: Input) -> Result<(), Input> {
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.cap {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return false;
+            return Err(datagram);
         }
-        if self.input.send(datagram).is_err() {
+        self.input.send(datagram).inspect_err(|_| {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return false;
-        }
-        true
+        })
     }
 
     /// Pass on an input that is not a datagram (a receive error), uncounted.
@@ -69,8 +67,12 @@ impl Inbox {
 }
 
 impl crate::adapter::workers::HandOff for Inbox {
-    fn try_hand_off(&self, from: SocketAddr, datagram: &[u8]) -> bool {
-        self.push(Input::HandOff(from, datagram.to_vec()))
+    fn try_hand_off(&self, from: SocketAddr, datagram: Vec<u8>) -> Result<(), Vec<u8>> {
+        match self.push(Input::HandOff(from, datagram)) {
+            Ok(()) => Ok(()),
+            Err(Input::HandOff(_, d)) => Err(d),
+            Err(_) => Err(Vec::new()),
+        }
     }
 }
 

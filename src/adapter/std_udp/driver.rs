@@ -90,10 +90,10 @@ impl Driver {
             }
             Input::HandOff(from, d) => {
                 self.taken();
-                if let Some(r) = self.router.as_mut() {
-                    r.counts.received += 1;
-                }
                 self.core.handle(Instant::now(), from, &d);
+                if let Some(r) = self.router.as_mut() {
+                    r.handled(d);
+                }
             }
             Input::Failed(e) => self.socket_error(&e),
         }

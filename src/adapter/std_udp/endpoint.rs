@@ -17,7 +17,7 @@ use super::{HandshakeFailure, lock, recv_timeout, resolve};
 use crate::adapter::answer::Recycler;
 use crate::adapter::driver::{EndpointStatus, FAILURE_QUEUE};
 use crate::adapter::slots::Slots;
-use crate::adapter::workers::{self, HANDOFF_QUEUE, Layout, Outgoing, Router};
+use crate::adapter::workers::{self, HANDOFF_QUEUE, Layout, Outgoing, Router, Spares};
 use crate::adapter::{AdapterError, EndpointOptions};
 use crate::config::{ClientConfig, ServerConfig};
 use crate::endpoint::{Endpoint as Core, EndpointState};
@@ -164,6 +164,7 @@ impl UdpEndpoint {
         let sockets = workers::bind_shared(addr, configs.len())?;
         let local_addr = sockets.first().ok_or(AdapterError::Closed)?.local_addr()?;
         let outgoing = Arc::new(Outgoing::default());
+        let handoff_spares = Arc::new(Spares::default());
         let (accept_tx, accept_rx) = mpsc::channel();
         let (failure_tx, failure_rx) = mpsc::sync_channel(FAILURE_QUEUE);
         let channels: Vec<_> = configs.iter().map(|_| queue()).collect();
@@ -187,7 +188,7 @@ impl UdpEndpoint {
                 core,
                 slots: Slots::new(control.clone(), options.receive_queue, accept_tx.clone(), failure_tx.clone()),
                 inbox: Some(inbox),
-                router: Some(Router::new(i, layout.clone(), outgoing.clone(), inboxes.clone())),
+                router: Some(Router::new(i, layout.clone(), outgoing.clone(), handoff_spares.clone(), inboxes.clone())),
                 errors: 0,
             };
             started.push(Worker::spawn(driver, control, input_rx, format!("dtls-worker-{i}"))?);

@@ -42,6 +42,8 @@ impl Reader {
         let (s, halt) = (socket.clone(), stop.clone());
         let thread = std::thread::Builder::new().name(name).spawn(move || {
             let mut buf = vec![0u8; 65536];
+            // The buffer of the last datagram the inbox had no room for.
+            let mut dropped = Vec::new();
             let mut errors = 0u32;
             while !halt.load(Ordering::Acquire) {
                 let passed = match s.recv_from(&mut buf) {
@@ -51,10 +53,16 @@ impl Reader {
                         errors = 0;
                         // A full inbox drops the datagram. The driver stops this thread (`halt`)
                         // before it lets go of its channel.
-                        let mut d = spares.try_recv().unwrap_or_default();
+                        let mut d = match std::mem::take(&mut dropped) {
+                            d if d.capacity() > 0 => d,
+                            _ => spares.try_recv().unwrap_or_default(),
+                        };
                         d.clear();
                         d.extend_from_slice(buf.get(..n).unwrap_or_default());
-                        let _ = to.push(Input::Datagram(from, d));
+                        if let Err(Input::Datagram(_, d)) = to.push(Input::Datagram(from, d)) {
+                            // Dropped (a full inbox): its buffer serves the next datagram.
+                            dropped = d;
+                        }
                         true
                     }
                     Err(e) if is_timeout(&e) => continue,

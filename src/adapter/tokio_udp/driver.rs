@@ -25,8 +25,8 @@ pub(super) type HandOffTx = mpsc::Sender<(SocketAddr, Vec<u8>)>;
 pub(super) type HandOffRx = mpsc::Receiver<(SocketAddr, Vec<u8>)>;
 
 impl HandOff for HandOffTx {
-    fn try_hand_off(&self, from: SocketAddr, datagram: &[u8]) -> bool {
-        self.try_send((from, datagram.to_vec())).is_ok()
+    fn try_hand_off(&self, from: SocketAddr, datagram: Vec<u8>) -> Result<(), Vec<u8>> {
+        self.try_send((from, datagram)).map_err(|e| e.into_inner().1)
     }
 }
 
@@ -101,10 +101,10 @@ impl Driver {
                 },
                 h = next_handoff(&mut self.handoffs) => match h {
                     Some((from, d)) => {
-                        if let Some(r) = self.router.as_mut() {
-                            r.counts.received += 1;
-                        }
                         self.core.handle(Instant::now(), from, &d);
+                        if let Some(r) = self.router.as_mut() {
+                            r.handled(d);
+                        }
                     }
                     // Every other worker has stopped.
                     None => self.handoffs = None,

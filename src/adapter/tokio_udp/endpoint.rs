@@ -15,7 +15,7 @@ use super::session::{Command, UdpSession};
 use super::{HandshakeFailure, resolve};
 use crate::adapter::driver::{EndpointStatus, FAILURE_QUEUE};
 use crate::adapter::slots::Slots;
-use crate::adapter::workers::{self, HANDOFF_QUEUE, Layout, Outgoing, Router};
+use crate::adapter::workers::{self, HANDOFF_QUEUE, Layout, Outgoing, Router, Spares};
 use crate::adapter::{AdapterError, EndpointOptions};
 use crate::config::{ClientConfig, ServerConfig};
 use crate::endpoint::{Endpoint as Core, EndpointState};
@@ -146,6 +146,7 @@ impl UdpEndpoint {
         let sockets = workers::bind_shared(addr, configs.len())?;
         let local_addr = sockets.first().ok_or(AdapterError::Closed)?.local_addr()?;
         let outgoing = Arc::new(Outgoing::default());
+        let handoff_spares = Arc::new(Spares::default());
         let (txs, rxs): (Vec<_>, Vec<_>) = configs.iter().map(|_| mpsc::channel(HANDOFF_QUEUE)).unzip();
         // One clock reading for all: their cookie secrets rotate together.
         let now = Instant::now();
@@ -153,7 +154,7 @@ impl UdpEndpoint {
         for (i, ((socket, config), handoffs)) in sockets.into_iter().zip(configs).zip(rxs).enumerate() {
             socket.set_nonblocking(true)?;
             let socket = UdpSocket::from_std(socket)?;
-            let router = Router::new(i, layout.clone(), outgoing.clone(), txs.clone());
+            let router = Router::new(i, layout.clone(), outgoing.clone(), handoff_spares.clone(), txs.clone());
             started.push(Worker::spawn(socket, None, Core::new(now, config), queues, Some((router, handoffs))));
         }
         let mut workers = started.into_iter();

@@ -297,13 +297,14 @@ impl Session {
     }
 
     /// Like [`Session::handle`], but the session may keep the allocation of `datagram`: a
-    /// datagram holding exactly one application-data record is authenticated and decrypted in
-    /// place, becomes the payload of its [`Event::ApplicationData`] (no copy of the record),
-    /// and `datagram` is swapped for an empty recycled buffer (or a new, unallocated one).
-    /// Any other datagram is handled as [`Session::handle`] would, and left as it was. After
-    /// an authentic application record, `datagram`'s previous contents are gone; after a
-    /// discarded one, they are unspecified. With [`Session::recycle`] and
-    /// [`Session::poll_transmit_into`], steady-state records need no heap allocation.
+    /// datagram holding exactly one protected record of the current epoch (with or without
+    /// a connection ID) is authenticated and decrypted in place; application data becomes
+    /// the payload of its [`Event::ApplicationData`] (no copy of the record), and `datagram`
+    /// is swapped for an empty recycled buffer (or a new, unallocated one). Any other
+    /// datagram is handled as [`Session::handle`] would. Afterwards `datagram`'s contents
+    /// are unspecified (a record may have been decrypted in it), its allocation reusable.
+    /// With [`Session::recycle`] and [`Session::poll_transmit_into`], steady-state records
+    /// need no heap allocation.
     pub fn handle_buf(&mut self, now: Instant, datagram: &mut Vec<u8>) -> Result<(), Error> {
         if let Some(payload) = self.handle_in_place(now, datagram)? {
             self.push_application_data(payload);

@@ -42,8 +42,11 @@ impl Session {
         now: Instant,
         datagram: &mut Vec<u8>,
     ) -> Option<Result<Option<Vec<u8>>, Error>> {
+        if datagram.first() != Some(&TLS12_CID) || self.failed {
+            return None;
+        }
         let cid_len = self.records.own_cid_len();
-        if self.failed || datagram.first() != Some(&TLS12_CID) || cid_len == 0 || cid_len > MAX_CID_LEN {
+        if cid_len == 0 || cid_len > MAX_CID_LEN {
             return None;
         }
         let mut r = Reader::new(datagram);

@@ -61,8 +61,9 @@ mod verify;
 mod wire;
 
 pub use config::{
-    ClientAuth, ClientConfig, ClientConfigBuilder, ConnectionIdGenerator, DEFAULT_GROUPS, DEFAULT_MTU,
-    DEFAULT_SESSION_CACHE, DEFAULT_SESSION_LIFETIME, MAX_CID_LEN, MAX_MTU, MIN_MTU, ServerConfig, ServerConfigBuilder,
+    AlpnChoice, AlpnSelector, ClientAuth, ClientConfig, ClientConfigBuilder, ConnectionIdGenerator, DEFAULT_GROUPS,
+    DEFAULT_MTU, DEFAULT_SESSION_CACHE, DEFAULT_SESSION_LIFETIME, MAX_CID_LEN, MAX_MTU, MIN_MTU, ServerConfig,
+    ServerConfigBuilder,
 };
 pub use endpoint::{ConnectError, Endpoint, EndpointConfig, EndpointEvent, EndpointState, HelloPolicy, SessionHandle};
 pub use error::{CertificateError, Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};

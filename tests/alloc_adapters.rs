@@ -84,6 +84,21 @@ fn configs_with(version: ProtocolVersion, cids: Option<usize>) -> (Arc<ServerCon
     }
 }
 
+/// A thread that echoes the first session `server` accepts, recycling what it receives,
+/// until the session ends.
+fn std_echo(server: &Arc<std_udp::UdpEndpoint>) -> std::thread::JoinHandle<()> {
+    let acceptor = server.clone();
+    std::thread::spawn(move || {
+        let s = acceptor.accept().unwrap();
+        while let Some(d) = s.recv() {
+            if s.send(&d).is_err() {
+                break;
+            }
+            s.recycle(d);
+        }
+    })
+}
+
 /// Count the allocations of `f` on every thread.
 fn counted(f: impl FnOnce()) -> u64 {
     ALLOCS.store(0, Ordering::Relaxed);
@@ -105,16 +120,7 @@ fn std_sessions_echo_without_allocating_per_record() {
     for version in [ProtocolVersion::Dtls12, ProtocolVersion::Dtls13] {
         let (scfg, ccfg) = configs(version);
         let server = Arc::new(std_udp::listen("127.0.0.1:0", scfg, EndpointOptions::default()).unwrap());
-        let acceptor = server.clone();
-        let echo = std::thread::spawn(move || {
-            let s = acceptor.accept().unwrap();
-            while let Some(d) = s.recv() {
-                if s.send(&d).is_err() {
-                    break;
-                }
-                s.recycle(d);
-            }
-        });
+        let echo = std_echo(&server);
         // A connected client: its datagrams come through the reader thread.
         let client = std_udp::connect(server.local_addr(), ccfg).unwrap();
         assert_eq!(client.protocol(), version.name());
@@ -287,16 +293,7 @@ fn std_workers_hand_records_over_without_allocating() {
     for version in [ProtocolVersion::Dtls12, ProtocolVersion::Dtls13] {
         let (scfg, ccfg) = configs_with(version, Some(8));
         let server = Arc::new(std_udp::listen("127.0.0.1:0", scfg, two_workers()).unwrap());
-        let acceptor = server.clone();
-        let echo = std::thread::spawn(move || {
-            let s = acceptor.accept().unwrap();
-            while let Some(d) = s.recv() {
-                if s.send(&d).is_err() {
-                    break;
-                }
-                s.recycle(d);
-            }
-        });
+        let echo = std_echo(&server);
         handed_over_echoes(&format!("std workers, {version:?}"), ccfg, server.local_addr(), || server.worker_stats());
         server.close();
         echo.join().unwrap();

@@ -72,6 +72,91 @@ fn alpn_ignored_when_server_has_none() {
     assert_eq!(p.client.session().alpn_protocol(), None);
 }
 
+/// An application's ALPN choice: the client's *last* offer (which no preference list of the
+/// server's could express for every offer), `Decline` for an offer of one, `Refuse` when
+/// "refuse" is offered; it records every offer it saw.
+#[derive(Debug, Default)]
+struct LastOffer(Mutex<Vec<Vec<Vec<u8>>>>);
+
+impl dtls_engine::AlpnSelector for LastOffer {
+    fn select(&self, offered: &[Vec<u8>]) -> dtls_engine::AlpnChoice {
+        self.0.lock().unwrap().push(offered.to_vec());
+        match offered {
+            [_] => dtls_engine::AlpnChoice::Decline,
+            _ if offered.iter().any(|p| p == b"refuse") => dtls_engine::AlpnChoice::Refuse,
+            _ => dtls_engine::AlpnChoice::Protocol(offered.len() - 1),
+        }
+    }
+}
+
+/// The selector decides in both versions, sees the client's offer in the client's order,
+/// runs again on resumption (DTLS 1.2), declines and refuses; a configuration with both a
+/// list and a selector is refused.
+#[test]
+fn alpn_selector_chooses_from_the_clients_offer() {
+    use dtls_engine::ProtocolVersion::{Dtls12, Dtls13};
+    for version in [Dtls12, Dtls13] {
+        let selector = Arc::new(LastOffer::default());
+        let scfg = server().max_version(version).alpn_selector(selector.clone()).build().unwrap();
+        let ccfg = client()
+            .max_version(version)
+            .alpn_protocols(&[b"h2", b"coap", b"mqtt"])
+            .resumption(dtls_engine::ClientSessionStore::new(4))
+            .build()
+            .unwrap();
+        let mut p = Pair::new(ccfg.clone(), scfg.clone(), LinkConfig::default(), LinkConfig::default(), 7);
+        p.expect_handshake(DEADLINE);
+        assert_eq!(p.client.session().alpn_protocol(), Some(&b"mqtt"[..]), "{version:?}");
+        assert_eq!(p.server.session().alpn_protocol(), Some(&b"mqtt"[..]), "{version:?}");
+        let offer: Vec<Vec<u8>> = [&b"h2"[..], b"coap", b"mqtt"].iter().map(|p| p.to_vec()).collect();
+        assert_eq!(*selector.0.lock().unwrap(), [offer], "{version:?}");
+        if version == Dtls12 {
+            // Resumption (the client configuration keeps the session): the selector chooses again.
+            let mut p = Pair::new(ccfg, scfg.clone(), LinkConfig::default(), LinkConfig::default(), 8);
+            p.expect_handshake(DEADLINE);
+            assert!(p.client.session().is_resumed());
+            assert_eq!(p.client.session().alpn_protocol(), Some(&b"mqtt"[..]));
+            assert_eq!(selector.0.lock().unwrap().len(), 2);
+        }
+        // One protocol offered: declined, no ALPN agreed, the handshake goes on.
+        let one = client().max_version(version).alpn_protocols(&[b"h2"]).build().unwrap();
+        let mut p = Pair::new(one, scfg.clone(), LinkConfig::default(), LinkConfig::default(), 9);
+        p.expect_handshake(DEADLINE);
+        assert_eq!((p.client.session().alpn_protocol(), p.server.session().alpn_protocol()), (None, None));
+        // Refused: no_application_protocol.
+        let refused = client().max_version(version).alpn_protocols(&[b"h2", b"refuse"]).build().unwrap();
+        let mut p = Pair::new(refused, scfg, LinkConfig::default(), LinkConfig::default(), 10);
+        assert!(p.handshake(DEADLINE).is_err());
+        drain(&mut p);
+        assert_eq!(p.server.error, Some(Error::PeerIncompatible(PeerIncompatible::NoCommonApplicationProtocol)));
+        assert_eq!(p.client.error, Some(Error::AlertReceived(AlertDescription::NoApplicationProtocol)));
+    }
+    // No offer: the selector is not asked.
+    let selector = Arc::new(LastOffer::default());
+    let mut p = pair(client(), server().alpn_selector(selector.clone()));
+    p.expect_handshake(DEADLINE);
+    assert!(selector.0.lock().unwrap().is_empty());
+    let both = server().alpn_protocols(&[b"h2"]).alpn_selector(selector).build();
+    assert!(matches!(both, Err(Error::InvalidConfig(_))), "{both:?}");
+}
+
+/// A selector's index past the offer's end refuses the handshake (no panic, no protocol the
+/// client did not offer).
+#[test]
+fn alpn_selector_index_out_of_range_refuses() {
+    #[derive(Debug)]
+    struct Past;
+    impl dtls_engine::AlpnSelector for Past {
+        fn select(&self, offered: &[Vec<u8>]) -> dtls_engine::AlpnChoice {
+            dtls_engine::AlpnChoice::Protocol(offered.len())
+        }
+    }
+    let mut p = pair(client().alpn_protocols(&[b"h2"]), server().alpn_selector(Arc::new(Past)));
+    assert!(p.handshake(DEADLINE).is_err());
+    drain(&mut p);
+    assert_eq!(p.client.error, Some(Error::AlertReceived(AlertDescription::NoApplicationProtocol)));
+}
+
 #[test]
 fn srtp_profile_and_keys_agree() {
     for (ours, theirs, expect) in [

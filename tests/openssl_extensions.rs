@@ -3,7 +3,8 @@
 //!
 //! - use_srtp (RFC 5764, RFC 7714 GCM profiles): each profile, server preference, and the
 //!   SRTP keying material equal to OpenSSL's `-keymatexport EXTRACTOR-dtls_srtp`;
-//! - ALPN (RFC 7301): server preference; disjoint lists fail with `no_application_protocol`;
+//! - ALPN (RFC 7301): server preference, or an application's `AlpnSelector`; disjoint lists
+//!   (or a refusal) fail with `no_application_protocol`;
 //! - the RFC 5705 exporter: our bytes equal OpenSSL's `-keymatexport` for two labels and
 //!   lengths 16..256; reserved labels and early calls are refused (in memory, `sim`);
 //! - the NSS key log line equal to OpenSSL's `-keylogfile` for the same connection;
@@ -303,6 +304,39 @@ mod alpn {
             assert_eq!(cli.expect_line_after(CLIENT_ALPN, STEP), chosen);
             us.close_and_flush();
         }
+    }
+
+    /// Our server with an application's `AlpnSelector` (here: the client's *last* offer, or
+    /// a refusal when "refuse" is offered): `s_client -alpn` gets what it chose, which no
+    /// preference list of ours would give for both offers, and the refusal as
+    /// `no_application_protocol`.
+    #[test]
+    fn our_server_with_an_alpn_selector() {
+        #[derive(Debug)]
+        struct Last;
+        impl dtls_engine::AlpnSelector for Last {
+            fn select(&self, offered: &[Vec<u8>]) -> dtls_engine::AlpnChoice {
+                if offered.iter().any(|p| p == b"refuse") {
+                    return dtls_engine::AlpnChoice::Refuse;
+                }
+                dtls_engine::AlpnChoice::Protocol(offered.len() - 1)
+            }
+        }
+        let pki = pki();
+        for (theirs, chosen) in [(["h2", "webrtc"], "webrtc"), (["webrtc", "h2"], "h2")] {
+            let mut us =
+                UdpPeer::server(server_builder().alpn_selector(Arc::new(Last)).build().expect("server config"));
+            let cli = s_client(us.port()).ca_file(&pki.ca.cert).alpn(&theirs).spawn();
+            accept_from(&mut us, &cli);
+            assert_eq!(us.session().alpn_protocol(), Some(chosen.as_bytes()));
+            assert_eq!(cli.expect_line_after(CLIENT_ALPN, STEP), chosen);
+            us.close_and_flush();
+        }
+        let mut us = UdpPeer::server(server_builder().alpn_selector(Arc::new(Last)).build().expect("server config"));
+        let cli = s_client(us.port()).ca_file(&pki.ca.cert).alpn(&["h2", "refuse"]).spawn();
+        let e = engine_error(us.run_until_connected(STEP), &cli);
+        assert_eq!(e, Error::PeerIncompatible(PeerIncompatible::NoCommonApplicationProtocol));
+        cli.expect_output("SSL alert number 120", STEP);
     }
 
     /// A client that offers no ALPN gets none from our ALPN-configured server.

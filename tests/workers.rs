@@ -523,6 +523,17 @@ fn moving_echo_server(config: Arc<ServerConfig>) -> (SocketAddr, std::thread::Jo
     (addr, thread)
 }
 
+/// A client configuration whose 8-byte CIDs leave room for a workers' prefix and worker byte.
+fn client_with_long_cids(id: &Identity) -> Arc<ClientConfig> {
+    ClientConfig::builder()
+        .root_certificates_pem(id.cert.as_bytes())
+        .unwrap()
+        .server_name("localhost")
+        .connection_ids(8)
+        .build()
+        .unwrap()
+}
+
 /// A two-worker endpoint's client session follows a server that changes its address: the
 /// session's CIDs name the worker that runs `connect`, so the server's records from each
 /// new address reach it whichever worker the kernel gives them to (the other hands them
@@ -535,13 +546,7 @@ fn workers_follow_a_connected_server_that_moves() {
     let id = identity();
     let endpoint = std_echo_server(server_config(&id, true), two_workers());
     let (upstream, server) = moving_echo_server(server_config(&id, true));
-    let client = ClientConfig::builder()
-        .root_certificates_pem(id.cert.as_bytes())
-        .unwrap()
-        .server_name("localhost")
-        .connection_ids(8)
-        .build()
-        .unwrap();
+    let client = client_with_long_cids(&id);
     let s = endpoint.connect(upstream, client).unwrap();
     let (ours, _) = s.connection_ids().unwrap();
     assert_eq!(ours[..3], [PREFIX[0], PREFIX[1], 0], "the CID names worker 0: {ours:02x?}");
@@ -570,13 +575,7 @@ async fn tokio_workers_follow_a_connected_server_that_moves() {
     let id = identity();
     let endpoint = tokio_udp::listen("127.0.0.1:0", server_config(&id, true), two_workers()).await.unwrap();
     let (upstream, server) = moving_echo_server(server_config(&id, true));
-    let client = ClientConfig::builder()
-        .root_certificates_pem(id.cert.as_bytes())
-        .unwrap()
-        .server_name("localhost")
-        .connection_ids(8)
-        .build()
-        .unwrap();
+    let client = client_with_long_cids(&id);
     let mut s = endpoint.connect(upstream, client).await.unwrap();
     assert_eq!(s.connection_ids().unwrap().0[..3], [PREFIX[0], PREFIX[1], 0]);
     let step = Duration::from_secs(10);

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use dtls_engine::{
-    CertificateDer, CertificateError, ClientAuth, ClientCertVerifier, ClientConfig, ClientSessionStore,
-    ServerCertVerifier, ServerConfig, UnixTime,
+    AlpnChoice, AlpnSelector, CertificateDer, CertificateError, ClientAuth, ClientCertVerifier, ClientConfig,
+    ClientSessionStore, ServerCertVerifier, ServerConfig, UnixTime,
 };
 
 use crate::Failure;
@@ -148,15 +148,50 @@ pub fn server(o: &Opts, verify_fail: &Arc<AtomicBool>) -> Result<Arc<ServerConfi
     } else if o.verify_peer {
         b = b.client_auth(ClientAuth::Optional(verifier));
     }
-    if let Some(protocol) = &o.select_alpn
-        && !o.decline_alpn
-    {
-        b = b.alpn_protocols(&[protocol.as_slice()]);
+    if o.select_alpn.is_some() || o.decline_alpn || o.reject_alpn || o.expect_advertised_alpn.is_some() {
+        b = b.alpn_selector(Arc::new(ShimAlpn {
+            select: o.select_alpn.clone(),
+            decline: o.decline_alpn,
+            reject: o.reject_alpn,
+            expect_offer: o.expect_advertised_alpn.clone(),
+        }));
     }
     if o.no_ticket {
         b = b.session_tickets(false);
     }
     b.build().map_err(refused)
+}
+
+/// The server's ALPN callback, as BoringSSL's shim installs it: an offer other than
+/// `-expect-advertised-alpn` fails the handshake, `-reject-alpn` refuses, `-decline-alpn`
+/// answers without ALPN, and `-select-alpn` picks its protocol (refused if not offered).
+#[derive(Debug)]
+struct ShimAlpn {
+    select: Option<Vec<u8>>,
+    decline: bool,
+    reject: bool,
+    expect_offer: Option<Vec<Vec<u8>>>,
+}
+
+impl AlpnSelector for ShimAlpn {
+    fn select(&self, offered: &[Vec<u8>]) -> AlpnChoice {
+        if let Some(want) = &self.expect_offer
+            && offered != want.as_slice()
+        {
+            eprintln!("the client offered ALPN {offered:?}, not {want:?}");
+            return AlpnChoice::Refuse;
+        }
+        if self.reject {
+            return AlpnChoice::Refuse;
+        }
+        if self.decline {
+            return AlpnChoice::Decline;
+        }
+        match &self.select {
+            Some(p) => offered.iter().position(|o| o == p).map_or(AlpnChoice::Refuse, AlpnChoice::Protocol),
+            None => AlpnChoice::Decline,
+        }
+    }
 }
 
 /// Whether a server configured for `initial` also serves `resume` (every setting `server`
@@ -174,7 +209,7 @@ pub fn same_server_settings(initial: &Opts, resume: &Opts) -> bool {
                 o.max_cert_list,
                 &o.verify_prefs,
             ),
-            (&o.select_alpn, o.decline_alpn, o.no_ticket),
+            (&o.select_alpn, o.decline_alpn, o.no_ticket, o.reject_alpn, &o.expect_advertised_alpn),
         )
     }
     settings(initial) == settings(resume)

@@ -41,6 +41,10 @@ pub struct Opts {
     /// Server: the protocol to select.
     pub select_alpn: Option<Vec<u8>>,
     pub decline_alpn: bool,
+    /// Server: refuse every ALPN offer (`no_application_protocol`).
+    pub reject_alpn: bool,
+    /// Server: the ALPN offer the client must make (wire format decoded).
+    pub expect_advertised_alpn: Option<Vec<Vec<u8>>>,
     pub expect_alpn: Option<Vec<u8>>,
     pub srtp_profiles: Vec<SrtpProtectionProfile>,
     pub curves: Vec<NamedGroup>,
@@ -150,6 +154,10 @@ const BOOL_FLAGS: &[(&str, Setter)] = &[
         o.decline_alpn = true;
         Ok(())
     }),
+    ("-reject-alpn", |o, _| {
+        o.reject_alpn = true;
+        Ok(())
+    }),
     ("-expect-extended-master-secret", |o, _| {
         o.expect_extended_master_secret = true;
         Ok(())
@@ -234,6 +242,10 @@ const VALUE_FLAGS: &[(&str, Setter)] = &[
     }),
     ("-advertise-alpn", |o, v| {
         o.advertise_alpn = decode_alpn_list(v.as_bytes())?;
+        Ok(())
+    }),
+    ("-expect-advertised-alpn", |o, v| {
+        o.expect_advertised_alpn = Some(decode_alpn_list(v.as_bytes())?);
         Ok(())
     }),
     ("-select-alpn", |o, v| {
@@ -344,8 +356,6 @@ const REFUSED: &[(&str, bool, &str)] = &[
     ("-enable-channel-id", false, "Channel ID"),
     ("-send-channel-id", true, "Channel ID"),
     ("-expect-late-alpn", true, "ALPN chosen after the handshake"),
-    ("-expect-advertised-alpn", true, "reporting the client's ALPN offer (no API)"),
-    ("-reject-alpn", false, "an ALPN callback that rejects (no API)"),
     ("-select-empty-alpn", false, "selecting an empty ALPN protocol (invalid, RFC 7301 §3.1)"),
     ("-defer-alps", false, "ALPS"),
     ("-application-settings", true, "ALPS"),

@@ -17,8 +17,12 @@
 //! (cycled), so the fuzzer mutates real messages with real randoms. Otherwise each chunk is:
 //! tag `0x80..=0xff`: advance the clock by `(tag & 0x7f) * 100 ms` and run timers;
 //! tag `0x7f`: try to send application data; other tags: a datagram whose length is the
-//! next two bytes (big endian) follows, from the peer's address (even tags) or from another
-//! one (odd tags: `Session::handle_from`, a moved peer or an attacker).
+//! next two bytes (big endian) follows, from the peer's address (even tags; through
+//! `Session::handle_buf`, which tries the zero-copy branch first, when `tag & 2`) or from
+//! another one (odd tags: `Session::handle_from`, a moved peer or an attacker). After the
+//! whole handshake (`stop % 7 == 6`) the peer also sends one application record, among the
+//! genuine datagrams; those go through `handle_buf` when the rest of the input has an odd
+//! length.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -129,6 +133,20 @@ pub fn run(role: Role, data: &[u8]) {
             to_server.extend(drain(&mut client));
         }
     }
+    // Both connected: the peer also sends an application record, so that the mutated
+    // genuine datagrams include one (the zero-copy receive branch, with a CID or without).
+    if stop % 7 == 6 {
+        match role {
+            Role::Client | Role::Client13 => {
+                let _ = server.send(b"from the peer");
+                to_client.extend(drain(&mut server));
+            }
+            Role::Server | Role::Server13 => {
+                let _ = client.send(b"from the peer");
+                to_server.extend(drain(&mut client));
+            }
+        }
+    }
     let (sut, pending) = match role {
         Role::Client | Role::Client13 => (&mut client, to_client),
         Role::Server | Role::Server13 => (&mut server, to_server),
@@ -136,13 +154,15 @@ pub fn run(role: Role, data: &[u8]) {
     let mut now = now;
     if stop & 0x80 != 0 {
         let mut key = input.iter().cycle();
+        // An odd-length input delivers through `handle_buf` (the zero-copy branch first).
+        let in_place = input.len() % 2 == 1;
         for mut d in pending {
             if !input.is_empty() {
                 for b in d.iter_mut() {
                     *b ^= key.next().copied().unwrap_or(0);
                 }
             }
-            let _ = sut.handle(now, &d);
+            let _ = if in_place { sut.handle_buf(now, &mut d) } else { sut.handle(now, &d) };
             drain(sut);
         }
         return;
@@ -165,8 +185,13 @@ pub fn run(role: Role, data: &[u8]) {
                 let len = usize::from(u16::from_be_bytes([rest[0], rest[1]])).min(rest.len() - 2);
                 let datagram = &rest[2..2 + len];
                 rest = &rest[2 + len..];
-                let _ =
-                    if tag & 1 == 1 { sut.handle_from(now, OTHER_ADDR, datagram) } else { sut.handle(now, datagram) };
+                let _ = if tag & 1 == 1 {
+                    sut.handle_from(now, OTHER_ADDR, datagram)
+                } else if tag & 2 == 2 {
+                    sut.handle_buf(now, &mut datagram.to_vec())
+                } else {
+                    sut.handle(now, datagram)
+                };
             }
         }
         drain(sut);

@@ -47,6 +47,8 @@ pub struct ServerConfig {
     pub(crate) cookie_secret: Option<Arc<zeroize::Zeroizing<[u8; 32]>>>,
     /// Session-ID cache and ticket keys for resumption (shared by clones).
     pub(crate) resumption: Arc<crate::resumption::ServerResumption>,
+    /// The application's choice of ALPN protocol, instead of `common.alpn_protocols`.
+    pub(crate) alpn_selector: Option<Arc<dyn super::AlpnSelector>>,
 }
 
 /// A certificate chain with its private key.
@@ -70,6 +72,7 @@ impl ServerConfig {
             ticket_secret: None,
             cookie_secret: None,
             session_lifetime: DEFAULT_SESSION_LIFETIME,
+            alpn_selector: None,
         }
     }
 
@@ -112,6 +115,7 @@ pub struct ServerConfigBuilder {
     ticket_secret: Option<zeroize::Zeroizing<[u8; 32]>>,
     cookie_secret: Option<zeroize::Zeroizing<[u8; 32]>>,
     session_lifetime: Duration,
+    alpn_selector: Option<Arc<dyn super::AlpnSelector>>,
 }
 
 /// Sessions a server keeps for resumption by session ID unless configured otherwise.
@@ -216,6 +220,14 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Let `selector` choose the application protocol from each client's ALPN offer
+    /// (RFC 7301), instead of a preference list ([`alpn_protocols`](Self::alpn_protocols);
+    /// `build` refuses both). See [`AlpnSelector`](crate::AlpnSelector).
+    pub fn alpn_selector(mut self, selector: Arc<dyn super::AlpnSelector>) -> Self {
+        self.alpn_selector = Some(selector);
+        self
+    }
+
     /// Validate and freeze the configuration.
     pub fn build(self) -> Result<Arc<ServerConfig>, Error> {
         let (chain, key) = self.identity.ok_or_else(|| Error::InvalidConfig("server needs a certificate".into()))?;
@@ -223,6 +235,9 @@ impl ServerConfigBuilder {
             return Err(Error::InvalidConfig("empty certificate chain".into()));
         }
         let common = self.common.build()?;
+        if self.alpn_selector.is_some() && !common.alpn_protocols.is_empty() {
+            return Err(Error::InvalidConfig("alpn_protocols and alpn_selector: one of them chooses".into()));
+        }
         let mut cookie_secret = zeroize::Zeroizing::new([0u8; 32]);
         // One fork of the configuration's RNG for the server's own secrets (the cookie key
         // first, then the ticket keys), so sessions draw the same streams as before.
@@ -260,6 +275,7 @@ impl ServerConfigBuilder {
             cookie_key,
             cookie_secret: self.cookie_secret.map(Arc::new),
             resumption: Arc::new(crate::resumption::ServerResumption { cache, tickets, lifetime }),
+            alpn_selector: self.alpn_selector,
         }))
     }
 }

@@ -1,7 +1,26 @@
 //! ALPN selection (RFC 7301 §3.2). The server chooses by its own preference among the
-//! client's offers; no overlap is a fatal `no_application_protocol`.
+//! client's offers, or lets the application's `AlpnSelector` choose; no overlap (or a
+//! refusal) is a fatal `no_application_protocol`.
 
+use crate::config::{AlpnChoice, ServerConfig};
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
+
+/// Server side: the protocol for a ClientHello that `offered` these (`None`: no ALPN
+/// extension), chosen by the configuration's selector if it has one, else by [`select`].
+pub fn server_choice(config: &ServerConfig, offered: Option<&[Vec<u8>]>) -> Result<Option<Vec<u8>>, Error> {
+    let Some(selector) = &config.alpn_selector else {
+        return select(&config.common.alpn_protocols, offered);
+    };
+    let Some(offered) = offered else { return Ok(None) };
+    match selector.select(offered) {
+        AlpnChoice::Decline => Ok(None),
+        // An index past the offer's end refuses, as documented.
+        AlpnChoice::Protocol(i) => {
+            offered.get(i).cloned().map(Some).ok_or(PeerIncompatible::NoCommonApplicationProtocol.into())
+        }
+        AlpnChoice::Refuse => Err(PeerIncompatible::NoCommonApplicationProtocol.into()),
+    }
+}
 
 /// Server side: pick the first of `ours` that the client offered.
 ///

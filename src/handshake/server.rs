@@ -365,7 +365,7 @@ fn on_client_hello(ctx: &mut Context, config: &ServerConfig, hello: &ClientHello
         Some(Extension::Alpn(list)) => Some(list.as_slice()),
         _ => None,
     };
-    let alpn = alpn::select(&config.common.alpn_protocols, offered_alpn)?;
+    let alpn = alpn::server_choice(config, offered_alpn)?;
     // RFC 5764 §4.1.1: we never use an MKI, so our answer carries an empty one.
     let srtp_answer = match find_extension(&hello.extensions, ExtensionType::UseSrtp) {
         Some(Extension::UseSrtp { profiles, .. }) => srtp::select(&config.common.srtp_profiles, profiles),

@@ -287,7 +287,7 @@ fn encrypted_extensions(
         Some(Extension::Alpn(list)) => Some(list.as_slice()),
         _ => None,
     };
-    let alpn = alpn::select(&config.common.alpn_protocols, offered_alpn)?;
+    let alpn = alpn::server_choice(config, offered_alpn)?;
     let srtp_answer = match find_extension(&hello.extensions, ExtensionType::UseSrtp) {
         Some(Extension::UseSrtp { profiles, .. }) => srtp::select(&config.common.srtp_profiles, profiles),
         _ => None,

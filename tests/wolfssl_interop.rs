@@ -808,3 +808,59 @@ fn wolfssl_client_with_our_server_at_mtu_256() {
     run.assert_dtls13("X25519MLKEM768");
     assert_eq!(field(&run.theirs, "hrr"), "1", "\n{}", run.transcript());
 }
+
+/// Our server's `AlpnSelector` in DTLS 1.3 against wolfSSL's client: the selector takes the
+/// client's *last* offer, and wolfSSL, offering `h2,webrtc` and then `webrtc,h2`, reports
+/// the protocol it chose each time (no preference list of ours would give both).
+#[test]
+fn wolfssl_client_gets_the_alpn_our_selector_chooses() {
+    use std::sync::Arc;
+
+    use dtls_engine::adapter::EndpointOptions;
+    use dtls_engine::adapter::tokio_udp::listen;
+    use dtls_engine::{AlpnChoice, AlpnSelector, ProtocolVersion, ServerConfig};
+
+    #[derive(Debug)]
+    struct Last;
+    impl AlpnSelector for Last {
+        fn select(&self, offered: &[Vec<u8>]) -> AlpnChoice {
+            AlpnChoice::Protocol(offered.len() - 1)
+        }
+    }
+    let pki = pki();
+    let (cert, key) = (std::fs::read(&pki.server_p256.cert).unwrap(), std::fs::read(&pki.server_p256.key).unwrap());
+    let ca = arg(&pki.ca.cert);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for (offer, chosen) in [("h2,webrtc", "webrtc"), ("webrtc,h2", "h2")] {
+        let config = ServerConfig::builder()
+            .certificate_pem(&cert, &key)
+            .unwrap()
+            .max_version(ProtocolVersion::Dtls13)
+            .alpn_selector(Arc::new(Last))
+            .build()
+            .unwrap();
+        let (addr, server) = rt.block_on(async {
+            let endpoint = listen("127.0.0.1:0", config, EndpointOptions::default()).await.unwrap();
+            let addr = endpoint.local_addr();
+            let server = tokio::spawn(async move {
+                let mut s = endpoint.accept().await.expect("a session");
+                let seen = (s.protocol(), s.alpn_protocol());
+                let d = s.recv().await.expect("a message");
+                s.send(&d).await.expect("echo");
+                s.closed().await;
+                seen
+            });
+            (addr, server)
+        });
+        let addr = addr.to_string();
+        let args = ["client", "--addr", &addr, "--ca", &ca, "--groups", "X25519", "--alpn", offer, "--message", "hi"];
+        let mut wolf = wolfssl("wolfssl client", &args);
+        let status = wolf.wait_exit(WAIT);
+        assert!(status.is_some_and(|s| s.success()), "wolfSSL exit {status:?}\n{}", wolf.transcript());
+        let line = wolf.expect_line_after("connected ", WAIT);
+        assert_eq!(field(&line, "protocol"), "DTLSv1.3", "\n{}", wolf.transcript());
+        assert_eq!(field(&line, "alpn"), chosen, "\n{}", wolf.transcript());
+        let seen = rt.block_on(async { tokio::time::timeout(WAIT, server).await }).unwrap().unwrap();
+        assert_eq!(seen, ("DTLSv1.3", Some(chosen.as_bytes().to_vec())));
+    }
+}
